@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both run `make setup` first.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+BEACON_SRC := $(shell find beacon-js/src -type f 2>/dev/null) beacon-js/build.mjs beacon-js/tsconfig.json
+
+.PHONY: setup test demo lint chromium clean
+
+setup: $(VENV)/.installed beacon-js/dist/vigil.js
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+beacon-js/node_modules/.installed: beacon-js/package.json beacon-js/package-lock.json
+	cd beacon-js && npm ci --no-audit --no-fund
+	touch $@
+
+beacon-js/dist/vigil.js: beacon-js/node_modules/.installed $(BEACON_SRC)
+	cd beacon-js && npm run build
+
+# Browser tests drive Debian's chromium; install it when missing and we may.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "make: the browser tests need Debian's chromium package: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	cd beacon-js && npm run typecheck
+
+test: setup chromium lint
+	cd beacon-js && npm test
+	$(BIN)/pytest
+
+demo: setup
+	$(BIN)/vigil demo
+
+clean:
+	rm -rf $(VENV) beacon-js/node_modules beacon-js/dist
