@@ -1,0 +1,78 @@
+"""Headless Chromium (Debian's package, never a downloaded browser) and pages served by the test."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from tests.helpers import free_port, wait_until
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without these, Chromium phones home at start and this machine's closed network refuses it.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+class Site:
+    """Pages served on 127.0.0.1 by a real uvicorn in a thread: ``site.pages["/x"] = "<html>…"``."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+        async def show(request):  # type: ignore[no-untyped-def]
+            return HTMLResponse(
+                self.pages.get(request.url.path, "not found"),
+                status_code=200 if request.url.path in self.pages else 404,
+            )
+
+        app = Starlette(routes=[Route("/{path:path}", show)])
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Site:
+        self.thread.start()
+        wait_until(lambda: self.server.started, timeout=10, what="the test site")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    with Site() as s:
+        yield s

