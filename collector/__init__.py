@@ -1,0 +1,1 @@
+"""The collector: validate, authenticate, enqueue, answer. It owns nothing but its config."""

@@ -1,0 +1,208 @@
+"""Projects and their keys, kept in the ``[[projects]]`` array of ``vigil.toml``.
+
+A project has a numeric id (Sentry SDKs require digits in a DSN), a slug name, a public
+key that may only send events, and a secret token for trusted senders. Writers lock the
+file and replace it atomically, so the collector, which re-reads it when it changes,
+never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import os
+import re
+import secrets
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import tomlkit
+
+from vigil.config import CONFIG_FILE, ConfigError
+
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+DEMO_PROJECT = "demo"
+
+
+@dataclasses.dataclass(frozen=True)
+class Project:
+    """One monitored site or app."""
+
+    id: int
+    name: str
+    public_key: str
+    secret_token: str
+    origins: tuple[str, ...] = ()
+
+    def as_toml(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "public_key": self.public_key,
+            "secret_token": self.secret_token,
+            "origins": list(self.origins),
+        }
+
+
+def normalize_origin(raw: str) -> str:
+    """``https://Shop.example:443/`` → ``https://shop.example``; anything not an origin raises ``ValueError``."""
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
+        raise ValueError(f"not an origin (scheme://host[:port]): {raw!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"not an origin (scheme://host[:port]): {raw!r}")
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def parse_projects(document: dict[str, Any], path: Path) -> dict[int, Project]:
+    """Validate the ``[[projects]]`` array of a parsed config file."""
+    raw = document.get("projects", [])
+    if not isinstance(raw, list):
+        raise ConfigError(f"{path}: projects must be an array of tables ([[projects]])")
+    projects: dict[int, Project] = {}
+    names: set[str] = set()
+    for n, item in enumerate(raw, start=1):
+        where = f"{path}: project #{n}"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: must be a table")
+        try:
+            project = Project(
+                id=item["id"],
+                name=item["name"],
+                public_key=item["public_key"],
+                secret_token=item["secret_token"],
+                origins=tuple(normalize_origin(o) for o in item.get("origins", [])),
+            )
+        except KeyError as e:
+            raise ConfigError(f"{where}: missing {e.args[0]}") from None
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{where}: {e}") from None
+        if not isinstance(project.id, int) or isinstance(project.id, bool) or project.id < 1:
+            raise ConfigError(f"{where}: id must be a positive integer")
+        for key in ("name", "public_key", "secret_token"):
+            if not isinstance(getattr(project, key), str) or not getattr(project, key):
+                raise ConfigError(f"{where}: {key} must be a non-empty string")
+        if not NAME_RE.fullmatch(project.name):
+            raise ConfigError(f"{where}: name {project.name!r} must be lowercase letters, digits and dashes")
+        if project.id in projects or project.name in names:
+            raise ConfigError(f"{where}: id {project.id} or name {project.name!r} is used twice")
+        projects[project.id] = project
+        names.add(project.name)
+    return projects
+
+
+def load_projects(data_dir: Path) -> dict[int, Project]:
+    """All projects of the data directory, by id (none if there is no config file yet)."""
+    path = data_dir / CONFIG_FILE
+    try:
+        with path.open("rb") as f:
+            document = tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    return parse_projects(document, path)
+
+
+@contextlib.contextmanager
+def _locked_document(data_dir: Path) -> Iterator[tomlkit.TOMLDocument]:
+    """Read-modify-write ``vigil.toml`` under an exclusive lock, replacing it atomically."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / CONFIG_FILE
+    with (data_dir / f".{CONFIG_FILE}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        text = path.read_text() if path.exists() else ""
+        try:
+            document = tomlkit.parse(text)
+        except tomlkit.exceptions.ParseError as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        yield document
+        tmp = path.with_name(f".{CONFIG_FILE}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(tomlkit.dumps(document))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+
+def create_project(data_dir: Path, name: str, origins: tuple[str, ...] = ()) -> Project:
+    """Add a project with fresh keys and return it; the name must be new."""
+    if not NAME_RE.fullmatch(name):
+        raise ConfigError(f"project name {name!r} must be 1-63 lowercase letters, digits and dashes")
+    try:
+        clean_origins = tuple(normalize_origin(o) for o in origins)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    with _locked_document(data_dir) as document:
+        existing = parse_projects(document.unwrap(), data_dir / CONFIG_FILE)
+        if any(p.name == name for p in existing.values()):
+            raise ConfigError(f"a project named {name!r} already exists")
+        project = Project(
+            id=max(existing, default=0) + 1,
+            name=name,
+            public_key=secrets.token_hex(16),
+            secret_token="vgs_" + secrets.token_urlsafe(30),
+            origins=clean_origins,
+        )
+        if "projects" not in document:
+            document.append("projects", tomlkit.aot())
+        table = document["projects"]
+        assert isinstance(table, tomlkit.items.AoT)
+        table.append(project.as_toml())
+    return project
+
+
+def ensure_demo_project(data_dir: Path) -> Project:
+    """The ``demo`` project, created on first run."""
+    for project in load_projects(data_dir).values():
+        if project.name == DEMO_PROJECT:
+            return project
+    try:
+        return create_project(data_dir, DEMO_PROJECT)
+    except ConfigError:
+        # Another process created it between our read and our write.
+        return next(p for p in load_projects(data_dir).values() if p.name == DEMO_PROJECT)
+
+
+class ProjectRegistry:
+    """The collector's view of the projects, re-read when ``vigil.toml`` changes on disk."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / CONFIG_FILE
+        self._data_dir = data_dir
+        self._stamp: tuple[int, int, int] | None = None
+        self.projects: dict[int, Project] = {}
+        self.reload()
+
+    def _current_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def reload(self) -> bool:
+        """Re-read the file if it changed; returns whether the projects were replaced.
+
+        A broken file raises ``ConfigError`` and leaves the projects already loaded in place.
+        """
+        stamp = self._current_stamp()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp  # a broken file is reported once, not on every check
+        self.projects = load_projects(self._data_dir)
+        return True
+
+    def authenticate(self, project_id: int, public_key: str) -> Project | None:
+        """The project if ``public_key`` is its key, else ``None`` (constant-time compare)."""
+        project = self.projects.get(project_id)
+        if project is None or not secrets.compare_digest(project.public_key.encode(), public_key.encode()):
+            return None
+        return project

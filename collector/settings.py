@@ -1,0 +1,32 @@
+"""The collector's settings (documented in the README's configuration table)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from vigil.config import DEFAULT_DATA_DIR, setting
+
+DEFAULT_PORT = 8470
+
+
+@dataclasses.dataclass(frozen=True)
+class CollectorSettings:
+    data_dir: Path = DEFAULT_DATA_DIR
+    redis_url: str = setting(
+        "", "Redis to queue into; empty means the embedded redis-server of `vigil up`.", env="VIGIL_REDIS_URL"
+    )
+    host: str = setting("127.0.0.1", "Address the collector listens on (0.0.0.0 to take traffic from other hosts).")
+    port: int = setting(DEFAULT_PORT, "Port the collector listens on.", minimum=0)
+    public_url: str = setting(
+        "", "URL browsers use to reach the collector, for script tags and DSNs; empty means http://HOST:PORT."
+    )
+    max_body_bytes: int = setting(1_000_000, "Largest request body accepted; larger gets 413.", minimum=1024)
+    project_reload_seconds: float = setting(
+        2.0, "How often vigil.toml is checked for new or changed projects.", minimum=0.1
+    )
+    workers: int = setting(1, "Collector worker processes sharing the port.", minimum=1)
+
+    @property
+    def url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"

@@ -1,0 +1,42 @@
+"""The stream entry: what the collector appends to Redis and the analytics service reads.
+
+One entry per accepted request. It carries the validated batch plus what only the
+collector knows (which project authenticated, when the request arrived, the browser's
+User-Agent header), encoded as JSON in the single field ``e`` so ``redis-cli XRANGE``
+stays readable.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from collector.schema import Batch
+
+#: The beacon's events. One stream per kind of record; the consumer group is ``ingest``.
+EVENTS_STREAM = "vigil:events"
+CONSUMER_GROUP = "ingest"
+ENTRY_FIELD = b"e"
+
+
+class StreamEntry(msgspec.Struct, frozen=True):
+    """One accepted beacon request, as queued for analytics."""
+
+    project_id: int
+    project: str
+    received_at: int  # milliseconds since the Unix epoch, the collector's clock
+    user_agent: str
+    batch: Batch
+    v: int = 1
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(StreamEntry)
+
+
+def encode_entry(entry: StreamEntry) -> bytes:
+    return _encoder.encode(entry)
+
+
+def decode_entry(data: bytes) -> StreamEntry:
+    """Decode one entry's ``e`` field; raises ``msgspec.DecodeError`` if it is not one."""
+    return _decoder.decode(data)

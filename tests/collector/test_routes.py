@@ -1,0 +1,189 @@
+"""The collector's endpoints against a real uvicorn and a real redis-server."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import msgspec
+import redis
+
+from collector.projects import Project, create_project
+from collector.stream import EVENTS_STREAM, decode_entry
+from tests.helpers import Service, wait_until
+
+
+def batch(**overrides: object) -> dict[str, object]:
+    event = {
+        "type": "error",
+        "event_id": "e1",
+        "ts": 1_764_072_000_000,
+        "page_url": "https://shop.example/cart",
+        "error_type": "TypeError",
+        "message": "boom",
+        "stack": "TypeError: boom\n    at f (https://shop.example/app.js:1:2)",
+    }
+    body: dict[str, object] = {"v": 1, "batch_id": "b1", "sent_at": 1_764_072_000_500, "events": [event]}
+    body.update(overrides)
+    return body
+
+
+def post(
+    http: httpx.Client, collector: Service, project: Project, body: bytes | dict[str, object], **kw: object
+) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": "text/plain;charset=UTF-8", "User-Agent": "test-agent/1.0", **kw.pop("headers", {})}  # type: ignore[dict-item]
+    params = {"key": kw.pop("key", project.public_key)}
+    project_id = kw.pop("project_id", project.id)
+    return http.post(f"{collector.url}/api/{project_id}/events", params=params, content=content, headers=headers)
+
+
+def test_a_valid_batch_is_queued_and_answered_202(http, collector, demo_project, redis_client: redis.Redis):
+    response = post(http, collector, demo_project, batch(release="shop@1.0", environment="prod"))
+
+    assert (response.status_code, response.json()) == (202, {"accepted": 1})
+    ((_, fields),) = redis_client.xrange(EVENTS_STREAM)
+    entry = decode_entry(fields[b"e"])
+    assert (entry.project_id, entry.project, entry.user_agent) == (demo_project.id, "demo", "test-agent/1.0")
+    assert (entry.batch.release, entry.batch.environment) == ("shop@1.0", "prod")
+    (event,) = entry.batch.events
+    assert (event.event_id, event.error_type, event.message) == ("e1", "TypeError", "boom")
+    assert abs(entry.received_at - time.time() * 1000) < 60_000
+
+
+def test_application_json_is_accepted_too(http, collector, demo_project, redis_client):
+    response = post(http, collector, demo_project, batch(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 202
+    assert redis_client.xlen(EVENTS_STREAM) == 1
+
+
+def assert_refused(response: httpx.Response, status: int, reason_part: str, redis_client: redis.Redis) -> None:
+    assert response.status_code == status
+    body = response.json()
+    assert reason_part in body["error"]
+    assert "\n" not in body["error"]
+    assert redis_client.exists(EVENTS_STREAM) == 0
+
+
+def test_malformed_json_is_400_and_nothing_is_written(http, collector, demo_project, redis_client):
+    assert_refused(post(http, collector, demo_project, b'{"v": 1, "events": ['), 400, "malformed JSON", redis_client)
+
+
+def test_a_schema_violation_names_the_field(http, collector, demo_project, redis_client):
+    body = batch()
+    body["events"][0]["event_id"] = "x" * 65  # type: ignore[index]
+    assert_refused(post(http, collector, demo_project, body), 400, "$.events[0].event_id", redis_client)
+
+
+def test_missing_fields_wrong_version_and_empty_batches_are_400(http, collector, demo_project, redis_client):
+    for body in (batch(v=2), batch(events=[]), {"v": 1}, batch(sent_at=-1), b"[]", b"\xff\xfe"):
+        assert post(http, collector, demo_project, body).status_code == 400
+    assert redis_client.exists(EVENTS_STREAM) == 0
+
+
+def test_a_wrong_key_is_403(http, collector, demo_project, redis_client):
+    assert_refused(
+        post(http, collector, demo_project, batch(), key="0" * 32), 403, "unknown project or key", redis_client
+    )
+
+
+def test_the_secret_token_is_not_a_public_key(http, collector, demo_project, redis_client):
+    response = post(http, collector, demo_project, batch(), key=demo_project.secret_token)
+    assert_refused(response, 403, "unknown project or key", redis_client)
+
+
+def test_an_unknown_project_is_403(http, collector, demo_project, redis_client):
+    assert_refused(post(http, collector, demo_project, batch(), project_id=999), 403, "unknown project", redis_client)
+
+
+def test_an_oversized_body_is_413(http, collector, demo_project, redis_client):
+    big = json.dumps(batch(release="x" * 1_100_000)).encode()
+    assert_refused(post(http, collector, demo_project, big), 413, "larger than 1000000 bytes", redis_client)
+
+
+def test_an_oversized_chunked_body_is_413(http, collector, demo_project, redis_client):
+    def chunks():
+        yield b'{"v": 1, "release": "'
+        for _ in range(200):
+            yield b"x" * 10_000
+
+    response = http.post(
+        f"{collector.url}/api/{demo_project.id}/events",
+        params={"key": demo_project.public_key},
+        content=chunks(),
+    )
+    assert_refused(response, 413, "larger than", redis_client)
+
+
+def test_a_project_created_while_running_is_accepted_within_seconds(http, collector, data_dir, redis_client):
+    shop = create_project(data_dir, "shop")
+    response = wait_until(
+        lambda: (r := post(http, collector, shop, batch())).status_code == 202 and r,
+        timeout=5,
+        what="the new project to be accepted",
+        interval=0.1,
+    )
+    assert response.json() == {"accepted": 1}
+
+
+def test_origins_are_enforced_for_projects_that_list_them(http, collector, data_dir, redis_client):
+    shop = create_project(data_dir, "shop", ("https://shop.example",))
+    wait_until(lambda: post(http, collector, shop, batch()).status_code == 202, timeout=5, what="project reload")
+
+    allowed = post(http, collector, shop, batch(), headers={"Origin": "https://shop.example"})
+    refused = post(http, collector, shop, batch(), headers={"Origin": "https://evil.example"})
+
+    assert allowed.status_code == 202
+    assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
+    assert (refused.status_code, refused.json()) == (403, {"error": "origin not allowed for this project"})
+
+
+def test_preflight_is_answered_for_allowed_origins_only(http, collector, demo_project):
+    url = f"{collector.url}/api/{demo_project.id}/events"
+    ok = http.options(url, headers={"Origin": "https://any.example", "Access-Control-Request-Method": "POST"})
+    unknown = http.options(f"{collector.url}/api/999/events", headers={"Origin": "https://any.example"})
+    assert ok.status_code == 204
+    assert ok.headers["access-control-allow-methods"] == "POST, OPTIONS"
+    assert unknown.status_code == 403
+
+
+def test_health_and_readiness(http, collector):
+    assert http.get(f"{collector.url}/healthz").json() == {"status": "ok"}
+    assert http.get(f"{collector.url}/readyz").json() == {"status": "ok"}
+
+
+def test_without_redis_it_is_alive_but_not_ready_and_answers_503(http, data_dir, demo_project, redis_url):
+    from tests.conftest import _service
+
+    dead_redis = "unix://" + str(data_dir / "nothing-listens-here.sock")
+    service = _service("collector", data_dir, {"VIGIL_REDIS_URL": dead_redis}, "/healthz")
+    try:
+        assert http.get(f"{service.url}/readyz").status_code == 503
+        response = post(http, service, demo_project, batch())
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert response.json() == {"error": "queue unavailable, retry later"}
+    finally:
+        service.stop()
+
+
+def test_the_beacon_script_is_served(http, collector):
+    response = http.get(f"{collector.url}/beacon.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/javascript")
+    assert b"/api/" in response.content
+
+
+def test_unknown_paths_and_non_numeric_projects_are_404(http, collector, demo_project):
+    assert http.post(f"{collector.url}/api/demo/events", content=b"{}").status_code == 404
+    assert http.get(f"{collector.url}/nope").status_code == 404
+
+
+def test_entries_decode_to_the_same_batch_that_was_sent(http, collector, demo_project, redis_client):
+    body = batch(session_id="s1", sdk="vigil.js/0.1.0")
+    post(http, collector, demo_project, body)
+    ((_, fields),) = redis_client.xrange(EVENTS_STREAM)
+    sent = msgspec.json.decode(json.dumps(body))
+    stored = msgspec.to_builtins(decode_entry(fields[b"e"]).batch)
+    assert {k: stored[k] for k in sent if k != "events"} == {k: v for k, v in sent.items() if k != "events"}
