@@ -1,0 +1,123 @@
+"""The read API: named queries for the dashboard, token-guarded read-only SQL for ``vigil sql``.
+
+Every query runs in a worker thread on its own DuckDB cursor, so reads never wait for the
+consumer's writes (DuckDB gives each cursor a consistent snapshot).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import msgspec
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Lifespan
+
+from analytics.consume import Consumer
+from analytics.queries import REGISTRY, QueryError, Result, run_query, run_sql
+
+MAX_SQL_BYTES = 100_000
+#: The consumer is called stale when its loop has not turned for this long.
+STALE_SECONDS = 30.0
+
+
+def _enc_hook(value: Any) -> Any:
+    return str(value)
+
+
+_encode = msgspec.json.Encoder(enc_hook=_enc_hook).encode
+
+
+class SqlRequest(msgspec.Struct):
+    sql: str
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(_encode(body), status_code=status, media_type="application/json")
+
+
+def _result(result: Result) -> Response:
+    return _json(200, {"columns": result.columns, "rows": result.rows, "truncated": result.truncated})
+
+
+def create_api(
+    con: duckdb.DuckDBPyConnection, consumer: Consumer | None, token: str, lifespan: Lifespan[Any] | None = None
+) -> Starlette:
+    """The read API over ``con``; ``consumer`` (if any) reports its heartbeat on ``/healthz``."""
+
+    def on_cursor(work: Callable[[duckdb.DuckDBPyConnection], Result]) -> Callable[[], Result]:
+        def run() -> Result:
+            cursor = con.cursor()
+            try:
+                return work(cursor)
+            finally:
+                cursor.close()
+
+        return run
+
+    async def healthz(request: Request) -> Response:
+        if consumer is None:
+            return _json(200, {"status": "ok"})
+        age = time.time() - consumer.last_tick
+        body = {
+            "status": "ok" if age < STALE_SECONDS else "consumer stalled",
+            "consumer": consumer.name,
+            "seconds_since_tick": round(age, 3),
+            "committed_entries": consumer.committed_entries,
+            "committed_rows": consumer.committed_rows,
+            "dead_entries": consumer.dead_entries,
+        }
+        return _json(200 if age < STALE_SECONDS else 503, body)
+
+    async def list_queries(request: Request) -> Response:
+        return _json(
+            200,
+            {
+                "queries": [
+                    {
+                        "name": q.name,
+                        "doc": q.doc,
+                        "params": [{"name": p.name, "kind": p.kind, "doc": p.doc} for p in q.params],
+                    }
+                    for q in REGISTRY.values()
+                ]
+            },
+        )
+
+    async def named_query(request: Request) -> Response:
+        name, params = request.path_params["name"], dict(request.query_params)
+        try:
+            return _result(await run_in_threadpool(on_cursor(lambda c: run_query(c, name, params))))
+        except QueryError as e:
+            return _json(404 if name not in REGISTRY else 400, {"error": str(e)})
+
+    async def sql(request: Request) -> Response:
+        supplied = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+        if not secrets.compare_digest(supplied, token.encode()):
+            return _json(401, {"error": "a valid token is required (vigil sql reads it from the data directory)"})
+        body = await request.body()
+        if len(body) > MAX_SQL_BYTES:
+            return _json(413, {"error": f"SQL longer than {MAX_SQL_BYTES} bytes"})
+        try:
+            statement = msgspec.json.decode(body, type=SqlRequest).sql
+        except msgspec.DecodeError as e:
+            return _json(400, {"error": f'expected {{"sql": "SELECT …"}}: {e}'})
+        try:
+            return _result(await run_in_threadpool(on_cursor(lambda c: run_sql(c, statement))))
+        except QueryError as e:
+            return _json(400, {"error": str(e)})
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/v1/queries", list_queries),
+        Route("/v1/queries/{name}", named_query),
+        Route("/v1/sql", sql, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

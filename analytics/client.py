@@ -1,0 +1,61 @@
+"""A client for the read API, used by the dashboard and ``vigil sql``.
+
+The transport is injectable (``httpx.MockTransport`` in unit tests); the default is a
+real pooled HTTP connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from analytics.queries import Result
+
+
+class ReadApiError(Exception):
+    """The read API refused the request or could not be reached; the message is one line."""
+
+
+class ReadClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ReadClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def query(self, name: str, **params: Any) -> Result:
+        """Run a named query; ``None`` parameters are left out (the query's default applies)."""
+        clean = {k: str(v) for k, v in params.items() if v is not None}
+        return self._result(lambda: self._http.get(f"/v1/queries/{name}", params=clean))
+
+    def sql(self, statement: str) -> Result:
+        """Run one read-only SELECT (needs the token from the run file)."""
+        return self._result(lambda: self._http.post("/v1/sql", json={"sql": statement}))
+
+    def _result(self, send: Any) -> Result:
+        try:
+            response: httpx.Response = send()
+        except httpx.HTTPError as e:
+            raise ReadApiError(f"analytics read API unreachable: {e}") from None
+        try:
+            body = response.json()
+        except ValueError:
+            raise ReadApiError(f"analytics read API answered {response.status_code} without JSON") from None
+        if response.status_code != 200:
+            raise ReadApiError(body.get("error") or f"analytics read API answered {response.status_code}")
+        return Result(body["columns"], body["rows"], body.get("truncated", False))

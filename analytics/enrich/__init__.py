@@ -1,0 +1,1 @@
+"""Enrichment steps: each adds fields derived from what the event already carries."""

@@ -1,0 +1,75 @@
+"""The analytics process: the consumer thread plus the read API, sharing one DuckDB file.
+
+Start order: open the database, start the consumer, serve the read API, write the run
+file. Stop order (SIGTERM or Ctrl-C, handled by uvicorn): stop serving, let the consumer
+finish and acknowledge the batch in hand, close the database, remove the run file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import threading
+from collections.abc import AsyncIterator
+
+import redis
+import uvicorn
+from starlette.applications import Starlette
+
+from analytics.api import create_api
+from analytics.consume import Consumer
+from analytics.settings import AnalyticsSettings
+from analytics.store import open_database
+from vigil import runtime
+from vigil.config import ConfigError
+
+log = logging.getLogger("vigil.analytics")
+
+STOP_TIMEOUT_SECONDS = 30.0
+
+
+def _consume(consumer: Consumer) -> None:
+    try:
+        consumer.run()
+    except Exception:
+        # An unexpected failure: stop the whole process so its supervisor restarts it fresh.
+        log.exception("consumer crashed")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def serve(settings: AnalyticsSettings) -> None:
+    """Run until SIGTERM/SIGINT."""
+    if not settings.redis_url:
+        raise ConfigError("no Redis configured: set VIGIL_REDIS_URL (vigil up sets it for its own redis-server)")
+    con = open_database(settings.database_path)
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=10.0, socket_connect_timeout=2.0)
+    consumer = Consumer(
+        client, con, name=settings.consumer_name, batch_entries=settings.batch_entries, block_ms=settings.block_ms
+    )
+    token = secrets.token_urlsafe(32)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        thread = threading.Thread(target=_consume, args=(consumer,), name="vigil-consumer", daemon=True)
+        thread.start()
+        host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host  # noqa: S104
+        url = f"http://{host}:{settings.port}"
+        runtime.write(settings.data_dir, "analytics", {"url": url, "token": token})
+        log.info("analytics: read API on %s, database %s", url, settings.database_path)
+        try:
+            yield
+        finally:
+            consumer.stopping.set()
+            thread.join(STOP_TIMEOUT_SECONDS)
+            runtime.remove(settings.data_dir, "analytics")
+
+    app = create_api(con, consumer, token, lifespan=lifespan)
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
+    try:
+        server.run()
+    finally:
+        client.close()
+        con.close()

@@ -1,0 +1,37 @@
+"""The analytics service's settings (documented in the README's configuration table)."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from pathlib import Path
+
+from vigil.config import DEFAULT_DATA_DIR, setting
+
+DEFAULT_PORT = 8472
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalyticsSettings:
+    data_dir: Path = DEFAULT_DATA_DIR
+    redis_url: str = setting(
+        "", "Redis to consume from; empty means the embedded redis-server of `vigil up`.", env="VIGIL_REDIS_URL"
+    )
+    host: str = setting("127.0.0.1", "Address of the read API (the dashboard and `vigil sql` use it).")
+    port: int = setting(DEFAULT_PORT, "Port of the read API.", minimum=0)
+    database: str = setting("", "DuckDB file; empty means vigil.duckdb in the data directory.")
+    batch_entries: int = setting(500, "Most stream entries (beacon requests) read and committed together.", minimum=1)
+    block_ms: int = setting(1000, "How long one read waits for new entries, in milliseconds.", minimum=1)
+    consumer: str = setting(
+        "",
+        "This consumer's name in the group; empty means analytics-HOSTNAME. "
+        "A restarted consumer with the same name first finishes its own pending entries.",
+    )
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.database) if self.database else self.data_dir / "vigil.duckdb"
+
+    @property
+    def consumer_name(self) -> str:
+        return self.consumer or f"analytics-{socket.gethostname()}"

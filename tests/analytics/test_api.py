@@ -1,0 +1,71 @@
+"""The read API of a real analytics service, fed through a real collector."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analytics.client import ReadApiError, ReadClient
+from tests.collector.test_routes import batch, post
+from tests.helpers import wait_until
+from vigil import runtime
+
+
+def test_events_posted_to_the_collector_become_queryable(http, collector, analytics, demo_project, data_dir):
+    for n in range(3):
+        body = batch(batch_id=f"b{n}")
+        body["events"][0]["event_id"] = f"e{n}"  # type: ignore[index]
+        assert post(http, collector, demo_project, body).status_code == 202
+
+    with ReadClient(analytics.url) as client:
+        result = wait_until(
+            lambda: (r := client.query("projects")).rows and r.rows[0][1] == 3 and r, timeout=10, what="3 stored errors"
+        )
+        assert result.rows[0][:2] == ["demo", 3]
+
+    health = http.get(f"{analytics.url}/healthz").json()
+    assert (health["status"], health["committed_rows"], health["dead_entries"]) == ("ok", 3, 0)
+
+
+def test_named_queries_are_listed_and_checked(http, analytics):
+    listed = http.get(f"{analytics.url}/v1/queries").json()
+    assert {q["name"] for q in listed["queries"]} == {
+        "projects", "totals", "events_per_minute", "errors_by_type", "top_messages",
+    }  # fmt: skip
+    bad = http.get(f"{analytics.url}/v1/queries/top_messages", params={"limit": "x"})
+    unknown = http.get(f"{analytics.url}/v1/queries/drop_everything")
+    assert (bad.status_code, bad.json()) == (400, {"error": "limit: expected an integer, got 'x'"})
+    assert unknown.status_code == 404
+
+
+def test_sql_needs_the_token_from_the_run_file(http, analytics, data_dir):
+    info = runtime.read_live(data_dir, "analytics")
+    assert info is not None
+    assert info["url"] == analytics.url
+    assert (runtime.run_file(data_dir, "analytics").stat().st_mode & 0o777) == 0o600
+
+    refused = http.post(f"{analytics.url}/v1/sql", json={"sql": "SELECT 1"})
+    assert refused.status_code == 401
+
+    with ReadClient(analytics.url, token=info["token"]) as client:
+        assert client.sql("SELECT 40 + 2 AS answer").rows == [[42]]
+        with pytest.raises(ReadApiError, match=r"^only SELECT is allowed here, not DELETE$"):
+            client.sql("DELETE FROM errors")
+
+    garbage = http.post(
+        f"{analytics.url}/v1/sql", content=b"\x00not json", headers={"Authorization": f"Bearer {info['token']}"}
+    )
+    assert garbage.status_code == 400
+    huge = http.post(
+        f"{analytics.url}/v1/sql",
+        content=json.dumps({"sql": "x" * 200_000}),
+        headers={"Authorization": f"Bearer {info['token']}"},
+    )
+    assert huge.status_code == 413
+
+
+def test_the_run_file_is_removed_at_stop(analytics, data_dir):
+    assert runtime.read_live(data_dir, "analytics") is not None
+    analytics.stop()
+    assert not runtime.run_file(data_dir, "analytics").exists()

@@ -1,0 +1,122 @@
+"""Named queries and read-only SQL on a real DuckDB file."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from analytics.queries import NotReadOnly, QueryError, run_query, run_sql
+from analytics.store import ERRORS, insert, open_database
+
+NOW = datetime(2026, 11, 25, 12, 30)
+
+
+def rows(*specs: tuple[str, str, str, datetime, str]) -> pa.Table:
+    columns: dict[str, list[object]] = {name: [] for name in ERRORS.names}
+    for n, (project, error_type, message, ts, browser) in enumerate(specs):
+        values = {name: None for name in ERRORS.names}
+        values.update(
+            event_id=f"e{n}", ts=ts, received_at=ts, project=project, project_id=1, error_type=error_type,
+            message=message, browser=browser, page_url=f"https://x.example/{n % 2}", session_id=f"s{n % 3}",
+        )  # fmt: skip
+        for name in ERRORS.names:
+            columns[name].append(values[name])
+    return pa.Table.from_pydict(columns, schema=ERRORS)
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    connection = open_database(tmp_path / "vigil.duckdb")
+    insert(
+        connection,
+        "errors",
+        rows(
+            ("shop", "TypeError", "a", datetime(2026, 11, 25, 12, 1, 10), "Chrome"),
+            ("shop", "TypeError", "a", datetime(2026, 11, 25, 12, 1, 50), "Firefox"),
+            ("shop", "ReferenceError", "b", datetime(2026, 11, 25, 12, 2, 5), "Chrome"),
+            ("blog", "TypeError", "c", datetime(2026, 11, 25, 12, 2, 6), "Safari"),
+            ("shop", "TypeError", "old", datetime(2026, 11, 24, 12, 0, 0), "Chrome"),
+        ),
+    )
+    yield connection
+    connection.close()
+
+
+def test_events_per_minute_buckets_the_range(con):
+    result = run_query(con, "events_per_minute", {"since": "2026-11-25T12:00:00Z", "until": "2026-11-25T13:00:00Z"})
+    assert result.columns == ["minute", "errors"]
+    assert result.rows == [[datetime(2026, 11, 25, 12, 1), 2], [datetime(2026, 11, 25, 12, 2), 2]]
+
+
+def test_the_project_filter_and_default_range(con):
+    result = run_query(con, "errors_by_type", {"project": "shop"}, now=NOW)
+    assert result.rows == [["TypeError", 2], ["ReferenceError", 1]]
+
+
+def test_top_messages_counts_pages_and_browsers(con):
+    result = run_query(con, "top_messages", {"limit": "1"}, now=NOW)
+    assert result.columns == ["error_type", "message", "errors", "pages", "browsers", "last_seen"]
+    assert result.rows == [["TypeError", "a", 2, 2, 2, datetime(2026, 11, 25, 12, 1, 50)]]
+
+
+def test_totals_and_projects(con):
+    assert run_query(con, "totals", {}, now=NOW).rows == [[4, 3, 2, 3]]
+    assert run_query(con, "projects", {}).rows == [
+        ["blog", 1, datetime(2026, 11, 25, 12, 2, 6)],
+        ["shop", 4, datetime(2026, 11, 25, 12, 2, 5)],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "reason"),
+    [
+        ("nope", {}, "unknown query 'nope'"),
+        ("totals", {"sql": "1"}, "totals: unknown parameter 'sql'"),
+        ("totals", {"since": "yesterday"}, "since: expected an ISO-8601 time"),
+        ("top_messages", {"limit": "0"}, "limit: must be between 1 and 1000"),
+        ("top_messages", {"limit": "1; drop"}, "limit: expected an integer"),
+        ("totals", {"project": "x" * 300}, "project: longer than 200 characters"),
+    ],
+)
+def test_bad_parameters_are_refused_with_a_reason(con, name, params, reason):
+    with pytest.raises(QueryError) as caught:
+        run_query(con, name, params)
+    assert str(caught.value).startswith(reason)
+
+
+def test_parameters_are_bound_not_pasted(con):
+    result = run_query(con, "totals", {"project": "shop' OR '1'='1"}, now=NOW)
+    assert result.rows == [[0, 0, 0, 0]]
+
+
+def test_sql_runs_one_select(con):
+    result = run_sql(con, "SELECT project, count(*) AS n FROM errors GROUP BY ALL ORDER BY project")
+    assert (result.columns, result.rows) == (["project", "n"], [["blog", 1], ["shop", 4]])
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM errors",
+        "DROP TABLE errors",
+        "SELECT 1; DELETE FROM errors",
+        "COPY errors TO 'x.csv'",
+        "ATTACH 'x.db'",
+    ],
+)
+def test_sql_refuses_anything_but_a_single_select(con, statement):
+    with pytest.raises(NotReadOnly):
+        run_sql(con, statement)
+    assert con.execute("SELECT count(*) FROM errors").fetchone() == (5,)
+
+
+def test_sql_errors_are_one_line_and_results_are_capped(con):
+    with pytest.raises(QueryError, match=r"^SQL error: ") as caught:
+        run_sql(con, "SELECT nope FROM errors")
+    assert "\n" not in str(caught.value)
+    result = run_sql(con, "SELECT * FROM range(25)", max_rows=10)
+    assert (len(result.rows), result.truncated) == (10, True)
