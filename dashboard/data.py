@@ -1,0 +1,40 @@
+"""How a page reaches the analytics service: the read client held by the running app.
+
+The client lives in the Flask app's config (set by ``create_app``), not in a module
+global, so tests and several apps in one process each have their own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import flask
+
+from analytics.client import ReadClient
+
+CLIENT_KEY = "VIGIL_READ_CLIENT"
+
+#: The time ranges the pages offer, as URL values → (label, length).
+RANGES: dict[str, tuple[str, timedelta]] = {
+    "15m": ("15 minutes", timedelta(minutes=15)),
+    "1h": ("1 hour", timedelta(hours=1)),
+    "6h": ("6 hours", timedelta(hours=6)),
+    "24h": ("24 hours", timedelta(hours=24)),
+    "7d": ("7 days", timedelta(days=7)),
+}
+DEFAULT_RANGE = "1h"
+
+
+def client() -> ReadClient:
+    """The read client of the app serving the current request."""
+    read_client: ReadClient = flask.current_app.config[CLIENT_KEY]
+    return read_client
+
+
+def time_range(key: str | None, now: datetime | None = None) -> tuple[str, str, int]:
+    """(since, until, bucket seconds) for a range key; unknown keys mean the default range."""
+    _, length = RANGES.get(key or DEFAULT_RANGE, RANGES[DEFAULT_RANGE])
+    now = now or datetime.now(UTC)
+    # Keep about 60-300 buckets whatever the range, so a figure stays readable.
+    bucket = max(60, int(length.total_seconds() // 240) // 60 * 60)
+    return (now - length).strftime("%Y-%m-%dT%H:%M:%SZ"), now.strftime("%Y-%m-%dT%H:%M:%SZ"), bucket

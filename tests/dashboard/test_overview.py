@@ -1,0 +1,89 @@
+"""The overview page in real Chromium, fed by a real analytics service through a real collector."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from analytics.client import ReadClient
+from tests.collector.test_routes import batch, post
+from tests.conftest import _service
+from tests.helpers import Service, wait_until
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def dashboard(data_dir, analytics) -> Iterator[Service]:
+    service = _service(
+        "dashboard",
+        data_dir,
+        {"VIGIL_DASHBOARD_ANALYTICS_URL": analytics.url, "VIGIL_DASHBOARD_REFRESH_SECONDS": "1"},
+        "/healthz",
+    )
+    yield service
+    service.stop()
+
+
+def send_errors(http, collector, project, analytics, messages: list[tuple[str, str]]) -> None:
+    now = int(time.time() * 1000)
+    events = [
+        {"type": "error", "event_id": f"e{n}", "ts": now - n, "page_url": "https://shop.example/",
+         "error_type": error_type, "message": message}
+        for n, (error_type, message) in enumerate(messages)
+    ]  # fmt: skip
+    assert post(http, collector, project, batch(events=events)).status_code == 202
+    with ReadClient(analytics.url) as client:
+        wait_until(lambda: client.query("projects").rows, timeout=10, what="stored errors")
+
+
+def test_overview_shows_volume_types_and_messages(page, http, collector, analytics, dashboard, demo_project):
+    send_errors(http, collector, demo_project, analytics,
+                [("TypeError", "boom 42")] * 3 + [("ReferenceError", "nope is not defined")])  # fmt: skip
+
+    page.goto(f"{dashboard.url}/?project=demo&range=1h")
+    table = page.locator("#overview-messages")
+    table.get_by_text("boom 42").wait_for(timeout=15_000)
+
+    cells = table.locator("td").all_inner_texts()
+    assert cells[:3] == ["TypeError", "boom 42", "3"]
+    assert page.locator("#overview-kpis .value").first.inner_text() == "4"
+    assert page.locator("#overview-by-type").get_by_text("ReferenceError").count() >= 1
+    assert page.locator("#overview-per-minute .bars path").count() >= 1
+
+
+def test_the_view_is_linkable_and_filters_rewrite_the_url(page, http, collector, analytics, dashboard, demo_project):
+    send_errors(http, collector, demo_project, analytics, [("TypeError", "boom")])
+
+    page.goto(f"{dashboard.url}/?range=6h")
+    page.locator("#overview-messages").get_by_text("boom").wait_for(timeout=15_000)
+    assert page.locator("#overview-range input[value='6h']").is_checked()
+
+    page.locator("#overview-range").get_by_text("24 hours").click()
+    page.wait_for_url("**/?range=24h", timeout=10_000)
+
+
+def test_event_text_is_shown_as_text_never_as_html(page, http, collector, analytics, dashboard, demo_project):
+    hostile = "<img src=x id=pwned onerror=\"document.title='pwned'\">"
+    send_errors(http, collector, demo_project, analytics, [(hostile, hostile)])
+
+    page.goto(f"{dashboard.url}/")
+    page.locator("#overview-messages").get_by_text(hostile).first.wait_for(timeout=15_000)
+    assert page.locator("#pwned").count() == 0
+    assert page.title() != "pwned"
+
+
+def test_an_unreachable_read_api_is_said_plainly(page, data_dir):
+    from tests.helpers import free_port
+
+    service = _service(
+        "dashboard", data_dir, {"VIGIL_DASHBOARD_ANALYTICS_URL": f"http://127.0.0.1:{free_port()}"}, "/healthz"
+    )
+    try:
+        page.goto(f"{service.url}/")
+        notice = page.locator("#overview-notice")
+        notice.get_by_text("analytics read API unreachable").wait_for(timeout=15_000)
+    finally:
+        service.stop()
