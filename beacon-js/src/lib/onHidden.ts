@@ -1,0 +1,15 @@
+/**
+ * Calls `callback` whenever the page may be about to go away: when it is hidden (tab
+ * switch, minimise, mobile app switch; often the last reliable moment) and on `pagehide`
+ * (navigation, close, bfcache). Capture phase, so the page cannot stop the events first.
+ */
+export function onHidden(callback: () => void): void {
+  addEventListener(
+    'visibilitychange',
+    () => {
+      if (document.visibilityState === 'hidden') callback();
+    },
+    true,
+  );
+  addEventListener('pagehide', () => callback(), true);
+}

@@ -1,0 +1,12 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { randomId } from '../src/lib/ids.ts';
+
+test('16 random bytes give 32 lowercase hex characters', () => {
+  assert.match(randomId(), /^[0-9a-f]{32}$/);
+  assert.match(randomId(8), /^[0-9a-f]{16}$/);
+});
+
+test('ids differ', () => {
+  assert.equal(new Set(Array.from({ length: 100 }, () => randomId())).size, 100);
+});
