@@ -1,0 +1,57 @@
+"""The demo's traffic and site, against a real collector."""
+
+from __future__ import annotations
+
+import threading
+
+from collector.stream import EVENTS_STREAM, decode_entry
+from vigil.demo.site import page
+from vigil.demo.traffic import BROWSERS, batch, generate
+
+
+def test_generated_traffic_is_accepted_by_the_collector(http, collector, demo_project, redis_client):
+    stop = threading.Event()
+    statuses: list[int] = []
+
+    def send(body, user_agent):  # type: ignore[no-untyped-def]
+        response = http.post(
+            f"{collector.url}/api/{demo_project.id}/events",
+            params={"key": demo_project.public_key},
+            json=body,
+            headers={"User-Agent": user_agent},
+        )
+        statuses.append(response.status_code)
+        if len(statuses) == 20:
+            stop.set()
+        return response.status_code
+
+    accepted = generate(send, stop, interval=0, seed=7)
+
+    assert (accepted, set(statuses)) == (20, {202})
+    entries = [decode_entry(fields[b"e"]) for _, fields in redis_client.xrange(EVENTS_STREAM)]
+    assert len(entries) == 20
+    assert len({e.user_agent for e in entries}) >= 3
+    assert len({e.batch.release for e in entries}) == 2
+    assert len({ev.error_type for e in entries for ev in e.batch.events}) >= 4
+    assert len({ev.page_url for e in entries for ev in e.batch.events}) >= 3
+
+
+def test_stacks_follow_each_browser_family():
+    import random
+
+    rng = random.Random(1)
+    seen = {}
+    for _ in range(200):
+        body, user_agent = batch(rng, 1_764_072_000_000)
+        family = next(b.family for b in BROWSERS if b.user_agent == user_agent)
+        seen[family] = body["events"][0]["stack"]  # type: ignore[index]
+    assert "\n    at " in seen["chrome"]
+    assert "@http://" in seen["firefox"]
+    assert "    at " not in seen["firefox"]
+    assert "@http://" in seen["safari"]
+
+
+def test_the_demo_site_embeds_the_beacon():
+    html = page("/cart", "Your cart", "http://127.0.0.1:8470", 1, "abc")
+    assert '<script async src="http://127.0.0.1:8470/beacon.js" data-project="1" data-key="abc"' in html
+    assert '<script src="/app.js"></script>' in html

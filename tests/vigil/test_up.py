@@ -1,0 +1,111 @@
+"""``vigil up`` as a user runs it: every part starts, a dead child comes back, SIGTERM leaves nothing."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from collector.projects import load_projects
+from tests.collector.test_routes import batch
+from tests.helpers import env_without_vigil, free_port, stop_process, wait_until
+
+
+def ports() -> dict[str, int]:
+    return {name: free_port() for name in ("collector", "analytics", "dashboard")}
+
+
+def start_up(data_dir: Path, p: dict[str, int], log: Path) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "vigil", "up", "--data-dir", str(data_dir)]
+    for name, port in p.items():
+        argv += [f"--{name}-port", str(port)]
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env_without_vigil())
+
+
+@pytest.fixture
+def up(data_dir: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, int], Path]]:
+    p = ports()
+    log = tmp_path / "up.log"
+    process = start_up(data_dir, p, log)
+    try:
+        wait_until(lambda: "Vigil is up" in log.read_text() or process.poll() is not None, timeout=60, what="vigil up")
+        assert process.poll() is None, log.read_text()
+        yield process, p, log
+    finally:
+        stop_process(process, timeout=30)
+
+
+def test_up_runs_every_part_and_sigterm_stops_them_all(up, data_dir, http):
+    process, p, log = up
+    assert http.get(f"http://127.0.0.1:{p['collector']}/readyz").json() == {"status": "ok"}
+    assert http.get(f"http://127.0.0.1:{p['analytics']}/healthz").json()["status"] == "ok"
+    assert http.get(f"http://127.0.0.1:{p['dashboard']}/healthz").json() == {"status": "ok"}
+    assert http.get(f"http://127.0.0.1:{p['dashboard']}/").status_code == 200
+    assert f"collector   http://127.0.0.1:{p['collector']}" in log.read_text()
+    assert (data_dir / "redis" / "appendonly.aof").exists()
+
+    (demo,) = load_projects(data_dir).values()
+    response = http.post(
+        f"http://127.0.0.1:{p['collector']}/api/{demo.id}/events", params={"key": demo.public_key}, json=batch()
+    )
+    assert response.status_code == 202
+
+    def stored() -> bool:
+        argv = [sys.executable, "-m", "vigil", "sql", "SELECT message FROM errors", "--format", "csv"]
+        done = subprocess.run(
+            [*argv, "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=30, env=env_without_vigil()
+        )
+        return done.stdout == "message\nboom\n"
+
+    wait_until(stored, timeout=15, what="the event to be stored", interval=0.3)
+
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert len(children) >= 4
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == []
+
+
+def test_a_child_that_dies_is_restarted(up, http):
+    process, p, log = up
+    collector_url = f"http://127.0.0.1:{p['collector']}/healthz"
+    (first,) = [c for c in psutil.Process(process.pid).children() if "collector" in c.cmdline()]
+    first.kill()
+    first.wait(10)
+
+    def restarted() -> bool:
+        others = [
+            c for c in psutil.Process(process.pid).children() if "collector" in c.cmdline() and c.pid != first.pid
+        ]
+        try:
+            return bool(others) and httpx.get(collector_url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(restarted, timeout=20, what="the collector to come back", interval=0.2)
+    assert "collector exited with status -9; restarting" in log.read_text()
+
+
+def test_a_taken_port_is_a_one_line_error(data_dir, tmp_path):
+    p = ports()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", p["dashboard"]))
+        taken.listen()
+        process = start_up(data_dir, p, tmp_path / "up.log")
+        code = process.wait(30)
+    output = (tmp_path / "up.log").read_text()
+    assert code == 2
+    port = p["dashboard"]
+    assert (
+        output
+        == f"vigil: error: port {port} for the dashboard is already in use; choose another with --dashboard-port\n"
+    )

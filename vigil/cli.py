@@ -1,0 +1,192 @@
+"""The ``vigil`` command line.
+
+Exit status: 0 done; 1 something failed while running (a service unreachable, a child
+that would not start); 2 the command line, a setting or the input is wrong (bad option,
+port taken, bad SQL). Every error is one line on stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import msgspec
+
+from vigil.config import ConfigError, data_dir_from_env
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Failed(click.ClickException):
+    """Exit 1 with ``vigil: error: …``."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"vigil: error: {self.message}", err=True)
+
+
+class BadInput(Failed):
+    exit_code = 2
+
+
+def friendly(fn: F) -> F:
+    """Turn the errors a user can cause into one line and the documented exit status."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from analytics.client import ReadApiError
+        from analytics.queries import QueryError
+        from vigil.supervise import ChildFailed
+
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, QueryError) as e:
+            raise BadInput(str(e)) from None
+        except (ReadApiError, ChildFailed) as e:
+            raise Failed(str(e)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def data_dir_option(fn: F) -> F:
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="VIGIL_DATA_DIR",
+        default=None,
+        show_default="./vigil-data",
+        help="Where Vigil keeps vigil.toml, Redis's append-only file and the DuckDB file.",
+    )(fn)
+
+
+def _data_dir(value: Path | None) -> Path:
+    return data_dir_from_env(value)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="vigil")
+def main() -> None:
+    """Vigil: see what your users see."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _up_options(fn: F) -> F:
+    fn = click.option("--dashboard-port", type=click.IntRange(1, 65535), help="Dashboard port [default: 8471].")(fn)
+    fn = click.option("--analytics-port", type=click.IntRange(1, 65535), help="Read API port [default: 8472].")(fn)
+    fn = click.option("--collector-port", type=click.IntRange(1, 65535), help="Collector port [default: 8470].")(fn)
+    fn = click.option(
+        "--redis-url", envvar="VIGIL_REDIS_URL", help="Use this Redis instead of starting the embedded redis-server."
+    )(fn)
+    return data_dir_option(fn)
+
+
+@main.command()
+@_up_options
+@friendly
+def up(data_dir: Path | None, redis_url: str | None, **ports: int | None) -> None:
+    """Start Redis, analytics, the collector and the dashboard, and keep them running."""
+    from vigil import up as up_module
+
+    up_module.run(up_module.plan(_data_dir(data_dir), redis_url=redis_url or None, **ports), click.echo)
+
+
+@main.command()
+@_up_options
+@click.option("--demo-port", type=click.IntRange(1, 65535), default=8474, show_default=True, help="Demo site port.")
+@friendly
+def demo(data_dir: Path | None, redis_url: str | None, demo_port: int, **ports: int | None) -> None:
+    """`vigil up` plus a demo site with the beacon and generated traffic."""
+    from vigil import up as up_module
+
+    plan = up_module.plan(_data_dir(data_dir), redis_url=redis_url or None, demo_port=demo_port, **ports)
+    up_module.run(plan, click.echo)
+
+
+@main.group()
+def project() -> None:
+    """Create and list projects (kept in vigil.toml in the data directory)."""
+
+
+@project.command("create")
+@click.argument("name")
+@click.option("--origin", "origins", multiple=True, help="Allowed page origin, e.g. https://shop.example (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the project as JSON.")
+@data_dir_option
+@friendly
+def project_create(name: str, origins: tuple[str, ...], as_json: bool, data_dir: Path | None) -> None:
+    """Add a project and print its keys, script tag and DSN."""
+    from vigil.projects_cli import create
+
+    create(_data_dir(data_dir), name, origins, as_json, click.echo)
+
+
+@project.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the projects as JSON.")
+@data_dir_option
+@friendly
+def project_list(as_json: bool, data_dir: Path | None) -> None:
+    """Show every project with its id and public key."""
+    from vigil.projects_cli import list_projects
+
+    list_projects(_data_dir(data_dir), as_json, click.echo)
+
+
+@main.command()
+@click.argument("statement")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@data_dir_option
+@friendly
+def sql(statement: str, fmt: str, data_dir: Path | None) -> None:
+    """Run one read-only SELECT on the stored data (running or stopped) and print the result."""
+    from vigil.sql import print_result, query
+
+    print_result(query(_data_dir(data_dir), statement), fmt, click.echo, lambda line: click.echo(line, err=True))
+
+
+@main.command()
+@click.argument("part", type=click.Choice(["collector", "analytics", "dashboard", "demo-site", "demo-traffic"]))
+@data_dir_option
+@friendly
+def serve(part: str, data_dir: Path | None) -> None:
+    """Run one part in the foreground (what `vigil up` runs; also for running parts on separate hosts)."""
+    from vigil.config import load
+
+    root = _data_dir(data_dir)
+    if part == "collector":
+        from collector.server import serve as serve_collector
+        from collector.settings import CollectorSettings
+
+        serve_collector(load(CollectorSettings, "collector", root))
+    elif part == "analytics":
+        from analytics.service import serve as serve_analytics
+        from analytics.settings import AnalyticsSettings
+
+        serve_analytics(load(AnalyticsSettings, "analytics", root))
+    elif part == "dashboard":
+        from dashboard.server import serve as serve_dashboard
+        from dashboard.settings import DashboardSettings
+
+        serve_dashboard(load(DashboardSettings, "dashboard", root))
+    elif part == "demo-site":
+        from vigil.demo.site import serve as serve_site
+
+        serve_site(root)
+    else:
+        from vigil.demo.traffic import run as run_traffic
+
+        run_traffic(root)
+
+
+def dumps(value: Any) -> str:
+    return msgspec.json.encode(value, enc_hook=str).decode()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Demo traffic: visitors of the demo shop on several browsers and releases, failing realistically.
+
+Each tick one visitor's session sends a batch through the beacon protocol, with the
+User-Agent of its browser and error messages and stack strings in that browser's own
+format, so everything downstream (parsing, grouping, the dashboard) sees what it would
+see from a real site.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TypeVar
+
+import httpx
+
+from collector.projects import ensure_demo_project
+from collector.settings import CollectorSettings
+from vigil.config import load
+
+SITE = f"http://127.0.0.1:{os.environ.get('VIGIL_DEMO_PORT', '8474')}"
+RELEASES = [("shop@1.4.2", 1), ("shop@1.5.0", 3)]
+T = TypeVar("T")
+
+PAGES = [("/", 3), ("/product/42", 4), ("/cart", 2), ("/checkout", 1)]
+
+
+@dataclass(frozen=True)
+class Browser:
+    name: str
+    family: str  # "chrome", "firefox" or "safari": the stack format
+    user_agent: str
+    weight: int
+
+
+BROWSERS = [
+    Browser("Chrome/Windows", "chrome", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", 6),
+    Browser("Chrome/Android", "chrome", "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36", 4),
+    Browser("Edge/Windows", "chrome", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", 2),
+    Browser("Firefox/Linux", "firefox", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", 2),
+    Browser("Safari/macOS", "safari", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/18.1 Safari/605.1.15", 2),
+    Browser("Safari/iOS", "safari", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1", 3),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One bug of the demo shop: its type, its message per browser, and where it is thrown."""
+
+    error_type: str
+    messages: dict[str, str]  # by browser family
+    function: str
+    column: int
+    mechanism: str
+    weight: int
+
+
+FAILURES = [
+    Failure("TypeError", {
+        "chrome": "Cannot read properties of undefined (reading 'price')",
+        "firefox": "item is undefined",
+        "safari": "undefined is not an object (evaluating 'item.price')",
+    }, "addToCart", 1187, "onerror", 8),
+    Failure("ReferenceError", {
+        "chrome": "undefinedSearchIndex is not defined",
+        "firefox": "undefinedSearchIndex is not defined",
+        "safari": "Can't find variable: undefinedSearchIndex",
+    }, "search", 2309, "onerror", 4),
+    Failure("Error", {f: "Payment service answered 502" for f in ("chrome", "firefox", "safari")},
+            "checkout", 3311, "onunhandledrejection", 3),
+    Failure("SyntaxError", {
+        "chrome": "Unexpected token 'n', \"{not json\" is not valid JSON",
+        "firefox": "JSON.parse: expected property name or '}' at line 1 column 2 of the JSON data",
+        "safari": "JSON Parse error: Expected '}'",
+    }, "loadReviews", 4120, "onerror", 2),
+    Failure("ChunkLoadError", {f: "Loading chunk 742 failed." for f in ("chrome", "firefox", "safari")},
+            "requireEnsure", 512, "onunhandledrejection", 2),
+    Failure("TypeError", {
+        "chrome": "Failed to fetch",
+        "firefox": "NetworkError when attempting to fetch resource.",
+        "safari": "Load failed",
+    }, "fetchStock", 2877, "onunhandledrejection", 3),
+]  # fmt: skip
+
+
+def _pick(rng: random.Random, weighted: list[tuple[T, int]]) -> T:
+    return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
+
+
+def _release_boost(failure: Failure, release: str) -> int:
+    """Release 1.5.0 split its bundle badly: chunk loads fail three times as often."""
+    return 3 if failure.error_type == "ChunkLoadError" and release.endswith("1.5.0") else 1
+
+
+def stack(failure: Failure, browser: Browser, message: str, script: str) -> str:
+    """A stack string in the browser's own format (V8, SpiderMonkey or JavaScriptCore)."""
+    col = failure.column
+    if browser.family == "chrome":
+        return (
+            f"{failure.error_type}: {message}\n"
+            f"    at {failure.function} ({script}:1:{col})\n"
+            f"    at HTMLButtonElement.<anonymous> ({script}:1:{col + 391})\n"
+            f"    at dispatch ({SITE}/static/vendor.js:2:18840)"
+        )
+    return (
+        f"{failure.function}@{script}:1:{col}\n"
+        f"{'' if browser.family == 'firefox' else 'handler'}@{script}:1:{col + 391}\n"
+        f"dispatch@{SITE}/static/vendor.js:2:18840"
+    )
+
+
+def batch(rng: random.Random, now_ms: int) -> tuple[dict[str, object], str]:
+    """One visitor's batch of 1-5 errors, and the User-Agent it is sent with."""
+    browser = _pick(rng, [(b, b.weight) for b in BROWSERS])
+    release = _pick(rng, RELEASES)
+    page = _pick(rng, PAGES)
+    script = f"{SITE}/static/app.{'9c1e' if release.endswith('1.5.0') else '41ab'}.js"
+    events = []
+    for _ in range(rng.randint(1, 5)):
+        failure = _pick(rng, [(f, f.weight * _release_boost(f, release)) for f in FAILURES])
+        message = failure.messages[browser.family]
+        events.append({
+            "type": "error",
+            "event_id": secrets.token_hex(16),
+            "ts": now_ms - rng.randint(0, 4000),
+            "page_url": SITE + page,
+            "error_type": failure.error_type,
+            "message": message,
+            "stack": stack(failure, browser, message, script),
+            "file": script,
+            "line": 1,
+            "column": failure.column,
+            "mechanism": failure.mechanism,
+        })  # fmt: skip
+    body = {
+        "v": 1,
+        "batch_id": secrets.token_hex(16),
+        "sent_at": now_ms,
+        "release": release,
+        "environment": "demo",
+        "session_id": secrets.token_hex(8),
+        "sdk": "vigil-demo/0.1.0",
+        "events": events,
+    }
+    return body, browser.user_agent
+
+
+def generate(
+    send: Callable[[dict[str, object], str], int],
+    stop: threading.Event,
+    *,
+    interval: float = 0.7,
+    seed: int | None = None,
+) -> int:
+    """Send batches every ``interval`` seconds until ``stop``; returns how many were accepted."""
+    rng = random.Random(seed)
+    accepted = 0
+    while not stop.is_set():
+        body, user_agent = batch(rng, time.time_ns() // 1_000_000)
+        status = send(body, user_agent)
+        accepted += status == 202
+        stop.wait(interval if status in {202, 0} or status < 500 else 5.0)
+    return accepted
+
+
+def run(data_dir: Path) -> None:
+    """Run until SIGTERM/SIGINT against the collector of ``data_dir``."""
+    project = ensure_demo_project(data_dir)
+    collector_url = os.environ.get("VIGIL_COLLECTOR_URL") or load(CollectorSettings, "collector", data_dir).url
+    url = f"{collector_url}/api/{project.id}/events"
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with httpx.Client(timeout=5.0) as http:
+
+        def send(body: dict[str, object], user_agent: str) -> int:
+            try:
+                response = http.post(
+                    url,
+                    params={"key": project.public_key},
+                    json=body,
+                    headers={"User-Agent": user_agent, "Origin": SITE},
+                )
+            except httpx.HTTPError:
+                return 0
+            return response.status_code
+
+        generate(send, stop)

@@ -1,0 +1,70 @@
+"""``vigil project create`` and ``vigil project list``: the keys, and how to paste them into a site."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from collector.projects import Project, create_project, load_projects
+from collector.settings import CollectorSettings
+from vigil.config import load
+from vigil.table import render_table
+
+Echo = Callable[[str], None]
+
+
+def script_tag(collector_url: str, project: Project) -> str:
+    src = html.escape(f"{collector_url}/beacon.js")
+    return f'<script async src="{src}" data-project="{project.id}" data-key="{project.public_key}"></script>'
+
+
+def dsn(collector_url: str, project: Project) -> str:
+    """A Sentry-style DSN: an app using a Sentry SDK points it here."""
+    parts = urlsplit(collector_url)
+    return f"{parts.scheme}://{project.public_key}@{parts.netloc}{parts.path.rstrip('/')}/{project.id}"
+
+
+def describe(collector_url: str, project: Project) -> dict[str, Any]:
+    return {
+        "id": project.id,
+        "name": project.name,
+        "public_key": project.public_key,
+        "secret_token": project.secret_token,
+        "origins": list(project.origins),
+        "script_tag": script_tag(collector_url, project),
+        "dsn": dsn(collector_url, project),
+    }
+
+
+def create(data_dir: Path, name: str, origins: tuple[str, ...], as_json: bool, echo: Echo) -> None:
+    from vigil.cli import dumps
+
+    collector_url = load(CollectorSettings, "collector", data_dir).url
+    info = describe(collector_url, create_project(data_dir, name, origins))
+    if as_json:
+        echo(dumps(info))
+        return
+    echo(f"Created project {info['name']} (id {info['id']}) in {data_dir / 'vigil.toml'}")
+    echo(f"  public key    {info['public_key']}")
+    echo(f"  secret token  {info['secret_token']}   (for trusted senders only; never put it in a page)")
+    echo(f"  origins       {', '.join(info['origins']) or 'any'}")
+    echo(f"  script tag    {info['script_tag']}")
+    echo(f"  DSN           {info['dsn']}")
+
+
+def list_projects(data_dir: Path, as_json: bool, echo: Echo) -> None:
+    from vigil.cli import dumps
+
+    collector_url = load(CollectorSettings, "collector", data_dir).url
+    projects = sorted(load_projects(data_dir).values(), key=lambda p: p.id)
+    if as_json:
+        echo(dumps([describe(collector_url, p) for p in projects]))
+        return
+    if not projects:
+        echo(f"No projects yet in {data_dir}. Create one with: vigil project create NAME")
+        return
+    rows = [[p.id, p.name, p.public_key, ", ".join(p.origins) or "any", dsn(collector_url, p)] for p in projects]
+    echo(render_table(["id", "name", "public key", "origins", "dsn"], rows))

@@ -1,0 +1,52 @@
+"""Run files: how a running service tells local commands where it listens.
+
+The analytics service writes ``run/analytics.json`` (its pid, read API URL and a token
+for read-only SQL) in the data directory, readable by its owner only, and removes it at
+stop. ``vigil sql`` uses it when the pid is alive and falls back to the file otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+
+def run_file(data_dir: Path, name: str) -> Path:
+    return data_dir / "run" / f"{name}.json"
+
+
+def write(data_dir: Path, name: str, info: dict[str, Any]) -> Path:
+    path = run_file(data_dir, name)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"pid": os.getpid(), "started": psutil.Process().create_time(), **info}, f)
+    os.replace(tmp, path)
+    return path
+
+
+def read_live(data_dir: Path, name: str) -> dict[str, Any] | None:
+    """The run file's content if the process that wrote it is still running, else ``None``."""
+    try:
+        info: dict[str, Any] = json.loads(run_file(data_dir, name).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    pid = info.get("pid")
+    if not isinstance(pid, int):
+        return None
+    try:
+        # A pid can be reused; the start time tells the writer from a newcomer.
+        if psutil.Process(pid).create_time() != info.get("started"):
+            return None
+    except psutil.Error:
+        return None
+    return info
+
+
+def remove(data_dir: Path, name: str) -> None:
+    run_file(data_dir, name).unlink(missing_ok=True)

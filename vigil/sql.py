@@ -1,0 +1,60 @@
+"""``vigil sql``: one read-only SELECT, through the running service or straight from the file.
+
+While the analytics service runs it holds the DuckDB file (DuckDB lets one process write
+and refuses readers from other processes), so the query goes through its read API with
+the token from its run file. When it is stopped, the file is opened read-only here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from analytics.client import ReadClient
+from analytics.queries import Result, run_sql
+from analytics.settings import AnalyticsSettings
+from vigil import runtime
+from vigil.config import ConfigError, load
+from vigil.table import render_table
+
+
+def query(data_dir: Path, statement: str) -> Result:
+    live = runtime.read_live(data_dir, "analytics")
+    if live is not None:
+        with ReadClient(live["url"], token=live["token"]) as client:
+            return client.sql(statement)
+    path = load(AnalyticsSettings, "analytics", data_dir).database_path
+    if not path.exists():
+        raise ConfigError(f"no database at {path} yet: start Vigil (vigil up) and send some events first")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as e:
+        raise ConfigError(f"cannot open {path}: {str(e).splitlines()[0]}") from None
+    try:
+        return run_sql(con, statement)
+    finally:
+        con.close()
+
+
+def print_result(result: Result, fmt: str, echo: Callable[[str], None], warn: Callable[[str], None]) -> None:
+    from vigil.cli import dumps
+
+    if fmt == "json":
+        echo(dumps([dict(zip(result.columns, row, strict=True)) for row in result.rows]))
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+        echo(out.getvalue().rstrip("\n"))
+    else:
+        echo(render_table(result.columns, result.rows))
+        echo(
+            f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''}{', truncated' if result.truncated else ''})"
+        )
+    if result.truncated and fmt != "table":
+        warn(f"vigil: result truncated to {len(result.rows)} rows: add a LIMIT")

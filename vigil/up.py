@@ -1,0 +1,164 @@
+"""``vigil up`` and ``vigil demo``: every process of Vigil on one machine, supervised.
+
+Start order: redis-server (unless an external Redis is configured), analytics, collector,
+dashboard, then for the demo the demo site and its traffic. Each is ready before the next
+starts; the supervisor stops them in the reverse order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import redis
+
+from analytics.settings import AnalyticsSettings
+from collector.projects import ensure_demo_project
+from collector.settings import CollectorSettings
+from dashboard.settings import DashboardSettings
+from vigil import redis_server
+from vigil.config import ConfigError, load
+from vigil.supervise import Child, Supervisor
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What ``vigil up`` will run, resolved from options, environment and vigil.toml."""
+
+    data_dir: Path
+    collector: CollectorSettings
+    analytics: AnalyticsSettings
+    dashboard: DashboardSettings
+    redis_url: str
+    embedded_redis: bool
+    demo_port: int | None = None
+
+
+def plan(
+    data_dir: Path,
+    *,
+    redis_url: str | None = None,
+    collector_port: int | None = None,
+    analytics_port: int | None = None,
+    dashboard_port: int | None = None,
+    demo_port: int | None = None,
+) -> Plan:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    collector = load(CollectorSettings, "collector", data_dir, {"redis_url": redis_url, "port": collector_port})
+    analytics = load(AnalyticsSettings, "analytics", data_dir, {"redis_url": redis_url, "port": analytics_port})
+    analytics_url = f"http://127.0.0.1:{analytics.port}"
+    dashboard = load(DashboardSettings, "dashboard", data_dir, {"port": dashboard_port, "analytics_url": analytics_url})
+    embedded = not collector.redis_url
+    url = collector.redis_url or redis_server.url(redis_server.socket_path(data_dir))
+    return Plan(data_dir, collector, analytics, dashboard, url, embedded, demo_port)
+
+
+def check_ports(p: Plan) -> None:
+    """Refuse to start, with one line naming the option, if a port is already taken."""
+    wanted = [
+        (p.collector.host, p.collector.port, "collector", "--collector-port"),
+        (p.analytics.host, p.analytics.port, "analytics read API", "--analytics-port"),
+        (p.dashboard.host, p.dashboard.port, "dashboard", "--dashboard-port"),
+    ]
+    if p.demo_port is not None:
+        wanted.append(("127.0.0.1", p.demo_port, "demo site", "--demo-port"))
+    seen: set[int] = set()
+    for host, port, what, option in wanted:
+        if port in seen:
+            raise ConfigError(f"port {port} is given to two parts (the {what} among them); change {option}")
+        seen.add(port)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((host, port))
+            except OSError as e:
+                reason = "is already in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
+                raise ConfigError(f"port {port} for the {what} {reason}; choose another with {option}") from None
+
+
+def _http_ok(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def _redis_ok(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            with redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5) as client:
+                return bool(client.ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    return check
+
+
+def children(p: Plan) -> list[Child]:
+    """The supervised processes, in start order, each given its settings through the environment."""
+    env = {
+        "VIGIL_DATA_DIR": str(p.data_dir),
+        "VIGIL_REDIS_URL": p.redis_url,
+        "VIGIL_COLLECTOR_PORT": str(p.collector.port),
+        "VIGIL_ANALYTICS_PORT": str(p.analytics.port),
+        "VIGIL_DASHBOARD_PORT": str(p.dashboard.port),
+        "VIGIL_DASHBOARD_ANALYTICS_URL": p.dashboard.analytics_url,
+    }
+    vigil = [sys.executable, "-m", "vigil"]
+    result = []
+    if p.embedded_redis:
+        sock = Path(p.redis_url.removeprefix("unix://"))
+        result.append(Child("redis", redis_server.command(p.data_dir, sock=sock), ready=_redis_ok(p.redis_url)))
+    result += [
+        Child("analytics", [*vigil, "serve", "analytics"], env, ready=_http_ok(f"{p.dashboard.analytics_url}/healthz")),
+        Child("collector", [*vigil, "serve", "collector"], env, ready=_http_ok(f"{_local(p.collector)}/readyz")),
+        Child("dashboard", [*vigil, "serve", "dashboard"], env, ready=_http_ok(f"{_local(p.dashboard)}/healthz")),
+    ]
+    if p.demo_port is not None:
+        demo_env = {**env, "VIGIL_DEMO_PORT": str(p.demo_port), "VIGIL_COLLECTOR_URL": p.collector.url}
+        result += [
+            Child(
+                "demo-site",
+                [*vigil, "serve", "demo-site"],
+                demo_env,
+                ready=_http_ok(f"http://127.0.0.1:{p.demo_port}/"),
+            ),
+            Child("demo-traffic", [*vigil, "serve", "demo-traffic"], demo_env),
+        ]
+    return result
+
+
+def _local(settings: CollectorSettings | DashboardSettings) -> str:
+    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host  # noqa: S104
+    return f"http://{host}:{settings.port}"
+
+
+def run(p: Plan, echo: Callable[[str], None]) -> None:
+    """Start everything, print where it listens, and supervise until SIGTERM or Ctrl-C."""
+    check_ports(p)
+    demo = ensure_demo_project(p.data_dir)
+    supervisor = Supervisor(children(p))
+    supervisor.handle_signals()
+    try:
+        supervisor.start()
+    except Exception:
+        supervisor.stop()
+        raise
+    echo(f"Vigil is up (data in {p.data_dir.resolve()})")
+    echo(f"  collector   {p.collector.url}   (beacon: {p.collector.url}/beacon.js)")
+    echo(f"  dashboard   {_local(p.dashboard)}/")
+    echo(f"  read API    {p.dashboard.analytics_url}   (vigil sql)")
+    echo(f"  redis       {p.redis_url}{' (embedded)' if p.embedded_redis else ''}")
+    if p.demo_port is not None:
+        echo(f"  demo site   http://127.0.0.1:{p.demo_port}/   (traffic is being generated)")
+    echo(f"  project     {demo.name} (id {demo.id}, key {demo.public_key})")
+    echo("Ctrl-C stops everything.")
+    supervisor.run()
