@@ -124,10 +124,14 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
     except ReadApiError as e:
         return per_minute, by_type, [], [], dash.no_update, f"No data: {e}", search
     per_minute.add_bar(x=[r[0] for r in series.rows], y=[r[1] for r in series.rows], name="errors")
+    # The whole range, not just the minutes that had errors, so quiet time shows as quiet.
+    per_minute.update_xaxes(range=[since.rstrip("Z"), until.rstrip("Z")])
     by_type.add_bar(
         y=[r[0] for r in reversed(types.rows)], x=[r[1] for r in reversed(types.rows)], orientation="h", name="errors"
     )
     rows = [dict(zip(messages.columns, r, strict=True)) for r in messages.rows]
+    for row in rows:
+        row["last_seen"] = str(row["last_seen"])[:19].replace("T", " ")
     kpis = [
         html.Div([html.Div(f"{value:,}", className="value"), html.Div(label, className="label")], className="kpi")
         for value, label in zip(totals, ["errors", "distinct messages", "pages", "sessions"], strict=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -48,7 +49,8 @@ def test_overview_shows_volume_types_and_messages(page, http, collector, analyti
     table.get_by_text("boom 42").wait_for(timeout=15_000)
 
     cells = table.locator("td").all_inner_texts()
-    assert cells[:3] == ["TypeError", "boom 42", "3"]
+    assert cells[:5] == ["TypeError", "boom 42", "3", "1", "1"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", cells[5])
     assert page.locator("#overview-kpis .value").first.inner_text() == "4"
     assert page.locator("#overview-by-type").get_by_text("ReferenceError").count() >= 1
     assert page.locator("#overview-per-minute .bars path").count() >= 1

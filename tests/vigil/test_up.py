@@ -109,3 +109,21 @@ def test_a_taken_port_is_a_one_line_error(data_dir, tmp_path):
         output
         == f"vigil: error: port {port} for the dashboard is already in use; choose another with --dashboard-port\n"
     )
+
+
+def test_up_with_an_external_redis_starts_no_redis_server(data_dir, tmp_path, redis_url, http):
+    p = ports()
+    argv = [sys.executable, "-m", "vigil", "up", "--data-dir", str(data_dir), "--redis-url", redis_url]
+    for name, port in p.items():
+        argv += [f"--{name}-port", str(port)]
+    log = tmp_path / "up.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env_without_vigil())
+    try:
+        wait_until(lambda: "Vigil is up" in log.read_text() or process.poll() is not None, timeout=60, what="vigil up")
+        children = psutil.Process(process.pid).children()
+        assert not any("redis-server" in " ".join(c.cmdline()) for c in children)
+        assert f"redis       {redis_url}\n" in log.read_text()
+        assert http.get(f"http://127.0.0.1:{p['collector']}/readyz").status_code == 200
+    finally:
+        stop_process(process, timeout=30)
