@@ -10,16 +10,19 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 
 from collector.enqueue import Enqueuer
 from collector.projects import ProjectRegistry
+from collector.responses import error
 from collector.routes import State, routes
+from collector.scripts import DIST, load_scripts
 from collector.settings import CollectorSettings
 from vigil.config import ConfigError, data_dir_from_env, load
 
 log = logging.getLogger("vigil.collector")
-
-BEACON_FILE = Path(__file__).resolve().parent.parent / "beacon-js" / "dist" / "vigil.js"
 
 
 def redis_client(url: str) -> aioredis.Redis:
@@ -36,6 +39,9 @@ async def _watch_projects(registry: ProjectRegistry, every: float) -> None:
                 log.info("projects reloaded: %d", len(registry.projects))
         except ConfigError as e:
             log.error("keeping the projects already loaded: %s", e)
+        except Exception:
+            # Never let the watcher die: a later fix of the file must still be picked up.
+            log.exception("keeping the projects already loaded: unexpected error reading them")
 
 
 def create_app(settings: CollectorSettings) -> Starlette:
@@ -46,20 +52,24 @@ def create_app(settings: CollectorSettings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, State]]:
         registry = ProjectRegistry(settings.data_dir)
         client = redis_client(settings.redis_url)
-        beacon = BEACON_FILE.read_bytes() if BEACON_FILE.exists() else None
-        if beacon is None:
-            log.warning("%s is missing: GET /beacon.js answers 404 until `make setup` builds it", BEACON_FILE)
+        scripts = load_scripts(Path(settings.scripts_dir) if settings.scripts_dir else DIST)
         watcher = asyncio.create_task(_watch_projects(registry, settings.project_reload_seconds))
         try:
             async with Enqueuer(client) as enqueuer:
-                yield {"vigil": State(settings, registry, client, enqueuer, beacon)}
+                yield {"vigil": State(settings, registry, client, enqueuer, scripts)}
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await client.aclose()
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """404, 405 and the like as JSON with a one-line reason, like every other answer."""
+    assert isinstance(exc, HTTPException)
+    return error(exc.status_code, exc.detail, dict(exc.headers or {}))
 
 
 def app_from_env() -> Starlette:

@@ -24,7 +24,8 @@ def allowed_origin(project: Project, origin: str | None) -> bool:
 def cors_headers(origin: str | None) -> dict[str, str]:
     if origin is None:
         return {}
-    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    # Retry-After must be exposed, or the beacon's fetch cannot read how long to back off.
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin", "Access-Control-Expose-Headers": "Retry-After"}
 
 
 def preflight(project: Project | None, origin: str | None) -> Response:

@@ -25,6 +25,8 @@ import tomlkit
 from vigil.config import CONFIG_FILE, ConfigError
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+#: Ids are stored as 32-bit integers.
+MAX_PROJECT_ID = 2**31 - 1
 DEMO_PROJECT = "demo"
 
 
@@ -60,6 +62,12 @@ def normalize_origin(raw: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}"
 
 
+def _origins(raw: object) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(o, str) for o in raw):
+        raise ValueError("origins must be a list of strings")
+    return tuple(normalize_origin(o) for o in raw)
+
+
 def parse_projects(document: dict[str, Any], path: Path) -> dict[int, Project]:
     """Validate the ``[[projects]]`` array of a parsed config file."""
     raw = document.get("projects", [])
@@ -77,14 +85,14 @@ def parse_projects(document: dict[str, Any], path: Path) -> dict[int, Project]:
                 name=item["name"],
                 public_key=item["public_key"],
                 secret_token=item["secret_token"],
-                origins=tuple(normalize_origin(o) for o in item.get("origins", [])),
+                origins=_origins(item.get("origins", [])),
             )
         except KeyError as e:
             raise ConfigError(f"{where}: missing {e.args[0]}") from None
         except (TypeError, ValueError) as e:
             raise ConfigError(f"{where}: {e}") from None
-        if not isinstance(project.id, int) or isinstance(project.id, bool) or project.id < 1:
-            raise ConfigError(f"{where}: id must be a positive integer")
+        if not isinstance(project.id, int) or isinstance(project.id, bool) or not 1 <= project.id <= MAX_PROJECT_ID:
+            raise ConfigError(f"{where}: id must be an integer from 1 to {MAX_PROJECT_ID}")
         for key in ("name", "public_key", "secret_token"):
             if not isinstance(getattr(project, key), str) or not getattr(project, key):
                 raise ConfigError(f"{where}: {key} must be a non-empty string")

@@ -1,13 +1,15 @@
 """The beacon's wire format, version 1 (``docs/protocol.md``), as typed, bounded structs.
 
-Every string and array an attacker can reach has a bound here; the collector decodes a
-request body straight into ``Batch`` and anything that does not fit is a 400. The same
+Every string, array and map an attacker can reach has a bound here; the collector decodes
+a request body straight into ``Batch`` and anything that does not fit is a 400. The same
 structs are re-encoded into the stream entry, so the analytics service decodes exactly
 what was validated.
 """
 
 from __future__ import annotations
 
+import re
+import typing
 from typing import Annotated, Literal
 
 import msgspec
@@ -22,6 +24,10 @@ MAX_NAME = 200
 MAX_MESSAGE = 8192
 MAX_STACK = 16384
 MAX_SHORT = 64
+MAX_BREADCRUMBS = 30
+MAX_CAUSES = 5
+MAX_TAGS = 32
+MAX_ATTRIBUTION = 16
 
 # Milliseconds since the Unix epoch; up to year 9999, so a timestamp is always representable.
 EpochMs = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799_999)]
@@ -29,26 +35,152 @@ Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID)]
 Url = Annotated[str, msgspec.Meta(max_length=MAX_URL)]
 Short = Annotated[str, msgspec.Meta(max_length=MAX_SHORT)]
 Name = Annotated[str, msgspec.Meta(max_length=MAX_NAME)]
+Message = Annotated[str, msgspec.Meta(max_length=MAX_MESSAGE)]
+Stack = Annotated[str, msgspec.Meta(max_length=MAX_STACK)]
 Position = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+Status = Annotated[int, msgspec.Meta(ge=0, le=999)]
+# A duration or a metric value; a day in milliseconds is far beyond anything real.
+Millis = Annotated[float, msgspec.Meta(ge=0, le=86_400_000)]
+Key = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class Breadcrumb(msgspec.Struct):
+    """Something that happened on the page before an error: a click, a navigation, a console line, a failed request."""
+
+    ts: EpochMs
+    category: Short  # "click", "navigation", "console", "fetch" or "xhr"
+    message: Annotated[str, msgspec.Meta(max_length=512)]
+    level: Short = "info"  # "info", "warning" or "error"
+
+
+class Cause(msgspec.Struct):
+    """One link of an error's ``cause`` chain."""
+
+    error_type: Name
+    message: Message
+    stack: Stack = ""
 
 
 class ErrorEvent(msgspec.Struct, tag="error", tag_field="type"):
-    """An uncaught error, an unhandled rejection, or an error the page reported itself."""
+    """An uncaught error, an unhandled rejection, or an error or message the page reported itself."""
 
     event_id: Id
     ts: EpochMs
     page_url: Url
     error_type: Name
-    message: Annotated[str, msgspec.Meta(max_length=MAX_MESSAGE)]
-    stack: Annotated[str, msgspec.Meta(max_length=MAX_STACK)] = ""
+    message: Message
+    stack: Stack = ""
     file: Url = ""
     line: Position | None = None
     column: Position | None = None
-    # How it was caught: "onerror", "onunhandledrejection" or "manual".
+    # How it was caught: "onerror", "onunhandledrejection", "manual" (captureError) or "message" (captureMessage).
     mechanism: Short = "onerror"
+    level: Short = "error"  # "error", "warning" or "info"
+    # "Script error." from a cross-origin script served without CORS: the browser hides the details.
+    cross_origin: bool = False
+    causes: Annotated[list[Cause], msgspec.Meta(max_length=MAX_CAUSES)] = []
+    breadcrumbs: Annotated[list[Breadcrumb], msgspec.Meta(max_length=MAX_BREADCRUMBS)] = []
+    # A fingerprint chosen by the page; events with the same one are grouped together.
+    fingerprint: Annotated[list[Name], msgspec.Meta(max_length=8)] = []
 
 
-Event = ErrorEvent
+class ResourceEvent(msgspec.Struct, tag="resource", tag_field="type"):
+    """A sub-resource (image, script, stylesheet, media…) that failed to load."""
+
+    event_id: Id
+    ts: EpochMs
+    page_url: Url
+    url: Url
+    element: Short  # "img", "script", "link", "video", "audio", "source", or a Resource Timing initiator type
+    source: Short = "error_event"  # "error_event" (the element's error event) or "resource_timing"
+    status: Status | None = None  # HTTP status when the browser exposes it (Resource Timing responseStatus)
+    duration: Millis | None = None
+
+
+class NetworkEvent(msgspec.Struct, tag="network", tag_field="type"):
+    """A failed ``fetch`` or ``XMLHttpRequest``: network error, timeout, abort, 4xx or 5xx."""
+
+    event_id: Id
+    ts: EpochMs
+    page_url: Url
+    api: Short  # "fetch" or "xhr"
+    method: Short
+    url: Url
+    status: Status  # 0 when no response arrived
+    duration: Millis
+    failure: Short  # "network_error", "timeout", "abort" or "http_error"
+    # The Network Error Logging vocabulary where it fits (docs/protocol.md).
+    nel_phase: Short = "unknown"
+    nel_type: Short = "unknown"
+
+
+class VitalEvent(msgspec.Struct, tag="vital", tag_field="type"):
+    """A Core Web Vital from the web-vitals library. Updates of one metric share ``metric_id``; the last one counts."""
+
+    event_id: Id
+    ts: EpochMs
+    page_url: Url
+    name: Literal["LCP", "INP", "CLS", "FCP", "TTFB"]
+    value: Millis  # milliseconds, except CLS (unitless)
+    rating: Literal["good", "needs-improvement", "poor"]
+    metric_id: Id
+    delta: Annotated[float, msgspec.Meta(ge=-86_400_000, le=86_400_000)] = 0.0
+    navigation_type: Short = ""
+    attribution: Annotated[
+        dict[Key, Annotated[str, msgspec.Meta(max_length=512)] | float], msgspec.Meta(max_length=MAX_ATTRIBUTION)
+    ] = {}
+
+
+class PageViewEvent(msgspec.Struct, tag="pageview", tag_field="type"):
+    """A page load (with its navigation timing) or a single-page-app route change."""
+
+    event_id: Id
+    ts: EpochMs
+    page_url: Url
+    navigation: Short = "navigate"  # "navigate", "reload", "back_forward", "prerender" or "route_change"
+    referrer: Url = ""
+    # Navigation timing phases in milliseconds; absent for route changes.
+    dns: Millis | None = None
+    connect: Millis | None = None
+    tls: Millis | None = None
+    ttfb: Millis | None = None
+    dom_interactive: Millis | None = None
+    load: Millis | None = None
+
+
+class CspEvent(msgspec.Struct, tag="csp", tag_field="type"):
+    """A Content Security Policy violation seen by the page (``securitypolicyviolation``)."""
+
+    event_id: Id
+    ts: EpochMs
+    page_url: Url
+    blocked_uri: Url
+    effective_directive: Name
+    violated_directive: Name = ""
+    original_policy: Annotated[str, msgspec.Meta(max_length=4096)] = ""
+    disposition: Short = "enforce"  # "enforce" or "report"
+    source_file: Url = ""
+    line: Position | None = None
+    column: Position | None = None
+    sample: Annotated[str, msgspec.Meta(max_length=256)] = ""
+    status_code: Status | None = None
+
+
+class ReportEvent(msgspec.Struct, tag="report", tag_field="type"):
+    """A report from the browser's ``ReportingObserver``: a deprecation or an intervention."""
+
+    event_id: Id
+    ts: EpochMs
+    page_url: Url
+    report_type: Short  # "deprecation", "intervention", …
+    report_id: Name = ""  # the body's id, e.g. "UnloadHandler"
+    message: Message = ""
+    source_file: Url = ""
+    line: Position | None = None
+    column: Position | None = None
+
+
+Event = ErrorEvent | ResourceEvent | NetworkEvent | VitalEvent | PageViewEvent | CspEvent | ReportEvent
 
 
 class Batch(msgspec.Struct):
@@ -57,25 +189,85 @@ class Batch(msgspec.Struct):
     v: Literal[1]
     batch_id: Id
     sent_at: EpochMs
-    events: Annotated[list[Event], msgspec.Meta(min_length=1, max_length=MAX_EVENTS)]
+    events: Annotated[list[Event], msgspec.Meta(max_length=MAX_EVENTS)]
     release: Name = ""
     environment: Short = ""
     session_id: Annotated[str, msgspec.Meta(max_length=MAX_ID)] = ""
+    # A hash of the page's user id (setUser); never the id itself.
+    user_id: Annotated[str, msgspec.Meta(max_length=MAX_ID)] = ""
+    tags: Annotated[dict[Key, Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=MAX_TAGS)] = {}
+    # What the sender dropped since its last batch, by reason (e.g. "queue_full", "rate_limit").
+    dropped: Annotated[dict[Key, Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]], msgspec.Meta(max_length=16)] = {}
     sdk: Short = ""
 
 
-_decoder = msgspec.json.Decoder(Batch)
+class _WireBatch(Batch):
+    """A batch as it arrives: its events still raw, so an event type this collector does not know can be skipped."""
+
+    events: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1, max_length=MAX_EVENTS)]  # type: ignore[assignment]
+
+
+class _EventType(msgspec.Struct):
+    type: Short
+
+
+KNOWN_TYPES = frozenset(t.__struct_config__.tag for t in typing.get_args(Event))
+_wire = msgspec.json.Decoder(_WireBatch)
+_event_type = msgspec.json.Decoder(_EventType)
+_event: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
 
 
 class InvalidBatch(ValueError):
     """The body is not a valid batch; ``str()`` is the one-line reason for the 400."""
 
 
-def decode_batch(body: bytes) -> Batch:
-    """Decode and validate a request body, or raise ``InvalidBatch`` with a one-line reason."""
+# A lone UTF-16 surrogate (half of an emoji cut in two) is legal in a JavaScript string,
+# and JSON.stringify writes it as an escape that is not valid Unicode; msgspec refuses it.
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _decode_wire(body: bytes) -> _WireBatch:
+    """Decode; if that fails on a lone surrogate escape, replace each with U+FFFD and decode again."""
     try:
-        return _decoder.decode(body)
+        return _wire.decode(body)
+    except msgspec.DecodeError:
+        if _LONE_SURROGATE.search(body) is None:
+            raise
+    return _wire.decode(_LONE_SURROGATE.sub(rb"\\ufffd", body))
+
+
+class Decoded(msgspec.Struct, frozen=True):
+    batch: Batch
+    skipped: int  # events of a type this collector does not know (a newer sender); not stored
+
+
+def decode_batch(body: bytes) -> Decoded:
+    """Decode and validate a request body, or raise ``InvalidBatch`` with a one-line reason.
+
+    Events of an unknown ``type`` are skipped and counted, so a newer beacon that adds an
+    event type keeps working against this collector (docs/protocol.md, Versions).
+    """
+    try:
+        wire = _decode_wire(body)
     except msgspec.ValidationError as e:
         raise InvalidBatch(f"invalid batch: {e}") from None
     except msgspec.DecodeError as e:
         raise InvalidBatch(f"malformed JSON: {e}") from None
+    except RecursionError:
+        raise InvalidBatch("malformed JSON: nested too deeply") from None
+    events: list[Event] = []
+    for n, raw in enumerate(wire.events):
+        try:
+            if _event_type.decode(raw).type in KNOWN_TYPES:
+                events.append(_event.decode(raw))
+        except msgspec.ValidationError as e:
+            where = f"$.events[{n}]"
+            reason = str(e).replace("at `$", f"at `{where}", 1) if "at `$" in str(e) else f"{e} - at `{where}`"
+            raise InvalidBatch(f"invalid batch: {reason}") from None
+        except (msgspec.DecodeError, RecursionError) as e:
+            raise InvalidBatch(f"malformed JSON in $.events[{n}]: {e}") from None
+    batch = Batch(**{f: getattr(wire, f) for f in Batch.__struct_fields__ if f != "events"}, events=events)
+    return Decoded(batch, len(wire.events) - len(events))

@@ -26,6 +26,9 @@ class CollectorSettings:
         2.0, "How often vigil.toml is checked for new or changed projects.", minimum=0.1
     )
     workers: int = setting(1, "Collector worker processes sharing the port.", minimum=1)
+    scripts_dir: str = setting(
+        "", "Folder with the built vigil.js and loader.js; empty means beacon-js/dist of this checkout."
+    )
 
     @property
     def url(self) -> str:

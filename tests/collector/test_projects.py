@@ -72,7 +72,11 @@ def test_non_origins_are_refused(raw):
     ("text", "message"),
     [
         ("[[projects]]\nid = 1\nname = 'a'\npublic_key = 'k'\n", "project #1: missing secret_token"),
-        ("[[projects]]\nid = 0\nname = 'a'\npublic_key = 'k'\nsecret_token = 's'\n", "id must be a positive integer"),
+        ("[[projects]]\nid = 0\nname = 'a'\npublic_key = 'k'\nsecret_token = 's'\n",
+         "id must be an integer from 1 to 2147483647"),
+        ("[[projects]]\nid = 3000000000\nname = 'a'\npublic_key = 'k'\nsecret_token = 's'\n", "id must be an integer"),
+        ("[[projects]]\nid = 1\nname = 'a'\npublic_key = 'k'\nsecret_token = 's'\norigins = [1]\n",
+         "origins must be a list of strings"),
         ("[[projects]]\nid = 1\nname = 'A B'\npublic_key = 'k'\nsecret_token = 's'\n", "name 'A B' must be"),
         ("projects = 1\n", "projects must be an array of tables"),
         ("[[projects]]\nid = 1\nname = 'a'\npublic_key = 'k'\nsecret_token = 's'\n"

@@ -10,6 +10,7 @@ import msgspec
 import redis
 
 from collector.projects import Project, create_project
+from collector.scripts import DIST
 from collector.stream import EVENTS_STREAM, decode_entry
 from tests.helpers import Service, wait_until
 
@@ -77,9 +78,39 @@ def test_a_schema_violation_names_the_field(http, collector, demo_project, redis
 
 
 def test_missing_fields_wrong_version_and_empty_batches_are_400(http, collector, demo_project, redis_client):
-    for body in (batch(v=2), batch(events=[]), {"v": 1}, batch(sent_at=-1), b"[]", b"\xff\xfe"):
-        assert post(http, collector, demo_project, body).status_code == 400
+    deep = b'{"v": 1, "batch_id": "b", "sent_at": 1, "x": ' + b"[" * 5000 + b"]" * 5000 + b', "events": [{}]}'
+    for body in (batch(v=2), batch(events=[]), {"v": 1}, batch(sent_at=-1), b"[]", b"\xff\xfe", deep):
+        response = post(http, collector, demo_project, body)
+        assert response.status_code == 400, body[:60]
+        assert "\n" not in response.json()["error"]
     assert redis_client.exists(EVENTS_STREAM) == 0
+
+
+def test_lone_surrogates_from_javascript_become_replacement_characters(http, collector, demo_project, redis_client):
+    # JSON.stringify of a string holding half an emoji, as a browser writes it.
+    text = "cut \\ud83d here, and \\ude00 there, whole \\ud83d\\ude00"
+    body = json.dumps(batch()).replace("boom", text).encode()
+    assert post(http, collector, demo_project, body).status_code == 202
+    ((_, fields),) = redis_client.xrange(EVENTS_STREAM)
+    assert decode_entry(fields[b"e"]).batch.events[0].message == "cut \ufffd here, and \ufffd there, whole \U0001f600"
+
+
+def test_event_types_this_collector_does_not_know_are_skipped_and_counted(http, collector, demo_project, redis_client):
+    body = batch()
+    body["events"].append({"type": "from-the-future", "event_id": "f1", "anything": [1, 2]})  # type: ignore[attr-defined]
+    response = post(http, collector, demo_project, body)
+
+    assert (response.status_code, response.json()) == (202, {"accepted": 1, "skipped": 1})
+    ((_, fields),) = redis_client.xrange(EVENTS_STREAM)
+    assert [e.event_id for e in decode_entry(fields[b"e"]).batch.events] == ["e1"]
+
+
+def test_a_bad_event_is_named_by_its_index(http, collector, demo_project, redis_client):
+    body = batch()
+    body["events"].append({"type": "network", "event_id": "n1"})  # type: ignore[attr-defined]
+    response = post(http, collector, demo_project, body)
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid batch: Object missing required field `ts` - at `$.events[1]`"}
 
 
 def test_a_wrong_key_is_403(http, collector, demo_project, redis_client):
@@ -168,16 +199,34 @@ def test_without_redis_it_is_alive_but_not_ready_and_answers_503(http, data_dir,
         service.stop()
 
 
-def test_the_beacon_script_is_served(http, collector):
-    response = http.get(f"{collector.url}/beacon.js")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("application/javascript")
-    assert b"/api/" in response.content
+def test_the_beacon_scripts_are_served_and_revalidated(http, collector):
+    for path, built in (("/beacon.js", "vigil.js"), ("/loader.js", "loader.js")):
+        response = http.get(f"{collector.url}{path}")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/javascript")
+        assert response.content == (DIST / built).read_bytes()
+        again = http.get(f"{collector.url}{path}", headers={"If-None-Match": response.headers["etag"]})
+        assert (again.status_code, again.content) == (304, b"")
 
 
-def test_unknown_paths_and_non_numeric_projects_are_404(http, collector, demo_project):
-    assert http.post(f"{collector.url}/api/demo/events", content=b"{}").status_code == 404
-    assert http.get(f"{collector.url}/nope").status_code == 404
+def test_retry_after_is_readable_by_the_beacon(http, collector, demo_project):
+    response = post(http, collector, demo_project, batch(), headers={"Origin": "https://shop.example"})
+    assert response.headers["access-control-expose-headers"] == "Retry-After"
+
+
+def test_unknown_paths_methods_and_non_numeric_projects_are_json_errors(http, collector, demo_project):
+    for response, status in (
+        (http.post(f"{collector.url}/api/demo/events", content=b"{}"), 404),
+        (http.get(f"{collector.url}/nope"), 404),
+        (http.get(f"{collector.url}/api/1/events"), 405),
+    ):
+        assert response.status_code == status
+        assert response.headers["content-type"] == "application/json"
+        assert set(response.json()) == {"error"}
+
+
+def test_an_overlong_key_is_refused_without_comparing_it(http, collector, demo_project, redis_client):
+    assert_refused(post(http, collector, demo_project, batch(), key="k" * 10_000), 403, "unknown project", redis_client)
 
 
 def test_entries_decode_to_the_same_batch_that_was_sent(http, collector, demo_project, redis_client):
