@@ -24,7 +24,7 @@ from analytics.consume import Consumer
 from analytics.queries import REGISTRY, QueryError, Result, run_query, run_sql
 
 MAX_SQL_BYTES = 100_000
-#: The consumer is called stale when its loop has not turned for this long.
+#: The consumer is unhealthy when its loop has not turned, or Redis has not answered, for this long.
 STALE_SECONDS = 30.0
 
 
@@ -65,16 +65,26 @@ def create_api(
     async def healthz(request: Request) -> Response:
         if consumer is None:
             return _json(200, {"status": "ok"})
-        age = time.time() - consumer.last_tick
+        now = time.time()
+        tick_age, read_age = now - consumer.last_tick, now - consumer.last_ok
+        if tick_age >= STALE_SECONDS:
+            status = "consumer stalled"
+        elif read_age >= STALE_SECONDS:
+            status = "redis unreachable"
+        else:
+            status = "ok"
         body = {
-            "status": "ok" if age < STALE_SECONDS else "consumer stalled",
+            "status": status,
             "consumer": consumer.name,
-            "seconds_since_tick": round(age, 3),
+            "seconds_since_tick": round(tick_age, 3),
+            "seconds_since_read": round(read_age, 3),
+            "last_error": consumer.last_error,
             "committed_entries": consumer.committed_entries,
             "committed_rows": consumer.committed_rows,
             "dead_entries": consumer.dead_entries,
+            "claimed_entries": consumer.claimed_entries,
         }
-        return _json(200 if age < STALE_SECONDS else 503, body)
+        return _json(200 if status == "ok" else 503, body)
 
     async def list_queries(request: Request) -> Response:
         return _json(

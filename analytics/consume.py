@@ -1,10 +1,19 @@
 """The consumer loop: read the events stream as group ``ingest``, commit to DuckDB, then acknowledge.
 
 The skeleton every Vigil loop shares: a tick, an exit flag, burst mode for tests, a
-heartbeat (``last_tick``), and an ordered stop (stop reading, finish the batch in hand,
-commit, ack). An entry is acknowledged only after the transaction holding its rows has
-committed, so a crash at any point leaves it pending, and a restarted consumer of the
-same name reads its own pending entries first.
+heartbeat, and an ordered stop (stop reading, finish the batch in hand, commit, ack).
+
+Delivery rules:
+- An entry is acknowledged only after the transaction holding its rows has committed, so
+  a crash at any point leaves it pending. A restarted consumer of the same name reads its
+  own pending entries first; entries another consumer left pending for longer than
+  ``claim_idle_ms`` are claimed (XAUTOCLAIM) and processed here.
+- An entry that cannot be processed (undecodable, or rows the database refuses) goes to
+  the dead-letter stream with the reason, alone: the rest of its batch is stored.
+- Acknowledged entries are deleted from the stream, so Redis holds only what is not yet
+  stored.
+- An event already stored (same project and ``event_id``: a client retry, a replay after
+  a crash) is not stored again.
 """
 
 from __future__ import annotations
@@ -12,13 +21,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import cast
+from collections.abc import Callable
+from typing import Any, cast
 
 import duckdb
+import msgspec
+import pyarrow as pa
 import redis
 from redis.exceptions import RedisError, ResponseError
 
-from analytics.pipeline import process
+from analytics.pipeline import Rows, process_entry, to_tables
 from analytics.store import insert
 from collector.stream import CONSUMER_GROUP, ENTRY_FIELD, EVENTS_STREAM
 
@@ -27,6 +39,11 @@ log = logging.getLogger("vigil.analytics")
 #: Entries that cannot be processed, with the reason; never silently dropped.
 DEAD_LETTER_STREAM = "vigil:dead"
 MAX_BACKOFF_SECONDS = 5.0
+CLAIM_EVERY_SECONDS = 10.0
+#: Errors that mean "this data cannot be stored", as opposed to "the database is unwell".
+DATA_ERRORS = (duckdb.DataError, duckdb.IntegrityError, duckdb.InvalidInputException, pa.ArrowException, ValueError)
+
+Entry = tuple[bytes, dict[bytes, bytes] | None]
 
 
 class Consumer:
@@ -38,17 +55,24 @@ class Consumer:
         name: str,
         batch_entries: int = 500,
         block_ms: int = 1000,
+        claim_idle_ms: int = 60_000,
         stream: str = EVENTS_STREAM,
         group: str = CONSUMER_GROUP,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.client, self.con = client, con
-        self.name, self.batch_entries, self.block_ms = name, batch_entries, block_ms
+        self.name, self.batch_entries, self.block_ms, self.claim_idle_ms = name, batch_entries, block_ms, claim_idle_ms
         self.stream, self.group = stream, group
+        self.clock = clock
         self.stopping = threading.Event()
-        self.last_tick = 0.0  # heartbeat: wall-clock time of the last loop turn
+        self.last_tick = 0.0  # heartbeat: the loop turned
+        self.last_ok = 0.0  # the last time Redis answered a read
+        self.last_error = ""
         self.committed_entries = 0
         self.committed_rows = 0
         self.dead_entries = 0
+        self.claimed_entries = 0
+        self._next_claim = 0.0
 
     def ensure_group(self) -> None:
         """Create the group reading from the start of the stream, so nothing queued earlier is skipped."""
@@ -63,11 +87,12 @@ class Consumer:
         own_pending = True  # after a start or a failure, re-read what this consumer holds unacked
         backoff = 0.0
         while not self.stopping.is_set():
-            self.last_tick = time.time()
+            self.last_tick = self.clock()
             try:
                 if own_pending:
                     self.ensure_group()
-                entries = self._read(own_pending)
+                entries = self._claim() or self._read(own_pending)
+                self.last_ok = self.clock()
                 if own_pending and not entries:
                     own_pending = False
                     continue
@@ -79,11 +104,12 @@ class Consumer:
                 backoff = 0.0
             except (RedisError, OSError, duckdb.Error) as e:
                 backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.1)
+                self.last_error = f"{type(e).__name__}: {e}"
                 log.warning("consumer: %s; retrying in %.1fs", e, backoff)
                 own_pending = True
                 self.stopping.wait(backoff)
 
-    def _read(self, own_pending: bool) -> list[tuple[bytes, dict[bytes, bytes] | None]]:
+    def _read(self, own_pending: bool) -> list[Entry]:
         response = self.client.xreadgroup(
             self.group,
             self.name,
@@ -95,34 +121,77 @@ class Consumer:
             return []
         # redis-py answers a list for RESP2 and a dict for RESP3.
         entries = next(iter(response.values()))[0] if isinstance(response, dict) else response[0][1]
-        return cast(list[tuple[bytes, dict[bytes, bytes] | None]], entries)
+        return cast(list[Entry], entries)
 
-    def handle(self, entries: list[tuple[bytes, dict[bytes, bytes] | None]]) -> None:
-        """Process, commit, dead-letter the unprocessable, then acknowledge all of them."""
-        raw: list[tuple[bytes, bytes]] = []
+    def _claim(self) -> list[Entry]:
+        """Every ``CLAIM_EVERY_SECONDS``: take over entries another consumer left pending too long."""
+        now = self.clock()
+        if now < self._next_claim:
+            return []
+        self._next_claim = now + CLAIM_EVERY_SECONDS
+        response: Any = self.client.xautoclaim(
+            self.stream,
+            self.group,
+            self.name,
+            min_idle_time=self.claim_idle_ms,
+            start_id="0-0",
+            count=self.batch_entries,
+        )
+        entries = cast(list[Entry], response[1])
+        if entries:
+            log.info("consumer: claimed %d entries left pending by another consumer", len(entries))
+            self.claimed_entries += len(entries)
+        return entries
+
+    def handle(self, entries: list[Entry]) -> None:
+        """Process, commit, dead-letter the unprocessable, then acknowledge and delete all of them."""
+        processed: list[tuple[bytes, bytes, Rows]] = []
         dead: list[tuple[bytes, bytes, str]] = []
         for entry_id, fields in entries:
             data = (fields or {}).get(ENTRY_FIELD)
             if data is None:
                 dead.append((entry_id, b"", "entry has no 'e' field"))
-            else:
-                raw.append((entry_id, data))
-        processed = process(raw)
-        dead.extend(processed.dead)
+                continue
+            try:
+                processed.append((entry_id, data, process_entry(data)))
+            except msgspec.DecodeError as e:
+                dead.append((entry_id, data, f"undecodable entry: {e}"[:1000]))
+            except Exception as e:  # a bad entry must not stop the others
+                dead.append((entry_id, data, f"processing failed: {type(e).__name__}: {e}"[:1000]))
+        try:
+            rows = self._commit([r for _, _, r in processed])
+        except DATA_ERRORS as e:
+            # One entry's rows spoil the batch: store them one by one to find it.
+            log.warning("consumer: batch refused (%s); storing its %d entries one by one", e, len(processed))
+            rows = 0
+            for entry_id, data, entry_rows in processed:
+                try:
+                    rows += self._commit([entry_rows])
+                except DATA_ERRORS as entry_error:
+                    dead.append((entry_id, data, f"refused by the database: {entry_error}"[:1000]))
+        self._acknowledge([entry_id for entry_id, _ in entries], dead)
+        if dead:
+            log.error("consumer: %d entries moved to %s", len(dead), DEAD_LETTER_STREAM)
+        self.committed_entries += len(entries)
+        self.committed_rows += rows
+        self.dead_entries += len(dead)
+
+    def _commit(self, processed: list[Rows]) -> int:
+        """Insert every table's rows in one transaction; returns the number of rows."""
+        tables = to_tables(processed)
         self.con.begin()
         try:
-            insert(self.con, "errors", processed.errors)
+            inserted = sum(insert(self.con, name, table) for name, table in tables.items())
             self.con.commit()
         except BaseException:
             self.con.rollback()
             raise
+        return inserted
+
+    def _acknowledge(self, ids: list[bytes], dead: list[tuple[bytes, bytes, str]]) -> None:
         pipe = self.client.pipeline(transaction=True)
         for entry_id, data, reason in dead:
             pipe.xadd(DEAD_LETTER_STREAM, {b"id": entry_id, b"stream": self.stream, b"reason": reason, b"e": data})
-        pipe.xack(self.stream, self.group, *[entry_id for entry_id, _ in entries])
+        pipe.xack(self.stream, self.group, *ids)
+        pipe.xdel(self.stream, *ids)
         pipe.execute()
-        if dead:
-            log.error("consumer: %d entries moved to %s", len(dead), DEAD_LETTER_STREAM)
-        self.committed_entries += len(entries)
-        self.committed_rows += processed.errors.num_rows
-        self.dead_entries += len(dead)

@@ -1,68 +1,79 @@
-"""From stream entries to rows, one small named step after another.
+"""From one stream entry to stored rows, one small named step after another.
 
-``decode → enrich (user agent) → rows``. An entry that cannot be decoded is set aside
-with its reason (it goes to the dead-letter stream); the rest of the batch goes on.
+    decode → enrich (user agent) → rows per table
+
+``process_entry`` runs the steps for one entry and raises if any of them fails; the
+consumer then sends that entry, and only that entry, to the dead-letter stream.
+``to_tables`` turns the rows of many entries into one Arrow table per stored table.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 
-import msgspec
 import pyarrow as pa
 
-from analytics.enrich.ua import parse_user_agent
-from analytics.store import ERRORS
-from collector.schema import ErrorEvent
+from analytics import rows
+from analytics.enrich.ua import Client, parse_user_agent
+from analytics.tables import TABLES
 from collector.stream import StreamEntry, decode_entry
 
-
-@dataclasses.dataclass
-class Processed:
-    """The outcome of one batch of entries: rows per table, and the entries that failed."""
-
-    errors: pa.Table
-    dead: list[tuple[bytes, bytes, str]]  # (entry id, raw entry, reason)
+Rows = dict[str, list[tuple[Any, ...]]]
 
 
 def _ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=UTC).replace(tzinfo=None)
 
 
-def decode(raw: list[tuple[bytes, bytes]]) -> tuple[list[StreamEntry], list[tuple[bytes, bytes, str]]]:
-    """Step 1: stream entries to typed ``StreamEntry``; undecodable ones come back with a reason."""
-    entries, dead = [], []
-    for entry_id, data in raw:
-        try:
-            entries.append(decode_entry(data))
-        except msgspec.DecodeError as e:
-            dead.append((entry_id, data, f"undecodable entry: {e}"))
-    return entries, dead
+def decode(data: bytes) -> StreamEntry:
+    """Step 1: the entry's bytes to a typed ``StreamEntry`` (raises ``msgspec.DecodeError``)."""
+    return decode_entry(data)
 
 
-def error_rows(entries: list[StreamEntry]) -> pa.Table:
-    """Step 2 and 3: each error event, enriched with its client, as one row of ``errors``."""
-    columns: dict[str, list[object]] = {name: [] for name in ERRORS.names}
-    for entry in entries:
-        client = parse_user_agent(entry.user_agent)
-        batch = entry.batch
-        received_at = _ms(entry.received_at)
-        for event in batch.events:
-            if not isinstance(event, ErrorEvent):
-                continue
-            row = (
-                event.event_id, batch.batch_id, _ms(event.ts), received_at, entry.project, entry.project_id,
-                batch.environment, batch.release, batch.session_id, event.page_url, event.error_type,
-                event.message, event.stack, event.file, event.line, event.column, event.mechanism,
-                entry.user_agent, client.browser, client.browser_version, client.os, client.os_version,
-                client.device_type, client.is_bot,
-            )  # fmt: skip
-            for values, value in zip(columns.values(), row, strict=True):
-                values.append(value)
-    return pa.Table.from_pydict(columns, schema=ERRORS)
+def enrich(entry: StreamEntry) -> Client:
+    """Step 2: browser, OS and device from the User-Agent header."""
+    return parse_user_agent(entry.user_agent)
 
 
-def process(raw: list[tuple[bytes, bytes]]) -> Processed:
-    entries, dead = decode(raw)
-    return Processed(errors=error_rows(entries), dead=dead)
+def to_rows(entry: StreamEntry, client: Client) -> Rows:
+    """Step 3: one row per event in its kind's table, plus what the sender reported dropping."""
+    out: Rows = {}
+    batch = entry.batch
+    received_at = _ms(entry.received_at)
+    context = (
+        received_at, entry.project, entry.project_id, batch.environment, batch.release, batch.session_id, batch.user_id,
+    )  # fmt: skip
+    device = (client.browser, client.browser_version, client.os, client.os_version, client.device_type, client.is_bot)
+    for event in batch.events:
+        table, build = rows.BY_KIND[type(event)]
+        shared = (event.event_id, batch.batch_id, _ms(event.ts), *context, event.page_url, *device)
+        out.setdefault(table, []).append(shared + build(event, batch.tags, entry.user_agent))
+    for reason, count in batch.dropped.items():
+        out.setdefault("client_drops", []).append(
+            (batch.batch_id, received_at, entry.project, entry.project_id, batch.session_id, batch.sdk, reason, count)
+        )
+    return out
+
+
+def process_entry(data: bytes) -> Rows:
+    """Every step for one entry, top to bottom."""
+    entry = decode(data)
+    client = enrich(entry)
+    return to_rows(entry, client)
+
+
+def to_tables(processed: list[Rows]) -> dict[str, pa.Table]:
+    """The rows of many entries as one Arrow table per stored table (only tables that got rows)."""
+    merged: Rows = {}
+    for entry_rows in processed:
+        for table, table_rows in entry_rows.items():
+            merged.setdefault(table, []).extend(table_rows)
+    return {name: to_arrow(name, table_rows) for name, table_rows in merged.items()}
+
+
+def to_arrow(name: str, table_rows: list[tuple[Any, ...]]) -> pa.Table:
+    """Rows to an Arrow table of the stored schema, column by column."""
+    schema = TABLES[name]
+    columns = list(zip(*table_rows, strict=True))
+    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)

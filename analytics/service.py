@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import signal
+import sys
 import threading
 from collections.abc import AsyncIterator
 
@@ -31,12 +32,13 @@ log = logging.getLogger("vigil.analytics")
 STOP_TIMEOUT_SECONDS = 30.0
 
 
-def _consume(consumer: Consumer) -> None:
+def _consume(consumer: Consumer, crashed: threading.Event) -> None:
     try:
         consumer.run()
     except Exception:
-        # An unexpected failure: stop the whole process so its supervisor restarts it fresh.
+        # An unexpected failure: stop the whole process (exit status 1) so its supervisor restarts it fresh.
         log.exception("consumer crashed")
+        crashed.set()
         os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -47,13 +49,19 @@ def serve(settings: AnalyticsSettings) -> None:
     con = open_database(settings.database_path)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=10.0, socket_connect_timeout=2.0)
     consumer = Consumer(
-        client, con, name=settings.consumer_name, batch_entries=settings.batch_entries, block_ms=settings.block_ms
+        client,
+        con,
+        name=settings.consumer_name,
+        batch_entries=settings.batch_entries,
+        block_ms=settings.block_ms,
+        claim_idle_ms=settings.claim_idle_ms,
     )
     token = secrets.token_urlsafe(32)
+    crashed = threading.Event()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        thread = threading.Thread(target=_consume, args=(consumer,), name="vigil-consumer", daemon=True)
+        thread = threading.Thread(target=_consume, args=(consumer, crashed), name="vigil-consumer", daemon=True)
         thread.start()
         host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host  # noqa: S104
         url = f"http://{host}:{settings.port}"
@@ -73,3 +81,5 @@ def serve(settings: AnalyticsSettings) -> None:
     finally:
         client.close()
         con.close()
+    if crashed.is_set():
+        sys.exit(1)

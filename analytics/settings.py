@@ -22,6 +22,12 @@ class AnalyticsSettings:
     database: str = setting("", "DuckDB file; empty means vigil.duckdb in the data directory.")
     batch_entries: int = setting(500, "Most stream entries (beacon requests) read and committed together.", minimum=1)
     block_ms: int = setting(1000, "How long one read waits for new entries, in milliseconds.", minimum=1)
+    claim_idle_ms: int = setting(
+        60_000,
+        "Entries another consumer has held unacknowledged this long are claimed "
+        "and processed here (a consumer that died).",
+        minimum=1000,
+    )
     consumer: str = setting(
         "",
         "This consumer's name in the group; empty means analytics-HOSTNAME. "

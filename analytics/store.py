@@ -1,102 +1,90 @@
-"""The DuckDB file: its tables (docs/schema.md) and the batch insert.
+"""The DuckDB file: creating and upgrading its tables, and the batch insert.
 
 The analytics service is the only process that opens the file for writing. Rows arrive as
 Arrow tables and go in with one ``INSERT … SELECT`` per table per batch, never row by row.
+Upgrades are additive: a table or column a newer Vigil declares is created when the file
+is opened; nothing is dropped or rewritten.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+from analytics.tables import SQL_TYPES, TABLES, create_sql
 
-ERRORS = pa.schema(
-    [
-        ("event_id", pa.string()),
-        ("batch_id", pa.string()),
-        ("ts", pa.timestamp("ms")),
-        ("received_at", pa.timestamp("ms")),
-        ("project", pa.string()),
-        ("project_id", pa.int32()),
-        ("environment", pa.string()),
-        ("release", pa.string()),
-        ("session_id", pa.string()),
-        ("page_url", pa.string()),
-        ("error_type", pa.string()),
-        ("message", pa.string()),
-        ("stack", pa.string()),
-        ("source_file", pa.string()),
-        ("source_line", pa.int32()),
-        ("source_column", pa.int32()),
-        ("mechanism", pa.string()),
-        ("user_agent", pa.string()),
-        ("browser", pa.string()),
-        ("browser_version", pa.string()),
-        ("os", pa.string()),
-        ("os_version", pa.string()),
-        ("device_type", pa.string()),
-        ("is_bot", pa.bool_()),
-    ]
-)
+SCHEMA_VERSION = 2
 
-DDL = [
-    "CREATE TABLE IF NOT EXISTS vigil_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    """CREATE TABLE IF NOT EXISTS errors (
-        event_id VARCHAR NOT NULL,
-        batch_id VARCHAR,
-        ts TIMESTAMP NOT NULL,
-        received_at TIMESTAMP NOT NULL,
-        project VARCHAR NOT NULL,
-        project_id INTEGER NOT NULL,
-        environment VARCHAR,
-        release VARCHAR,
-        session_id VARCHAR,
-        page_url VARCHAR,
-        error_type VARCHAR,
-        message VARCHAR,
-        stack VARCHAR,
-        source_file VARCHAR,
-        source_line INTEGER,
-        source_column INTEGER,
-        mechanism VARCHAR,
-        user_agent VARCHAR,
-        browser VARCHAR,
-        browser_version VARCHAR,
-        os VARCHAR,
-        os_version VARCHAR,
-        device_type VARCHAR,
-        is_bot BOOLEAN
-    )""",
-]
+#: What makes a row the same row again: (key columns, time column the duplicate shares).
+DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    **{name: (("project_id", "event_id"), "ts") for name in TABLES if name != "client_drops"},
+    # A retried batch arrives at another time, so look through all of this small table.
+    "client_drops": (("project_id", "batch_id", "reason"), None),
+}
 
 
 class SchemaTooNew(Exception):
     """The file was written by a newer Vigil; refuse rather than corrupt it."""
 
 
+def migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables and columns; refuse a file from a newer schema."""
+    con.execute("CREATE TABLE IF NOT EXISTS vigil_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    row = con.execute("SELECT value FROM vigil_meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and int(row[0]) > SCHEMA_VERSION:
+        raise SchemaTooNew(f"the database has schema version {row[0]}; this Vigil knows up to {SCHEMA_VERSION}")
+    for name, schema in TABLES.items():
+        con.execute(create_sql(name, schema))
+        for field in schema:
+            con.execute(f'ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "{field.name}" {SQL_TYPES[field.type]}')
+    con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
 def open_database(path: Path) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the DuckDB file for writing and bring its tables up to date."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
-    for statement in DDL:
-        con.execute(statement)
-    row = con.execute("SELECT value FROM vigil_meta WHERE key = 'schema_version'").fetchone()
-    if row is not None and int(row[0]) > SCHEMA_VERSION:
+    try:
+        migrate(con)
+    except BaseException:
         con.close()
-        raise SchemaTooNew(f"{path} has schema version {row[0]}; this Vigil knows up to {SCHEMA_VERSION}")
-    con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        raise
     return con
 
 
-def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table) -> None:
-    """Append an Arrow table to ``table_name`` in the caller's transaction, matching columns by name."""
+def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table) -> int:
+    """Append the rows not stored yet to ``table_name`` in the caller's transaction; returns how many.
+
+    A row is already stored when its table holds the same key (``DEDUPE_KEYS``): the same
+    event sent twice (a client retry, a replay after a crash) is kept once. The lookup is
+    limited to the batch's own time range, so DuckDB's per-row-group min/max skips the rest
+    of the table.
+    """
     if rows.num_rows == 0:
-        return
+        return 0
+    key, time_column = DEDUPE_KEYS[table_name]
+    match = " AND ".join(f"s.{c} = b.{c}" for c in key)
+    partition = ", ".join(f"b.{c}" for c in key)
     con.register("_vigil_batch", rows)
     try:
-        con.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM _vigil_batch")
+        params: dict[str, object] = {}
+        if time_column is not None:
+            window = con.execute(f"SELECT min({time_column}), max({time_column}) FROM _vigil_batch").fetchone()
+            assert window is not None
+            params = {"low": window[0], "high": window[1]}
+            match += f" AND s.{time_column} BETWEEN $low AND $high"
+        result = con.execute(
+            f"""INSERT INTO {table_name} BY NAME
+                SELECT * FROM _vigil_batch b
+                WHERE NOT EXISTS (SELECT 1 FROM {table_name} s WHERE {match})
+                QUALIFY row_number() OVER (PARTITION BY {partition}) = 1""",
+            params,
+        ).fetchone()
+        return int(result[0]) if result else 0
     finally:
-        con.unregister("_vigil_batch")
+        # In a failed transaction this raises too; the next register replaces the view anyway.
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_vigil_batch")

@@ -7,6 +7,7 @@ against them and bound as SQL parameters, never pasted into SQL text.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,8 @@ import duckdb
 
 from analytics.queries import overview
 from analytics.queries.spec import NamedQuery
+
+INTEGER = re.compile(r"-?[0-9]{1,12}")
 
 
 class QueryError(ValueError):
@@ -34,10 +37,10 @@ REGISTRY: dict[str, NamedQuery] = {q.name: q for q in overview.QUERIES}
 def _parse_time(name: str, raw: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise QueryError(f"{name}: expected an ISO-8601 time, got {raw[:40]!r}") from None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 
@@ -61,7 +64,7 @@ def bind(query: NamedQuery, raw: Mapping[str, str], now: datetime | None = None)
         if p.kind == "time":
             values[p.name] = _parse_time(p.name, text)
         elif p.kind == "int":
-            if not text.lstrip("-").isdigit():
+            if not INTEGER.fullmatch(text):
                 raise QueryError(f"{p.name}: expected an integer, got {text[:40]!r}")
             number = int(text)
             if not p.minimum <= number <= p.maximum:

@@ -119,16 +119,72 @@ def test_a_restarted_consumer_finishes_its_own_pending_entries_first(redis_clien
     assert pending(redis_client) == 0
 
 
-def test_nothing_is_acknowledged_when_the_commit_fails(redis_client, con):
+def test_nothing_is_acknowledged_when_the_database_fails(redis_client, con):
     redis_client.xadd(EVENTS_STREAM, {"e": entry(1)})
-    con.execute("ALTER TABLE errors ADD COLUMN must_not_be_null INTEGER NOT NULL DEFAULT 1")
-    con.execute("ALTER TABLE errors ALTER COLUMN must_not_be_null DROP DEFAULT")
+    con.execute("DROP TABLE errors")  # the database is broken, not the data
     c = consumer(redis_client, con)
     c.ensure_group()
 
     entries = c._read(own_pending=False)
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(duckdb.CatalogException):
         c.handle(entries)
 
-    assert con.execute("SELECT count(*) FROM errors").fetchone() == (0,)
     assert pending(redis_client) == 1
+    assert redis_client.xlen(EVENTS_STREAM) == 1
+
+
+def test_an_entry_the_database_refuses_is_dead_lettered_alone(redis_client, con):
+    for n in range(3):
+        redis_client.xadd(EVENTS_STREAM, {"e": entry(n)})
+    # A rule the middle entry breaks (as a too-large id or a bad value would).
+    con.execute("CREATE UNIQUE INDEX one_message ON errors (message)")
+    con.execute(
+        "INSERT INTO errors (event_id, ts, received_at, project, project_id, message) "
+        "VALUES ('old', now()::TIMESTAMP, now()::TIMESTAMP, 'demo', 1, 'boom 1')"
+    )
+
+    c = consumer(redis_client, con)
+    c.run(burst=True)
+
+    assert con.execute("SELECT message FROM errors ORDER BY message").fetchall() == [
+        ("boom 0",),
+        ("boom 1",),
+        ("boom 2",),
+    ]
+    ((_, dead),) = redis_client.xrange(DEAD_LETTER_STREAM)
+    assert dead[b"reason"].startswith(b"refused by the database: ")
+    assert (c.dead_entries, pending(redis_client), redis_client.xlen(EVENTS_STREAM)) == (1, 0, 0)
+
+
+def test_entries_another_consumer_left_pending_are_claimed(redis_client, con):
+    c = consumer(redis_client, con, name="c2")
+    c.claim_idle_ms = 0
+    c.ensure_group()
+    redis_client.xadd(EVENTS_STREAM, {"e": entry(1)})
+    redis_client.xreadgroup(CONSUMER_GROUP, "crashed-elsewhere", {EVENTS_STREAM: ">"}, count=10)
+
+    c.run(burst=True)
+
+    assert con.execute("SELECT count(*) FROM errors").fetchone() == (1,)
+    assert (c.claimed_entries, pending(redis_client)) == (1, 0)
+
+
+def test_acknowledged_entries_are_deleted_from_the_stream(redis_client, con):
+    for n in range(5):
+        redis_client.xadd(EVENTS_STREAM, {"e": entry(n)})
+    consumer(redis_client, con).run(burst=True)
+    assert redis_client.xlen(EVENTS_STREAM) == 0
+
+
+def test_an_event_sent_twice_is_stored_once(redis_client, con):
+    redis_client.xadd(EVENTS_STREAM, {"e": entry(1, events=3)})
+    redis_client.xadd(EVENTS_STREAM, {"e": entry(1, events=3)})  # a client retry of the same batch
+    c = consumer(redis_client, con)
+    c.run(burst=True)
+    redis_client.xadd(EVENTS_STREAM, {"e": entry(1, events=4)})  # later: three old events and one new
+    c.run(burst=True)
+
+    assert con.execute("SELECT event_id FROM errors ORDER BY event_id").fetchall() == [
+        ("e1-0",), ("e1-1",), ("e1-2",), ("e1-3",),
+    ]  # fmt: skip
+    assert c.committed_rows == 4

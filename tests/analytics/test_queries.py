@@ -10,7 +10,8 @@ import pyarrow as pa
 import pytest
 
 from analytics.queries import NotReadOnly, QueryError, run_query, run_sql
-from analytics.store import ERRORS, insert, open_database
+from analytics.store import insert, open_database
+from analytics.tables import ERRORS
 
 NOW = datetime(2026, 11, 25, 12, 30)
 
@@ -80,6 +81,8 @@ def test_totals_and_projects(con):
         ("top_messages", {"limit": "0"}, "limit: must be between 1 and 1000"),
         ("top_messages", {"limit": "1; drop"}, "limit: expected an integer"),
         ("totals", {"project": "x" * 300}, "project: longer than 200 characters"),
+        ("top_messages", {"limit": "²"}, "limit: expected an integer"),
+        ("totals", {"since": "0001-01-01T00:00:00+01:00"}, "since: expected an ISO-8601 time"),
     ],
 )
 def test_bad_parameters_are_refused_with_a_reason(con, name, params, reason):

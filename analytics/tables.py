@@ -1,0 +1,154 @@
+"""The stored tables, declared once as Arrow schemas (docs/schema.md).
+
+The DuckDB DDL is derived from these schemas, so the rows the pipeline builds and the
+tables they go into cannot drift apart. Every event table starts with the same shared
+keys, so everything joins on project, release, session and time.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TIMESTAMP = pa.timestamp("ms")
+
+#: On every event table: who sent it, when, from which page and client.
+SHARED = [
+    pa.field("event_id", pa.string(), nullable=False),
+    pa.field("batch_id", pa.string()),
+    pa.field("ts", TIMESTAMP, nullable=False),
+    pa.field("received_at", TIMESTAMP, nullable=False),
+    pa.field("project", pa.string(), nullable=False),
+    pa.field("project_id", pa.int32(), nullable=False),
+    pa.field("environment", pa.string()),
+    pa.field("release", pa.string()),
+    pa.field("session_id", pa.string()),
+    pa.field("user_id", pa.string()),
+    pa.field("page_url", pa.string()),
+    pa.field("browser", pa.string()),
+    pa.field("browser_version", pa.string()),
+    pa.field("os", pa.string()),
+    pa.field("os_version", pa.string()),
+    pa.field("device_type", pa.string()),
+    pa.field("is_bot", pa.bool_()),
+]
+
+
+def _table(*fields: tuple[str, pa.DataType]) -> pa.Schema:
+    return pa.schema([*SHARED, *(pa.field(name, kind) for name, kind in fields)])
+
+
+ERRORS = _table(
+    ("error_type", pa.string()),
+    ("message", pa.string()),
+    ("stack", pa.string()),
+    ("source_file", pa.string()),
+    ("source_line", pa.int32()),
+    ("source_column", pa.int32()),
+    ("mechanism", pa.string()),
+    ("level", pa.string()),
+    ("cross_origin", pa.bool_()),
+    ("causes", pa.string()),  # JSON
+    ("breadcrumbs", pa.string()),  # JSON
+    ("fingerprint", pa.string()),  # JSON
+    ("tags", pa.string()),  # JSON
+    ("user_agent", pa.string()),
+)
+
+NETWORK_FAILURES = _table(
+    ("api", pa.string()),
+    ("method", pa.string()),
+    ("url", pa.string()),
+    ("status", pa.int32()),
+    ("duration_ms", pa.float64()),
+    ("failure", pa.string()),
+    ("nel_phase", pa.string()),
+    ("nel_type", pa.string()),
+)
+
+RESOURCE_FAILURES = _table(
+    ("url", pa.string()),
+    ("element", pa.string()),
+    ("source", pa.string()),
+    ("status", pa.int32()),
+    ("duration_ms", pa.float64()),
+)
+
+WEB_VITALS = _table(
+    ("name", pa.string()),
+    ("value", pa.float64()),
+    ("rating", pa.string()),
+    ("metric_id", pa.string()),
+    ("delta", pa.float64()),
+    ("navigation_type", pa.string()),
+    ("attribution", pa.string()),  # JSON
+)
+
+PAGE_VIEWS = _table(
+    ("navigation", pa.string()),
+    ("referrer", pa.string()),
+    ("dns_ms", pa.float64()),
+    ("connect_ms", pa.float64()),
+    ("tls_ms", pa.float64()),
+    ("ttfb_ms", pa.float64()),
+    ("dom_interactive_ms", pa.float64()),
+    ("load_ms", pa.float64()),
+    ("user_agent", pa.string()),
+)
+
+REPORTS = _table(
+    ("source", pa.string()),  # "beacon" (seen by page script) or "reporting_api" (sent by the browser)
+    ("report_type", pa.string()),  # "csp", "deprecation", "intervention", …
+    ("blocked_uri", pa.string()),
+    ("effective_directive", pa.string()),
+    ("violated_directive", pa.string()),
+    ("original_policy", pa.string()),
+    ("disposition", pa.string()),
+    ("report_id", pa.string()),
+    ("message", pa.string()),
+    ("source_file", pa.string()),
+    ("line", pa.int32()),
+    ("column", pa.int32()),
+    ("sample", pa.string()),
+    ("status_code", pa.int32()),
+)
+
+CLIENT_DROPS = pa.schema(
+    [
+        pa.field("batch_id", pa.string(), nullable=False),
+        pa.field("received_at", TIMESTAMP, nullable=False),
+        pa.field("project", pa.string(), nullable=False),
+        pa.field("project_id", pa.int32(), nullable=False),
+        pa.field("session_id", pa.string()),
+        pa.field("sdk", pa.string()),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("count", pa.int64(), nullable=False),
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "errors": ERRORS,
+    "network_failures": NETWORK_FAILURES,
+    "resource_failures": RESOURCE_FAILURES,
+    "web_vitals": WEB_VITALS,
+    "page_views": PAGE_VIEWS,
+    "reports": REPORTS,
+    "client_drops": CLIENT_DROPS,
+}
+
+SQL_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    TIMESTAMP: "TIMESTAMP",
+}
+
+
+def column_sql(field: pa.Field) -> str:
+    """``"name" TYPE`` with ``NOT NULL`` for required columns."""
+    return f'"{field.name}" {SQL_TYPES[field.type]}' + ("" if field.nullable else " NOT NULL")
+
+
+def create_sql(name: str, schema: pa.Schema) -> str:
+    return f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(column_sql(f) for f in schema)})"
