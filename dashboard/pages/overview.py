@@ -7,6 +7,7 @@ rendered by Dash as text, never as HTML.
 
 from __future__ import annotations
 
+from html import escape as html_escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -82,6 +83,11 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
     )
 
 
+def plotly_text(value: object) -> str:
+    """Event text for a Plotly label: Plotly reads a subset of HTML there (links, <b>, <br>), so escape it."""
+    return html_escape(str(value), quote=False)
+
+
 def _refresh_ms() -> int:
     config = flask.current_app.config if flask.has_app_context() else {}
     return int(config.get("VIGIL_REFRESH_MS", 10_000))
@@ -127,7 +133,10 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
     # The whole range, not just the minutes that had errors, so quiet time shows as quiet.
     per_minute.update_xaxes(range=[since.rstrip("Z"), until.rstrip("Z")])
     by_type.add_bar(
-        y=[r[0] for r in reversed(types.rows)], x=[r[1] for r in reversed(types.rows)], orientation="h", name="errors"
+        y=[plotly_text(r[0]) for r in reversed(types.rows)],
+        x=[r[1] for r in reversed(types.rows)],
+        orientation="h",
+        name="errors",
     )
     rows = [dict(zip(messages.columns, r, strict=True)) for r in messages.rows]
     for row in rows:

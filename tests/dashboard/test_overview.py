@@ -69,12 +69,15 @@ def test_the_view_is_linkable_and_filters_rewrite_the_url(page, http, collector,
 
 def test_event_text_is_shown_as_text_never_as_html(page, http, collector, analytics, dashboard, demo_project):
     hostile = "<img src=x id=pwned onerror=\"document.title='pwned'\">"
-    send_errors(http, collector, demo_project, analytics, [(hostile, hostile)])
+    link = '<a href="https://evil.example/login">Session expired</a>'
+    send_errors(http, collector, demo_project, analytics, [(hostile, hostile), (link, "x")])
 
     page.goto(f"{dashboard.url}/")
     page.locator("#overview-messages").get_by_text(hostile).first.wait_for(timeout=15_000)
+    page.locator("#overview-by-type").get_by_text(link).wait_for(timeout=15_000)
     assert page.locator("#pwned").count() == 0
     assert page.title() != "pwned"
+    assert page.locator("#overview-by-type a").count() == 0
 
 
 def test_an_unreachable_read_api_is_said_plainly(page, data_dir):
