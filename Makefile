@@ -8,9 +8,10 @@ BEACON_SRC := $(shell find beacon-js/src -type f 2>/dev/null) beacon-js/build.mj
 
 setup: $(VENV)/.installed beacon-js/dist/vigil.js
 
-$(VENV)/.installed: pyproject.toml
+# requirements.lock pins every package, the transitive ones too (pip freeze of a working .venv).
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $@
 
 beacon-js/node_modules/.installed: beacon-js/package.json beacon-js/package-lock.json

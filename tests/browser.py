@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import shutil
 import threading
 from collections.abc import Iterator
@@ -10,7 +12,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 from starlette.applications import Starlette
-from starlette.responses import HTMLResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.helpers import free_port, wait_until
@@ -44,21 +46,39 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+@dataclasses.dataclass
+class Reply:
+    """A response the test site gives: any status, type, headers, and an optional delay."""
+
+    body: str = ""
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    delay: float = 0.0
+
+
 class Site:
-    """Pages served on 127.0.0.1 by a real uvicorn in a thread: ``site.pages["/x"] = "<html>…"``."""
+    """Pages served on 127.0.0.1 by a real uvicorn in a thread: ``site.pages["/x"] = "<html>…"`` or a ``Reply``.
+
+    Every request is recorded in ``site.requests`` as (method, path).
+    """
 
     def __init__(self) -> None:
-        self.pages: dict[str, str] = {}
+        self.pages: dict[str, str | Reply] = {}
+        self.requests: list[tuple[str, str]] = []
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
         async def show(request):  # type: ignore[no-untyped-def]
-            return HTMLResponse(
-                self.pages.get(request.url.path, "not found"),
-                status_code=200 if request.url.path in self.pages else 404,
-            )
+            self.requests.append((request.method, request.url.path))
+            reply = self.pages.get(request.url.path, Reply("not found", 404, "text/plain"))
+            if isinstance(reply, str):
+                reply = Reply(reply)
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+            return Response(reply.body, reply.status, headers=reply.headers, media_type=reply.content_type)
 
-        app = Starlette(routes=[Route("/{path:path}", show)])
+        app = Starlette(routes=[Route("/{path:path}", show, methods=["GET", "POST", "PUT", "DELETE"])])
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -74,5 +94,12 @@ class Site:
 
 @pytest.fixture
 def site() -> Iterator[Site]:
+    with Site() as s:
+        yield s
+
+
+@pytest.fixture
+def other_site() -> Iterator[Site]:
+    """A second origin, for cross-origin scripts and requests."""
     with Site() as s:
         yield s

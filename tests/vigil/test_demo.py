@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
+
+import pytest
 
 from collector.stream import EVENTS_STREAM, decode_entry
-from vigil.demo.site import page
+from tests.helpers import env_without_vigil, free_port, stop_process, wait_until
+from vigil.demo.site import page as demo_page
 from vigil.demo.traffic import BROWSERS, batch, generate
 
 
@@ -30,10 +36,11 @@ def test_generated_traffic_is_accepted_by_the_collector(http, collector, demo_pr
     assert (accepted, set(statuses)) == (20, {202})
     entries = [decode_entry(fields[b"e"]) for _, fields in redis_client.xrange(EVENTS_STREAM)]
     assert len(entries) == 20
-    assert len({e.user_agent for e in entries}) >= 3
+    # Seeded: six browsers, both releases, five error types, all four pages.
+    assert len({e.user_agent for e in entries}) == 6
     assert len({e.batch.release for e in entries}) == 2
-    assert len({ev.error_type for e in entries for ev in e.batch.events}) >= 4
-    assert len({ev.page_url for e in entries for ev in e.batch.events}) >= 3
+    assert len({ev.error_type for e in entries for ev in e.batch.events}) == 5
+    assert len({ev.page_url for e in entries for ev in e.batch.events}) == 4
 
 
 def test_stacks_follow_each_browser_family():
@@ -52,6 +59,31 @@ def test_stacks_follow_each_browser_family():
 
 
 def test_the_demo_site_embeds_the_beacon():
-    html = page("/cart", "Your cart", "http://127.0.0.1:8470", 1, "abc")
+    html = demo_page("/cart", "Your cart", "http://127.0.0.1:8470", 1, "abc")
     assert '<script async src="http://127.0.0.1:8470/beacon.js" data-project="1" data-key="abc"' in html
     assert '<script src="/app.js"></script>' in html
+
+
+@pytest.mark.browser
+def test_vigil_demo_fills_the_dashboard_within_a_minute(data_dir, tmp_path, page):
+    p = {name: free_port() for name in ("collector", "analytics", "dashboard", "demo")}
+    argv = [sys.executable, "-m", "vigil", "demo", "--data-dir", str(data_dir)]
+    for name, port in p.items():
+        argv += [f"--{name}-port", str(port)]
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env_without_vigil())
+    try:
+        started = time.monotonic()
+        wait_until(
+            lambda: "Vigil is up" in log.read_text() or process.poll() is not None, timeout=60, what="vigil demo"
+        )
+        assert process.poll() is None, log.read_text()
+        page.goto(f"http://127.0.0.1:{p['demo']}/cart")
+        assert page.locator("#add").count() == 1  # the demo shop is served, beacon and all
+        page.goto(f"http://127.0.0.1:{p['dashboard']}/?range=15m")
+        rows = page.locator("#overview-messages td")
+        rows.first.wait_for(timeout=max(1.0, 60 - (time.monotonic() - started)) * 1000)
+        assert int(page.locator("#overview-kpis .value").first.inner_text().replace(",", "")) > 0
+    finally:
+        stop_process(process, timeout=40)

@@ -68,7 +68,8 @@ def test_up_runs_every_part_and_sigterm_stops_them_all(up, data_dir, http):
     wait_until(stored, timeout=15, what="the event to be stored", interval=0.3)
 
     children = psutil.Process(process.pid).children(recursive=True)
-    assert len(children) >= 4
+    roles = sorted(c.cmdline()[-1] if "serve" in c.cmdline() else "redis-server" for c in children)
+    assert roles == ["analytics", "collector", "dashboard", "redis-server"]
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
     _, alive = psutil.wait_procs(children, timeout=5)
@@ -127,3 +128,12 @@ def test_up_with_an_external_redis_starts_no_redis_server(data_dir, tmp_path, re
         assert http.get(f"http://127.0.0.1:{p['collector']}/readyz").status_code == 200
     finally:
         stop_process(process, timeout=30)
+
+
+def test_a_second_up_on_the_same_data_directory_is_refused(up, data_dir, tmp_path):
+    process, _, _ = up
+    second = start_up(data_dir, ports(), tmp_path / "second.log")
+    assert second.wait(30) == 2
+    holder = f"{data_dir} is in use by another vigil up (pid {process.pid})"
+    assert (tmp_path / "second.log").read_text() == f"vigil: error: {holder}; stop it or use another --data-dir\n"
+    assert process.poll() is None
