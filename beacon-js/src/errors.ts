@@ -1,29 +1,27 @@
 import { createErrorEvent } from './lib/errorEvent';
 import { guarded } from './lib/guard';
-import type { BeaconEvent } from './types';
+import type { Client } from './types';
 
 /**
- * Captures uncaught errors (`error` on window) and unhandled promise rejections.
+ * Captures uncaught errors (`error` on window) and unhandled promise rejections, after
+ * replaying those the loader (loader.ts) saw before the beacon arrived.
  *
  * Listeners, not `window.onerror =`, so handlers the page set before or after keep running.
- * The `error` listener is in the bubbling phase: resource load failures (an `<img>` or
- * `<script>` that fails) do not bubble, and any `error` event aimed at an element is
- * skipped here; those belong to a later resource source.
+ * The `error` listener is in the bubbling phase and skips events aimed at an element:
+ * failed loads of images and scripts belong to resources.ts.
  */
-export function watchErrors(report: (event: BeaconEvent) => void): void {
-  addEventListener(
-    'error',
-    guarded((event: Event) => {
-      const target = event.target as Node | null;
-      if (target && target.nodeType) return;
+export function watchErrors(client: Client, early: [Event, number][] = []): void {
+  const report = (event: Event, ts?: number): void => {
+    if (event.type === 'error') {
+      // an element's failed load (resources.ts); window's own errors have no nodeType
+      if ((event.target as Node).nodeType) return;
       const e = event as globalThis.ErrorEvent;
-      report(createErrorEvent(e.error, 'onerror', e));
-    }),
-  );
-  addEventListener(
-    'unhandledrejection',
-    guarded((event: PromiseRejectionEvent) => {
-      report(createErrorEvent(event.reason, 'onunhandledrejection'));
-    }),
-  );
+      client.capture(createErrorEvent(e.error, 'onerror', e, ts));
+    } else {
+      client.capture(createErrorEvent((event as PromiseRejectionEvent).reason, 'onunhandledrejection', {}, ts));
+    }
+  };
+  for (const [event, ts] of early) report(event, ts);
+  addEventListener('error', guarded(report));
+  addEventListener('unhandledrejection', guarded(report));
 }

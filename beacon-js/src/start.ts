@@ -1,26 +1,54 @@
-import { exposeApi } from './api';
+import { createApi } from './api';
+import { watchBreadcrumbs } from './breadcrumbs';
 import { createClient } from './client';
+import { watchCsp } from './csp';
 import { watchErrors } from './errors';
 import { readConfig } from './lib/config';
 import { onHidden } from './lib/onHidden';
-import { createTransport } from './lib/transport';
+import { setKeepParams } from './lib/redact';
+import { watchNetwork } from './network';
+import { watchPageviews } from './pageviews';
+import { watchReports } from './reports';
+import { watchResources } from './resources';
+import type { LoaderStub, Options } from './types';
+import { watchVitals } from './vitals';
 
 /**
- * Boots the beacon from its own `<script>` tag. Without a project and key, or when the
- * beacon already runs on this page, it does nothing; it never throws into the page.
+ * Boots the beacon from its own `<script>` tag: takes `window.vigil` over from the loader's
+ * stub (or publishes it), starts at once when the tag names a project and key, else at the
+ * page's `vigil('init', {…})`, then replays the calls the stub queued. Loaded twice, the
+ * second copy does nothing. It never throws into the page.
  */
 export function start(script: HTMLOrSVGScriptElement | null): void {
   try {
-    if (window.vigil) return;
-    const config = readConfig(script, location.href);
-    if (!config) return;
-    // The transport keeps the native fetch/sendBeacon as they are now, before any later
-    // instrumentation wraps them, so the beacon never observes its own requests.
-    const send = createTransport(`${config.base}/api/${encodeURIComponent(config.project)}/events?key=${encodeURIComponent(config.key)}`);
-    const client = createClient(config, send);
-    watchErrors(client.capture);
-    onHidden(client.flush);
-    exposeApi(client);
+    const stub = window.vigil as LoaderStub | undefined;
+    if (stub?.version) return;
+    const src = (script && (script as HTMLScriptElement).src) || '';
+    const api = createApi((options: Options) => {
+      const config = readConfig(options, src, location.href);
+      if (!config) return null;
+      setKeepParams(config.keepParams);
+      // Never report requests to the collectors or loads of the beacon itself.
+      const own = config.bases.map((base) => base + '/');
+      if (src) own.push(src);
+      const client = createClient(config, own);
+      // Breadcrumbs first, so the first errors already carry them. The transport inside
+      // the client took the native fetch before network.ts wraps it. A source that cannot
+      // start (an API this browser lacks) leaves the others running.
+      const early = stub?.e;
+      for (const watch of [watchBreadcrumbs, watchErrors, watchResources, watchNetwork, watchPageviews, watchVitals, watchCsp, watchReports]) {
+        try {
+          watch(client, early);
+        } catch {
+          // skip this source
+        }
+      }
+      onHidden(client.hide);
+      return client;
+    });
+    window.vigil = api;
+    if (script) api('init', script.dataset);
+    for (const args of stub?.q || []) api(...(args as [string]));
   } catch {
     // A beacon that cannot start must not break the page.
   }

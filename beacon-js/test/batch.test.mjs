@@ -16,11 +16,12 @@ function parse(bodies) {
 }
 
 test('a batch carries the protocol fields and the context', () => {
-  const [batch] = parse(toBodies([event(0)], CONTEXT, 100, 60000, () => 1764072000123));
+  const before = Date.now();
+  const [batch] = parse(toBodies([event(0)], CONTEXT));
   assert.deepEqual(Object.keys(batch), ['v', 'batch_id', 'sent_at', 'events', 'release', 'environment', 'session_id', 'sdk']);
   assert.equal(batch.v, 1);
   assert.match(batch.batch_id, /^[0-9a-f]{32}$/);
-  assert.equal(batch.sent_at, 1764072000123);
+  assert.ok(batch.sent_at >= before && batch.sent_at <= Date.now());
   assert.deepEqual(batch.events, [event(0)]);
   assert.equal(batch.sdk, 'vigil.js/0.1.0');
 });
@@ -87,6 +88,27 @@ test('an event too large for any body is shortened to fit', () => {
   assert.ok(huge.message.startsWith(shortened.message));
   assert.ok(huge.stack.startsWith(shortened.stack));
   assert.equal(shortened.error_type, 'TypeError');
+});
+
+test('dropped counts go with the first batch only', () => {
+  const events = Array.from({ length: 150 }, (_, i) => event(i));
+  const batches = parse(toBodies(events, { ...CONTEXT, dropped: { duplicate: 3, rate_limit: 1 } }));
+  assert.deepEqual(
+    batches.map((b) => b.dropped),
+    [{ duplicate: 3, rate_limit: 1 }, undefined],
+  );
+});
+
+test('an oversized event loses its breadcrumbs and causes in proportion, never its ids', () => {
+  const crumbs = Array.from({ length: 30 }, (_, i) => ({ ts: 1, category: 'console', message: '\u0003'.repeat(512), level: 'error' }));
+  const causes = Array.from({ length: 5 }, () => ({ error_type: 'Error', message: 'c'.repeat(8192), stack: 's'.repeat(16384) }));
+  const big = { ...event(7, 'm'.repeat(8192), 's'.repeat(16384)), breadcrumbs: crumbs, causes };
+  const [batch] = parse(toBodies([big], CONTEXT));
+  const [e] = batch.events;
+  assert.equal(e.event_id, big.event_id);
+  assert.equal(e.page_url, big.page_url);
+  assert.equal(e.breadcrumbs.length, 30);
+  assert.equal(e.causes.length, 5);
 });
 
 test('an event that cannot be made to fit is dropped', () => {

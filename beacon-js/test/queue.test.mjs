@@ -5,7 +5,7 @@ import { createQueue } from '../src/lib/queue.ts';
 
 test('a full queue flushes at once, in order', () => {
   const flushed = [];
-  const queue = createQueue((items) => flushed.push(items), { maxItems: 3, delayMs: 60000 });
+  const queue = createQueue((items) => flushed.push(items), 3, 60000);
   for (let i = 0; i < 7; i++) queue.push(i);
   assert.deepEqual(flushed, [
     [0, 1, 2],
@@ -17,7 +17,7 @@ test('a full queue flushes at once, in order', () => {
 
 test('a waiting item leaves after the delay', async () => {
   const flushed = [];
-  const queue = createQueue((items) => flushed.push(items), { maxItems: 20, delayMs: 20 });
+  const queue = createQueue((items) => flushed.push(items), 20, 20);
   queue.push('a');
   queue.push('b');
   assert.deepEqual(flushed, []);
@@ -27,7 +27,7 @@ test('a waiting item leaves after the delay', async () => {
 
 test('an explicit flush cancels the timer; an empty queue flushes nothing', async () => {
   const flushed = [];
-  const queue = createQueue((items) => flushed.push(items), { delayMs: 20 });
+  const queue = createQueue((items) => flushed.push(items), 20, 20);
   queue.flush();
   queue.push('a');
   queue.flush();

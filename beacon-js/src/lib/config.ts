@@ -1,45 +1,60 @@
-import type { Config } from '../types';
+import type { Config, Options } from '../types';
 import { MAX_NAME, MAX_SHORT } from './limits';
 import { truncate } from './truncate';
 
 /**
- * Reads the beacon's settings from its own `<script>` tag:
+ * Turns the page's settings into a Config. They come from the beacon's own `<script>` tag
+ * (its `dataset`: `data-project`, `data-key`, `data-endpoint`, `data-release`,
+ * `data-environment`, `data-sample-rate`, `data-error-sample-rate`,
+ * `data-require-consent`, `data-keep-params`) or from `vigil('init', {…})`, with the same
+ * names in camelCase.
  *
- *   <script async src="https://vigil.example/beacon.js" data-project="1" data-key="…"
- *           data-release="shop@1.4.2" data-environment="production"></script>
- *
- * The collector is where the script came from: the origin and path of `src` without its
- * last segment (`/beacon.js`). `data-endpoint` overrides that base URL. Returns null when
- * the project or key is missing, or no base URL can be found: the beacon then stays off.
+ * The collector is where the script came from (`src` without its file name) unless
+ * `endpoint` lists base URLs, comma-separated, the primary first. Returns null when the
+ * project or key is missing or no base URL is usable: the beacon then stays off.
  */
-export function readConfig(script: HTMLOrSVGScriptElement | null, pageUrl: string): Config | null {
-  if (!script) return null;
-  const data = script.dataset;
-  const project = data.project;
-  const key = data.key;
-  if (!project || !key) return null;
-  const base = data.endpoint ? baseUrl(data.endpoint, pageUrl, false) : baseUrl('src' in script ? script.src : '', pageUrl, true);
-  if (!base) return null;
-  const config: Config = { base, project, key };
-  if (data.release) config.release = truncate(data.release, MAX_NAME);
-  if (data.environment) config.environment = truncate(data.environment, MAX_SHORT);
-  return config;
+export function readConfig(o: Options, src: string, pageUrl: string): Config | null {
+  const { project, key, release, environment, requireConsent: consent } = o;
+  const bases = (o.endpoint ? list(o.endpoint).map((e) => baseUrl(e, pageUrl, false)) : [baseUrl(src, pageUrl, true)]).filter(Boolean) as string[];
+  return project && key && bases.length
+    ? {
+        bases,
+        project: String(project),
+        key: String(key),
+        release: release ? truncate(String(release), MAX_NAME) : undefined,
+        environment: environment ? truncate(String(environment), MAX_SHORT) : undefined,
+        sampleRate: rate(o.sampleRate),
+        errorSampleRate: rate(o.errorSampleRate),
+        // `data-require-consent` present (value "" or "true") or `requireConsent: true`.
+        requireConsent: [true, '', 'true'].includes(consent as string),
+        keepParams: list(o.keepParams || ''),
+      }
+    : null;
 }
 
+/** A comma-separated string (or an array, whose String() is one) as trimmed, non-empty items. */
+const list = (value: unknown): string[] =>
+  String(value)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** A sampling rate in 0..1; missing or unreadable means 1 (everything). */
+const rate = (value: unknown): number => {
+  const n = value == null || value === '' ? 1 : Number(value);
+  return n >= 0 ? Math.min(n, 1) : 1;
+};
+
 /**
- * The collector's base URL, without a trailing slash, from a URL resolved against the page:
- * the script's `src` without its file name (`https://vigil.example/beacon.js` →
+ * The collector's base URL, without a trailing slash, from an http(s) URL resolved against
+ * the page: the script's `src` without its file name (`https://vigil.example/beacon.js` →
  * `https://vigil.example`), or an endpoint as given (`/vigil/` → `https://shop.example/vigil`).
  */
 export function baseUrl(value: string, pageUrl: string, dropFileName: boolean): string | null {
-  if (!value) return null;
-  let url: URL;
   try {
-    url = new URL(value, pageUrl);
+    const url = new URL(value, pageUrl);
+    return value && /^https?:$/.test(url.protocol) ? (url.origin + url.pathname.replace(dropFileName ? /[^/]*$/ : /$/, '')).replace(/\/+$/, '') : null;
   } catch {
     return null;
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
-  const path = dropFileName ? url.pathname.replace(/[^/]*$/, '') : url.pathname;
-  return url.origin + path.replace(/\/+$/, '');
 }

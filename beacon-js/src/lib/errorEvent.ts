@@ -1,7 +1,7 @@
-import type { ErrorEvent, Mechanism } from '../types';
-import { randomId } from './ids';
-import { MAX_MESSAGE, MAX_NAME, MAX_POSITION, MAX_STACK, MAX_URL } from './limits';
-import { truncate } from './truncate';
+import type { Cause, ErrorEvent, Mechanism } from '../types';
+import { newEvent } from './event';
+import { MAX_CAUSES, MAX_POSITION } from './limits';
+import { redactText, redactUrl } from './redact';
 
 /** What the browser says about an uncaught error: a DOM `ErrorEvent`'s fields. */
 export interface ErrorDetails {
@@ -11,87 +11,62 @@ export interface ErrorDetails {
   colno?: number;
 }
 
-interface ErrorLike {
-  name?: unknown;
-  message?: unknown;
-  stack?: unknown;
-  constructor?: { name?: unknown };
-}
-
 /**
- * Builds an `error` event from whatever was thrown or rejected, every string cut to its
- * protocol bound. `value` may be anything: an Error, a string, an object, undefined.
+ * Builds an `error` event from whatever was thrown or rejected. `value` may be anything:
+ * an Error, a string, an object, undefined. The message, stack and file are redacted
+ * (lib/redact.ts); lib/clip.ts cuts them to their bounds when the event is captured.
+ * An Error's `cause` chain is followed up to MAX_CAUSES links, outermost first.
  */
-export function createErrorEvent(
-  value: unknown,
-  mechanism: Mechanism,
-  where: ErrorDetails = {},
-  now: number = Date.now(),
-  pageUrl: string = location.href,
-): ErrorEvent {
-  let errorType = 'Error';
-  let message: string;
-  let stack: string | undefined;
-  if (isErrorLike(value)) {
-    errorType = typeName(value);
-    message = String(value.message);
-    if (typeof value.stack === 'string' && value.stack) stack = value.stack;
-  } else {
-    // A rejection with a non-Error reason has no type of its own to report.
-    if (mechanism === 'onunhandledrejection') errorType = 'UnhandledRejection';
-    // An uncaught error without an Error object (a cross-origin "Script error.") falls back
-    // to what the browser printed.
-    message = value == null && where.message ? String(where.message) : describe(value);
+export function createErrorEvent(value: unknown, mechanism: Mechanism, where: ErrorDetails = {}, ts?: number): ErrorEvent {
+  const [error_type, message, stack] = describe(value, mechanism === 'onunhandledrejection' ? 'UnhandledRejection' : 'Error', where.message);
+  const causes: Cause[] = [];
+  for (let c: any = value; (c = errorLike(c) ? c.cause : null) != null && causes.length < MAX_CAUSES; ) {
+    const [t, m, s] = describe(c, 'Error');
+    causes.push({ error_type: t, message: m, stack: s });
   }
-  const event: ErrorEvent = {
-    type: 'error',
-    event_id: randomId(),
-    ts: now,
-    page_url: truncate(pageUrl, MAX_URL),
-    error_type: truncate(errorType, MAX_NAME),
-    message: truncate(message, MAX_MESSAGE),
-    mechanism,
-  };
-  if (stack) event.stack = truncate(stack, MAX_STACK);
-  if (where.filename) event.file = truncate(String(where.filename), MAX_URL);
-  if (isPosition(where.lineno)) event.line = where.lineno;
-  if (isPosition(where.colno)) event.column = where.colno;
-  return event;
-}
-
-function isErrorLike(value: unknown): value is ErrorLike {
-  // `instanceof Error` misses errors from other frames; duck-type those.
-  return (
-    value instanceof Error ||
-    (typeof value === 'object' && value !== null && typeof (value as ErrorLike).message === 'string' && typeof (value as ErrorLike).stack === 'string')
+  return newEvent(
+    'error',
+    {
+      error_type,
+      message,
+      stack,
+      file: where.filename && redactUrl(where.filename),
+      // ErrorEvent positions are unsigned 32-bit; the protocol's are signed (a synthetic
+      // event may carry anything). Missing ones become NaN, sent as null: "unknown".
+      line: Math.min(where.lineno!, MAX_POSITION),
+      column: Math.min(where.colno!, MAX_POSITION),
+      mechanism,
+      // A script from another origin served without CORS: the browser reports only
+      // "Script error." and no error object.
+      cross_origin: (value == null && where.message === 'Script error.') || undefined,
+      causes: causes.length ? causes : undefined,
+    },
+    ts,
   );
 }
 
-/** The constructor's name (`TypeError`, a custom subclass), else `name`, else `Error`. */
-function typeName(error: ErrorLike): string {
-  const ctor = error.constructor && error.constructor.name;
-  if (typeof ctor === 'string' && ctor && ctor !== 'Object') return ctor;
-  return typeof error.name === 'string' && error.name ? error.name : 'Error';
-}
-
-/** A readable message for a thrown or rejected value that is not an Error. */
-function describe(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'object' && value !== null) {
-    try {
-      const json = JSON.stringify(value);
-      if (json !== undefined) return json;
-    } catch {
-      // Cyclic or BigInt-holding objects cannot be JSON; fall back to String().
-    }
-  }
+/**
+ * `[error_type, message, stack]` of a thrown value. An Error gives its constructor's name
+ * (`TypeError`, a subclass), else its `name`; its message; and its raw stack, which the
+ * server parses. Anything else is of type `fallback` (`UnhandledRejection` for a
+ * rejection's reason) with the value as message, as JSON for an object; an uncaught error
+ * without an Error object falls back to what the browser printed (`printed`).
+ */
+function describe(value: any, fallback: string, printed?: string): [string, string, string | undefined] {
+  let text: string;
   try {
-    return String(value);
+    if (errorLike(value)) {
+      const ctor = value.constructor?.name;
+      return [String((ctor !== 'Object' && ctor) || value.name || 'Error'), redactText(String(value.message)), value.stack && redactText(String(value.stack))];
+    }
+    text = value == null && printed ? printed : typeof value === 'string' ? value : (typeof value === 'object' && JSON.stringify(value)) || String(value);
   } catch {
-    return '';
+    // A cyclic object is not JSON, String() of an object without prototype throws, and a
+    // page's getters may throw: the page's value, not a beacon fault.
+    text = '[object]';
   }
+  return [fallback, redactText(text), undefined];
 }
 
-function isPosition(value: unknown): value is number {
-  return typeof value === 'number' && value > 0 && value <= MAX_POSITION && Math.floor(value) === value;
-}
+/** An Error, or one from another frame (`instanceof` misses those): duck-typed. */
+const errorLike = (value: any): boolean => value instanceof Error || (!!value && typeof value.message === 'string' && typeof value.stack === 'string');

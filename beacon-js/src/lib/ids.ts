@@ -1,9 +1,5 @@
-/** A random id: `bytes` random bytes as lowercase hex (16 bytes give 32 characters). */
-export function randomId(bytes = 16): string {
-  const buf = new Uint8Array(bytes);
-  if (typeof crypto !== 'undefined' && crypto.getRandomValues) crypto.getRandomValues(buf);
-  else for (let i = 0; i < bytes; i++) buf[i] = (Math.random() * 256) | 0;
-  let hex = '';
-  for (let i = 0; i < bytes; i++) hex += (buf[i]! + 256).toString(16).slice(1);
-  return hex;
-}
+/** Bytes as lowercase hex, two characters each. */
+export const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => (b + 256).toString(16).slice(1)).join('');
+
+/** A random id: 16 random bytes as 32 lowercase hex characters. */
+export const randomId = (): string => hex(crypto.getRandomValues(new Uint8Array(16)));

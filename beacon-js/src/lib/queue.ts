@@ -7,36 +7,28 @@ export interface Queue<T> {
   flush(): void;
 }
 
-export interface QueueOptions {
-  /** Flush as soon as this many items wait. */
-  maxItems?: number;
-  /** Flush this long after the first item arrives in an empty queue. */
-  delayMs?: number;
-}
-
 /**
  * Collects items and hands them over in groups: when `maxItems` wait, `delayMs` after the
  * queue stopped being empty, or when `flush()` is called (the page being hidden).
  */
-export function createQueue<T>(onFlush: (items: T[]) => void, { maxItems = 20, delayMs = 5000 }: QueueOptions = {}): Queue<T> {
+export function createQueue<T>(onFlush: (items: T[]) => void, maxItems = 20, delayMs = 5000): Queue<T> {
   let items: T[] = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: ReturnType<typeof setTimeout> | 0 = 0;
 
   const flush = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    if (!items.length) return;
+    clearTimeout(timer as number);
+    timer = 0;
     const taken = items;
     items = [];
-    onFlush(taken);
+    if (taken.length) onFlush(taken);
   };
 
-  const push = (item: T): void => {
-    items.push(item);
-    if (items.length >= maxItems) flush();
-    // The timer is an entry point of its own, so it gets a guard; see guard.ts.
-    else if (timer === undefined) timer = setTimeout(guarded(flush), delayMs);
+  return {
+    push(item) {
+      if (items.push(item) >= maxItems) flush();
+      // The timer is an entry point of its own, so it gets a guard; see guard.ts.
+      else timer ||= setTimeout(guarded(flush), delayMs);
+    },
+    flush,
   };
-
-  return { push, flush };
 }

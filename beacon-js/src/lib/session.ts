@@ -1,23 +1,32 @@
+import type { Config, Session } from '../types';
 import { randomId } from './ids';
+import { parse } from './parse';
+import { getItem, setItem } from './storage';
 
-const KEY = 'vigil.sid';
+/** Storage key of the session, shared by every tab of the site (localStorage). */
+export const SESSION_KEY = 'vigil.session';
+/** A session ends after 30 min without events… */
+export const IDLE_MS = 30 * 60 * 1000;
+/** …and after 4 h in any case, so one long-open tab does not make one endless session. */
+export const MAX_SESSION_MS = 4 * 60 * 60 * 1000;
 
 /**
- * The browsing session's id: kept in sessionStorage so it lives as long as the tab. Where
- * storage is denied (privacy settings, sandboxed frames) the id lasts for this page load.
+ * The session after an event at `now`: the stored one, touched, while it is neither idle
+ * nor too old; else a new one with fresh sampling decisions. Both decisions are drawn once
+ * per session and kept with it, so a session is sampled in or out as a whole.
  */
-export function getSessionId(): string {
-  try {
-    const stored = sessionStorage.getItem(KEY);
-    if (stored && /^[0-9a-f]{32}$/.test(stored)) return stored;
-  } catch {
-    // sessionStorage can throw on access; fall through to a fresh id.
+export function nextSession(stored: string | null, now: number, sampleRate: number, errorSampleRate: number): Session {
+  let s: Session | undefined = parse(stored);
+  if (!s?.id || !(now - s.last < IDLE_MS) || !(now - s.start < MAX_SESSION_MS)) {
+    s = { id: randomId(), start: now, last: now, sampled: Math.random() < sampleRate, error_sampled: Math.random() < errorSampleRate };
   }
-  const id = randomId();
-  try {
-    sessionStorage.setItem(KEY, id);
-  } catch {
-    // Denied or full: this page load keeps the id in memory only.
-  }
-  return id;
+  s.last = now;
+  return s;
+}
+
+/** Reads, advances and stores the session (see lib/storage.ts for where it is kept). */
+export function touchSession({ sampleRate, errorSampleRate }: Config): Session {
+  const s = nextSession(getItem(SESSION_KEY), Date.now(), sampleRate, errorSampleRate);
+  setItem(SESSION_KEY, JSON.stringify(s));
+  return s;
 }

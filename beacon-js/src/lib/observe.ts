@@ -1,0 +1,9 @@
+import { guarded } from './guard';
+
+/**
+ * Observes performance entries of `type`, those already recorded included (`buffered`).
+ * A browser that does not know the type only logs a warning.
+ */
+export function observe(type: string, callback: (entries: PerformanceEntry[]) => void): void {
+  new PerformanceObserver(guarded((list: PerformanceObserverEntryList) => callback(list.getEntries()))).observe({ type, buffered: true });
+}

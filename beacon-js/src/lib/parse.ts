@@ -1,0 +1,8 @@
+/** JSON.parse that answers undefined for missing or unreadable text instead of throwing. */
+export function parse(text: string | null): any {
+  try {
+    return JSON.parse(text!);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,123 @@
+"""Failed requests and resources in a real browser: closed ports, 500s, 404s, timeouts, aborts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import Reply
+from tests.e2e.beacon import page as html_page
+from tests.e2e.beacon import tag
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.browser
+
+
+def open_page(pw_page, site, collector, project, script: str = "", body: str = "", head: str = "") -> None:
+    site.pages["/app"] = html_page(tag(f"{collector.url}/beacon.js", project) + head, body, script)
+    pw_page.goto(f"{site.url}/app")
+
+
+def test_fetch_to_a_closed_port_is_a_network_error(page, site, collector, demo_project, received):
+    closed = free_port()
+    open_page(page, site, collector, demo_project)
+    page.evaluate(f"fetch('http://127.0.0.1:{closed}/api/cart?user=alice').catch(function () {{}})")
+    page.wait_for_timeout(300)
+    page.evaluate("vigil.flush()")
+
+    (event,) = received.wait("network")
+    assert (event.api, event.method, event.status, event.failure) == ("fetch", "GET", 0, "network_error")
+    assert (event.nel_phase, event.nel_type) == ("unknown", "unknown")
+    assert event.url == f"http://127.0.0.1:{closed}/api/cart?user=[redacted]"
+    assert event.duration >= 0
+
+
+def test_fetch_of_a_500_is_an_http_error_and_the_page_still_gets_its_response(
+    page, site, collector, demo_project, received
+):
+    site.pages["/api/pay"] = Reply('{"error": "down"}', 500, "application/json")
+    open_page(page, site, collector, demo_project)
+    result = page.evaluate("fetch('/api/pay', {method: 'POST', body: '{}'}).then(r => r.status + ' ' + r.statusText)")
+    page.evaluate("vigil.flush()")
+
+    assert result == "500 Internal Server Error"
+    (event,) = received.wait("network")
+    assert (event.api, event.method, event.status, event.failure) == ("fetch", "POST", 500, "http_error")
+    assert (event.nel_phase, event.nel_type, event.url) == ("application", "http.error", f"{site.url}/api/pay")
+
+
+def test_xhr_404_timeout_and_aborted_fetch(page, site, collector, demo_project, received):
+    site.pages["/slow"] = Reply("late", delay=2.0)
+    open_page(page, site, collector, demo_project)
+    page.evaluate(
+        """() => new Promise(resolve => {
+          const a = new XMLHttpRequest(); a.open('GET', '/nope'); a.send();
+          const b = new XMLHttpRequest(); b.open('GET', '/slow'); b.timeout = 200; b.send();
+          const c = new AbortController();
+          fetch('/slow', {signal: c.signal}).catch(() => {});
+          setTimeout(() => c.abort(), 50);
+          setTimeout(resolve, 600);
+        })"""
+    )
+    page.evaluate("vigil.flush()")
+
+    events = received.wait("network", 3)
+    assert sorted((e.api, e.url.removeprefix(site.url), e.status, e.failure, e.nel_type) for e in events) == [
+        ("fetch", "/slow", 0, "abort", "abandoned"),
+        ("xhr", "/nope", 404, "http_error", "http.error"),
+        ("xhr", "/slow", 0, "timeout", "unknown"),
+    ]
+
+
+def test_successful_requests_and_the_collector_are_never_reported(page, site, collector, demo_project, received):
+    site.pages["/api/ok"] = Reply("{}", 200, "application/json")
+    open_page(page, site, collector, demo_project)
+    page.evaluate("fetch('/api/ok')")
+    page.evaluate(
+        f"fetch('{collector.url}/api/{demo_project.id}/events?key=nope', {{method: 'POST', body: 'x'}})"
+        ".catch(() => {})"
+    )
+    page.evaluate("vigil.captureError(new Error('marker'))")
+    page.evaluate("vigil.flush()")
+
+    received.wait("error")
+    assert received.events("network") == []
+
+
+def test_the_beacon_requests_are_invisible_to_the_pages_own_fetch_wrapper(
+    page, site, collector, demo_project, received
+):
+    open_page(
+        page, site, collector, demo_project,
+        script=(
+            "window.seen = []; const original = window.fetch;"
+            "window.fetch = function (u) { seen.push(String(u)); return original.apply(this, arguments); };"
+        ),
+    )  # fmt: skip
+    page.evaluate("vigil.captureError(new Error('x'))")
+    page.evaluate("vigil.flush()")
+    received.wait("error")
+    assert page.evaluate("window.seen") == []
+
+
+def test_a_missing_image_is_a_resource_failure_with_its_status(page, site, collector, demo_project, received):
+    open_page(page, site, collector, demo_project, body='<img src="/img/missing.png">')
+    page.wait_for_timeout(300)
+    page.evaluate("vigil.flush()")
+
+    (event,) = received.wait("resource")
+    assert (event.url, event.element, event.source) == (f"{site.url}/img/missing.png", "img", "error_event")
+    assert event.status == 404
+
+
+def test_a_failed_css_background_is_found_in_resource_timing(page, site, collector, demo_project, received):
+    open_page(page, site, collector, demo_project, head="<style>body { background: url(/img/bg.png); }</style>")
+    page.wait_for_timeout(1800)  # the Resource Timing source waits ~1 s for an element error first
+    page.evaluate("vigil.flush()")
+
+    (event,) = received.wait("resource")
+    assert (event.url, event.element, event.source, event.status) == (
+        f"{site.url}/img/bg.png",
+        "css",
+        "resource_timing",
+        404,
+    )
