@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import typing
 from pathlib import Path
 
 import click
@@ -10,8 +12,8 @@ import pytest
 
 from analytics.queries import REGISTRY
 from analytics.settings import AnalyticsSettings
-from analytics.store import ERRORS
-from collector.schema import Batch, ErrorEvent
+from analytics.tables import TABLES
+from collector.schema import Batch, Event
 from collector.settings import CollectorSettings
 from dashboard.settings import DashboardSettings
 from vigil.cli import main
@@ -68,15 +70,42 @@ def test_every_named_query_is_documented():
                 assert param.name in rows[name], f"{name}: parameter {param.name} undocumented"
 
 
-def test_every_stored_column_is_documented():
-    rows = table_rows((ROOT / "docs" / "schema.md").read_text())
-    for name in ERRORS.names:
-        assert name in rows, f"errors.{name} is not in docs/schema.md"
+def sections(text: str) -> dict[str, str]:
+    """Markdown heading → the text under it."""
+    parts = re.split(r"^#+ (.+)$", text, flags=re.MULTILINE)
+    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
-def test_every_protocol_field_is_documented():
-    rows = table_rows((ROOT / "docs" / "protocol.md").read_text())
-    for struct in (Batch, ErrorEvent):
-        for field in msgspec.structs.fields(struct):
-            assert field.encode_name in rows, f"{struct.__name__}.{field.encode_name} is not in docs/protocol.md"
-    assert "type" in rows
+def first_cells(text: str) -> set[str]:
+    """Every backticked name in the first cell of a table row."""
+    names = set()
+    for line in text.splitlines():
+        if line.startswith("| "):
+            names.update(re.findall(r"`([^`]+)`", line.split("|")[1]))
+    return names
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_every_stored_column_is_documented(table):
+    docs = sections((ROOT / "docs" / "schema.md").read_text())
+    section = docs[f"`{table}`"]
+    documented_columns = first_cells(section)
+    if "[shared keys](#shared-keys)" in section:
+        documented_columns |= first_cells(docs["Shared keys"])
+    assert set(TABLES[table].names) == documented_columns
+
+
+SHARED_EVENT_FIELDS = {"type", "event_id", "ts", "page_url"}
+
+
+@pytest.mark.parametrize("struct", [s for s in typing.get_args(Event)])
+def test_every_event_field_is_documented(struct):
+    tag = struct.__struct_config__.tag
+    documented_fields = first_cells(sections((ROOT / "docs" / "protocol.md").read_text())[f'Event `"type": "{tag}"`'])
+    fields = {f.encode_name for f in msgspec.structs.fields(struct)} - SHARED_EVENT_FIELDS
+    assert fields == documented_fields
+
+
+def test_every_batch_field_is_documented():
+    documented_fields = first_cells(sections((ROOT / "docs" / "protocol.md").read_text())["Batch"])
+    assert {f.encode_name for f in msgspec.structs.fields(Batch)} | SHARED_EVENT_FIELDS == documented_fields
