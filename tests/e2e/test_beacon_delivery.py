@@ -180,3 +180,20 @@ def test_an_error_sample_rate_of_zero_sends_no_errors(page, site, collector, dem
 
     received.wait("pageview")
     assert received.events("error") == []
+
+
+def test_errors_while_the_browser_is_offline_are_sent_when_it_is_back(page, site, collector, demo_project, received):
+    open_page(page, site, f"{collector.url}/beacon.js", demo_project)
+    page.wait_for_timeout(300)
+    page.context.set_offline(True)
+    page.evaluate("vigil.captureError(new Error('offline one')); vigil.captureError(new Error('offline two'))")
+    page.evaluate("vigil.flush()")
+    page.wait_for_timeout(500)
+    assert received.events("error") == []
+
+    page.context.set_offline(False)
+    page.evaluate("vigil.flush()")
+    events = received.wait("error", 2, timeout=15)
+    assert sorted(e.message for e in events) == ["offline one", "offline two"]
+    received.quiet(1.0)
+    assert len(received.events("error")) == 2  # each once
