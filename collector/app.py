@@ -13,13 +13,19 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from collector.backlog import Backlog
 from collector.enqueue import Enqueuer
+from collector.ingest import events
 from collector.projects import ProjectRegistry
 from collector.responses import error
-from collector.routes import State, routes
+from collector.routes import routes
 from collector.scripts import DIST, load_scripts
 from collector.settings import CollectorSettings
+from collector.spool import Spool
+from collector.state import State
+from collector.stream import EVENTS_STREAM
 from vigil.config import ConfigError, data_dir_from_env, load
 
 log = logging.getLogger("vigil.collector")
@@ -44,7 +50,7 @@ async def _watch_projects(registry: ProjectRegistry, every: float) -> None:
             log.exception("keeping the projects already loaded: unexpected error reading them")
 
 
-def create_app(settings: CollectorSettings) -> Starlette:
+def create_app(settings: CollectorSettings) -> ASGIApp:
     if not settings.redis_url:
         raise ConfigError("no Redis configured: set VIGIL_REDIS_URL (vigil up sets it for its own redis-server)")
 
@@ -53,17 +59,52 @@ def create_app(settings: CollectorSettings) -> Starlette:
         registry = ProjectRegistry(settings.data_dir)
         client = redis_client(settings.redis_url)
         scripts = load_scripts(Path(settings.scripts_dir) if settings.scripts_dir else DIST)
-        watcher = asyncio.create_task(_watch_projects(registry, settings.project_reload_seconds))
+        backlog = Backlog(client, EVENTS_STREAM, settings.max_backlog)
+        watchers = [
+            asyncio.create_task(_watch_projects(registry, settings.project_reload_seconds)),
+            asyncio.create_task(backlog.watch()),
+        ]
         try:
-            async with Enqueuer(client) as enqueuer:
-                yield {"vigil": State(settings, registry, client, enqueuer, scripts)}
+            spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes) if settings.spool_max_bytes else None
+            try:
+                async with Enqueuer(client, spool, spool_after=settings.spool_after_ms / 1000) as enqueuer:
+                    yield {"vigil": State(settings, registry, client, enqueuer, scripts, backlog)}
+            finally:
+                if spool is not None:
+                    spool.close()
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for watcher in watchers:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             await client.aclose()
 
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
+    framework = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        """Ingest POSTs go straight to their handler; everything else (and the lifespan) to Starlette."""
+        if scope["type"] == "http" and scope["method"] == "POST":
+            project_id = _ingest_project(scope["path"])
+            if project_id is not None:
+                return await events(scope, receive, send, project_id)
+        await framework(scope, receive, send)
+
+    return app
+
+
+def _ingest_project(path: str) -> int | None:
+    """The project id of ``/api/{digits}/events``, else ``None``."""
+    parts = path.split("/")
+    if (
+        len(parts) == 4
+        and parts[1] == "api"
+        and parts[3] == "events"
+        and parts[2].isascii()
+        and parts[2].isdigit()
+        and len(parts[2]) < 11
+    ):
+        return int(parts[2])
+    return None
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -72,6 +113,6 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error(exc.status_code, exc.detail, dict(exc.headers or {}))
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> ASGIApp:
     """uvicorn factory: settings from ``VIGIL_*`` and the data directory's ``vigil.toml``."""
     return create_app(load(CollectorSettings, "collector", data_dir_from_env()))

@@ -1,10 +1,14 @@
-"""Append accepted batches to the Redis stream, pipelining concurrent requests together.
+"""Append accepted entries to the Redis stream; spool them locally when Redis cannot take them.
 
 Each request hands its entry to ``Enqueuer.put`` and waits. One writer task writes
 everything that arrived since its last round trip in a single pipeline, so under load a
-request costs a fraction of a round trip, and when idle it costs exactly one. A request
-never waits longer than ``timeout``: it then fails (503) rather than hanging, and the
-writer, should it ever die, is restarted.
+request costs a fraction of a round trip, and when idle it costs exactly one.
+
+When Redis fails or has not taken an entry within ``spool_after`` seconds, the entry goes
+to the local spool (``collector/spool.py``, fsync'd) and the request is answered as
+accepted; from then on new entries go to the spool too, keeping their order, until a
+replay task has moved everything spooled into Redis. Only when the spool is full (or
+there is none) does a request fail, and the caller answers 503.
 """
 
 from __future__ import annotations
@@ -16,75 +20,123 @@ import logging
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from collector.spool import Segment, Spool, SpoolFull
 from collector.stream import ENTRY_FIELD, EVENTS_STREAM
 
 log = logging.getLogger("vigil.collector")
 
 #: Most entries in one pipeline; more wait for the next round trip.
 MAX_PIPELINE = 512
-PUT_TIMEOUT_SECONDS = 5.0
+SPOOL_AFTER_SECONDS = 1.0
+REPLAY_EVERY_SECONDS = 0.5
+SPOOLED = b"spooled"
+
+Item = tuple[bytes, "asyncio.Future[bytes]"]
 
 
 class EnqueueFailed(Exception):
-    """Redis did not take the entry (or not in time); the request must not be acknowledged."""
+    """Neither Redis nor the spool took the entry; the request must not be acknowledged."""
 
 
 class Enqueuer:
     def __init__(
-        self, client: aioredis.Redis, stream: str = EVENTS_STREAM, timeout: float = PUT_TIMEOUT_SECONDS
+        self,
+        client: aioredis.Redis,
+        spool: Spool | None = None,
+        *,
+        stream: str = EVENTS_STREAM,
+        spool_after: float = SPOOL_AFTER_SECONDS,
     ) -> None:
         self._client = client
+        self._spool = spool
         self._stream = stream
-        self._timeout = timeout
-        self._pending: list[tuple[bytes, asyncio.Future[bytes]]] = []
+        self._spool_after = spool_after
+        self._pending: list[Item] = []
+        self._inflight: list[Item] = []
+        self._to_spool: list[Item] = []
+        self._routed: set[asyncio.Future[bytes]] = set()  # on their way to the spool
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._inflight: list[tuple[bytes, asyncio.Future[bytes]]] = []
+        self._wake_spool = asyncio.Event()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
+        #: Entries in the spool (or on their way to it) not yet in Redis; while any, new ones follow them.
+        self.spooled = 0
+        self.replayed = 0
 
     async def __aenter__(self) -> Enqueuer:
-        self._start()
+        self._start("writer", self._write_loop)
+        if self._spool is not None:
+            self._start("spooler", self._spool_loop)
+            self._start("replayer", self._replay_loop)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        # Let entries already handed over be written (or time out) before the writer stops.
-        deadline = asyncio.get_running_loop().time() + self._timeout
-        while self._pending and asyncio.get_running_loop().time() < deadline:
+        # Let entries already handed over reach Redis or the spool before stopping.
+        deadline = asyncio.get_running_loop().time() + self._spool_after + 1
+        while (self._pending or self._to_spool) and asyncio.get_running_loop().time() < deadline:
             self._wake.set()
+            self._wake_spool.set()
             await asyncio.sleep(0.01)
         self._closing = True
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._fail(self._pending, "collector is stopping")
+        for task in self._tasks.values():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._fail(self._pending + self._to_spool, "collector is stopping")
 
-    def _start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="vigil-enqueue")
-        self._task.add_done_callback(self._writer_ended)
+    def _start(self, name: str, loop: object) -> None:
+        task = asyncio.create_task(loop(), name=f"vigil-{name}")  # type: ignore[operator]
+        task.add_done_callback(lambda t: self._ended(name, loop, t))
+        self._tasks[name] = task
 
-    def _writer_ended(self, task: asyncio.Task[None]) -> None:
+    def _ended(self, name: str, loop: object, task: asyncio.Task[None]) -> None:
+        """A loop that dies of a bug is restarted; what it held is failed rather than left waiting."""
         if self._closing or task.cancelled():
             return
-        log.error("enqueue writer died (%r); restarting it", task.exception())
-        self._fail(self._inflight, "enqueue writer failed")
-        self._start()
+        log.error("enqueue %s died (%r); restarting it", name, task.exception())
+        if name == "writer":
+            self._fail(self._inflight, "enqueue writer failed")
+        self._start(name, loop)
         self._wake.set()
+        self._wake_spool.set()
 
     async def put(self, data: bytes) -> bytes:
-        """Queue one entry; returns its stream id once Redis has it, or raises ``EnqueueFailed``."""
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        """Queue one entry; returns its stream id (or ``SPOOLED``), or raises ``EnqueueFailed``."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes] = loop.create_future()
         item = (data, future)
+        if self.spooled:
+            self._send_to_spool(item)
+            return await future
         self._pending.append(item)
         self._wake.set()
+        # A plain timer rather than wait_for: this runs once per request on the hot path.
+        timer = loop.call_later(self._spool_after, self._late, item)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
-        except TimeoutError:
-            # Not yet handed to Redis: take it back, so the 503 means "not queued".
-            self._pending = [p for p in self._pending if p is not item]
-            raise EnqueueFailed(f"not queued within {self._timeout:.0f}s") from None
+            return await future
+        finally:
+            timer.cancel()
 
-    async def _run(self) -> None:
+    def _late(self, item: Item) -> None:
+        """Redis has not taken the entry in time: spool it (or, without a spool, give up)."""
+        future = item[1]
+        if future.done() or future in self._routed:
+            return
+        # Not yet sent: take it back. Already sent: spool it anyway; if Redis took it after
+        # all, analytics drops the second copy by event id.
+        self._pending = [p for p in self._pending if p is not item]
+        if self._spool is None:
+            future.set_exception(EnqueueFailed(f"not queued within {self._spool_after:.0f}s"))
+        else:
+            self._send_to_spool(item)
+
+    def _send_to_spool(self, item: Item) -> None:
+        self.spooled += 1
+        self._routed.add(item[1])
+        self._to_spool.append(item)
+        self._wake_spool.set()
+
+    async def _write_loop(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -94,22 +146,81 @@ class Enqueuer:
                 await self._write(batch)
                 self._inflight = []
 
-    async def _write(self, batch: list[tuple[bytes, asyncio.Future[bytes]]]) -> None:
-        pipe = self._client.pipeline(transaction=False)
-        for data, _ in batch:
-            pipe.xadd(self._stream, {ENTRY_FIELD: data})
+    async def _write(self, batch: list[Item]) -> None:
         try:
-            ids = await pipe.execute()
+            ids = await self._xadd([data for data, _ in batch])
         except (RedisError, OSError) as e:
             log.warning("enqueue of %d entries failed: %s", len(batch), e)
-            self._fail(batch, str(e))
+            if self._spool is None:
+                self._fail(batch, str(e))
+            else:
+                for item in batch:
+                    if not item[1].done():
+                        self._send_to_spool(item)
             return
         for (_, future), entry_id in zip(batch, ids, strict=True):
             if not future.done():
                 future.set_result(entry_id)
 
+    async def _xadd(self, entries: list[bytes]) -> list[bytes]:
+        pipe = self._client.pipeline(transaction=False)
+        for data in entries:
+            pipe.xadd(self._stream, {ENTRY_FIELD: data})
+        ids: list[bytes] = await pipe.execute()
+        return ids
+
+    async def _spool_loop(self) -> None:
+        """Write what must be spooled in groups: one fsync for every request waiting at that moment."""
+        assert self._spool is not None
+        while True:
+            await self._wake_spool.wait()
+            self._wake_spool.clear()
+            while self._to_spool:
+                batch, self._to_spool = self._to_spool, []
+                try:
+                    await asyncio.to_thread(self._spool.append, [data for data, _ in batch])
+                except SpoolFull as e:
+                    self.spooled -= len(batch)
+                    self._fail(batch, str(e))
+                else:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(SPOOLED)
+                finally:
+                    self._routed.difference_update(future for _, future in batch)
+
+    async def _replay_loop(self) -> None:
+        """Move spooled entries into Redis, oldest first: this process's, then those of processes that are gone."""
+        assert self._spool is not None
+        backoff = REPLAY_EVERY_SECONDS
+        while True:
+            await asyncio.sleep(backoff)
+            try:
+                if self.spooled and not self._to_spool:
+                    await asyncio.to_thread(self._spool.seal)
+                    while self._spool.sealed:
+                        replayed = await self._replay(self._spool.sealed[0])
+                        self._spool.sealed.pop(0)
+                        self.spooled -= replayed
+                for orphan in await asyncio.to_thread(lambda: list(self._spool.orphans())):  # type: ignore[union-attr]
+                    await self._replay(orphan)
+                backoff = REPLAY_EVERY_SECONDS
+            except (RedisError, OSError) as e:
+                backoff = min(5.0, backoff * 2)
+                log.info("spool replay waits for Redis: %s", e)
+
+    async def _replay(self, segment: Segment) -> int:
+        records = await asyncio.to_thread(segment.records)
+        for start in range(0, len(records), MAX_PIPELINE):
+            await self._xadd(records[start : start + MAX_PIPELINE])
+        await asyncio.to_thread(segment.delete)
+        self.replayed += len(records)
+        if records:
+            log.info("replayed %d spooled entries from %s", len(records), segment.path.name)
+        return len(records)
+
     @staticmethod
-    def _fail(batch: list[tuple[bytes, asyncio.Future[bytes]]], reason: str) -> None:
+    def _fail(batch: list[Item], reason: str) -> None:
         for _, future in batch:
             if not future.done():
                 future.set_exception(EnqueueFailed(reason))

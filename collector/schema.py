@@ -211,6 +211,11 @@ class _EventType(msgspec.Struct):
     type: Short
 
 
+class _StrictBatch(Batch):
+    events: Annotated[list[Event], msgspec.Meta(min_length=1, max_length=MAX_EVENTS)]
+
+
+_batch = msgspec.json.Decoder(_StrictBatch)
 KNOWN_TYPES = frozenset(t.__struct_config__.tag for t in typing.get_args(Event))
 _wire = msgspec.json.Decoder(_WireBatch)
 _event_type = msgspec.json.Decoder(_EventType)
@@ -242,6 +247,9 @@ def _decode_wire(body: bytes) -> _WireBatch:
 class Decoded(msgspec.Struct, frozen=True):
     batch: Batch
     skipped: int  # events of a type this collector does not know (a newer sender); not stored
+    # The request's bytes when they decoded as this batch unchanged (the common case), so
+    # the stream entry can carry them without encoding the batch again.
+    raw: bytes | None = None
 
 
 def decode_batch(body: bytes) -> Decoded:
@@ -250,6 +258,10 @@ def decode_batch(body: bytes) -> Decoded:
     Events of an unknown ``type`` are skipped and counted, so a newer beacon that adds an
     event type keeps working against this collector (docs/protocol.md, Versions).
     """
+    try:
+        return Decoded(_batch.decode(body), 0, body)  # the common case, in one pass
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        pass  # an unknown event type, a lone surrogate, or a real error: the careful path tells which
     try:
         wire = _decode_wire(body)
     except msgspec.ValidationError as e:

@@ -19,4 +19,6 @@ def serve(settings: CollectorSettings) -> None:
         log_level="warning",
         # Browsers keep connections to the collector open between batches.
         timeout_keep_alive=30,
+        # Client addresses come from the connection; X-Forwarded-For is not trusted.
+        proxy_headers=False,
     )

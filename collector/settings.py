@@ -21,7 +21,28 @@ class CollectorSettings:
     public_url: str = setting(
         "", "URL browsers use to reach the collector, for script tags and DSNs; empty means http://HOST:PORT."
     )
-    max_body_bytes: int = setting(1_000_000, "Largest request body accepted; larger gets 413.", minimum=1024)
+    max_body_bytes: int = setting(
+        1_000_000, "Largest request body accepted (as sent, compressed or not); larger gets 413.", minimum=1024
+    )
+    max_decompressed_bytes: int = setting(
+        5_000_000, "Largest body after undoing Content-Encoding; larger gets 413.", minimum=1024
+    )
+    spool_after_ms: int = setting(
+        1000,
+        "An entry Redis has not taken this long goes to the local spool instead (and the request is answered).",
+        minimum=10,
+    )
+    spool_max_bytes: int = setting(
+        256_000_000,
+        "Bound of the local spool (DATA_DIR/spool); when full, requests Redis cannot take get 503.",
+        minimum=0,
+    )
+    max_backlog: int = setting(
+        1_000_000,
+        "Entries waiting in the stream for analytics beyond which new requests "
+        "get 503 with Retry-After, so Redis memory stays bounded.",
+        minimum=1,
+    )
     project_reload_seconds: float = setting(
         2.0, "How often vigil.toml is checked for new or changed projects.", minimum=0.1
     )

@@ -25,7 +25,19 @@ class StreamEntry(msgspec.Struct, frozen=True):
     project: str
     received_at: int  # milliseconds since the Unix epoch, the collector's clock
     user_agent: str
+    # The validated batch. The collector writes the request's own bytes here when they
+    # decoded as a batch unchanged (no re-encoding on the hot path), so unknown extra
+    # fields may ride along; decoding ignores them.
     batch: Batch
+    v: int = 1
+
+
+class _OutgoingEntry(msgspec.Struct, frozen=True):
+    project_id: int
+    project: str
+    received_at: int
+    user_agent: str
+    batch: msgspec.Raw
     v: int = 1
 
 
@@ -33,8 +45,15 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(StreamEntry)
 
 
-def encode_entry(entry: StreamEntry) -> bytes:
-    return _encoder.encode(entry)
+def encode_entry(entry: StreamEntry, raw_batch: bytes | None = None) -> bytes:
+    """The entry's bytes; with ``raw_batch``, those bytes stand for ``entry.batch`` as they are."""
+    if raw_batch is None:
+        return _encoder.encode(entry)
+    return _encoder.encode(
+        _OutgoingEntry(
+            entry.project_id, entry.project, entry.received_at, entry.user_agent, msgspec.Raw(raw_batch), entry.v
+        )
+    )
 
 
 def decode_entry(data: bytes) -> StreamEntry:

@@ -77,7 +77,11 @@ class Service:
             except httpx.HTTPError:
                 return False
 
-        wait_until(ready, timeout=timeout, what=f"{self.name} at {self.url}{ready_path}", interval=0.1)
+        try:
+            wait_until(ready, timeout=timeout, what=f"{self.name} at {self.url}{ready_path}", interval=0.1)
+        except BaseException:
+            self.stop()  # never leave a process behind, even when it did not come up
+            raise
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""

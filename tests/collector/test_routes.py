@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 
 import httpx
 import msgspec
@@ -11,6 +12,7 @@ import redis
 
 from collector.projects import Project, create_project
 from collector.scripts import DIST
+from collector.spool import read_records
 from collector.stream import EVENTS_STREAM, decode_entry
 from tests.helpers import Service, wait_until
 
@@ -184,7 +186,7 @@ def test_health_and_readiness(http, collector):
     assert http.get(f"{collector.url}/readyz").json() == {"status": "ok"}
 
 
-def test_without_redis_it_is_alive_but_not_ready_and_answers_503(http, data_dir, demo_project, redis_url):
+def test_without_redis_events_are_spooled_and_readiness_says_so(http, data_dir, demo_project):
     from tests.conftest import _service
 
     dead_redis = "unix://" + str(data_dir / "nothing-listens-here.sock")
@@ -192,11 +194,56 @@ def test_without_redis_it_is_alive_but_not_ready_and_answers_503(http, data_dir,
     try:
         assert http.get(f"{service.url}/readyz").status_code == 503
         response = post(http, service, demo_project, batch())
+        assert (response.status_code, response.json()) == (202, {"accepted": 1})
+    finally:
+        service.stop()
+    (segment,) = (data_dir / "spool").iterdir()  # kept for the next collector to replay
+    with segment.open("rb") as f:
+        (record,) = read_records(f)
+    assert decode_entry(record).batch.events[0].event_id == "e1"
+
+
+def test_without_redis_or_spool_it_answers_503(http, data_dir, demo_project):
+    from tests.conftest import _service
+
+    dead_redis = "unix://" + str(data_dir / "nothing-listens-here.sock")
+    env = {"VIGIL_REDIS_URL": dead_redis, "VIGIL_COLLECTOR_SPOOL_MAX_BYTES": "0"}
+    service = _service("collector", data_dir, env, "/healthz")
+    try:
+        response = post(http, service, demo_project, batch())
         assert response.status_code == 503
         assert response.headers["retry-after"] == "5"
         assert response.json() == {"error": "queue unavailable, retry later"}
     finally:
         service.stop()
+
+
+def test_compressed_bodies_are_accepted_and_bombs_refused(http, collector, demo_project, redis_client):
+    import gzip
+
+    import brotli
+    import zstandard
+
+    raw = json.dumps(batch()).encode()
+    for encoding, body in (
+        ("gzip", gzip.compress(raw)),
+        ("deflate", zlib.compress(raw)),
+        ("br", brotli.compress(raw)),
+        ("zstd", zstandard.ZstdCompressor().compress(raw)),
+    ):
+        response = post(http, collector, demo_project, body, headers={"Content-Encoding": encoding})
+        assert (encoding, response.status_code) == (encoding, 202)
+    assert redis_client.xlen(EVENTS_STREAM) == 4
+
+    bomb = gzip.compress(b'{"v": 1, "release": "' + b"x" * 50_000_000)
+    assert len(bomb) < 1_000_000
+    response = post(http, collector, demo_project, bomb, headers={"Content-Encoding": "gzip"})
+    assert (response.status_code, response.json()) == (413, {"error": "decompressed body is larger than 5000000 bytes"})
+    garbage = post(http, collector, demo_project, b"not gzip", headers={"Content-Encoding": "gzip"})
+    unknown = post(http, collector, demo_project, raw, headers={"Content-Encoding": "lzma"})
+    assert garbage.status_code == 400
+    assert unknown.status_code == 415
+    assert redis_client.xlen(EVENTS_STREAM) == 4
 
 
 def test_the_beacon_scripts_are_served_and_revalidated(http, collector):
@@ -236,3 +283,24 @@ def test_entries_decode_to_the_same_batch_that_was_sent(http, collector, demo_pr
     sent = msgspec.json.decode(json.dumps(body))
     stored = msgspec.to_builtins(decode_entry(fields[b"e"]).batch)
     assert {k: stored[k] for k in sent if k != "events"} == {k: v for k, v in sent.items() if k != "events"}
+
+
+def test_a_backlog_over_its_bound_gets_503_until_analytics_catches_up(
+    http, data_dir, demo_project, redis_url, redis_client
+):
+    from tests.conftest import _service
+
+    service = _service(
+        "collector", data_dir, {"VIGIL_REDIS_URL": redis_url, "VIGIL_COLLECTOR_MAX_BACKLOG": "2"}, "/healthz"
+    )
+    try:
+        for _ in range(3):
+            assert post(http, service, demo_project, batch()).status_code == 202
+        refused = wait_until(
+            lambda: (r := post(http, service, demo_project, batch())).status_code == 503 and r, timeout=5, what="503"
+        )
+        assert (refused.json(), refused.headers["retry-after"]) == ({"error": "analytics is behind, retry later"}, "30")
+        redis_client.delete(EVENTS_STREAM)  # analytics caught up
+        wait_until(lambda: post(http, service, demo_project, batch()).status_code == 202, timeout=5, what="202 again")
+    finally:
+        service.stop()

