@@ -1,4 +1,4 @@
-"""The consumer loop: read the events stream as group ``ingest``, commit to DuckDB, then acknowledge.
+"""The consumer loop: read Vigil's streams as group ``ingest``, commit to DuckDB, then acknowledge.
 
 The skeleton every Vigil loop shares: a tick, an exit flag, burst mode for tests, a
 heartbeat, and an ordered stop (stop reading, finish the batch in hand, commit, ack).
@@ -30,9 +30,9 @@ import pyarrow as pa
 import redis
 from redis.exceptions import RedisError, ResponseError
 
-from analytics.pipeline import Rows, process_entry, to_tables
+from analytics.pipeline import PROCESSORS, Processor, Rows, to_tables
 from analytics.store import insert
-from collector.stream import CONSUMER_GROUP, ENTRY_FIELD, EVENTS_STREAM
+from collector.stream import CONSUMER_GROUP, ENTRY_FIELD
 
 log = logging.getLogger("vigil.analytics")
 
@@ -43,7 +43,8 @@ CLAIM_EVERY_SECONDS = 10.0
 #: Errors that mean "this data cannot be stored", as opposed to "the database is unwell".
 DATA_ERRORS = (duckdb.DataError, duckdb.IntegrityError, duckdb.InvalidInputException, pa.ArrowException, ValueError)
 
-Entry = tuple[bytes, dict[bytes, bytes] | None]
+# (stream, entry id, fields)
+Entry = tuple[str, bytes, dict[bytes, bytes] | None]
 
 
 class Consumer:
@@ -56,13 +57,15 @@ class Consumer:
         batch_entries: int = 500,
         block_ms: int = 1000,
         claim_idle_ms: int = 60_000,
-        stream: str = EVENTS_STREAM,
+        processors: dict[str, Processor] | None = None,
         group: str = CONSUMER_GROUP,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.client, self.con = client, con
         self.name, self.batch_entries, self.block_ms, self.claim_idle_ms = name, batch_entries, block_ms, claim_idle_ms
-        self.stream, self.group = stream, group
+        #: Stream → how one of its entries becomes rows.
+        self.processors = processors if processors is not None else PROCESSORS
+        self.group = group
         self.clock = clock
         self.stopping = threading.Event()
         self.last_tick = 0.0  # heartbeat: the loop turned
@@ -75,15 +78,16 @@ class Consumer:
         self._next_claim = 0.0
 
     def ensure_group(self) -> None:
-        """Create the group reading from the start of the stream, so nothing queued earlier is skipped."""
-        try:
-            self.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
-        except ResponseError as e:
-            if "BUSYGROUP" not in str(e):
-                raise
+        """Create the group on every stream, reading from its start, so nothing queued earlier is skipped."""
+        for stream in self.processors:
+            try:
+                self.client.xgroup_create(stream, self.group, id="0", mkstream=True)
+            except ResponseError as e:
+                if "BUSYGROUP" not in str(e):
+                    raise
 
     def run(self, *, burst: bool = False) -> None:
-        """Consume until ``stopping`` is set; with ``burst``, return once the stream is drained."""
+        """Consume until ``stopping`` is set; with ``burst``, return once the streams are drained."""
         own_pending = True  # after a start or a failure, re-read what this consumer holds unacked
         backoff = 0.0
         while not self.stopping.is_set():
@@ -113,15 +117,19 @@ class Consumer:
         response = self.client.xreadgroup(
             self.group,
             self.name,
-            {self.stream: "0" if own_pending else ">"},
+            {stream: "0" if own_pending else ">" for stream in self.processors},
             count=self.batch_entries,
             block=None if own_pending else self.block_ms,
         )
         if not response:
             return []
-        # redis-py answers a list for RESP2 and a dict for RESP3.
-        entries = next(iter(response.values()))[0] if isinstance(response, dict) else response[0][1]
-        return cast(list[Entry], entries)
+        # redis-py answers a list of [stream, entries] for RESP2 and a dict for RESP3.
+        pairs = [(k, v[0]) for k, v in response.items()] if isinstance(response, dict) else response
+        return [
+            (stream.decode() if isinstance(stream, bytes) else stream, entry_id, fields)
+            for stream, items in cast(list[tuple[bytes | str, list[tuple[bytes, dict[bytes, bytes] | None]]]], pairs)
+            for entry_id, fields in items
+        ]
 
     def _claim(self) -> list[Entry]:
         """Every ``CLAIM_EVERY_SECONDS``: take over entries another consumer left pending too long."""
@@ -129,47 +137,49 @@ class Consumer:
         if now < self._next_claim:
             return []
         self._next_claim = now + CLAIM_EVERY_SECONDS
-        response: Any = self.client.xautoclaim(
-            self.stream,
-            self.group,
-            self.name,
-            min_idle_time=self.claim_idle_ms,
-            start_id="0-0",
-            count=self.batch_entries,
-        )
-        entries = cast(list[Entry], response[1])
-        if entries:
-            log.info("consumer: claimed %d entries left pending by another consumer", len(entries))
-            self.claimed_entries += len(entries)
-        return entries
+        claimed: list[Entry] = []
+        for stream in self.processors:
+            response: Any = self.client.xautoclaim(
+                stream,
+                self.group,
+                self.name,
+                min_idle_time=self.claim_idle_ms,
+                start_id="0-0",
+                count=self.batch_entries,
+            )
+            claimed += [(stream, entry_id, fields) for entry_id, fields in response[1]]
+        if claimed:
+            log.info("consumer: claimed %d entries left pending by another consumer", len(claimed))
+            self.claimed_entries += len(claimed)
+        return claimed
 
     def handle(self, entries: list[Entry]) -> None:
         """Process, commit, dead-letter the unprocessable, then acknowledge and delete all of them."""
-        processed: list[tuple[bytes, bytes, Rows]] = []
-        dead: list[tuple[bytes, bytes, str]] = []
-        for entry_id, fields in entries:
-            data = (fields or {}).get(ENTRY_FIELD)
+        processed: list[tuple[Entry, bytes, Rows]] = []
+        dead: list[tuple[Entry, bytes, str]] = []
+        for entry in entries:
+            data = (entry[2] or {}).get(ENTRY_FIELD)
             if data is None:
-                dead.append((entry_id, b"", "entry has no 'e' field"))
+                dead.append((entry, b"", "entry has no 'e' field"))
                 continue
             try:
-                processed.append((entry_id, data, process_entry(data)))
+                processed.append((entry, data, self.processors[entry[0]](data)))
             except msgspec.DecodeError as e:
-                dead.append((entry_id, data, f"undecodable entry: {e}"[:1000]))
+                dead.append((entry, data, f"undecodable entry: {e}"[:1000]))
             except Exception as e:  # a bad entry must not stop the others
-                dead.append((entry_id, data, f"processing failed: {type(e).__name__}: {e}"[:1000]))
+                dead.append((entry, data, f"processing failed: {type(e).__name__}: {e}"[:1000]))
         try:
             rows = self._commit([r for _, _, r in processed])
         except DATA_ERRORS as e:
             # One entry's rows spoil the batch: store them one by one to find it.
             log.warning("consumer: batch refused (%s); storing its %d entries one by one", e, len(processed))
             rows = 0
-            for entry_id, data, entry_rows in processed:
+            for entry, data, entry_rows in processed:
                 try:
                     rows += self._commit([entry_rows])
                 except DATA_ERRORS as entry_error:
-                    dead.append((entry_id, data, f"refused by the database: {entry_error}"[:1000]))
-        self._acknowledge([entry_id for entry_id, _ in entries], dead)
+                    dead.append((entry, data, f"refused by the database: {entry_error}"[:1000]))
+        self._acknowledge(entries, dead)
         if dead:
             log.error("consumer: %d entries moved to %s", len(dead), DEAD_LETTER_STREAM)
         self.committed_entries += len(entries)
@@ -188,10 +198,14 @@ class Consumer:
             raise
         return inserted
 
-    def _acknowledge(self, ids: list[bytes], dead: list[tuple[bytes, bytes, str]]) -> None:
+    def _acknowledge(self, entries: list[Entry], dead: list[tuple[Entry, bytes, str]]) -> None:
         pipe = self.client.pipeline(transaction=True)
-        for entry_id, data, reason in dead:
-            pipe.xadd(DEAD_LETTER_STREAM, {b"id": entry_id, b"stream": self.stream, b"reason": reason, b"e": data})
-        pipe.xack(self.stream, self.group, *ids)
-        pipe.xdel(self.stream, *ids)
+        for (stream, entry_id, _), data, reason in dead:
+            pipe.xadd(DEAD_LETTER_STREAM, {b"id": entry_id, b"stream": stream, b"reason": reason, b"e": data})
+        by_stream: dict[str, list[bytes]] = {}
+        for stream, entry_id, _ in entries:
+            by_stream.setdefault(stream, []).append(entry_id)
+        for stream, ids in by_stream.items():
+            pipe.xack(stream, self.group, *ids)
+            pipe.xdel(stream, *ids)
         pipe.execute()

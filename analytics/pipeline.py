@@ -9,6 +9,7 @@ consumer then sends that entry, and only that entry, to the dead-letter stream.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,8 @@ import pyarrow as pa
 from analytics import rows
 from analytics.enrich.ua import Client, parse_user_agent
 from analytics.tables import TABLES
-from collector.stream import StreamEntry, decode_entry
+from collector.outcomes import decode_outcomes
+from collector.stream import EVENTS_STREAM, OUTCOMES_STREAM, StreamEntry, decode_entry
 
 Rows = dict[str, list[tuple[Any, ...]]]
 
@@ -44,7 +46,10 @@ def to_rows(entry: StreamEntry, client: Client) -> Rows:
     context = (
         received_at, entry.project, entry.project_id, batch.environment, batch.release, batch.session_id, batch.user_id,
     )  # fmt: skip
-    device = (client.browser, client.browser_version, client.os, client.os_version, client.device_type, client.is_bot)
+    device = (
+        client.browser, client.browser_version, client.os, client.os_version, client.device_type, client.is_bot,
+        entry.client_ip or None,
+    )  # fmt: skip
     for event in batch.events:
         table, build = rows.BY_KIND[type(event)]
         shared = (event.event_id, batch.batch_id, _ms(event.ts), *context, event.page_url, *device)
@@ -57,10 +62,28 @@ def to_rows(entry: StreamEntry, client: Client) -> Rows:
 
 
 def process_entry(data: bytes) -> Rows:
-    """Every step for one entry, top to bottom."""
+    """Every step for one beacon entry, top to bottom."""
     entry = decode(data)
     client = enrich(entry)
     return to_rows(entry, client)
+
+
+def process_outcomes(data: bytes) -> Rows:
+    """A collector's outcome counts: one row per (project, outcome, reason)."""
+    batch = decode_outcomes(data)
+    start, end = _ms(batch.start), _ms(batch.end)
+    return {
+        "outcomes": [
+            (batch.id, batch.collector, start, end, r.project_id, r.project, r.outcome, r.reason, r.unit, r.count)
+            for r in batch.rows
+        ]
+    }
+
+
+Processor = Callable[[bytes], Rows]
+
+#: Each stream the consumer reads, and how one of its entries becomes rows.
+PROCESSORS: dict[str, Processor] = {EVENTS_STREAM: process_entry, OUTCOMES_STREAM: process_outcomes}
 
 
 def to_tables(processed: list[Rows]) -> dict[str, pa.Table]:

@@ -30,6 +30,7 @@ SHARED = [
     pa.field("os_version", pa.string()),
     pa.field("device_type", pa.string()),
     pa.field("is_bot", pa.bool_()),
+    pa.field("client_ip", pa.string()),
 ]
 
 
@@ -125,6 +126,21 @@ CLIENT_DROPS = pa.schema(
     ]
 )
 
+OUTCOMES = pa.schema(
+    [
+        pa.field("batch_id", pa.string(), nullable=False),
+        pa.field("collector", pa.string()),
+        pa.field("window_start", TIMESTAMP, nullable=False),
+        pa.field("window_end", TIMESTAMP, nullable=False),
+        pa.field("project_id", pa.int32(), nullable=False),
+        pa.field("project", pa.string()),
+        pa.field("outcome", pa.string(), nullable=False),
+        pa.field("reason", pa.string()),
+        pa.field("unit", pa.string()),
+        pa.field("count", pa.int64(), nullable=False),
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {
     "errors": ERRORS,
     "network_failures": NETWORK_FAILURES,
@@ -133,6 +149,7 @@ TABLES: dict[str, pa.Schema] = {
     "page_views": PAGE_VIEWS,
     "reports": REPORTS,
     "client_drops": CLIENT_DROPS,
+    "outcomes": OUTCOMES,
 }
 
 SQL_TYPES = {

@@ -1,4 +1,10 @@
-"""The collector's ASGI application: open Redis and the projects at start, close them at stop."""
+"""The collector's ASGI application: a dispatcher in front of the ingest endpoints and a Starlette app.
+
+Ingest requests (``POST /api/{project_id}/{endpoint}``) go straight to the plain-ASGI
+steps in ``collector/ingest.py``; everything else, the lifespan included, to Starlette.
+The lifespan opens Redis, the projects, the spool and the background tasks, and closes
+them in reverse order.
+"""
 
 from __future__ import annotations
 
@@ -15,24 +21,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from collector import metrics
 from collector.backlog import Backlog
+from collector.beacon import BeaconEndpoint
 from collector.enqueue import Enqueuer
-from collector.ingest import events
+from collector.ingest import Endpoint, ingest
+from collector.outcomes import Outcomes
 from collector.projects import ProjectRegistry
 from collector.responses import error
 from collector.routes import routes
 from collector.scripts import DIST, load_scripts
 from collector.settings import CollectorSettings
 from collector.spool import Spool
-from collector.state import State
+from collector.state import Limits, State
 from collector.stream import EVENTS_STREAM
 from vigil.config import ConfigError, data_dir_from_env, load
 
 log = logging.getLogger("vigil.collector")
 
+#: The last path segment of ``/api/{project_id}/…`` → its endpoint.
+ENDPOINTS: dict[str, Endpoint] = {"events": BeaconEndpoint()}
+
 
 def redis_client(url: str) -> aioredis.Redis:
-    """A client that fails fast when Redis is away, so a request answers 503 instead of hanging."""
+    """A client that fails fast when Redis is away, so requests go to the spool instead of hanging."""
     return aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=1.0, health_check_interval=10)
 
 
@@ -50,6 +62,13 @@ async def _watch_projects(registry: ProjectRegistry, every: float) -> None:
             log.exception("keeping the projects already loaded: unexpected error reading them")
 
 
+async def _update_gauges(enqueuer: Enqueuer, backlog: Backlog) -> None:
+    while True:
+        metrics.SPOOLED.set(enqueuer.spooled)
+        metrics.BACKLOG.set(backlog.length)
+        await asyncio.sleep(1.0)
+
+
 def create_app(settings: CollectorSettings) -> ASGIApp:
     if not settings.redis_url:
         raise ConfigError("no Redis configured: set VIGIL_REDIS_URL (vigil up sets it for its own redis-server)")
@@ -60,51 +79,54 @@ def create_app(settings: CollectorSettings) -> ASGIApp:
         client = redis_client(settings.redis_url)
         scripts = load_scripts(Path(settings.scripts_dir) if settings.scripts_dir else DIST)
         backlog = Backlog(client, EVENTS_STREAM, settings.max_backlog)
-        watchers = [
-            asyncio.create_task(_watch_projects(registry, settings.project_reload_seconds)),
-            asyncio.create_task(backlog.watch()),
-        ]
+        outcomes = Outcomes(client, settings.outcomes_flush_seconds)
+        spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes) if settings.spool_max_bytes else None
+        tasks: list[asyncio.Task[None]] = []
         try:
-            spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes) if settings.spool_max_bytes else None
-            try:
-                async with Enqueuer(client, spool, spool_after=settings.spool_after_ms / 1000) as enqueuer:
-                    yield {"vigil": State(settings, registry, client, enqueuer, scripts, backlog)}
-            finally:
-                if spool is not None:
-                    spool.close()
+            async with Enqueuer(client, spool, spool_after=settings.spool_after_ms / 1000) as enqueuer:
+                tasks = [
+                    asyncio.create_task(_watch_projects(registry, settings.project_reload_seconds)),
+                    asyncio.create_task(backlog.watch()),
+                    asyncio.create_task(outcomes.run()),
+                    asyncio.create_task(_update_gauges(enqueuer, backlog)),
+                ]
+                limits = Limits.from_settings(settings)
+                yield {"vigil": State(settings, registry, client, enqueuer, scripts, backlog, outcomes, limits)}
+                # Stop: the tasks first (the outcome counter flushes its last counts), then the enqueuer.
+                for task in tasks:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         finally:
-            for watcher in watchers:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            for task in tasks:
+                task.cancel()
+            if spool is not None:
+                spool.close()
             await client.aclose()
 
     framework = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        """Ingest POSTs go straight to their handler; everything else (and the lifespan) to Starlette."""
+        """Ingest POSTs go straight to their endpoint; everything else (and the lifespan) to Starlette."""
         if scope["type"] == "http" and scope["method"] == "POST":
-            project_id = _ingest_project(scope["path"])
-            if project_id is not None:
-                return await events(scope, receive, send, project_id)
+            route = ingest_route(scope["path"])
+            if route is not None:
+                return await ingest(scope, receive, send, route[0], route[1])
         await framework(scope, receive, send)
 
     return app
 
 
-def _ingest_project(path: str) -> int | None:
-    """The project id of ``/api/{digits}/events``, else ``None``."""
-    parts = path.split("/")
-    if (
-        len(parts) == 4
-        and parts[1] == "api"
-        and parts[3] == "events"
-        and parts[2].isascii()
-        and parts[2].isdigit()
-        and len(parts[2]) < 11
-    ):
-        return int(parts[2])
-    return None
+def ingest_route(path: str) -> tuple[int, Endpoint] | None:
+    """``(project id, endpoint)`` for ``/api/{digits}/{endpoint}`` (a trailing slash allowed), else ``None``."""
+    parts = path.rstrip("/").split("/")
+    if len(parts) != 4 or parts[1] != "api":
+        return None
+    endpoint = ENDPOINTS.get(parts[3])
+    digits = parts[2]
+    if endpoint is None or not (digits.isascii() and digits.isdigit() and len(digits) < 11):
+        return None
+    return int(digits), endpoint
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

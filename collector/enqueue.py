@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from collector import metrics
 from collector.spool import Segment, Spool, SpoolFull
 from collector.stream import ENTRY_FIELD, EVENTS_STREAM
 
@@ -31,7 +33,8 @@ SPOOL_AFTER_SECONDS = 1.0
 REPLAY_EVERY_SECONDS = 0.5
 SPOOLED = b"spooled"
 
-Item = tuple[bytes, "asyncio.Future[bytes]"]
+# (stream, entry, the request waiting for it)
+Item = tuple[str, bytes, "asyncio.Future[bytes]"]
 
 
 class EnqueueFailed(Exception):
@@ -44,12 +47,10 @@ class Enqueuer:
         client: aioredis.Redis,
         spool: Spool | None = None,
         *,
-        stream: str = EVENTS_STREAM,
         spool_after: float = SPOOL_AFTER_SECONDS,
     ) -> None:
         self._client = client
         self._spool = spool
-        self._stream = stream
         self._spool_after = spool_after
         self._pending: list[Item] = []
         self._inflight: list[Item] = []
@@ -100,11 +101,11 @@ class Enqueuer:
         self._wake.set()
         self._wake_spool.set()
 
-    async def put(self, data: bytes) -> bytes:
-        """Queue one entry; returns its stream id (or ``SPOOLED``), or raises ``EnqueueFailed``."""
+    async def put(self, data: bytes, stream: str = EVENTS_STREAM) -> bytes:
+        """Queue one entry on ``stream``; returns its stream id (or ``SPOOLED``), or raises ``EnqueueFailed``."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bytes] = loop.create_future()
-        item = (data, future)
+        item = (stream, data, future)
         if self.spooled:
             self._send_to_spool(item)
             return await future
@@ -119,7 +120,7 @@ class Enqueuer:
 
     def _late(self, item: Item) -> None:
         """Redis has not taken the entry in time: spool it (or, without a spool, give up)."""
-        future = item[1]
+        future = item[2]
         if future.done() or future in self._routed:
             return
         # Not yet sent: take it back. Already sent: spool it anyway; if Redis took it after
@@ -132,7 +133,7 @@ class Enqueuer:
 
     def _send_to_spool(self, item: Item) -> None:
         self.spooled += 1
-        self._routed.add(item[1])
+        self._routed.add(item[2])
         self._to_spool.append(item)
         self._wake_spool.set()
 
@@ -148,25 +149,27 @@ class Enqueuer:
 
     async def _write(self, batch: list[Item]) -> None:
         try:
-            ids = await self._xadd([data for data, _ in batch])
+            ids = await self._xadd([(stream, data) for stream, data, _ in batch])
         except (RedisError, OSError) as e:
             log.warning("enqueue of %d entries failed: %s", len(batch), e)
             if self._spool is None:
                 self._fail(batch, str(e))
             else:
                 for item in batch:
-                    if not item[1].done():
+                    if not item[2].done():
                         self._send_to_spool(item)
             return
-        for (_, future), entry_id in zip(batch, ids, strict=True):
+        for (_, _, future), entry_id in zip(batch, ids, strict=True):
             if not future.done():
                 future.set_result(entry_id)
 
-    async def _xadd(self, entries: list[bytes]) -> list[bytes]:
+    async def _xadd(self, entries: list[tuple[str, bytes]]) -> list[bytes]:
         pipe = self._client.pipeline(transaction=False)
-        for data in entries:
-            pipe.xadd(self._stream, {ENTRY_FIELD: data})
+        for stream, data in entries:
+            pipe.xadd(stream, {ENTRY_FIELD: data})
+        started = time.perf_counter()
         ids: list[bytes] = await pipe.execute()
+        metrics.REDIS_SECONDS.observe(time.perf_counter() - started)
         return ids
 
     async def _spool_loop(self) -> None:
@@ -178,16 +181,17 @@ class Enqueuer:
             while self._to_spool:
                 batch, self._to_spool = self._to_spool, []
                 try:
-                    await asyncio.to_thread(self._spool.append, [data for data, _ in batch])
+                    records = [stream.encode() + b"\n" + data for stream, data, _ in batch]
+                    await asyncio.to_thread(self._spool.append, records)
                 except SpoolFull as e:
                     self.spooled -= len(batch)
                     self._fail(batch, str(e))
                 else:
-                    for _, future in batch:
+                    for _, _, future in batch:
                         if not future.done():
                             future.set_result(SPOOLED)
                 finally:
-                    self._routed.difference_update(future for _, future in batch)
+                    self._routed.difference_update(future for _, _, future in batch)
 
     async def _replay_loop(self) -> None:
         """Move spooled entries into Redis, oldest first: this process's, then those of processes that are gone."""
@@ -210,7 +214,7 @@ class Enqueuer:
                 log.info("spool replay waits for Redis: %s", e)
 
     async def _replay(self, segment: Segment) -> int:
-        records = await asyncio.to_thread(segment.records)
+        records = [_unpack(r) for r in await asyncio.to_thread(segment.records)]
         for start in range(0, len(records), MAX_PIPELINE):
             await self._xadd(records[start : start + MAX_PIPELINE])
         await asyncio.to_thread(segment.delete)
@@ -221,6 +225,12 @@ class Enqueuer:
 
     @staticmethod
     def _fail(batch: list[Item], reason: str) -> None:
-        for _, future in batch:
+        for _, _, future in batch:
             if not future.done():
                 future.set_exception(EnqueueFailed(reason))
+
+
+def _unpack(record: bytes) -> tuple[str, bytes]:
+    """A spool record is ``stream \\n entry``."""
+    stream, _, data = record.partition(b"\n")
+    return stream.decode(), data

@@ -1,78 +1,169 @@
-"""The beacon's events endpoint, on the plain-ASGI hot path.
+"""The steps every ingest endpoint takes, on the plain-ASGI hot path.
 
-``POST /api/{project_id}/events?key=…`` (docs/protocol.md): authenticate, check the
-origin, read and decode the body, queue one stream entry, answer 202. Each step that
-refuses answers at once with its status and a one-line reason.
+    address limit → authenticate → origin → backlog → body → decompress → parse
+    → project limit → spike protection → queue → answer
+
+Each protocol (the beacon's events, Sentry envelopes, the browser's Reporting API)
+supplies what differs: how a sender proves its project, how a body becomes stream
+entries, how answers look. A step that refuses raises ``Refused`` with its status, a
+one-line reason and the outcome it counts; every request ends in exactly one answer and
+its events in exactly one outcome.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import math
 import time
+from typing import Any, Protocol
 
 from starlette.types import Receive, Scope, Send
 
-from collector.asgi import BodyTooLarge, ClientGone, Headers, Request, refuse, respond
+from collector import metrics
+from collector.anonymize import anonymize_ip
+from collector.asgi import BodyTooLarge, ClientGone, Headers, Request, respond
 from collector.cors import allowed_origin, cors_headers
 from collector.decompress import BadEncoding, TooLarge, UnknownEncoding, decompress
 from collector.enqueue import EnqueueFailed
-from collector.schema import InvalidBatch, decode_batch
+from collector.projects import Project
 from collector.state import State
-from collector.stream import StreamEntry, encode_entry
+
+log = logging.getLogger("vigil.collector")
 
 MAX_USER_AGENT = 512
-MAX_KEY = 128
-RETRY_AFTER_SECONDS = "5"
-BACKLOG_RETRY_AFTER = b"30"
+QUEUE_RETRY_AFTER = 5
+#: A wait that long (or a batch that can never fit a project's burst) is told as this many seconds.
+MAX_RETRY_AFTER = 60
+BACKLOG_RETRY_AFTER = 30
 
 
-def _raw(headers: dict[str, str]) -> Headers:
-    return [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+class Refused(Exception):
+    """The request is refused: ``status``, a one-line ``reason``, and the outcome its events get."""
+
+    def __init__(
+        self, status: int, reason: str, outcome: str, why: str, retry_after: float | None = None, events: int = 0
+    ) -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.outcome, self.why = status, reason, outcome, why
+        self.retry_after, self.events = retry_after, events
+        self.project: Project | None = None  # set once the sender is known
 
 
-async def events(scope: Scope, receive: Receive, send: Send, project_id: int) -> None:
+@dataclasses.dataclass
+class Context:
+    """What every protocol's parser gets besides the body."""
+
+    project: Project
+    request: Request
+    received_at: int  # ms since the epoch
+    user_agent: str
+    client_ip: str  # anonymized unless the project keeps addresses
+
+
+@dataclasses.dataclass
+class Parsed:
+    """A body turned into stream entries."""
+
+    entries: list[tuple[str, bytes]]  # (stream, entry)
+    events: int
+    skipped: int = 0  # events of a kind this collector does not store
+    answer: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Endpoint(Protocol):
+    name: str
+    status: int  # the status of an accepted request
+
+    def authenticate(self, state: State, request: Request, project_id: int) -> Project | None: ...
+
+    def parse(self, body: bytes, context: Context) -> Parsed: ...
+
+    def refusal_headers(self, refused: Refused) -> Headers: ...
+
+
+async def ingest(scope: Scope, receive: Receive, send: Send, project_id: int, endpoint: Endpoint) -> None:
     state: State = scope["state"]["vigil"]
     request = Request(scope, receive)
     origin = request.headers.get(b"origin")
     origin_text = origin.decode("latin-1") if origin is not None else None
-    # Even refusals carry CORS headers: a browser sender must see the 403 (and stop
+    # Even refusals carry CORS headers: a browser sender must see the status (and stop
     # retrying) rather than an opaque network error.
-    headers = _raw(cors_headers(origin_text))
-    key = request.query("key")
-    project = state.registry.authenticate(project_id, key) if len(key) <= MAX_KEY else None
-    if project is None:
-        return await refuse(send, 403, "unknown project or key", headers)
-    if not allowed_origin(project, origin_text):
-        return await refuse(send, 403, "origin not allowed for this project", headers)
-    if state.backlog.over:
-        reason = "analytics is behind, retry later"
-        return await refuse(send, 503, reason, [*headers, (b"retry-after", BACKLOG_RETRY_AFTER)])
-    settings = state.settings
+    headers = [(k.lower().encode(), v.encode()) for k, v in cors_headers(origin_text).items()]
     try:
-        body = await request.body(settings.max_body_bytes)
-        encoding = request.header(b"content-encoding")
-        if encoding:
-            body = decompress(body, encoding, settings.max_decompressed_bytes)
-        decoded = decode_batch(body)
-    except (BodyTooLarge, TooLarge) as e:
-        return await refuse(send, 413, str(e), headers)
-    except UnknownEncoding as e:
-        return await refuse(send, 415, str(e), headers)
-    except (InvalidBatch, BadEncoding) as e:
-        return await refuse(send, 400, str(e), headers)
+        status, answer = await _steps(state, request, project_id, endpoint, origin_text)
+    except Refused as refused:
+        status, answer = refused.status, {"error": " ".join(refused.reason.split())[:300]}
+        project = refused.project
+        unit = "event" if refused.events else "request"
+        state.outcomes.count(
+            project.id if project else 0, project.name if project else "", refused.outcome, refused.why,
+            refused.events or 1, unit,
+        )  # fmt: skip
+        if refused.retry_after is not None:
+            seconds = max(1, math.ceil(min(refused.retry_after, MAX_RETRY_AFTER)))
+            headers.append((b"retry-after", str(seconds).encode()))
+        headers.extend(endpoint.refusal_headers(refused))
     except ClientGone:
-        return None
-    entry = StreamEntry(
-        project_id=project.id,
-        project=project.name,
-        received_at=time.time_ns() // 1_000_000,
-        user_agent=request.header(b"user-agent")[:MAX_USER_AGENT],
-        batch=decoded.batch,
-    )
+        return
+    except Exception:
+        # A bug, not the client's fault: logged with its trace, answered without one.
+        log.exception("ingest failed")
+        status, answer = 500, {"error": "internal error"}
+    metrics.REQUESTS.labels(endpoint.name, str(status)).inc()
+    await respond(send, status, answer, headers)
+
+
+async def _steps(
+    state: State, request: Request, project_id: int, endpoint: Endpoint, origin: str | None
+) -> tuple[int, dict[str, Any]]:
+    settings, limits = state.settings, state.limits
+    host = request.client_host
+    wait = limits.per_address.take(host)
+    if wait:
+        raise Refused(429, "too many requests from this address", "rate_limited", "address", wait)
+    project = endpoint.authenticate(state, request, project_id)
+    if project is None:
+        raise Refused(403, "unknown project or key", "forbidden", "unknown_key")
     try:
-        await state.enqueuer.put(encode_entry(entry, decoded.raw))
+        if not allowed_origin(project, origin):
+            raise Refused(403, "origin not allowed for this project", "forbidden", "origin")
+        if state.backlog.over:
+            raise Refused(503, "analytics is behind, retry later", "unavailable", "backlog", BACKLOG_RETRY_AFTER)
+        try:
+            body = await request.body(settings.max_body_bytes)
+            metrics.BYTES.labels(endpoint.name).inc(len(body))
+            encoding = request.header(b"content-encoding")
+            if encoding:
+                body = decompress(body, encoding, settings.max_decompressed_bytes)
+        except (BodyTooLarge, TooLarge) as e:
+            raise Refused(413, str(e), "too_large", "body") from None
+        except UnknownEncoding as e:
+            raise Refused(415, str(e), "invalid", "encoding") from None
+        except BadEncoding as e:
+            raise Refused(400, str(e), "invalid", "encoding") from None
+        context = Context(
+            project=project,
+            request=request,
+            received_at=time.time_ns() // 1_000_000,
+            user_agent=request.header(b"user-agent")[:MAX_USER_AGENT],
+            client_ip=host if project.store_ip else anonymize_ip(host),
+        )
+        parsed = endpoint.parse(body, context)
+        wait = limits.per_project.take(project.id, parsed.events)
+        if wait:
+            why = "project"
+            raise Refused(429, "this project is over its rate limit", "rate_limited", why, wait, parsed.events)
+        if parsed.events and not limits.spikes.admit(project.id, parsed.events):
+            state.outcomes.count(project.id, project.name, "spike_sampled", "spike", parsed.events)
+            return endpoint.status, {**parsed.answer, "sampled_out": parsed.events}
+        for stream, entry in parsed.entries:
+            await state.enqueuer.put(entry, stream)
     except EnqueueFailed:
-        return await refuse(send, 503, "queue unavailable, retry later", [*headers, (b"retry-after", b"5")])
-    answer: dict[str, object] = {"accepted": len(decoded.batch.events)}
-    if decoded.skipped:
-        answer["skipped"] = decoded.skipped
-    await respond(send, 202, answer, headers)
+        raise Refused(503, "queue unavailable, retry later", "unavailable", "queue", QUEUE_RETRY_AFTER) from None
+    except Refused as refused:
+        refused.project = project
+        raise
+    state.outcomes.count(project.id, project.name, "accepted", endpoint.name, parsed.events)
+    state.outcomes.count(project.id, project.name, "skipped", "unknown_kind", parsed.skipped)
+    return endpoint.status, parsed.answer

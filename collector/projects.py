@@ -39,6 +39,8 @@ class Project:
     public_key: str
     secret_token: str
     origins: tuple[str, ...] = ()
+    # Keep client addresses whole; by default they are anonymized before anything stores them.
+    store_ip: bool = False
 
     def as_toml(self) -> dict[str, Any]:
         return {
@@ -86,6 +88,7 @@ def parse_projects(document: dict[str, Any], path: Path) -> dict[int, Project]:
                 public_key=item["public_key"],
                 secret_token=item["secret_token"],
                 origins=_origins(item.get("origins", [])),
+                store_ip=item.get("store_ip", False),
             )
         except KeyError as e:
             raise ConfigError(f"{where}: missing {e.args[0]}") from None
@@ -93,6 +96,8 @@ def parse_projects(document: dict[str, Any], path: Path) -> dict[int, Project]:
             raise ConfigError(f"{where}: {e}") from None
         if not isinstance(project.id, int) or isinstance(project.id, bool) or not 1 <= project.id <= MAX_PROJECT_ID:
             raise ConfigError(f"{where}: id must be an integer from 1 to {MAX_PROJECT_ID}")
+        if not isinstance(project.store_ip, bool):
+            raise ConfigError(f"{where}: store_ip must be true or false")
         for key in ("name", "public_key", "secret_token"):
             if not isinstance(getattr(project, key), str) or not getattr(project, key):
                 raise ConfigError(f"{where}: {key} must be a non-empty string")

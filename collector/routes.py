@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collector.cors import preflight
+from collector.metrics import metrics
 from collector.responses import json_response
 from collector.scripts import FILES, serve_script
 from collector.state import State
@@ -38,6 +39,7 @@ async def readyz(request: Request) -> Response:
 
 
 routes = [
+    Route("/metrics", metrics, methods=["GET"]),
     Route("/api/{project_id:int}/events", events_preflight, methods=["OPTIONS"]),
     *(Route(path, serve_script, methods=["GET", "HEAD"]) for path in FILES),
     Route("/healthz", healthz, methods=["GET", "HEAD"]),

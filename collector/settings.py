@@ -37,6 +37,25 @@ class CollectorSettings:
         "Bound of the local spool (DATA_DIR/spool); when full, requests Redis cannot take get 503.",
         minimum=0,
     )
+    address_requests_per_second: float = setting(
+        50.0, "Requests a second one client address may send (0: no limit); more get 429.", minimum=0
+    )
+    address_burst: float = setting(200.0, "Requests one client address may send at once above its rate.", minimum=1)
+    project_events_per_second: float = setting(
+        5000.0, "Events a second one project may send (0: no limit); more get 429.", minimum=0
+    )
+    project_burst: float = setting(50_000.0, "Events one project may send at once above its rate.", minimum=1)
+    spike_factor: float = setting(
+        10.0,
+        "A project sending more than this many times its own recent rate is sampled down to it (0: off).",
+        minimum=0,
+    )
+    spike_floor_per_minute: float = setting(
+        6000.0, "Spike protection leaves a project alone below this many events a minute.", minimum=0
+    )
+    outcomes_flush_seconds: float = setting(
+        10.0, "How often each collector process sends its outcome counts to analytics.", minimum=0.1
+    )
     max_backlog: int = setting(
         1_000_000,
         "Entries waiting in the stream for analytics beyond which new requests "

@@ -14,6 +14,8 @@ from collector.schema import Batch
 
 #: The beacon's events. One stream per kind of record; the consumer group is ``ingest``.
 EVENTS_STREAM = "vigil:events"
+#: What happened to every request and event the collectors saw (collector/outcomes.py).
+OUTCOMES_STREAM = "vigil:outcomes"
 CONSUMER_GROUP = "ingest"
 ENTRY_FIELD = b"e"
 
@@ -30,6 +32,8 @@ class StreamEntry(msgspec.Struct, frozen=True):
     # fields may ride along; decoding ignores them.
     batch: Batch
     v: int = 1
+    # The sender's address, anonymized unless the project keeps addresses; empty if unknown.
+    client_ip: str = ""
 
 
 class _OutgoingEntry(msgspec.Struct, frozen=True):
@@ -39,6 +43,7 @@ class _OutgoingEntry(msgspec.Struct, frozen=True):
     user_agent: str
     batch: msgspec.Raw
     v: int = 1
+    client_ip: str = ""
 
 
 _encoder = msgspec.json.Encoder()
@@ -51,7 +56,13 @@ def encode_entry(entry: StreamEntry, raw_batch: bytes | None = None) -> bytes:
         return _encoder.encode(entry)
     return _encoder.encode(
         _OutgoingEntry(
-            entry.project_id, entry.project, entry.received_at, entry.user_agent, msgspec.Raw(raw_batch), entry.v
+            entry.project_id,
+            entry.project,
+            entry.received_at,
+            entry.user_agent,
+            msgspec.Raw(raw_batch),
+            entry.v,
+            entry.client_ip,
         )
     )
 

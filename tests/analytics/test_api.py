@@ -69,3 +69,28 @@ def test_the_run_file_is_removed_at_stop(analytics, data_dir):
     assert runtime.read_live(data_dir, "analytics") is not None
     analytics.stop()
     assert not runtime.run_file(data_dir, "analytics").exists()
+
+
+def test_what_the_collector_refused_is_counted_in_the_outcomes_table(
+    http, data_dir, demo_project, redis_url, analytics
+):
+    from tests.conftest import _service
+
+    env = {"VIGIL_REDIS_URL": redis_url, "VIGIL_COLLECTOR_OUTCOMES_FLUSH_SECONDS": "0.2"}
+    collector = _service("collector", data_dir, env, "/healthz")
+    try:
+        assert post(http, collector, demo_project, batch()).status_code == 202
+        assert post(http, collector, demo_project, b"{nope").status_code == 400
+        assert post(http, collector, demo_project, batch(), key="wrong").status_code == 403
+        info = runtime.read_live(data_dir, "analytics")
+        assert info is not None
+        with ReadClient(info["url"], token=info["token"]) as client:
+            statement = "SELECT project, outcome, reason, unit, sum(count)::INT FROM outcomes GROUP BY ALL ORDER BY ALL"
+            rows = wait_until(lambda: len(r := client.sql(statement).rows) == 3 and r, timeout=10, what="3 outcomes")
+    finally:
+        collector.stop()
+    assert rows == [
+        ["", "forbidden", "unknown_key", "request", 1],
+        ["demo", "accepted", "events", "event", 1],
+        ["demo", "invalid", "malformed", "request", 1],
+    ]

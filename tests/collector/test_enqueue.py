@@ -136,7 +136,7 @@ async def test_a_full_spool_refuses(redis_server_process, tmp_path):
 async def test_the_spool_of_a_process_that_died_is_replayed_by_the_next(redis_url, tmp_path):
     directory = tmp_path / "spool"
     crashed = Spool(directory, max_bytes=1_000_000)
-    crashed.append([b"one", b"two"])
+    crashed.append([b"vigil:events\none", b"vigil:events\ntwo"])  # records are "stream \\n entry"
     crashed.current.file.write(b"\x00\x00\x00\x09torn")  # a write cut short by the crash
     crashed.current.file.flush()
     crashed.current.file.close()  # the lock goes with the process

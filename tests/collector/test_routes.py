@@ -10,7 +10,7 @@ import httpx
 import msgspec
 import redis
 
-from collector.projects import Project, create_project
+from collector.projects import Project, create_project, load_projects
 from collector.scripts import DIST
 from collector.spool import read_records
 from collector.stream import EVENTS_STREAM, decode_entry
@@ -200,7 +200,9 @@ def test_without_redis_events_are_spooled_and_readiness_says_so(http, data_dir, 
     (segment,) = (data_dir / "spool").iterdir()  # kept for the next collector to replay
     with segment.open("rb") as f:
         (record,) = read_records(f)
-    assert decode_entry(record).batch.events[0].event_id == "e1"
+    stream, _, entry = record.partition(b"\n")
+    assert stream == EVENTS_STREAM.encode()
+    assert decode_entry(entry).batch.events[0].event_id == "e1"
 
 
 def test_without_redis_or_spool_it_answers_503(http, data_dir, demo_project):
@@ -304,3 +306,65 @@ def test_a_backlog_over_its_bound_gets_503_until_analytics_catches_up(
         wait_until(lambda: post(http, service, demo_project, batch()).status_code == 202, timeout=5, what="202 again")
     finally:
         service.stop()
+
+
+def test_too_many_requests_from_one_address_get_429_with_retry_after(http, data_dir, demo_project, redis_url):
+    from tests.conftest import _service
+
+    env = {"VIGIL_REDIS_URL": redis_url, "VIGIL_COLLECTOR_ADDRESS_REQUESTS_PER_SECOND": "0.5",
+           "VIGIL_COLLECTOR_ADDRESS_BURST": "3"}  # fmt: skip
+    service = _service("collector", data_dir, env, "/healthz")
+    try:
+        statuses = [post(http, service, demo_project, batch()).status_code for _ in range(4)]
+        refused = post(http, service, demo_project, batch())
+    finally:
+        service.stop()
+    assert statuses == [202, 202, 202, 429]
+    assert refused.json() == {"error": "too many requests from this address"}
+    assert refused.headers["retry-after"] == "2"
+
+
+def test_a_project_over_its_event_rate_gets_429(http, data_dir, demo_project, redis_url, redis_client):
+    from tests.conftest import _service
+
+    env = {"VIGIL_REDIS_URL": redis_url, "VIGIL_COLLECTOR_PROJECT_EVENTS_PER_SECOND": "1",
+           "VIGIL_COLLECTOR_PROJECT_BURST": "2"}  # fmt: skip
+    service = _service("collector", data_dir, env, "/healthz")
+    events = [dict(batch()["events"][0], event_id=f"e{n}") for n in range(3)]  # type: ignore[call-overload]
+    try:
+        too_many = post(http, service, demo_project, batch(events=events))
+        fits = post(http, service, demo_project, batch(events=events[:2]))
+    finally:
+        service.stop()
+    assert (too_many.status_code, too_many.json()) == (429, {"error": "this project is over its rate limit"})
+    assert fits.status_code == 202
+    assert redis_client.xlen(EVENTS_STREAM) == 1
+
+
+def test_client_addresses_are_anonymized_unless_the_project_keeps_them(http, collector, data_dir, redis_client):
+    keeps = create_project(data_dir, "keeps")
+    with (data_dir / "vigil.toml").open("a") as f:
+        f.write("store_ip = true\n")  # appended to the last [[projects]] table
+    wait_until(lambda: post(http, collector, keeps, batch()).status_code == 202, timeout=5, what="reload")
+    demo = next(p for p in load_projects(data_dir).values() if p.name == "demo")
+    post(http, collector, demo, batch())
+
+    ips = {
+        decode_entry(f[b"e"]).project: decode_entry(f[b"e"]).client_ip for _, f in redis_client.xrange(EVENTS_STREAM)
+    }
+    assert ips == {"keeps": "127.0.0.1", "demo": "127.0.0.0"}
+
+
+def test_metrics_count_requests_outcomes_and_state(http, collector, demo_project):
+    post(http, collector, demo_project, batch())
+    post(http, collector, demo_project, b"{broken")
+    text = http.get(f"{collector.url}/metrics").text
+
+    assert 'vigil_collector_requests_total{route="events",status="202"} 1.0' in text
+    assert 'vigil_collector_requests_total{route="events",status="400"} 1.0' in text
+    assert 'vigil_collector_events_total{outcome="accepted",project="demo",reason="events",unit="event"} 1.0' in text
+    assert (
+        'vigil_collector_events_total{outcome="invalid",project="demo",reason="malformed",unit="request"} 1.0' in text
+    )
+    assert "vigil_collector_spooled_entries 0.0" in text
+    assert "vigil_collector_redis_seconds_count 1.0" in text

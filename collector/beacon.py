@@ -1,0 +1,45 @@
+"""The beacon's endpoint: ``POST /api/{project_id}/events?key=…`` (docs/protocol.md)."""
+
+from __future__ import annotations
+
+from collector.asgi import Headers, Request
+from collector.ingest import Context, Parsed, Refused
+from collector.projects import Project
+from collector.schema import InvalidBatch, decode_batch
+from collector.state import State
+from collector.stream import EVENTS_STREAM, StreamEntry, encode_entry
+
+MAX_KEY = 128
+
+
+class BeaconEndpoint:
+    name = "events"
+    status = 202
+
+    def authenticate(self, state: State, request: Request, project_id: int) -> Project | None:
+        """The public key, from the ``key`` query parameter (the beacon cannot send headers with sendBeacon)."""
+        key = request.query("key")
+        return state.registry.authenticate(project_id, key) if len(key) <= MAX_KEY else None
+
+    def parse(self, body: bytes, context: Context) -> Parsed:
+        try:
+            decoded = decode_batch(body)
+        except InvalidBatch as e:
+            raise Refused(400, str(e), "invalid", "malformed" if str(e).startswith("malformed") else "schema") from None
+        entry = StreamEntry(
+            project_id=context.project.id,
+            project=context.project.name,
+            received_at=context.received_at,
+            user_agent=context.user_agent,
+            batch=decoded.batch,
+            client_ip=context.client_ip,
+        )
+        answer: dict[str, object] = {"accepted": len(decoded.batch.events)}
+        if decoded.skipped:
+            answer["skipped"] = decoded.skipped
+        return Parsed(
+            [(EVENTS_STREAM, encode_entry(entry, decoded.raw))], len(decoded.batch.events), decoded.skipped, answer
+        )
+
+    def refusal_headers(self, refused: Refused) -> Headers:
+        return []

@@ -1,0 +1,47 @@
+"""The collector's own metrics, in the Prometheus text format at ``GET /metrics``.
+
+With several worker processes (``workers`` > 1) the server points
+``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before the workers start, and any
+worker answers for all of them.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from starlette.requests import Request
+from starlette.responses import Response
+
+REQUESTS = Counter("vigil_collector_requests", "Requests by route and status.", ["route", "status"])
+OUTCOMES = Counter(
+    "vigil_collector_events",
+    "Events (or requests, unit=request) by outcome: accepted, or refused and why.",
+    ["project", "outcome", "reason", "unit"],
+)
+BYTES = Counter("vigil_collector_received_bytes", "Request body bytes received, as sent.", ["route"])
+SPOOLED = Gauge(
+    "vigil_collector_spooled_entries", "Entries in the local spool not yet in Redis.", multiprocess_mode="livesum"
+)
+BACKLOG = Gauge(
+    "vigil_collector_stream_backlog", "Entries waiting in the stream for analytics.", multiprocess_mode="max"
+)
+REDIS_SECONDS = Histogram(
+    "vigil_collector_redis_seconds",
+    "Time of one pipelined write to Redis.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+
+
+async def metrics(request: Request) -> Response:
+    """``GET /metrics``."""
+    state = request.state.vigil
+    SPOOLED.set(state.enqueuer.spooled)
+    BACKLOG.set(state.backlog.length)
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        body = generate_latest(registry)
+    else:
+        body = generate_latest()
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

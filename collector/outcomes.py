@@ -1,0 +1,100 @@
+"""Every event ends in exactly one counted outcome: accepted, or refused and why.
+
+Counts go two ways: to Prometheus counters (``GET /metrics``), and every few seconds, as
+one entry on the ``vigil:outcomes`` stream, to analytics, which keeps them in the
+``outcomes`` table so what was dropped stays visible next to what was stored.
+
+Refusals decided before a body is read (an unknown key, a rate-limited address, a
+malformed body) are counted per request, since their events are not known; the rest
+per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import Counter
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from collector import metrics
+from collector.stream import ENTRY_FIELD, OUTCOMES_STREAM
+
+log = logging.getLogger("vigil.collector")
+
+FLUSH_EVERY_SECONDS = 10.0
+
+
+class OutcomeRow(msgspec.Struct, frozen=True):
+    project_id: int  # 0 when no project was identified
+    project: str
+    # "accepted", "invalid", "forbidden", "rate_limited", "spike_sampled", "too_large", "unavailable", "skipped"
+    outcome: str
+    reason: str
+    unit: str  # "event" or "request"
+    count: int
+
+
+class OutcomeBatch(msgspec.Struct, frozen=True):
+    """One flush: the counts of one collector process over [start, end) in ms since the epoch."""
+
+    id: str
+    collector: str
+    start: int
+    end: int
+    rows: list[OutcomeRow]
+
+
+_encode = msgspec.json.Encoder().encode
+_decoder = msgspec.json.Decoder(OutcomeBatch)
+
+
+def decode_outcomes(data: bytes) -> OutcomeBatch:
+    return _decoder.decode(data)
+
+
+class Outcomes:
+    def __init__(self, client: aioredis.Redis, every: float = FLUSH_EVERY_SECONDS) -> None:
+        self.client = client
+        self.every = every
+        self.collector = f"collector-{secrets.token_hex(4)}"
+        self._counts: Counter[tuple[int, str, str, str, str]] = Counter()
+        self._since = time.time_ns() // 1_000_000
+        self._seq = 0
+
+    def count(self, project_id: int, project: str, outcome: str, reason: str, n: int = 1, unit: str = "event") -> None:
+        if n <= 0:
+            return
+        self._counts[(project_id, project, outcome, reason, unit)] += n
+        metrics.OUTCOMES.labels(project or "-", outcome, reason, unit).inc(n)
+
+    async def flush(self) -> None:
+        """Send what was counted since the last flush; on failure keep it for the next."""
+        if not self._counts:
+            return
+        now = time.time_ns() // 1_000_000
+        counts, self._counts = self._counts, Counter()
+        self._seq += 1
+        rows = [OutcomeRow(p, name, o, r, u, c) for (p, name, o, r, u), c in counts.items()]
+        batch = OutcomeBatch(f"{self.collector}-{self._seq}", self.collector, self._since, now, rows)
+        try:
+            await self.client.xadd(OUTCOMES_STREAM, {ENTRY_FIELD: _encode(batch)})
+        except (RedisError, OSError) as e:
+            self._counts.update(counts)  # counted again next time, from the same start
+            log.info("outcomes kept for the next flush: %s", e)
+            return
+        self._since = now
+
+    async def run(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(self.every)
+                await self.flush()
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await self.flush()
