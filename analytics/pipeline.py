@@ -19,7 +19,8 @@ from analytics import rows
 from analytics.enrich.ua import Client, parse_user_agent
 from analytics.tables import TABLES
 from collector.outcomes import decode_outcomes
-from collector.stream import EVENTS_STREAM, OUTCOMES_STREAM, StreamEntry, decode_entry
+from collector.sentry.convert import decode_sentry_entry
+from collector.stream import EVENTS_STREAM, OUTCOMES_STREAM, SENTRY_STREAM, StreamEntry, decode_entry
 
 Rows = dict[str, list[tuple[Any, ...]]]
 
@@ -56,7 +57,17 @@ def to_rows(entry: StreamEntry, client: Client) -> Rows:
         out.setdefault(table, []).append(shared + build(event, batch.tags, entry.user_agent))
     for reason, count in batch.dropped.items():
         out.setdefault("client_drops", []).append(
-            (batch.batch_id, received_at, entry.project, entry.project_id, batch.session_id, batch.sdk, reason, count)
+            (
+                batch.batch_id,
+                received_at,
+                entry.project,
+                entry.project_id,
+                batch.session_id,
+                batch.sdk,
+                reason,
+                count,
+                "",
+            )
         )
     return out
 
@@ -80,10 +91,30 @@ def process_outcomes(data: bytes) -> Rows:
     }
 
 
+def process_sentry(data: bytes) -> Rows:
+    """Sessions and client reports from a Sentry SDK."""
+    entry = decode_sentry_entry(data)
+    received_at = _ms(entry.received_at)
+    sessions = [
+        (entry.id, n, received_at, entry.project, entry.project_id, s.release, s.environment, _ms(s.started),
+         s.session_id or None, s.distinct_id or None, s.status, s.errors, s.duration, s.quantity, s.init, entry.sdk)
+        for n, s in enumerate(entry.sessions)
+    ]  # fmt: skip
+    drops = [
+        (entry.id, received_at, entry.project, entry.project_id, "", entry.sdk, d.reason, d.quantity, d.category)
+        for d in entry.drops
+    ]
+    return {"sentry_sessions": sessions, "client_drops": drops}
+
+
 Processor = Callable[[bytes], Rows]
 
 #: Each stream the consumer reads, and how one of its entries becomes rows.
-PROCESSORS: dict[str, Processor] = {EVENTS_STREAM: process_entry, OUTCOMES_STREAM: process_outcomes}
+PROCESSORS: dict[str, Processor] = {
+    EVENTS_STREAM: process_entry,
+    OUTCOMES_STREAM: process_outcomes,
+    SENTRY_STREAM: process_sentry,
+}
 
 
 def to_tables(processed: list[Rows]) -> dict[str, pa.Table]:
@@ -92,7 +123,7 @@ def to_tables(processed: list[Rows]) -> dict[str, pa.Table]:
     for entry_rows in processed:
         for table, table_rows in entry_rows.items():
             merged.setdefault(table, []).extend(table_rows)
-    return {name: to_arrow(name, table_rows) for name, table_rows in merged.items()}
+    return {name: to_arrow(name, table_rows) for name, table_rows in merged.items() if table_rows}
 
 
 def to_arrow(name: str, table_rows: list[tuple[Any, ...]]) -> pa.Table:

@@ -16,13 +16,14 @@ import pyarrow as pa
 
 from analytics.tables import SQL_TYPES, TABLES, create_sql
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: What makes a row the same row again: (key columns, time column the duplicate shares).
 DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {
-    **{name: (("project_id", "event_id"), "ts") for name in TABLES if name not in {"client_drops", "outcomes"}},
+    **{name: (("project_id", "event_id"), "ts") for name in TABLES if "event_id" in TABLES[name].names},
     # A retried batch arrives at another time, so look through all of these small tables.
-    "client_drops": (("project_id", "batch_id", "reason"), None),
+    "client_drops": (("project_id", "batch_id", "reason", "category"), None),
+    "sentry_sessions": (("project_id", "entry_id", "row"), "received_at"),
     "outcomes": (("batch_id", "project_id", "outcome", "reason", "unit"), "window_start"),
 }
 

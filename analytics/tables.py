@@ -123,6 +123,28 @@ CLIENT_DROPS = pa.schema(
         pa.field("sdk", pa.string()),
         pa.field("reason", pa.string(), nullable=False),
         pa.field("count", pa.int64(), nullable=False),
+        pa.field("category", pa.string()),  # Sentry client reports: "error", "transaction", …
+    ]
+)
+
+SENTRY_SESSIONS = pa.schema(
+    [
+        pa.field("entry_id", pa.string(), nullable=False),
+        pa.field("row", pa.int32(), nullable=False),
+        pa.field("received_at", TIMESTAMP, nullable=False),
+        pa.field("project", pa.string(), nullable=False),
+        pa.field("project_id", pa.int32(), nullable=False),
+        pa.field("release", pa.string()),
+        pa.field("environment", pa.string()),
+        pa.field("started", TIMESTAMP),
+        pa.field("session_id", pa.string()),
+        pa.field("distinct_id", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("errors", pa.int32()),
+        pa.field("duration_s", pa.float64()),
+        pa.field("quantity", pa.int64()),
+        pa.field("init", pa.bool_()),
+        pa.field("sdk", pa.string()),
     ]
 )
 
@@ -150,6 +172,7 @@ TABLES: dict[str, pa.Schema] = {
     "reports": REPORTS,
     "client_drops": CLIENT_DROPS,
     "outcomes": OUTCOMES,
+    "sentry_sessions": SENTRY_SESSIONS,
 }
 
 SQL_TYPES = {

@@ -31,6 +31,7 @@ from collector.projects import ProjectRegistry
 from collector.responses import error
 from collector.routes import routes
 from collector.scripts import DIST, load_scripts
+from collector.sentry.endpoints import EnvelopeEndpoint, StoreEndpoint
 from collector.settings import CollectorSettings
 from collector.spool import Spool
 from collector.state import Limits, State
@@ -40,7 +41,11 @@ from vigil.config import ConfigError, data_dir_from_env, load
 log = logging.getLogger("vigil.collector")
 
 #: The last path segment of ``/api/{project_id}/…`` → its endpoint.
-ENDPOINTS: dict[str, Endpoint] = {"events": BeaconEndpoint()}
+ENDPOINTS: dict[str, Endpoint] = {
+    "events": BeaconEndpoint(),
+    "envelope": EnvelopeEndpoint(),
+    "store": StoreEndpoint(),
+}
 
 
 def redis_client(url: str) -> aioredis.Redis:

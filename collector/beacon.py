@@ -15,11 +15,15 @@ MAX_KEY = 128
 class BeaconEndpoint:
     name = "events"
     status = 202
+    body_authenticates = False
 
     def authenticate(self, state: State, request: Request, project_id: int) -> Project | None:
         """The public key, from the ``key`` query parameter (the beacon cannot send headers with sendBeacon)."""
         key = request.query("key")
         return state.registry.authenticate(project_id, key) if len(key) <= MAX_KEY else None
+
+    def authenticate_body(self, state: State, request: Request, project_id: int, body: bytes) -> Project | None:
+        return None
 
     def parse(self, body: bytes, context: Context) -> Parsed:
         try:
@@ -37,9 +41,8 @@ class BeaconEndpoint:
         answer: dict[str, object] = {"accepted": len(decoded.batch.events)}
         if decoded.skipped:
             answer["skipped"] = decoded.skipped
-        return Parsed(
-            [(EVENTS_STREAM, encode_entry(entry, decoded.raw))], len(decoded.batch.events), decoded.skipped, answer
-        )
+        skipped = {"unknown_kind": decoded.skipped} if decoded.skipped else {}
+        return Parsed([(EVENTS_STREAM, encode_entry(entry, decoded.raw))], len(decoded.batch.events), skipped, answer)
 
     def refusal_headers(self, refused: Refused) -> Headers:
         return []

@@ -12,6 +12,9 @@ from starlette.responses import Response
 from collector.projects import Project
 
 MAX_AGE = "86400"
+EXPOSED = "Retry-After, X-Sentry-Rate-Limits, X-Sentry-Error"
+#: What browser senders may set: the beacon only Content-Type; Sentry's SDKs their auth header too.
+ALLOWED_HEADERS = "Content-Type, Content-Encoding, X-Sentry-Auth"
 
 
 def allowed_origin(project: Project, origin: str | None) -> bool:
@@ -24,8 +27,8 @@ def allowed_origin(project: Project, origin: str | None) -> bool:
 def cors_headers(origin: str | None) -> dict[str, str]:
     if origin is None:
         return {}
-    # Retry-After must be exposed, or the beacon's fetch cannot read how long to back off.
-    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin", "Access-Control-Expose-Headers": "Retry-After"}
+    # Retry-After (and Sentry's own headers) must be exposed, or a browser sender cannot read how to back off.
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin", "Access-Control-Expose-Headers": EXPOSED}
 
 
 def preflight(project: Project | None, origin: str | None) -> Response:
@@ -37,7 +40,7 @@ def preflight(project: Project | None, origin: str | None) -> Response:
         headers={
             **cors_headers(origin),
             "Access-Control-Allow-Methods": "POST, OPTIONS",
-            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Allow-Headers": ALLOWED_HEADERS,
             "Access-Control-Max-Age": MAX_AGE,
         },
     )

@@ -67,15 +67,20 @@ class Parsed:
 
     entries: list[tuple[str, bytes]]  # (stream, entry)
     events: int
-    skipped: int = 0  # events of a kind this collector does not store
+    # Events or items this collector does not store, by kind (counted as outcome "skipped").
+    skipped: dict[str, int] = dataclasses.field(default_factory=dict)
     answer: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class Endpoint(Protocol):
     name: str
     status: int  # the status of an accepted request
+    #: Whether a sender may prove its project inside the body (a Sentry envelope's DSN).
+    body_authenticates: bool
 
     def authenticate(self, state: State, request: Request, project_id: int) -> Project | None: ...
+
+    def authenticate_body(self, state: State, request: Request, project_id: int, body: bytes) -> Project | None: ...
 
     def parse(self, body: bytes, context: Context) -> Parsed: ...
 
@@ -114,15 +119,38 @@ async def ingest(scope: Scope, receive: Receive, send: Send, project_id: int, en
     await respond(send, status, answer, headers)
 
 
+async def _read_body(state: State, request: Request, endpoint: Endpoint) -> bytes:
+    """The body, within ``max_body_bytes`` as sent and ``max_decompressed_bytes`` once decoded."""
+    settings = state.settings
+    try:
+        body = await request.body(settings.max_body_bytes)
+        metrics.BYTES.labels(endpoint.name).inc(len(body))
+        encoding = request.header(b"content-encoding")
+        if encoding:
+            body = decompress(body, encoding, settings.max_decompressed_bytes)
+    except (BodyTooLarge, TooLarge) as e:
+        raise Refused(413, str(e), "too_large", "body") from None
+    except UnknownEncoding as e:
+        raise Refused(415, str(e), "invalid", "encoding") from None
+    except BadEncoding as e:
+        raise Refused(400, str(e), "invalid", "encoding") from None
+    return body
+
+
 async def _steps(
     state: State, request: Request, project_id: int, endpoint: Endpoint, origin: str | None
 ) -> tuple[int, dict[str, Any]]:
-    settings, limits = state.settings, state.limits
+    limits = state.limits
     host = request.client_host
     wait = limits.per_address.take(host)
     if wait:
         raise Refused(429, "too many requests from this address", "rate_limited", "address", wait)
     project = endpoint.authenticate(state, request, project_id)
+    body: bytes | None = None
+    if project is None and endpoint.body_authenticates:
+        # Some senders prove their project only inside the body (a Sentry envelope's DSN).
+        body = await _read_body(state, request, endpoint)
+        project = endpoint.authenticate_body(state, request, project_id, body)
     if project is None:
         raise Refused(403, "unknown project or key", "forbidden", "unknown_key")
     try:
@@ -130,18 +158,8 @@ async def _steps(
             raise Refused(403, "origin not allowed for this project", "forbidden", "origin")
         if state.backlog.over:
             raise Refused(503, "analytics is behind, retry later", "unavailable", "backlog", BACKLOG_RETRY_AFTER)
-        try:
-            body = await request.body(settings.max_body_bytes)
-            metrics.BYTES.labels(endpoint.name).inc(len(body))
-            encoding = request.header(b"content-encoding")
-            if encoding:
-                body = decompress(body, encoding, settings.max_decompressed_bytes)
-        except (BodyTooLarge, TooLarge) as e:
-            raise Refused(413, str(e), "too_large", "body") from None
-        except UnknownEncoding as e:
-            raise Refused(415, str(e), "invalid", "encoding") from None
-        except BadEncoding as e:
-            raise Refused(400, str(e), "invalid", "encoding") from None
+        if body is None:
+            body = await _read_body(state, request, endpoint)
         context = Context(
             project=project,
             request=request,
@@ -165,5 +183,6 @@ async def _steps(
         refused.project = project
         raise
     state.outcomes.count(project.id, project.name, "accepted", endpoint.name, parsed.events)
-    state.outcomes.count(project.id, project.name, "skipped", "unknown_kind", parsed.skipped)
+    for why, count in parsed.skipped.items():
+        state.outcomes.count(project.id, project.name, "skipped", why, count)
     return endpoint.status, parsed.answer

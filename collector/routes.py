@@ -40,7 +40,8 @@ async def readyz(request: Request) -> Response:
 
 routes = [
     Route("/metrics", metrics, methods=["GET"]),
-    Route("/api/{project_id:int}/events", events_preflight, methods=["OPTIONS"]),
+    Route("/api/{project_id:int}/{endpoint}", events_preflight, methods=["OPTIONS"]),
+    Route("/api/{project_id:int}/{endpoint}/", events_preflight, methods=["OPTIONS"]),
     *(Route(path, serve_script, methods=["GET", "HEAD"]) for path in FILES),
     Route("/healthz", healthz, methods=["GET", "HEAD"]),
     Route("/readyz", readyz, methods=["GET", "HEAD"]),

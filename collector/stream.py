@@ -16,6 +16,8 @@ from collector.schema import Batch
 EVENTS_STREAM = "vigil:events"
 #: What happened to every request and event the collectors saw (collector/outcomes.py).
 OUTCOMES_STREAM = "vigil:outcomes"
+#: Sessions and client reports from Sentry SDKs (collector/sentry/convert.py).
+SENTRY_STREAM = "vigil:sentry"
 CONSUMER_GROUP = "ingest"
 ENTRY_FIELD = b"e"
 

@@ -1,0 +1,262 @@
+"""From Sentry payloads to Vigil's own records.
+
+An error or message event becomes a Vigil error event (``collector/schema.py``) in a
+one-event batch on the events stream, so it is parsed, grouped and stored like the
+beacon's. Session updates, session aggregates and client reports become a ``SentryEntry``
+on the ``vigil:sentry`` stream. Every string is cut to Vigil's bounds here: Sentry's
+schema has none, and an SDK's event should be stored, not refused, for a long message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from collector import schema as vigil
+from collector.sentry import schema as sentry
+
+
+def _cut(value: Any, limit: int) -> str:
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    return text[:limit]
+
+
+def to_ms(timestamp: sentry.Timestamp, default: int) -> int:
+    """Milliseconds since the epoch from Sentry's seconds or RFC 3339; ``default`` if absent or absurd."""
+    try:
+        if isinstance(timestamp, int | float):
+            value = int(timestamp * 1000)
+        elif isinstance(timestamp, str) and timestamp:
+            value = int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() * 1000)
+        else:
+            return default
+    except (ValueError, OverflowError):
+        return default
+    return value if 0 <= value <= 253_402_300_799_999 else default
+
+
+def hashed_user(key: str, user: sentry.User | None) -> str:
+    """A hash of the user's id (or e-mail, or name), salted with the project's key; never the id itself."""
+    if user is None:
+        return ""
+    identity = user.id if user.id not in (None, "") else user.email or user.username
+    if identity in (None, ""):
+        return ""
+    return hashlib.sha256(f"{key}:{identity}".encode()).hexdigest()
+
+
+def _exceptions(event: sentry.Event) -> list[sentry.Exception_]:
+    found = event.exception
+    values = found.values if isinstance(found, sentry.Exceptions) else found or []
+    return values[-(vigil.MAX_CAUSES + 1) :]
+
+
+def _message(event: sentry.Event) -> str:
+    if isinstance(event.message, str):
+        return event.message
+    for entry in (event.logentry, event.message):
+        if isinstance(entry, sentry.LogEntry):
+            return entry.formatted or entry.message or ""
+    return ""
+
+
+def _stack(error: sentry.Exception_) -> tuple[str, sentry.Frame | None]:
+    """A V8-style stack string, most recent call first, and the frame that raised."""
+    frames = error.stacktrace.frames if error.stacktrace else []
+    lines = [f"{error.type or 'Error'}: {error.value or ''}"]
+    for frame in reversed(frames[-50:]):
+        where = frame.abs_path or frame.filename or frame.module or "?"
+        position = ":".join(str(p) for p in (frame.lineno, frame.colno) if p is not None)
+        lines.append(f"    at {frame.function or '<anonymous>'} ({where}{':' + position if position else ''})")
+    return "\n".join(lines)[: vigil.MAX_STACK], frames[-1] if frames else None
+
+
+def _breadcrumbs(event: sentry.Event) -> list[vigil.Breadcrumb]:
+    found = event.breadcrumbs
+    values = found.values if isinstance(found, sentry.Breadcrumbs) else found or []
+    crumbs = []
+    for crumb in values[-vigil.MAX_BREADCRUMBS :]:
+        message = crumb.message
+        if not message and crumb.data:
+            message = " ".join(
+                _cut(crumb.data.get(k), 300) for k in ("method", "url", "status_code") if k in crumb.data
+            )
+        crumbs.append(
+            vigil.Breadcrumb(
+                ts=to_ms(crumb.timestamp, 0),
+                category=_cut(crumb.category or crumb.type or "default", vigil.MAX_SHORT),
+                message=_cut(message, 512),
+                level=_cut(crumb.level or "info", vigil.MAX_SHORT),
+            )
+        )
+    return crumbs
+
+
+def _tags(event: sentry.Event) -> dict[str, str]:
+    pairs = (
+        event.tags.items() if isinstance(event.tags, dict) else (tuple(p[:2]) for p in event.tags or [] if len(p) >= 2)
+    )
+    tags: dict[str, str] = {}
+    for key, value in pairs:
+        name = _cut(key, 32)
+        if name and len(tags) < vigil.MAX_TAGS:
+            tags[name] = _cut(value, 200)
+    return tags
+
+
+def _user_agent(event: sentry.Event) -> str:
+    headers = event.request.headers if event.request else None
+    pairs = headers.items() if isinstance(headers, dict) else (tuple(p[:2]) for p in headers or [] if len(p) >= 2)
+    for name, value in pairs:
+        if isinstance(name, str) and name.lower() == "user-agent":
+            return _cut(value, 512)
+    return ""
+
+
+def to_batch(event: sentry.Event, key: str, envelope_event_id: str, received_at: int) -> tuple[vigil.Batch, str]:
+    """A Vigil batch holding the event as one error event, and the User-Agent of the page it came from, if any."""
+    event_id = _cut(event.event_id or envelope_event_id or secrets.token_hex(16), vigil.MAX_ID)
+    errors = _exceptions(event)
+    if errors:
+        top = errors[-1]
+        stack, frame = _stack(top)
+        error_type, message = top.type or "Error", top.value or _message(event)
+        mechanism = top.mechanism.type if top.mechanism else "generic"
+    else:
+        stack, frame = "", None
+        error_type, message, mechanism = "Message", _message(event), "message"
+    causes = [
+        vigil.Cause(
+            error_type=_cut(e.type or "Error", vigil.MAX_NAME),
+            message=_cut(e.value, vigil.MAX_MESSAGE),
+            stack=_stack(e)[0],
+        )
+        for e in reversed(errors[:-1])
+    ]
+    error = vigil.ErrorEvent(
+        event_id=event_id,
+        ts=to_ms(event.timestamp, received_at),
+        page_url=_cut(event.request.url if event.request else "", vigil.MAX_URL),
+        error_type=_cut(error_type, vigil.MAX_NAME),
+        message=_cut(message, vigil.MAX_MESSAGE),
+        stack=stack,
+        file=_cut((frame.abs_path or frame.filename) if frame else "", vigil.MAX_URL),
+        line=frame.lineno if frame and frame.lineno is not None and 0 <= frame.lineno < 2**31 else None,
+        column=frame.colno if frame and frame.colno is not None and 0 <= frame.colno < 2**31 else None,
+        mechanism=_cut(mechanism, vigil.MAX_SHORT),
+        level=_cut(event.level or "error", vigil.MAX_SHORT),
+        causes=causes,
+        breadcrumbs=_breadcrumbs(event),
+        fingerprint=[_cut(f, vigil.MAX_NAME) for f in (event.fingerprint or [])[:8]],
+    )
+    sdk = f"{event.sdk.name}/{event.sdk.version}" if event.sdk and event.sdk.name else "sentry"
+    batch = vigil.Batch(
+        v=1,
+        batch_id=event_id,
+        sent_at=received_at,
+        events=[error],
+        release=_cut(event.release, vigil.MAX_NAME),
+        environment=_cut(event.environment, vigil.MAX_SHORT),
+        user_id=hashed_user(key, event.user),
+        tags=_tags(event),
+        sdk=_cut(sdk, vigil.MAX_SHORT),
+    )
+    return batch, _user_agent(event)
+
+
+# What goes on the vigil:sentry stream.
+
+
+class SessionRow(msgspec.Struct, frozen=True):
+    release: str
+    environment: str
+    started: int  # ms since the epoch
+    session_id: str  # empty for aggregated counts
+    distinct_id: str
+    status: str  # "ok", "exited", "errored", "abnormal", "crashed"
+    errors: int
+    duration: float | None
+    quantity: int  # 1 for a session update; the count for an aggregate
+    init: bool
+
+
+class DropRow(msgspec.Struct, frozen=True):
+    reason: str
+    category: str
+    quantity: int
+
+
+class SentryEntry(msgspec.Struct, frozen=True):
+    """Sessions and client reports from one request, for analytics' ``sentry_sessions`` and ``client_drops``."""
+
+    id: str
+    project_id: int
+    project: str
+    received_at: int
+    sdk: str
+    sessions: list[SessionRow] = []
+    drops: list[DropRow] = []
+
+
+def session_rows(item: sentry.Session, received_at: int) -> list[SessionRow]:
+    return [
+        SessionRow(
+            release=_cut(item.attrs.release, vigil.MAX_NAME),
+            environment=_cut(item.attrs.environment, vigil.MAX_SHORT),
+            started=to_ms(item.started, received_at),
+            session_id=_cut(item.sid, vigil.MAX_ID),
+            distinct_id=_cut(item.did, vigil.MAX_ID),
+            status=_cut(item.status, vigil.MAX_SHORT),
+            errors=max(0, min(item.errors, 2**31 - 1)),
+            duration=item.duration if item.duration is not None and 0 <= item.duration < 1e9 else None,
+            quantity=1,
+            init=item.init,
+        )
+    ]
+
+
+def aggregate_rows(item: sentry.Sessions, received_at: int) -> list[SessionRow]:
+    rows = []
+    for aggregate in item.aggregates[:1000]:
+        for status in ("exited", "errored", "abnormal", "crashed"):
+            count = getattr(aggregate, status)
+            if count > 0:
+                rows.append(
+                    SessionRow(
+                        release=_cut(item.attrs.release, vigil.MAX_NAME),
+                        environment=_cut(item.attrs.environment, vigil.MAX_SHORT),
+                        started=to_ms(aggregate.started, received_at),
+                        session_id="",
+                        distinct_id=_cut(aggregate.did, vigil.MAX_ID),
+                        status=status,
+                        errors=0,
+                        duration=None,
+                        quantity=min(count, 2**31 - 1),
+                        init=True,
+                    )
+                )
+    return rows
+
+
+def drop_rows(item: sentry.ClientReport) -> list[DropRow]:
+    return [
+        DropRow(_cut(d.reason, vigil.MAX_SHORT), _cut(d.category, vigil.MAX_SHORT), max(0, min(d.quantity, 2**31 - 1)))
+        for d in item.discarded_events[:200]
+        if d.quantity > 0
+    ]
+
+
+_encode = msgspec.json.Encoder().encode
+_sentry_entry = msgspec.json.Decoder(SentryEntry)
+
+
+def encode_sentry_entry(entry: SentryEntry) -> bytes:
+    return _encode(entry)
+
+
+def decode_sentry_entry(data: bytes) -> SentryEntry:
+    return _sentry_entry.decode(data)

@@ -1,0 +1,151 @@
+"""``POST /api/{project_id}/envelope/`` and ``POST /api/{project_id}/store/``, as Sentry's SDKs call them.
+
+Both answer ``200 {"id": event_id}``. Refusals carry ``X-Sentry-Error`` (the reason) and,
+for 429, ``X-Sentry-Rate-Limits`` so the SDKs back off as they would from Sentry.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import msgspec
+
+from collector.asgi import Headers, Request
+from collector.ingest import Context, Parsed, Refused
+from collector.projects import Project
+from collector.sentry import schema
+from collector.sentry.auth import authenticate, dsn_parts
+from collector.sentry.convert import (
+    SentryEntry,
+    aggregate_rows,
+    drop_rows,
+    encode_sentry_entry,
+    session_rows,
+    to_batch,
+)
+from collector.sentry.envelope import EnvelopeError, Item, parse_envelope
+from collector.state import State
+from collector.stream import EVENTS_STREAM, SENTRY_STREAM, StreamEntry, encode_entry
+
+#: Item types that are stored; others (attachments, transactions, replays…) are counted as skipped.
+STORED = {"event", "session", "sessions", "client_report"}
+MAX_EVENT_BYTES = 1_000_000
+
+
+def _refusal_headers(refused: Refused) -> Headers:
+    headers = [(b"x-sentry-error", refused.reason[:200].encode("latin-1", "replace"))]
+    if refused.status == 429 and refused.retry_after is not None:
+        seconds = max(1, min(60, int(refused.retry_after + 0.999)))
+        headers.append((b"x-sentry-rate-limits", f"{seconds}::project".encode()))
+    return headers
+
+
+def _event_entry(payload: bytes, n: int, header_event_id: str, context: Context) -> tuple[bytes, str]:
+    """An ``event`` item as a stream entry of the events stream, and its event id."""
+    try:
+        event = schema.event_decoder.decode(payload)
+    except (msgspec.DecodeError, RecursionError) as e:
+        raise Refused(400, f"item {n} (event) is not a valid event: {e}", "invalid", "sentry_event") from None
+    batch, page_user_agent = to_batch(event, context.project.public_key, header_event_id, context.received_at)
+    entry = StreamEntry(
+        project_id=context.project.id,
+        project=context.project.name,
+        received_at=context.received_at,
+        user_agent=page_user_agent or context.user_agent,
+        batch=batch,
+        client_ip=context.client_ip,
+    )
+    return encode_entry(entry), batch.events[0].event_id
+
+
+def _items(items: list[Item], header: dict[str, Any], context: Context) -> Parsed:
+    header_event_id = header.get("event_id") if isinstance(header.get("event_id"), str) else ""
+    entries: list[tuple[str, bytes]] = []
+    sentry = SentryEntry(
+        id=secrets.token_hex(16), project_id=context.project.id, project=context.project.name,
+        received_at=context.received_at, sdk=str((header.get("sdk") or {}).get("name", ""))[:64]
+        if isinstance(header.get("sdk"), dict) else "",
+    )  # fmt: skip
+    skipped: dict[str, int] = {}
+    event_id: str | None = header_event_id or None
+    stored = 0
+    for n, item in enumerate(items):
+        try:
+            if item.type == "event":
+                entry, event_id = _event_entry(item.payload, n, header_event_id or "", context)
+                entries.append((EVENTS_STREAM, entry))
+            elif item.type == "session":
+                sentry.sessions.extend(session_rows(schema.session_decoder.decode(item.payload), context.received_at))
+            elif item.type == "sessions":
+                sentry.sessions.extend(
+                    aggregate_rows(schema.sessions_decoder.decode(item.payload), context.received_at)
+                )
+            elif item.type == "client_report":
+                sentry.drops.extend(drop_rows(schema.client_report_decoder.decode(item.payload)))
+            else:
+                key = f"sentry_{item.type or 'untyped'}"[:64]
+                skipped[key] = skipped.get(key, 0) + 1
+                continue
+        except (msgspec.DecodeError, RecursionError) as e:
+            raise Refused(400, f"item {n} ({item.type}) is not valid: {e}", "invalid", "sentry_item") from None
+        stored += 1
+    if sentry.sessions or sentry.drops:
+        entries.append((SENTRY_STREAM, encode_sentry_entry(sentry)))
+    return Parsed(entries, stored, skipped, {"id": event_id})
+
+
+class EnvelopeEndpoint:
+    name = "envelope"
+    status = 200
+    body_authenticates = True
+
+    def authenticate(self, state: State, request: Request, project_id: int) -> Project | None:
+        # A DSN in the envelope's header must agree too; that is checked once the body is read.
+        if request.query("sentry_key") or request.header(b"x-sentry-auth"):
+            return authenticate(state, request, project_id)
+        return None
+
+    def authenticate_body(self, state: State, request: Request, project_id: int, body: bytes) -> Project | None:
+        try:
+            header, _ = parse_envelope(body, MAX_EVENT_BYTES)
+        except EnvelopeError:
+            return None
+        return authenticate(state, request, project_id, header)
+
+    def parse(self, body: bytes, context: Context) -> Parsed:
+        try:
+            header, items = parse_envelope(body, MAX_EVENT_BYTES)
+        except EnvelopeError as e:
+            raise Refused(400, f"invalid envelope: {e}", "invalid", "envelope") from None
+        dsn = header.get("dsn")
+        if isinstance(dsn, str) and dsn:
+            parts = dsn_parts(dsn)
+            if parts != (context.project.public_key, str(context.project.id)):
+                raise Refused(403, "the envelope's DSN does not match the project or key", "forbidden", "dsn")
+        return _items(items, header, context)
+
+    def refusal_headers(self, refused: Refused) -> Headers:
+        return _refusal_headers(refused)
+
+
+class StoreEndpoint:
+    """The older single-event endpoint (``/store/``): the body is one event."""
+
+    name = "store"
+    status = 200
+    body_authenticates = False
+
+    def authenticate(self, state: State, request: Request, project_id: int) -> Project | None:
+        return authenticate(state, request, project_id)
+
+    def authenticate_body(self, state: State, request: Request, project_id: int, body: bytes) -> Project | None:
+        return None
+
+    def parse(self, body: bytes, context: Context) -> Parsed:
+        if len(body) > MAX_EVENT_BYTES:
+            raise Refused(413, f"event is larger than {MAX_EVENT_BYTES} bytes", "too_large", "event")
+        return _items([Item("event", body)], {}, context)
+
+    def refusal_headers(self, refused: Refused) -> Headers:
+        return _refusal_headers(refused)

@@ -1,0 +1,161 @@
+"""What Vigil reads of Sentry's payloads, as typed structs.
+
+Only the fields Vigil stores are declared; everything else in an event (contexts,
+modules, extra, debug images…) is skipped by the decoder without being built. Sentry's
+schema does not bound its strings, so conversion (``convert.py``) cuts them to Vigil's
+bounds rather than refusing an SDK's event. Where SDKs differ in shape (``tags`` as an
+object or as pairs, ``breadcrumbs`` wrapped in ``values`` or not, ``message`` as a
+string or a log entry), the unions accept both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+Timestamp = float | str | None  # seconds since the epoch, or RFC 3339
+
+
+class Frame(msgspec.Struct):
+    filename: str | None = None
+    abs_path: str | None = None
+    function: str | None = None
+    module: str | None = None
+    lineno: int | None = None
+    colno: int | None = None
+    in_app: bool | None = None
+    context_line: str | None = None
+
+
+class Stacktrace(msgspec.Struct):
+    frames: list[Frame] = []
+
+
+class Mechanism(msgspec.Struct):
+    type: str = "generic"
+    handled: bool | None = None
+
+
+class Exception_(msgspec.Struct):
+    type: str | None = None
+    value: str | None = None
+    module: str | None = None
+    stacktrace: Stacktrace | None = None
+    mechanism: Mechanism | None = None
+
+
+class Exceptions(msgspec.Struct):
+    values: list[Exception_] = []
+
+
+class Breadcrumb(msgspec.Struct):
+    timestamp: Timestamp = None
+    type: str | None = None
+    category: str | None = None
+    message: str | None = None
+    level: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class Breadcrumbs(msgspec.Struct):
+    values: list[Breadcrumb] = []
+
+
+class LogEntry(msgspec.Struct):
+    message: str | None = None
+    formatted: str | None = None
+
+
+class User(msgspec.Struct):
+    id: str | int | None = None
+    email: str | None = None
+    username: str | None = None
+    ip_address: str | None = None
+
+
+class RequestInfo(msgspec.Struct):
+    url: str | None = None
+    headers: dict[str, Any] | list[list[Any]] | None = None
+
+
+class Sdk(msgspec.Struct):
+    name: str = ""
+    version: str = ""
+
+
+class Event(msgspec.Struct):
+    """A Sentry error or message event (https://develop.sentry.dev/sdk/event-payloads/)."""
+
+    event_id: str | None = None
+    timestamp: Timestamp = None
+    platform: str | None = None
+    level: str | None = None
+    logger: str | None = None
+    release: str | None = None
+    environment: str | None = None
+    message: str | LogEntry | None = None
+    logentry: LogEntry | None = None
+    exception: Exceptions | list[Exception_] | None = None
+    breadcrumbs: Breadcrumbs | list[Breadcrumb] | None = None
+    tags: dict[str, Any] | list[list[Any]] | None = None
+    user: User | None = None
+    request: RequestInfo | None = None
+    fingerprint: list[Any] | None = None
+    sdk: Sdk | None = None
+    transaction: str | None = None
+    type: str | None = None  # "transaction" for performance events, which Vigil does not store
+
+
+class SessionAttributes(msgspec.Struct, frozen=True):
+    release: str = ""
+    environment: str = ""
+
+
+class Session(msgspec.Struct):
+    """One session update (item type ``session``)."""
+
+    sid: str | None = None
+    did: str | int | None = None
+    init: bool = False
+    started: Timestamp = None
+    timestamp: Timestamp = None
+    status: str = "ok"
+    errors: int = 0
+    duration: float | None = None
+    attrs: SessionAttributes = SessionAttributes()
+
+
+class Aggregate(msgspec.Struct):
+    started: Timestamp = None
+    did: str | int | None = None
+    exited: int = 0
+    errored: int = 0
+    abnormal: int = 0
+    crashed: int = 0
+
+
+class Sessions(msgspec.Struct):
+    """Pre-aggregated session counts (item type ``sessions``), as server SDKs send them."""
+
+    aggregates: list[Aggregate] = []
+    attrs: SessionAttributes = SessionAttributes()
+
+
+class DiscardedEvent(msgspec.Struct):
+    reason: str = ""
+    category: str = ""
+    quantity: int = 0
+
+
+class ClientReport(msgspec.Struct):
+    """What the SDK dropped before sending (item type ``client_report``)."""
+
+    timestamp: Timestamp = None
+    discarded_events: list[DiscardedEvent] = []
+
+
+event_decoder = msgspec.json.Decoder(Event)
+session_decoder = msgspec.json.Decoder(Session)
+sessions_decoder = msgspec.json.Decoder(Sessions)
+client_report_decoder = msgspec.json.Decoder(ClientReport)

@@ -1,0 +1,232 @@
+"""Sentry compatibility: the official Python SDK, and envelopes as SDKs frame them, against the real collector."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+import sentry_sdk
+from sentry_sdk.envelope import Envelope, Item, PayloadRef
+
+from analytics.client import ReadClient
+from collector.projects import Project
+from collector.sentry.convert import decode_sentry_entry
+from collector.stream import EVENTS_STREAM, SENTRY_STREAM, decode_entry
+from tests.helpers import Service, wait_until
+from vigil import runtime
+
+
+def dsn(collector: Service, project: Project) -> str:
+    return collector.url.replace("http://", f"http://{project.public_key}@") + f"/{project.id}"
+
+
+def envelope_url(collector: Service, project: Project) -> str:
+    return f"{collector.url}/api/{project.id}/envelope/"
+
+
+def stream(redis_client, name: str) -> list[bytes]:
+    return [fields[b"e"] for _, fields in redis_client.xrange(name)]
+
+
+@pytest.fixture
+def sdk(collector: Service, demo_project: Project):
+    """The real sentry-sdk, pointed at the collector like any app would be."""
+    sentry_sdk.init(dsn=dsn(collector, demo_project), release="shop-api@2.1.0", environment="test",
+                    default_integrations=False, auto_session_tracking=False)  # fmt: skip
+    yield sentry_sdk
+    sentry_sdk.get_client().close(timeout=5)
+
+
+def test_the_python_sdk_reports_an_exception_with_its_cause_and_it_is_stored(sdk, analytics, data_dir, redis_client):
+    def checkout() -> float:
+        try:
+            return 1 / 0
+        except ZeroDivisionError as e:
+            raise ValueError("cart total failed") from e
+
+    try:
+        checkout()
+    except ValueError:
+        event_id = sdk.capture_exception()
+    sdk.set_user({"id": "alice@example.com"})
+    sdk.capture_message("disk almost full", level="warning")
+    sdk.flush(timeout=5)
+
+    info = runtime.read_live(data_dir, "analytics")
+    assert info is not None
+    with ReadClient(info["url"], token=info["token"]) as client:
+        statement = (
+            "SELECT event_id, error_type, message, level, release, environment, mechanism, causes, stack, user_id "
+            "FROM errors ORDER BY error_type DESC"
+        )
+        rows = wait_until(lambda: len(r := client.sql(statement).rows) == 2 and r, timeout=10, what="2 stored events")
+    error, message = rows
+    assert error[:7] == [event_id, "ValueError", "cart total failed", "error", "shop-api@2.1.0", "test", "generic"]
+    assert [(c["error_type"], c["message"]) for c in json.loads(error[7])] == [
+        ("ZeroDivisionError", "division by zero")
+    ]
+    assert error[8].startswith("ValueError: cart total failed\n    at checkout (")
+    assert message[1:4] == ["Message", "disk almost full", "warning"]
+    assert len(message[9]) == 64  # the user's id, hashed
+    assert "alice" not in message[9]
+
+
+def test_sessions_and_client_reports_as_the_sdk_frames_them(http, collector, demo_project, redis_client):
+    envelope = Envelope(headers={"sdk": {"name": "sentry.python", "version": "2.75.0"}})
+    envelope.add_session(sentry_sdk.session.Session(release="shop-api@2.1.0", environment="test"))
+    envelope.add_item(Item(payload=PayloadRef(json={
+        "attrs": {"release": "shop-api@2.1.0", "environment": "test"},
+        "aggregates": [{"started": "2026-11-25T12:00:00Z", "exited": 5, "errored": 2}],
+    }), type="sessions"))  # fmt: skip
+    dropped = [{"reason": "queue_overflow", "category": "error", "quantity": 3}]
+    report = {"timestamp": 1764072000.5, "discarded_events": dropped}
+    envelope.add_item(Item(payload=PayloadRef(json=report), type="client_report"))
+    envelope.add_item(Item(payload=PayloadRef(bytes=b"\x00binary"), type="attachment"))
+
+    response = http.post(
+        envelope_url(collector, demo_project),
+        content=gzip.compress(envelope.serialize()),
+        headers={"X-Sentry-Auth": f"Sentry sentry_key={demo_project.public_key}, sentry_version=7",
+                 "Content-Type": "application/x-sentry-envelope", "Content-Encoding": "gzip"},
+    )  # fmt: skip
+
+    assert (response.status_code, response.json()) == (200, {"id": None})
+    assert stream(redis_client, EVENTS_STREAM) == []
+    (raw,) = stream(redis_client, SENTRY_STREAM)
+    entry = decode_sentry_entry(raw)
+    assert [(s.status, s.quantity, s.release) for s in entry.sessions] == [
+        ("ok", 1, "shop-api@2.1.0"), ("exited", 5, "shop-api@2.1.0"), ("errored", 2, "shop-api@2.1.0"),
+    ]  # fmt: skip
+    assert [(d.reason, d.category, d.quantity) for d in entry.drops] == [("queue_overflow", "error", 3)]
+    assert entry.sdk == "sentry.python"
+
+
+def envelope_body(project: Project, event: dict[str, object], *, with_length: bool, dsn_text: str | None) -> bytes:
+    header: dict[str, object] = {"event_id": event["event_id"]}
+    if dsn_text:
+        header["dsn"] = dsn_text
+    payload = json.dumps(event).encode()
+    item = {"type": "event", **({"length": len(payload)} if with_length else {})}
+    return b"\n".join([json.dumps(header).encode(), json.dumps(item).encode(), payload]) + b"\n"
+
+
+EVENT = {
+    "event_id": "a" * 32,
+    "timestamp": 1764072000.0,
+    "platform": "javascript",
+    "exception": {"values": [{"type": "TypeError", "value": "x is undefined", "mechanism": {"type": "onerror"},
+                              "stacktrace": {"frames": [{"filename": "https://shop.example/app.js", "function": "pay",
+                                                         "lineno": 1, "colno": 99}]}}]},
+    "request": {"url": "https://shop.example/cart",
+                "headers": {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"}},
+    "tags": {"plan": "pro"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("with_length", [True, False])
+def test_an_envelope_authenticated_by_its_dsn_alone(http, collector, demo_project, redis_client, with_length):
+    body = envelope_body(demo_project, EVENT, with_length=with_length, dsn_text=dsn(collector, demo_project))
+    response = http.post(envelope_url(collector, demo_project), content=body, headers={"Content-Type": "text/plain"})
+
+    assert (response.status_code, response.json()) == (200, {"id": "a" * 32})
+    (raw,) = stream(redis_client, EVENTS_STREAM)
+    entry = decode_entry(raw)
+    (event,) = entry.batch.events
+    assert (event.error_type, event.message, event.mechanism, event.page_url) == (
+        "TypeError", "x is undefined", "onerror", "https://shop.example/cart",
+    )  # fmt: skip
+    assert (event.file, event.line, event.column) == ("https://shop.example/app.js", 1, 99)
+    assert entry.user_agent.endswith("Firefox/133.0")
+    assert entry.batch.tags == {"plan": "pro"}
+
+
+def test_the_store_endpoint_takes_one_event(http, collector, demo_project, redis_client):
+    response = http.post(
+        f"{collector.url}/api/{demo_project.id}/store/", params={"sentry_key": demo_project.public_key}, json=EVENT
+    )
+    assert (response.status_code, response.json()) == (200, {"id": "a" * 32})
+    assert len(stream(redis_client, EVENTS_STREAM)) == 1
+
+
+def test_auth_is_required_and_must_agree(http, collector, demo_project, data_dir, redis_client):
+    from collector.projects import create_project
+
+    other = create_project(data_dir, "other")
+    url = envelope_url(collector, demo_project)
+    wait_until(
+        lambda: http.post(f"{collector.url}/api/{other.id}/store/", params={"sentry_key": other.public_key},
+                          json=EVENT).status_code == 200,
+        timeout=5, what="the new project",
+    )  # fmt: skip
+    redis_client.delete(EVENTS_STREAM)
+    # The demo project's id with the other project's key.
+    crossed = dsn(collector, other).replace(f"/{other.id}", f"/{demo_project.id}")
+    cases = {
+        "none": http.post(url, content=envelope_body(demo_project, EVENT, with_length=True, dsn_text=None)),
+        "wrong query key": http.post(url, params={"sentry_key": other.public_key},
+                                     content=envelope_body(demo_project, EVENT, with_length=True, dsn_text=None)),
+        "dsn of another project": http.post(url, content=envelope_body(
+            demo_project, EVENT, with_length=True, dsn_text=dsn(collector, other))),
+        "query and dsn disagree": http.post(
+            url, params={"sentry_key": demo_project.public_key},
+            content=envelope_body(demo_project, EVENT, with_length=True, dsn_text=crossed)),
+        "secret token": http.post(url, params={"sentry_key": demo_project.secret_token},
+                                  content=envelope_body(demo_project, EVENT, with_length=True, dsn_text=None)),
+    }  # fmt: skip
+    for name, response in cases.items():
+        assert response.status_code == 403, name
+        assert response.headers["x-sentry-error"], name
+    assert stream(redis_client, EVENTS_STREAM) == []
+
+
+def test_unknown_items_are_skipped_and_counted(http, collector, demo_project, redis_client):
+    body = envelope_body(demo_project, EVENT, with_length=True, dsn_text=dsn(collector, demo_project))
+    body += b'{"type":"replay_event","length":2}\n{}\n{"type":"transaction"}\n{"type":"transaction"}\n'
+    response = http.post(envelope_url(collector, demo_project), content=body)
+    assert response.status_code == 200
+    assert len(stream(redis_client, EVENTS_STREAM)) == 1
+    metrics = http.get(f"{collector.url}/metrics").text
+    assert 'outcome="skipped",project="demo",reason="sentry_replay_event",unit="event"} 1.0' in metrics
+    assert 'outcome="skipped",project="demo",reason="sentry_transaction",unit="event"} 1.0' in metrics
+
+
+def test_bad_envelopes_are_400_with_the_reason(http, collector, demo_project, redis_client):
+    key = {"sentry_key": demo_project.public_key}
+    url = envelope_url(collector, demo_project)
+    for body in (b"not json\n", b'{}\n{"type":"event","length":500}\n{}', b'{}\n{"type":"event"}\n{"exception": 5}\n'):
+        response = http.post(url, params=key, content=body)
+        assert response.status_code == 400, body
+        assert "\n" not in response.json()["error"]
+    assert stream(redis_client, EVENTS_STREAM) == []
+
+
+def test_cors_lets_the_browser_sdk_read_rate_limits(http, collector, demo_project):
+    preflight = http.options(envelope_url(collector, demo_project), headers={
+        "Origin": "https://shop.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})  # fmt: skip
+    response = http.post(
+        envelope_url(collector, demo_project), params={"sentry_key": demo_project.public_key},
+        content=envelope_body(demo_project, EVENT, with_length=True, dsn_text=None),
+        headers={"Origin": "https://shop.example", "Content-Type": "text/plain;charset=UTF-8"},
+    )  # fmt: skip
+    assert preflight.status_code == 204
+    assert "X-Sentry-Auth" in preflight.headers["access-control-allow-headers"]
+    assert response.headers["access-control-allow-origin"] == "https://shop.example"
+    assert "X-Sentry-Rate-Limits" in response.headers["access-control-expose-headers"]
+
+
+def test_a_rate_limited_sdk_is_told_how_long_to_wait(http, data_dir, demo_project, redis_url):
+    from tests.conftest import _service
+
+    env = {"VIGIL_REDIS_URL": redis_url, "VIGIL_COLLECTOR_PROJECT_EVENTS_PER_SECOND": "0.1",
+           "VIGIL_COLLECTOR_PROJECT_BURST": "1"}  # fmt: skip
+    service = _service("collector", data_dir, env, "/healthz")
+    try:
+        url = f"{service.url}/api/{demo_project.id}/store/"
+        statuses = [http.post(url, params={"sentry_key": demo_project.public_key}, json=EVENT) for _ in range(2)]
+    finally:
+        service.stop()
+    assert [r.status_code for r in statuses] == [200, 429]
+    assert statuses[1].headers["x-sentry-rate-limits"] == "10::project"
+    assert statuses[1].headers["retry-after"] == "10"
