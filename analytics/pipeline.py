@@ -54,7 +54,7 @@ def to_rows(entry: StreamEntry, client: Client) -> Rows:
     for event in batch.events:
         table, build = rows.BY_KIND[type(event)]
         shared = (event.event_id, batch.batch_id, _ms(event.ts), *context, event.page_url, *device)
-        out.setdefault(table, []).append(shared + build(event, batch.tags, entry.user_agent))
+        out.setdefault(table, []).append(shared + build(event, batch.tags, entry.user_agent, entry.source))
     for reason, count in batch.dropped.items():
         out.setdefault("client_drops", []).append(
             (

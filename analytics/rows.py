@@ -30,44 +30,44 @@ def as_json(value: Any) -> str | None:
     return _json.encode(value).decode() if value else None
 
 
-def error(e: ErrorEvent, tags: dict[str, str], user_agent: str) -> tuple[Any, ...]:
+def error(e: ErrorEvent, tags: dict[str, str], user_agent: str, source: str) -> tuple[Any, ...]:
     return (
         e.error_type, e.message, e.stack, e.file, e.line, e.column, e.mechanism, e.level, e.cross_origin,
         as_json(e.causes), as_json(e.breadcrumbs), as_json(e.fingerprint), as_json(tags), user_agent,
     )  # fmt: skip
 
 
-def network(e: NetworkEvent, tags: dict[str, str], user_agent: str) -> tuple[Any, ...]:
+def network(e: NetworkEvent, tags: dict[str, str], user_agent: str, source: str) -> tuple[Any, ...]:
     return (e.api, e.method, e.url, e.status, e.duration, e.failure, e.nel_phase, e.nel_type)
 
 
-def resource(e: ResourceEvent, tags: dict[str, str], user_agent: str) -> tuple[Any, ...]:
+def resource(e: ResourceEvent, tags: dict[str, str], user_agent: str, source: str) -> tuple[Any, ...]:
     return (e.url, e.element, e.source, e.status, e.duration)
 
 
-def vital(e: VitalEvent, tags: dict[str, str], user_agent: str) -> tuple[Any, ...]:
+def vital(e: VitalEvent, tags: dict[str, str], user_agent: str, source: str) -> tuple[Any, ...]:
     return (e.name, e.value, e.rating, e.metric_id, e.delta, e.navigation_type, as_json(e.attribution))
 
 
-def page_view(e: PageViewEvent, tags: dict[str, str], user_agent: str) -> tuple[Any, ...]:
+def page_view(e: PageViewEvent, tags: dict[str, str], user_agent: str, source: str) -> tuple[Any, ...]:
     return (e.navigation, e.referrer, e.dns, e.connect, e.tls, e.ttfb, e.dom_interactive, e.load, user_agent)
 
 
-def csp(e: CspEvent, tags: dict[str, str], user_agent: str) -> tuple[Any, ...]:
+def csp(e: CspEvent, tags: dict[str, str], user_agent: str, source: str) -> tuple[Any, ...]:
     return (
-        "beacon", "csp", e.blocked_uri, e.effective_directive, e.violated_directive, e.original_policy,
+        source, "csp", e.blocked_uri, e.effective_directive, e.violated_directive, e.original_policy,
         e.disposition, None, None, e.source_file, e.line, e.column, e.sample, e.status_code,
     )  # fmt: skip
 
 
-def report(e: ReportEvent, tags: dict[str, str], user_agent: str) -> tuple[Any, ...]:
+def report(e: ReportEvent, tags: dict[str, str], user_agent: str, source: str) -> tuple[Any, ...]:
     return (
-        "beacon", e.report_type, None, None, None, None, None, e.report_id, e.message,
+        source, e.report_type, None, None, None, None, None, e.report_id, e.message,
         e.source_file, e.line, e.column, None, None,
     )  # fmt: skip
 
 
-RowBuilder = Callable[[Any, dict[str, str], str], tuple[Any, ...]]
+RowBuilder = Callable[[Any, dict[str, str], str, str], tuple[Any, ...]]
 
 #: Event kind → (table, row builder).
 BY_KIND: dict[type[Event], tuple[str, RowBuilder]] = {

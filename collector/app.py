@@ -28,6 +28,7 @@ from collector.enqueue import Enqueuer
 from collector.ingest import Endpoint, ingest
 from collector.outcomes import Outcomes
 from collector.projects import ProjectRegistry
+from collector.reporting.endpoint import ReportsEndpoint
 from collector.responses import error
 from collector.routes import routes
 from collector.scripts import DIST, load_scripts
@@ -45,6 +46,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "events": BeaconEndpoint(),
     "envelope": EnvelopeEndpoint(),
     "store": StoreEndpoint(),
+    "reports": ReportsEndpoint(),
 }
 
 

@@ -17,6 +17,8 @@ Headers = list[tuple[bytes, bytes]]
 
 _encode = msgspec.json.encode
 JSON = (b"content-type", b"application/json")
+#: Statuses that must not carry a body (RFC 9110 §15.3.5, §15.4.5).
+NO_BODY = frozenset({204, 304})
 
 
 class BodyTooLarge(Exception):
@@ -76,6 +78,10 @@ class Request:
 
 async def respond(send: Send, status: int, body: Any, headers: Headers | None = None) -> None:
     """A JSON answer: ``body`` encoded, with ``headers`` (raw, lower-case names) added."""
+    if status in NO_BODY:
+        await send({"type": "http.response.start", "status": status, "headers": list(headers or [])})
+        await send({"type": "http.response.body", "body": b""})
+        return
     payload = _encode(body)
     raw = [JSON, (b"content-length", str(len(payload)).encode()), *(headers or [])]
     await send({"type": "http.response.start", "status": status, "headers": raw})

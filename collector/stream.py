@@ -36,6 +36,8 @@ class StreamEntry(msgspec.Struct, frozen=True):
     v: int = 1
     # The sender's address, anonymized unless the project keeps addresses; empty if unknown.
     client_ip: str = ""
+    # Who sent it: "beacon" (page script, Sentry SDKs included) or "reporting_api" (the browser itself).
+    source: str = "beacon"
 
 
 class _OutgoingEntry(msgspec.Struct, frozen=True):
