@@ -32,7 +32,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from analytics.pipeline import PROCESSORS, Processor, Rows, to_tables
 from analytics.store import insert
-from collector.stream import CONSUMER_GROUP, ENTRY_FIELD
+from collector.stream import CONSUMER_GROUP, payloads
 
 log = logging.getLogger("vigil.analytics")
 
@@ -158,16 +158,18 @@ class Consumer:
         processed: list[tuple[Entry, bytes, Rows]] = []
         dead: list[tuple[Entry, bytes, str]] = []
         for entry in entries:
-            data = (entry[2] or {}).get(ENTRY_FIELD)
-            if data is None:
-                dead.append((entry, b"", "entry has no 'e' field"))
-                continue
             try:
-                processed.append((entry, data, self.processors[entry[0]](data)))
-            except msgspec.DecodeError as e:
-                dead.append((entry, data, f"undecodable entry: {e}"[:1000]))
-            except Exception as e:  # a bad entry must not stop the others
-                dead.append((entry, data, f"processing failed: {type(e).__name__}: {e}"[:1000]))
+                datas = payloads(entry[2])
+            except (KeyError, msgspec.DecodeError):
+                dead.append((entry, b"", "entry has neither an 'e' nor a valid 'g' field"))
+                continue
+            for data in datas:
+                try:
+                    processed.append((entry, data, self.processors[entry[0]](data)))
+                except msgspec.DecodeError as e:
+                    dead.append((entry, data, f"undecodable entry: {e}"[:1000]))
+                except Exception as e:  # a bad entry must not stop the others
+                    dead.append((entry, data, f"processing failed: {type(e).__name__}: {e}"[:1000]))
         try:
             rows = self._commit([r for _, _, r in processed])
         except DATA_ERRORS as e:

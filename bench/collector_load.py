@@ -151,6 +151,10 @@ def main() -> int:
             collector_env = {
                 **env, "VIGIL_DATA_DIR": str(data), "VIGIL_REDIS_URL": url, "VIGIL_COLLECTOR_PORT": str(port),
                 "VIGIL_COLLECTOR_WORKERS": str(args.workers),
+                # wrk is one address sending for a whole site's visitors: no per-address or
+                # per-project limit, and no spike protection (it would see a spike).
+                "VIGIL_COLLECTOR_ADDRESS_REQUESTS_PER_SECOND": "0", "VIGIL_COLLECTOR_PROJECT_EVENTS_PER_SECOND": "0",
+                "VIGIL_COLLECTOR_SPIKE_FACTOR": "0",
             }  # fmt: skip
             collector = serve(
                 [*python, "-m", "vigil", "serve", "collector"], collector_env, f"http://127.0.0.1:{port}/healthz",

@@ -46,8 +46,17 @@ class Request:
         return value.decode("latin-1") if value is not None else default
 
     def query(self, name: str) -> str:
+        """A query parameter's value (percent-decoded), or ``""``."""
         if self._query is None:
-            self._query = dict(parse_qsl(self.scope["query_string"].decode("latin-1"), keep_blank_values=True))
+            raw: bytes = self.scope["query_string"]
+            if b"%" not in raw and b"+" not in raw:
+                # The common case (a key of hex digits) without the general parser.
+                self._query = {}
+                for pair in raw.decode("latin-1").split("&"):
+                    key, _, value = pair.partition("=")
+                    self._query[key] = value  # the last one wins, as with parse_qsl
+            else:
+                self._query = dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
         return self._query.get(name, "")
 
     @property

@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 
 from collector import metrics
 from collector.spool import Segment, Spool, SpoolFull
-from collector.stream import ENTRY_FIELD, EVENTS_STREAM
+from collector.stream import ENTRY_FIELD, EVENTS_STREAM, GROUP_FIELD
 
 log = logging.getLogger("vigil.collector")
 
@@ -60,12 +60,14 @@ class Enqueuer:
         self._wake_spool = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
+        self._round_trip_started: float | None = None
         #: Entries in the spool (or on their way to it) not yet in Redis; while any, new ones follow them.
         self.spooled = 0
         self.replayed = 0
 
     async def __aenter__(self) -> Enqueuer:
         self._start("writer", self._write_loop)
+        self._start("watcher", self._watch_loop)
         if self._spool is not None:
             self._start("spooler", self._spool_loop)
             self._start("replayer", self._replay_loop)
@@ -95,8 +97,6 @@ class Enqueuer:
         if self._closing or task.cancelled():
             return
         log.error("enqueue %s died (%r); restarting it", name, task.exception())
-        if name == "writer":
-            self._fail(self._inflight, "enqueue writer failed")
         self._start(name, loop)
         self._wake.set()
         self._wake_spool.set()
@@ -111,25 +111,29 @@ class Enqueuer:
             return await future
         self._pending.append(item)
         self._wake.set()
-        # A plain timer rather than wait_for: this runs once per request on the hot path.
-        timer = loop.call_later(self._spool_after, self._late, item)
-        try:
-            return await future
-        finally:
-            timer.cancel()
+        return await future
 
-    def _late(self, item: Item) -> None:
-        """Redis has not taken the entry in time: spool it (or, without a spool, give up)."""
-        future = item[2]
-        if future.done() or future in self._routed:
-            return
-        # Not yet sent: take it back. Already sent: spool it anyway; if Redis took it after
-        # all, analytics drops the second copy by event id.
-        self._pending = [p for p in self._pending if p is not item]
-        if self._spool is None:
-            future.set_exception(EnqueueFailed(f"not queued within {self._spool_after:.0f}s"))
-        else:
-            self._send_to_spool(item)
+    async def _watch_loop(self) -> None:
+        """Spool (or, without a spool, fail) what waits on a Redis round trip older than ``spool_after``.
+
+        One watcher instead of a timer per request: once Redis is stuck, everything waiting
+        is moved at once, and from then on new entries go straight to the spool.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(0.1, self._spool_after / 4))
+            started = self._round_trip_started
+            if started is None or loop.time() - started < self._spool_after:
+                continue
+            # Already sent: spooled anyway; if Redis takes them after all, analytics keeps
+            # one copy of each event (by event id). Not yet sent: taken back.
+            stuck, self._inflight, self._pending = self._inflight + self._pending, [], []
+            stuck = [item for item in stuck if not item[2].done() and item[2] not in self._routed]
+            if self._spool is None:
+                self._fail(stuck, f"not queued within {self._spool_after:.0f}s")
+            else:
+                for item in stuck:
+                    self._send_to_spool(item)
 
     def _send_to_spool(self, item: Item) -> None:
         self.spooled += 1
@@ -144,8 +148,16 @@ class Enqueuer:
             while self._pending:
                 batch, self._pending = self._pending[:MAX_PIPELINE], self._pending[MAX_PIPELINE:]
                 self._inflight = batch
-                await self._write(batch)
-                self._inflight = []
+                self._round_trip_started = asyncio.get_running_loop().time()
+                try:
+                    await self._write(batch)
+                except Exception:
+                    # A bug, not Redis: fail what it held (503) before the loop is restarted.
+                    self._fail(batch, "enqueue writer failed")
+                    raise
+                finally:
+                    self._round_trip_started = None
+                    self._inflight = []
 
     async def _write(self, batch: list[Item]) -> None:
         try:
@@ -164,12 +176,27 @@ class Enqueuer:
                 future.set_result(entry_id)
 
     async def _xadd(self, entries: list[tuple[str, bytes]]) -> list[bytes]:
+        """One stream entry per stream for everything that arrived together; returns each entry's stream id.
+
+        Requests that arrive while a round trip is under way share one XADD (field ``g``, a
+        JSON array of their entries): one command instead of many, in Redis and here.
+        """
+        by_stream: dict[str, list[int]] = {}
+        for n, (stream, _) in enumerate(entries):
+            by_stream.setdefault(stream, []).append(n)
         pipe = self._client.pipeline(transaction=False)
-        for stream, data in entries:
-            pipe.xadd(stream, {ENTRY_FIELD: data})
+        for stream, positions in by_stream.items():
+            if len(positions) == 1:
+                pipe.xadd(stream, {ENTRY_FIELD: entries[positions[0]][1]})
+            else:
+                pipe.xadd(stream, {GROUP_FIELD: b"[" + b",".join(entries[n][1] for n in positions) + b"]"})
         started = time.perf_counter()
-        ids: list[bytes] = await pipe.execute()
+        stream_ids: list[bytes] = await pipe.execute()
         metrics.REDIS_SECONDS.observe(time.perf_counter() - started)
+        ids: list[bytes] = [b""] * len(entries)
+        for positions, entry_id in zip(by_stream.values(), stream_ids, strict=True):
+            for n in positions:
+                ids[n] = entry_id
         return ids
 
     async def _spool_loop(self) -> None:

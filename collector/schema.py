@@ -44,7 +44,7 @@ Millis = Annotated[float, msgspec.Meta(ge=0, le=86_400_000)]
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 
 
-class Breadcrumb(msgspec.Struct):
+class Breadcrumb(msgspec.Struct, gc=False):
     """Something that happened on the page before an error: a click, a navigation, a console line, a failed request."""
 
     ts: EpochMs
@@ -53,7 +53,7 @@ class Breadcrumb(msgspec.Struct):
     level: Short = "info"  # "info", "warning" or "error"
 
 
-class Cause(msgspec.Struct):
+class Cause(msgspec.Struct, gc=False):
     """One link of an error's ``cause`` chain."""
 
     error_type: Name
@@ -61,7 +61,7 @@ class Cause(msgspec.Struct):
     stack: Stack = ""
 
 
-class ErrorEvent(msgspec.Struct, tag="error", tag_field="type"):
+class ErrorEvent(msgspec.Struct, tag="error", tag_field="type", gc=False):
     """An uncaught error, an unhandled rejection, or an error or message the page reported itself."""
 
     event_id: Id
@@ -84,7 +84,7 @@ class ErrorEvent(msgspec.Struct, tag="error", tag_field="type"):
     fingerprint: Annotated[list[Name], msgspec.Meta(max_length=8)] = []
 
 
-class ResourceEvent(msgspec.Struct, tag="resource", tag_field="type"):
+class ResourceEvent(msgspec.Struct, tag="resource", tag_field="type", gc=False):
     """A sub-resource (image, script, stylesheet, media…) that failed to load."""
 
     event_id: Id
@@ -97,7 +97,7 @@ class ResourceEvent(msgspec.Struct, tag="resource", tag_field="type"):
     duration: Millis | None = None
 
 
-class NetworkEvent(msgspec.Struct, tag="network", tag_field="type"):
+class NetworkEvent(msgspec.Struct, tag="network", tag_field="type", gc=False):
     """A failed ``fetch`` or ``XMLHttpRequest``: network error, timeout, abort, 4xx or 5xx."""
 
     event_id: Id
@@ -114,7 +114,7 @@ class NetworkEvent(msgspec.Struct, tag="network", tag_field="type"):
     nel_type: Short = "unknown"
 
 
-class VitalEvent(msgspec.Struct, tag="vital", tag_field="type"):
+class VitalEvent(msgspec.Struct, tag="vital", tag_field="type", gc=False):
     """A Core Web Vital from the web-vitals library. Updates of one metric share ``metric_id``; the last one counts."""
 
     event_id: Id
@@ -131,7 +131,7 @@ class VitalEvent(msgspec.Struct, tag="vital", tag_field="type"):
     ] = {}
 
 
-class PageViewEvent(msgspec.Struct, tag="pageview", tag_field="type"):
+class PageViewEvent(msgspec.Struct, tag="pageview", tag_field="type", gc=False):
     """A page load (with its navigation timing) or a single-page-app route change."""
 
     event_id: Id
@@ -148,7 +148,7 @@ class PageViewEvent(msgspec.Struct, tag="pageview", tag_field="type"):
     load: Millis | None = None
 
 
-class CspEvent(msgspec.Struct, tag="csp", tag_field="type"):
+class CspEvent(msgspec.Struct, tag="csp", tag_field="type", gc=False):
     """A Content Security Policy violation seen by the page (``securitypolicyviolation``)."""
 
     event_id: Id
@@ -166,7 +166,7 @@ class CspEvent(msgspec.Struct, tag="csp", tag_field="type"):
     status_code: Status | None = None
 
 
-class ReportEvent(msgspec.Struct, tag="report", tag_field="type"):
+class ReportEvent(msgspec.Struct, tag="report", tag_field="type", gc=False):
     """A report from the browser's ``ReportingObserver``: a deprecation or an intervention."""
 
     event_id: Id
@@ -183,7 +183,7 @@ class ReportEvent(msgspec.Struct, tag="report", tag_field="type"):
 Event = ErrorEvent | ResourceEvent | NetworkEvent | VitalEvent | PageViewEvent | CspEvent | ReportEvent
 
 
-class Batch(msgspec.Struct):
+class Batch(msgspec.Struct, gc=False):
     """One request from the beacon: shared context plus up to ``MAX_EVENTS`` events."""
 
     v: Literal[1]

@@ -20,6 +20,8 @@ OUTCOMES_STREAM = "vigil:outcomes"
 SENTRY_STREAM = "vigil:sentry"
 CONSUMER_GROUP = "ingest"
 ENTRY_FIELD = b"e"
+#: Several entries that arrived together, in one stream entry: a JSON array of them.
+GROUP_FIELD = b"g"
 
 
 class StreamEntry(msgspec.Struct, frozen=True):
@@ -69,6 +71,21 @@ def encode_entry(entry: StreamEntry, raw_batch: bytes | None = None) -> bytes:
             entry.client_ip,
         )
     )
+
+
+_group = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def payloads(fields: dict[bytes, bytes] | None) -> list[bytes]:
+    """The entries a stream entry holds: its ``e`` field, or each element of its ``g`` array.
+
+    Raises ``msgspec.DecodeError`` for a ``g`` that is not a JSON array, ``KeyError`` when neither is there.
+    """
+    fields = fields or {}
+    single = fields.get(ENTRY_FIELD)
+    if single is not None:
+        return [single]
+    return [bytes(raw) for raw in _group.decode(fields[GROUP_FIELD])]
 
 
 def decode_entry(data: bytes) -> StreamEntry:

@@ -12,7 +12,7 @@ from sentry_sdk.envelope import Envelope, Item, PayloadRef
 from analytics.client import ReadClient
 from collector.projects import Project
 from collector.sentry.convert import decode_sentry_entry
-from collector.stream import EVENTS_STREAM, SENTRY_STREAM, decode_entry
+from collector.stream import EVENTS_STREAM, SENTRY_STREAM, decode_entry, payloads
 from tests.helpers import Service, wait_until
 from vigil import runtime
 
@@ -26,7 +26,7 @@ def envelope_url(collector: Service, project: Project) -> str:
 
 
 def stream(redis_client, name: str) -> list[bytes]:
-    return [fields[b"e"] for _, fields in redis_client.xrange(name)]
+    return [p for _, fields in redis_client.xrange(name) for p in payloads(fields)]
 
 
 @pytest.fixture

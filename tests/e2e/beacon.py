@@ -11,7 +11,7 @@ import redis
 
 from collector.projects import Project
 from collector.schema import Event
-from collector.stream import EVENTS_STREAM, StreamEntry, decode_entry
+from collector.stream import EVENTS_STREAM, StreamEntry, decode_entry, payloads
 
 # Headless Chromium keeps every page visible, so tests hide a page the way the page itself would see it.
 HIDE = (
@@ -50,7 +50,7 @@ class Received:
         self.client = client
 
     def entries(self) -> list[StreamEntry]:
-        return [decode_entry(fields[b"e"]) for _, fields in self.client.xrange(EVENTS_STREAM)]
+        return [decode_entry(p) for _, fields in self.client.xrange(EVENTS_STREAM) for p in payloads(fields)]
 
     def events(self, of_kind: str | None = None) -> list[Event]:
         found = [e for entry in self.entries() for e in entry.batch.events]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from collector.stream import EVENTS_STREAM, decode_entry
+from collector.stream import EVENTS_STREAM, decode_entry, payloads
 from tests.helpers import env_without_vigil, free_port, stop_process, wait_until
 from vigil.demo.site import page as demo_page
 from vigil.demo.traffic import BROWSERS, batch, generate
@@ -34,7 +34,7 @@ def test_generated_traffic_is_accepted_by_the_collector(http, collector, demo_pr
     accepted = generate(send, stop, interval=0, seed=7)
 
     assert (accepted, set(statuses)) == (20, {202})
-    entries = [decode_entry(fields[b"e"]) for _, fields in redis_client.xrange(EVENTS_STREAM)]
+    entries = [decode_entry(p) for _, fields in redis_client.xrange(EVENTS_STREAM) for p in payloads(fields)]
     assert len(entries) == 20
     # Seeded: six browsers, both releases, five error types, all four pages.
     assert len({e.user_agent for e in entries}) == 6
