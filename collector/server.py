@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import uvicorn
 
 from collector.settings import CollectorSettings
@@ -9,6 +12,12 @@ from collector.settings import CollectorSettings
 
 def serve(settings: CollectorSettings) -> None:
     """Run until SIGTERM/SIGINT; with ``workers`` > 1, uvicorn forks that many processes on one port."""
+    if settings.workers > 1:
+        # Metrics from every worker, whichever answers /metrics (collector/metrics.py).
+        directory = settings.data_dir.resolve() / "run" / f"metrics-collector-{settings.port}"
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     uvicorn.run(
         "collector.app:app_from_env",
         factory=True,

@@ -38,10 +38,28 @@ def demo_project(data_dir: Path) -> Project:
     return ensure_demo_project(data_dir)
 
 
+def _answers(url: str) -> bool:
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=0.2) as client:
+            return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
 @dataclasses.dataclass
 class RedisServer:
     url: str
     process: subprocess.Popen[bytes]
+    command: list[str]
+
+    def stop(self) -> None:
+        """A clean shutdown (SIGTERM): Redis writes its append-only file and exits."""
+        stop_process(self.process)
+
+    def start(self) -> None:
+        """Start again on the same socket and data, replaying the append-only file."""
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
+        wait_until(lambda: _answers(self.url), timeout=10, what="redis-server to answer again")
 
     def freeze(self) -> None:
         """Stop the process (SIGSTOP): connections hang, as with a Redis that is overloaded or partitioned."""
@@ -65,22 +83,15 @@ def redis_url(_redis: RedisServer) -> str:
 def _redis(data_dir: Path) -> Iterator[RedisServer]:
     """A real redis-server (the embedded binary) on a Unix socket in the test's data directory."""
     sock = redis_server.socket_path(data_dir)
-    process = subprocess.Popen(redis_server.command(data_dir, sock=sock), stdout=subprocess.DEVNULL)
-    url = redis_server.url(sock)
-
-    def answers() -> bool:
-        try:
-            with redis.Redis.from_url(url, socket_connect_timeout=0.2) as client:
-                return bool(client.ping())
-        except (redis.RedisError, OSError):
-            return False
-
+    command = redis_server.command(data_dir, sock=sock)
+    server = RedisServer(redis_server.url(sock), subprocess.Popen(command, stdout=subprocess.DEVNULL), command)
     try:
-        wait_until(answers, timeout=10, what="redis-server to answer")
-        yield RedisServer(url, process)
+        wait_until(lambda: _answers(server.url), timeout=10, what="redis-server to answer")
+        yield server
     finally:
-        process.send_signal(signal.SIGCONT)
-        stop_process(process)
+        if server.process.poll() is None:
+            server.process.send_signal(signal.SIGCONT)
+        stop_process(server.process)
         if sock.parent.name.startswith("vigil-"):
             shutil.rmtree(sock.parent, ignore_errors=True)
 

@@ -368,3 +368,18 @@ def test_metrics_count_requests_outcomes_and_state(http, collector, demo_project
     )
     assert "vigil_collector_spooled_entries 0.0" in text
     assert "vigil_collector_redis_seconds_count 1.0" in text
+
+
+def test_several_workers_share_the_port_and_their_metrics(http, data_dir, demo_project, redis_url, redis_client):
+    from tests.conftest import _service
+
+    env = {"VIGIL_REDIS_URL": redis_url, "VIGIL_COLLECTOR_WORKERS": "2"}
+    service = _service("collector", data_dir, env, "/healthz")
+    try:
+        for _ in range(20):
+            with httpx.Client(timeout=10) as fresh:  # new connections, so both workers get some
+                assert post(fresh, service, demo_project, batch()).status_code == 202
+        metrics = http.get(f"{service.url}/metrics").text
+    finally:
+        service.stop()
+    assert 'vigil_collector_requests_total{route="events",status="202"} 20.0' in metrics
