@@ -59,6 +59,7 @@ class Context:
     received_at: int  # ms since the epoch
     user_agent: str
     client_ip: str  # anonymized unless the project keeps addresses
+    max_event_bytes: int
 
 
 @dataclasses.dataclass
@@ -166,6 +167,7 @@ async def _steps(
             received_at=time.time_ns() // 1_000_000,
             user_agent=request.header(b"user-agent")[:MAX_USER_AGENT],
             client_ip=host if project.store_ip else anonymize_ip(host),
+            max_event_bytes=state.settings.max_event_bytes,
         )
         parsed = endpoint.parse(body, context)
         wait = limits.per_project.take(project.id, parsed.events)

@@ -30,7 +30,6 @@ from collector.stream import EVENTS_STREAM, SENTRY_STREAM, StreamEntry, encode_e
 
 #: Item types that are stored; others (attachments, transactions, replays…) are counted as skipped.
 STORED = {"event", "session", "sessions", "client_report"}
-MAX_EVENT_BYTES = 1_000_000
 
 
 def _refusal_headers(refused: Refused) -> Headers:
@@ -108,14 +107,14 @@ class EnvelopeEndpoint:
 
     def authenticate_body(self, state: State, request: Request, project_id: int, body: bytes) -> Project | None:
         try:
-            header, _ = parse_envelope(body, MAX_EVENT_BYTES)
+            header, _ = parse_envelope(body, state.settings.max_event_bytes)
         except EnvelopeError:
             return None
         return authenticate(state, request, project_id, header)
 
     def parse(self, body: bytes, context: Context) -> Parsed:
         try:
-            header, items = parse_envelope(body, MAX_EVENT_BYTES)
+            header, items = parse_envelope(body, context.max_event_bytes)
         except EnvelopeError as e:
             raise Refused(400, f"invalid envelope: {e}", "invalid", "envelope") from None
         dsn = header.get("dsn")
@@ -143,8 +142,8 @@ class StoreEndpoint:
         return None
 
     def parse(self, body: bytes, context: Context) -> Parsed:
-        if len(body) > MAX_EVENT_BYTES:
-            raise Refused(413, f"event is larger than {MAX_EVENT_BYTES} bytes", "too_large", "event")
+        if len(body) > context.max_event_bytes:
+            raise Refused(413, f"event is larger than {context.max_event_bytes} bytes", "too_large", "event")
         return _items([Item("event", body)], {}, context)
 
     def refusal_headers(self, refused: Refused) -> Headers:
