@@ -29,6 +29,8 @@ log = logging.getLogger("vigil.collector")
 
 #: Most entries in one pipeline; more wait for the next round trip.
 MAX_PIPELINE = 512
+#: Round trips to Redis under way at once: while one is answered, the next is already sent.
+MAX_IN_FLIGHT = 2
 SPOOL_AFTER_SECONDS = 1.0
 REPLAY_EVERY_SECONDS = 0.5
 SPOOLED = b"spooled"
@@ -53,14 +55,16 @@ class Enqueuer:
         self._spool = spool
         self._spool_after = spool_after
         self._pending: list[Item] = []
-        self._inflight: list[Item] = []
+        # Round trips under way: token → (their entries, when they were sent).
+        self._inflight: dict[int, tuple[list[Item], float]] = {}
+        self._round_trips = 0
+        self._writes: set[asyncio.Task[None]] = set()
         self._to_spool: list[Item] = []
         self._routed: set[asyncio.Future[bytes]] = set()  # on their way to the spool
         self._wake = asyncio.Event()
         self._wake_spool = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
-        self._round_trip_started: float | None = None
         #: Entries in the spool (or on their way to it) not yet in Redis; while any, new ones follow them.
         self.spooled = 0
         self.replayed = 0
@@ -81,7 +85,7 @@ class Enqueuer:
             self._wake_spool.set()
             await asyncio.sleep(0.01)
         self._closing = True
-        for task in self._tasks.values():
+        for task in [*self._tasks.values(), *self._writes]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -122,12 +126,13 @@ class Enqueuer:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(min(0.1, self._spool_after / 4))
-            started = self._round_trip_started
-            if started is None or loop.time() - started < self._spool_after:
+            now = loop.time()
+            late = [batch for batch, started in self._inflight.values() if now - started >= self._spool_after]
+            if not late:
                 continue
             # Already sent: spooled anyway; if Redis takes them after all, analytics keeps
             # one copy of each event (by event id). Not yet sent: taken back.
-            stuck, self._inflight, self._pending = self._inflight + self._pending, [], []
+            stuck, self._pending = [item for batch in late for item in batch] + self._pending, []
             stuck = [item for item in stuck if not item[2].done() and item[2] not in self._routed]
             if self._spool is None:
                 self._fail(stuck, f"not queued within {self._spool_after:.0f}s")
@@ -142,22 +147,29 @@ class Enqueuer:
         self._wake_spool.set()
 
     async def _write_loop(self) -> None:
+        """Send what waits, keeping up to ``MAX_IN_FLIGHT`` round trips under way (each on its own connection)."""
+        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._pending:
+            while self._pending and len(self._inflight) < MAX_IN_FLIGHT:
                 batch, self._pending = self._pending[:MAX_PIPELINE], self._pending[MAX_PIPELINE:]
-                self._inflight = batch
-                self._round_trip_started = asyncio.get_running_loop().time()
-                try:
-                    await self._write(batch)
-                except Exception:
-                    # A bug, not Redis: fail what it held (503) before the loop is restarted.
-                    self._fail(batch, "enqueue writer failed")
-                    raise
-                finally:
-                    self._round_trip_started = None
-                    self._inflight = []
+                self._round_trips += 1
+                self._inflight[self._round_trips] = (batch, loop.time())
+                task = asyncio.create_task(self._write_one(self._round_trips, batch))
+                self._writes.add(task)
+                task.add_done_callback(self._writes.discard)
+
+    async def _write_one(self, token: int, batch: list[Item]) -> None:
+        try:
+            await self._write(batch)
+        except Exception:
+            # A bug, not Redis: fail what it held (503) rather than leave it waiting.
+            log.exception("enqueue write failed")
+            self._fail(batch, "enqueue writer failed")
+        finally:
+            self._inflight.pop(token, None)
+            self._wake.set()  # a slot is free: send what arrived meanwhile
 
     async def _write(self, batch: list[Item]) -> None:
         try:

@@ -27,8 +27,9 @@ class CollectorSettings:
     max_decompressed_bytes: int = setting(
         5_000_000, "Largest body after undoing Content-Encoding; larger gets 413.", minimum=1024
     )
-    max_event_bytes: int = setting(1_000_000, "Largest single event (a Sentry event item or store body); larger "
-                                   "gets 413.", minimum=1024)
+    max_event_bytes: int = setting(
+        1_000_000, "Largest single event (a Sentry event item or store body); larger gets 413.", minimum=1024
+    )
     spool_after_ms: int = setting(
         1000,
         "An entry Redis has not taken this long goes to the local spool instead (and the request is answered).",
