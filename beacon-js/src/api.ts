@@ -1,8 +1,6 @@
 import { createErrorEvent } from './lib/errorEvent';
-import { newEvent } from './lib/event';
 import { guarded } from './lib/guard';
-import { redactText } from './lib/redact';
-import type { BeaconEvent, Client, Options, VigilApi } from './types';
+import type { Client, Options, VigilApi } from './types';
 import { VERSION } from './version';
 
 /**
@@ -14,19 +12,24 @@ import { VERSION } from './version';
  */
 export function createApi(boot: (options: Options) => Client | null): VigilApi {
   let client: Client | null = null;
-  const capture = (event: BeaconEvent): string => (client!.capture(event), event.event_id);
-  const commands: Record<string, (...args: any[]) => unknown> = {
-    init: (options?: Options) => void (client ||= boot(options || {})),
-    setUser: (id) => client!.setUser(id),
-    setTag: (key, value) => client!.setTag(key, value),
-    captureError: (error) => capture(createErrorEvent(error, 'manual')),
-    captureMessage: (message, level) =>
-      capture(newEvent('error', { error_type: 'Message', message: redactText(String(message)), mechanism: 'message' as const, level: String(level || 'info') })),
-    consent: (granted) => client!.consent(granted),
-    flush: () => client!.flush(),
-  };
-  const api = guarded((name: string, ...args: unknown[]) => (name === 'init' || client) && commands[name]?.(...args)) as VigilApi;
-  for (const name in commands) (api as any)[name] = (...args: unknown[]) => api(name, ...args);
+  const api = guarded((name: string, a?: any, b?: any) => {
+    if (name === 'init') client ||= boot(a || {});
+    else if (client) {
+      const i = COMMANDS.indexOf(name);
+      // setUser, setTag, consent, flush: the client's own.
+      if (i > 2) return (client as any)[name](a, b);
+      // captureError (1), captureMessage (2): the event's id.
+      if (i > 0) {
+        const event = i > 1 ? { ...createErrorEvent(String(a), 'message'), level: String(b || 'info') } : createErrorEvent(a, 'manual');
+        client.capture(event);
+        return event.event_id;
+      }
+    }
+  }) as VigilApi;
+  for (const name of COMMANDS) (api as any)[name] = (...args: unknown[]) => api(name, ...args);
   api.version = VERSION;
   return api;
 }
+
+/** The commands, in this order: `init`, the two that capture, the client's own methods. */
+const COMMANDS = ['init', 'captureError', 'captureMessage', 'setUser', 'setTag', 'consent', 'flush'];

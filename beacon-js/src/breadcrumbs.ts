@@ -13,12 +13,12 @@ const CONTROL = 'a,button,[role=button]';
  *
  * - clicks, as a selector only (`button#buy.primary`), never text or values;
  * - navigations within the page (History API, back/forward, fragment changes);
- * - `console.error` and `console.warn`: console is wrapped and the original still prints
- *   the same arguments. Inside the beacon's own code the hook is skipped (lib/guard.ts),
+ * - `console.error` and `console.warn`: console is wrapped; the original is called first and
+ *   prints the same arguments, then the beacon records them. Inside the beacon's own code the hook is skipped (lib/guard.ts),
  *   so the beacon never records itself.
  */
 export function watchBreadcrumbs(client: Client): void {
-  document.addEventListener(
+  addEventListener(
     'click',
     guarded((event: Event) => {
       const node = event.target as Element | null;
@@ -31,7 +31,7 @@ export function watchBreadcrumbs(client: Client): void {
   onUrlChange((_, to) => client.crumb('navigation', redactUrl(to)));
 
   const consoleCrumb = guarded((level: 'error' | 'warning', args: ArrayLike<unknown>) => {
-    client.crumb('console', [].map.call(args, text).join(' '), level);
+    client.crumb('console', Array.from(args, text).join(' '), level);
   });
   for (const [name, level] of [
     ['error', 'error'],
@@ -39,8 +39,9 @@ export function watchBreadcrumbs(client: Client): void {
   ] as const) {
     wrap(console, name, (original) =>
       function (this: Console) {
+        const result = original.apply(this, arguments);
         consoleCrumb(level, arguments);
-        return original.apply(this, arguments);
+        return result;
       },
     );
   }

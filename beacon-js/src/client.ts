@@ -1,16 +1,15 @@
 import { toBodies } from './lib/batch';
 import { clip } from './lib/clip';
-import { createCrumbs } from './lib/crumbs';
+import { addCrumb } from './lib/crumbs';
 import { createFlood } from './lib/flood';
 import { hashUser } from './lib/hash';
 import { MAX_KEY, MAX_NAME, MAX_TAGS } from './lib/limits';
-import { createOutbox } from './lib/outbox';
 import { createQueue } from './lib/queue';
 import { touchSession } from './lib/session';
-import { getItem, setItem } from './lib/storage';
-import { createTransport } from './lib/transport';
+import { forget } from './lib/storage';
+import { createTransport, eventsPath } from './lib/transport';
 import { truncate } from './lib/truncate';
-import type { BeaconEvent, Client, Config, Dropped } from './types';
+import type { BeaconEvent, Breadcrumb, Client, Config, Dropped, Session } from './types';
 import { SDK } from './version';
 
 /** Events held in memory while consent is pending. */
@@ -21,43 +20,51 @@ const MAX_HELD = 100;
  * control, waits in the queue, and leaves in batches (lib/batch.ts) through the outbox
  * (lib/outbox.ts) and the transport (lib/transport.ts).
  *
- * Consent (`requireConsent`): until `consent(true)` nothing is stored or sent; events wait
- * in memory (at most MAX_HELD) and go once consent is given; `consent(false)` discards them
- * and whatever comes after.
+ * Consent (`requireConsent`): until `consent(true)` (or `'true'`) nothing is stored or sent;
+ * events wait in memory (at most MAX_HELD) and go once consent is given. Any other value
+ * (`false`, `'false'`, …) refuses: what waits is discarded, and so is whatever comes after.
+ * The queue is emptied and the outbox, the session and the tab id are deleted from storage,
+ * also when consent was given before (withdrawn) or on an earlier page.
  */
-export function createClient(config: Config, own: string[]): Client {
+export function createClient(config: Config, src: string): Client {
   // true: go; undefined: consent pending; false: refused.
   let consented: boolean | undefined = !config.requireConsent || undefined;
   let held: BeaconEvent[] = [];
   let dropped: Dropped = {};
   let user: string | undefined;
+  // setUser calls so far: a hash that arrives after a later call is dropped.
+  let users = 0;
   let hiding = false;
-  const tags: Record<string, string> = {};
+  // The session of the last event admitted (every queued event was).
+  let session: Session;
+  // No prototype: a tag named `constructor` is a tag like any other.
+  const tags: Record<string, string> = Object.create(null);
   const drop = (reason: string, n = 1): void => {
     dropped[reason] = (dropped[reason] || 0) + n;
   };
-  const crumbs = createCrumbs();
+  const crumbs: Breadcrumb[] = [];
   const flood = createFlood();
-  const box = createOutbox('vigil.outbox.' + config.project, drop, getItem, setItem);
-  const transport = createTransport(config, box, drop, () => !!consented);
+  const transport = createTransport(config, drop, () => !!consented);
 
   const queue = createQueue<BeaconEvent>((events) => {
+    // Consent withdrawn: what was queued is discarded.
+    if (!consented) return;
     const bodies = toBodies(events, {
       release: config.release,
       environment: config.environment,
-      session_id: touchSession(config).id,
+      session_id: session.id,
       user_id: user,
-      tags: { ...tags },
+      tags,
       dropped,
       sdk: SDK,
     });
     dropped = {};
-    bodies.forEach(box.add);
+    bodies.forEach(transport.add);
     if (!hiding) transport.pump();
   });
 
   const admit = (event: BeaconEvent): void => {
-    const s = touchSession(config);
+    const s = (session = touchSession(config));
     // An unsampled session sends nothing but errors, which have their own rate.
     if (event.type === 'error' ? s.error_sampled : s.sampled) {
       const reason = flood(event);
@@ -71,15 +78,18 @@ export function createClient(config: Config, own: string[]): Client {
 
   return {
     capture(event) {
-      if (event.type === 'error') event.breadcrumbs = crumbs.list();
+      // A copy: later crumbs do not change what an event already carries.
+      if (event.type === 'error') event.breadcrumbs = crumbs.length ? crumbs.slice() : undefined;
       if (consented) admit(event);
       else if (consented === undefined && held.push(event) > MAX_HELD) {
         held.shift();
         drop('queue_full');
       }
     },
-    crumb: crumbs.add,
-    own: (url) => own.some((prefix) => url.startsWith(prefix)),
+    crumb: (category, message, level) => addCrumb(crumbs, category, message, level),
+    // The collectors' events URLs (whatever the query) and the beacon's own script; the
+    // site's other URLs are the site's.
+    own: (url) => config.bases.map((base) => base + eventsPath(config)).concat(src || []).some((prefix) => url.startsWith(prefix)),
     flush() {
       queue.flush();
       transport.pump();
@@ -91,9 +101,10 @@ export function createClient(config: Config, own: string[]): Client {
       transport.hide();
     },
     setUser(id) {
-      // Only the hash is sent, from when it is ready.
+      // Only the hash is sent, from when it is ready; none where crypto.subtle is missing.
+      const mine = ++users;
       user = undefined;
-      if (id != null && id !== '') hashUser(config.key, String(id)).then((hash) => (user = hash.slice(0, 64)));
+      if (id != null && id !== '') hashUser(config.key, id as string).then((hash) => mine === users && (user = hash), () => {});
     },
     setTag(key, value) {
       const k = truncate(String(key), MAX_KEY);
@@ -101,12 +112,18 @@ export function createClient(config: Config, own: string[]): Client {
       else if (k && (k in tags || Object.keys(tags).length < MAX_TAGS)) tags[k] = truncate(String(value), MAX_NAME);
     },
     consent(granted) {
-      consented = !!granted;
+      consented = String(granted) === 'true';
       const waiting = held;
       held = [];
       if (consented) {
         waiting.forEach(admit);
         transport.pump();
+      } else {
+        // Refused or withdrawn: empty the queue (its callback discards now) and forget what
+        // this page or an earlier one stored.
+        queue.flush();
+        transport.clear();
+        forget();
       }
     },
   };

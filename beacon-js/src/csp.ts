@@ -1,5 +1,6 @@
 import { newEvent } from './lib/event';
 import { guarded } from './lib/guard';
+import { position } from './lib/position';
 import { redactText, redactUrl } from './lib/redact';
 import type { Client } from './types';
 
@@ -9,7 +10,8 @@ import type { Client } from './types';
  * and flood control (lib/flood.ts) keeps its repeats to one.
  */
 export function watchCsp(client: Client): void {
-  document.addEventListener(
+  // The event bubbles from the element or document to window.
+  addEventListener(
     'securitypolicyviolation',
     guarded((e: SecurityPolicyViolationEvent) => {
       client.capture(
@@ -20,10 +22,10 @@ export function watchCsp(client: Client): void {
             original_policy: e.originalPolicy,
             disposition: e.disposition,
             source_file: redactUrl(e.sourceFile),
-            line: e.lineNumber,
-            column: e.columnNumber,
+            line: position(e.lineNumber),
+            column: position(e.columnNumber),
             sample: redactText(e.sample),
-            status_code: e.statusCode,
+            status_code: Math.min(e.statusCode, 999),
           }),
         );
     }),

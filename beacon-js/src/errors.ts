@@ -11,16 +11,10 @@ import type { Client } from './types';
  * failed loads of images and scripts belong to resources.ts.
  */
 export function watchErrors(client: Client, early: [Event, number][] = []): void {
-  const report = (event: Event, ts?: number): void => {
-    if (event.type === 'error') {
-      // an element's failed load (resources.ts); window's own errors have no nodeType
-      if ((event.target as Node).nodeType) return;
-      const e = event as globalThis.ErrorEvent;
-      client.capture(createErrorEvent(e.error, 'onerror', e, ts));
-    } else {
-      client.capture(createErrorEvent((event as PromiseRejectionEvent).reason, 'onunhandledrejection', {}, ts));
-    }
-  };
+  // A rejection has a reason and no position; an element's failed load (resources.ts) has a
+  // target with a nodeType, window's own errors do not.
+  const report = (e: any, ts?: number): unknown =>
+    e.target?.nodeType || client.capture(createErrorEvent(e.type === 'error' ? e.error : e.reason, e.type === 'error' ? 'onerror' : 'onunhandledrejection', e, ts));
   for (const [event, ts] of early) report(event, ts);
   addEventListener('error', guarded(report));
   addEventListener('unhandledrejection', guarded(report));

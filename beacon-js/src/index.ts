@@ -2,4 +2,4 @@ import { start } from './start';
 
 // `document.currentScript` is only set while this script first runs, so read it now,
 // before anything asynchronous.
-start(typeof document !== 'undefined' ? document.currentScript : null);
+start(document.currentScript);

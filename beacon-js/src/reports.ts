@@ -1,5 +1,6 @@
 import { newEvent } from './lib/event';
 import { guarded } from './lib/guard';
+import { position } from './lib/position';
 import { redactText, redactUrl } from './lib/redact';
 import type { Client } from './types';
 
@@ -19,8 +20,8 @@ export function watchReports(client: Client): void {
             report_id: b.id,
             message: redactText(b.message || ''),
             source_file: redactUrl(b.sourceFile || ''),
-            line: b.lineNumber,
-            column: b.columnNumber,
+            line: position(b.lineNumber),
+            column: position(b.columnNumber),
           }),
         );
       }

@@ -11,7 +11,7 @@ type Timing = PerformanceResourceTiming & { responseStatus?: number };
  * Resource Timing initiators not reported here: requests of the page's code (network.ts
  * reports those) and `other`, what the browser fetches on its own, like /favicon.ico.
  */
-const SKIP = /^(fetch|xmlhttprequest|beacon|other)$/;
+const SKIP = /^(fetch|xmlhttprequest|other)$/;
 
 /**
  * Captures sub-resources that failed to load, two ways:
@@ -42,8 +42,8 @@ export function watchResources(client: Client): void {
     }),
     true,
   );
-  observe('resource', (entries) => {
-    for (const rt of entries as Timing[]) {
+  observe('resource', (entries: Timing[]) => {
+    for (const rt of entries) {
       if (rt.responseStatus! >= 400 && !SKIP.test(rt.initiatorType) && !client.own(rt.name)) {
         setTimeout(guarded(() => reported.has(rt.name) || report(rt.name, rt.initiatorType, rt, 'resource_timing')), 1000);
       }

@@ -23,18 +23,16 @@ export function start(script: HTMLOrSVGScriptElement | null): void {
   try {
     const stub = window.vigil as LoaderStub | undefined;
     if (stub?.version) return;
-    const src = (script && (script as HTMLScriptElement).src) || '';
+    const src = (script as HTMLScriptElement | null)?.src || '';
     const api = createApi((options: Options) => {
       const config = readConfig(options, src, location.href);
       if (!config) return null;
       setKeepParams(config.keepParams);
-      // Never report requests to the collectors or loads of the beacon itself.
-      const own = config.bases.map((base) => base + '/');
-      if (src) own.push(src);
-      const client = createClient(config, own);
-      // Breadcrumbs first, so the first errors already carry them. The transport inside
-      // the client took the native fetch before network.ts wraps it. A source that cannot
-      // start (an API this browser lacks) leaves the others running.
+      const client = createClient(config, src);
+      // Breadcrumbs first, so the first errors already carry them; page views before the
+      // client's hide handler (below), so a view not yet sent goes with the hide's flush.
+      // The transport inside the client took the native fetch before network.ts wraps it.
+      // A source that cannot start (an API this browser lacks) leaves the others running.
       const early = stub?.e;
       for (const watch of [watchBreadcrumbs, watchErrors, watchResources, watchNetwork, watchPageviews, watchVitals, watchCsp, watchReports]) {
         try {

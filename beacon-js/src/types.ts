@@ -182,9 +182,9 @@ export interface Config {
   key: string;
   release?: string;
   environment?: string;
-  /** Share of sessions that send anything (0..1). */
+  /** Share of sessions that send anything (0..1; above 1 counts as 1). */
   sampleRate: number;
-  /** Share of sessions that send errors (0..1), decided apart from sampleRate. */
+  /** Share of sessions that send errors (0..1; above 1 counts as 1), decided apart from sampleRate. */
   errorSampleRate: number;
   requireConsent: boolean;
   /** Query parameters whose values are kept in URLs; every other value is redacted. */
@@ -206,7 +206,7 @@ export interface Client {
   capture(event: BeaconEvent): void;
   /** Records a breadcrumb for later errors. */
   crumb(category: Breadcrumb['category'], message: string, level?: Breadcrumb['level']): void;
-  /** True for URLs of the collector or of the beacon itself: never reported. */
+  /** True for the collectors' events URLs and the beacon's own script: never reported. */
   own(url: string): boolean;
   flush(): void;
   /** The page may be going away: flush and hand the outbox to sendBeacon (lib/transport.ts). */

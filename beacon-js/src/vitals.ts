@@ -1,5 +1,6 @@
 import { onCLS, onFCP, onINP, onLCP, onTTFB, type MetricType } from 'web-vitals';
-import { attribute } from './lib/attribution';
+import { attribute, type Entry } from './lib/attribution';
+import { observe } from './lib/observe';
 import { newEvent } from './lib/event';
 import { guarded } from './lib/guard';
 import { MAX_MS } from './lib/limits';
@@ -12,6 +13,11 @@ import type { Client } from './types';
  * last. The standard build keeps the beacon within budget; lib/attribution.ts adds the why.
  */
 export function watchVitals(client: Client): void {
+  // By interaction, the event whose handlers ran last (lib/attribution.ts, INP): web-vitals
+  // keeps only the events of the longest duration and earliest start (pointerdown), not the
+  // click whose handler took the time. An interaction's events are dispatched, and reported
+  // here, in order, so the last one seen is kept. At most 100 entries, then it starts over.
+  const events = new Map<number, Entry>();
   const report = guarded((m: MetricType) => {
     client.capture(
       newEvent('vital', {
@@ -21,7 +27,7 @@ export function watchVitals(client: Client): void {
         metric_id: m.id,
         delta: m.delta,
         navigation_type: m.navigationType,
-        attribution: attribute(m),
+        attribution: attribute(m, events),
       }),
     );
   });
@@ -30,4 +36,11 @@ export function watchVitals(client: Client): void {
   onINP(report);
   onLCP(report);
   onTTFB(report);
+  observe(
+    'event',
+    (entries: Entry[]) => {
+      for (const e of entries) events.size > 99 ? events.clear() : events.set(e.interactionId!, e);
+    },
+    { durationThreshold: 40 },
+  );
 }

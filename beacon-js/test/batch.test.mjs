@@ -62,16 +62,20 @@ test('large events are split to keep every body within 60000 bytes', () => {
   );
 });
 
-test('a body fills up to the byte limit exactly', () => {
+test('a body fills up to the byte limit, counting a comma for every event', () => {
   const single = Buffer.byteLength(toBodies([event(0, '')], CONTEXT)[0]);
   const one = Buffer.byteLength(JSON.stringify(event(0, '')));
-  const limit = single + 1 + one; // room for exactly two events
+  const limit = single + 2 + one; // room for exactly two events (and one byte counted for the first one's comma)
   const batches = parse(toBodies([event(0, ''), event(1, ''), event(2, '')], CONTEXT, 100, limit));
   assert.deepEqual(
     batches.map((b) => b.events.length),
     [2, 1],
   );
   assert.ok(batches.every((b) => Buffer.byteLength(JSON.stringify(b)) <= limit));
+  assert.deepEqual(
+    parse(toBodies([event(0, ''), event(1, '')], CONTEXT, 100, limit - 1)).map((b) => b.events.length),
+    [1, 1],
+  );
 });
 
 test('an event too large for any body is shortened to fit', () => {

@@ -39,24 +39,26 @@ test('data-endpoint overrides the script origin and may list several collectors'
   assert.deepEqual(readConfig({ project: '2', key: 'k', endpoint: ['https://a.example', 'https://b.example'] }, '', PAGE).bases, ['https://a.example', 'https://b.example']);
 });
 
-test('sampling rates are read as numbers in 0..1, anything else means 1', () => {
+test('sampling rates are read as numbers (above 1 samples everything), anything else means 1', () => {
   const rates = (sampleRate, errorSampleRate) => {
     const c = readConfig({ project: '1', key: 'k', sampleRate, errorSampleRate }, SRC, PAGE);
     return [c.sampleRate, c.errorSampleRate];
   };
   assert.deepEqual(rates('0.25', '0'), [0.25, 0]);
-  assert.deepEqual(rates(0.5, 2), [0.5, 1]);
+  assert.deepEqual(rates(0.5, 2), [0.5, 2]);
   assert.deepEqual(rates('', 'x'), [1, 1]);
   assert.deepEqual(rates(undefined, -1), [1, 1]);
 });
 
-test('require-consent is on when the attribute is present or true', () => {
+test('require-consent is on unless absent or false: a misspelt gate stays shut', () => {
   const consent = (requireConsent) => readConfig({ project: '1', key: 'k', requireConsent }, SRC, PAGE).requireConsent;
-  assert.deepEqual([consent(''), consent('true'), consent(true), consent(undefined), consent('false'), consent(false)], [true, true, true, false, false, false]);
+  assert.deepEqual([consent(''), consent('true'), consent(true), consent('yes'), consent('1'), consent(1), consent('FALSE')], [true, true, true, true, true, true, true]);
+  assert.deepEqual([consent(undefined), consent(null), consent('false'), consent(false)], [false, false, false, false]);
 });
 
 test('keep-params is a comma list', () => {
   assert.deepEqual(readConfig({ project: '1', key: 'k', keepParams: 'page, sort,' }, SRC, PAGE).keepParams, ['page', 'sort']);
+  assert.deepEqual(readConfig({ project: '1', key: 'k' }, SRC, PAGE).keepParams, []);
 });
 
 test('release and environment are cut to their bounds', () => {

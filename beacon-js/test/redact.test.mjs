@@ -47,3 +47,45 @@ test('redaction stays fast on long text without separators', () => {
     assert.ok(performance.now() - start < 200, `${text.slice(0, 8)}…: ${performance.now() - start} ms`);
   }
 });
+
+test('a digit run after a colon is masked unless it is a stack position', () => {
+  // JSON of a rejected object, a tel: link
+  assert.equal(redactText('{"card":4111111111111111}'), '{"card":[number]}');
+  assert.equal(redactText('call tel:5551234567 now'), 'call tel:[number] now');
+  assert.equal(mask('id:123456789012'), 'id:[number]');
+  // positions: a :line:column pair, or a :line after a script
+  assert.equal(mask('at f (x:1:123456789)'), 'at f (x:1:123456789)');
+  assert.equal(mask('app.js:123456789'), 'app.js:123456789');
+  assert.equal(mask('chunk.mjs:123456789:4'), 'chunk.mjs:123456789:4');
+});
+
+test('credentials in URLs are dropped', () => {
+  assert.equal(redactUrl('https://admin:hunter2@10.0.0.5/x?y=1'), 'https://10.0.0.5/x?y=[redacted]');
+  assert.equal(redactUrl('ftp://user@files.example/a'), 'ftp://files.example/a');
+  assert.equal(redactText('GET https://admin:hunter2@10.0.0.5/status failed'), 'GET https://10.0.0.5/status failed');
+  assert.equal(redactUrl('https://shop.example/a/b'), 'https://shop.example/a/b');
+});
+
+test('URL-encoded emails are masked', () => {
+  assert.equal(redactUrl('https://shop.example/u/jane%40mail.example/orders'), 'https://shop.example/u/[email]/orders');
+  assert.equal(mask('JANE.DOE%40Mail.Example.com'), '[email]');
+});
+
+test('redaction stays fast on worst-case inputs', () => {
+  const cases = [
+    'a'.repeat(30000) + '@', // a long word with an @ (the email pattern)
+    'x@' + 'a'.repeat(30000),
+    'https://x/' + ':1'.repeat(15000) + 'x', // stack positions that never end the word
+    '?' + ':1'.repeat(15000) + 'x',
+    ':' + '1'.repeat(30000) + 'x',
+    '%40'.repeat(10000),
+    '//' + 'a'.repeat(30000),
+    '?' + '&a'.repeat(15000),
+  ];
+  for (const text of cases) {
+    const start = performance.now();
+    redactText(text);
+    redactUrl(text);
+    assert.ok(performance.now() - start < 50, `${text.slice(0, 8)}…: ${performance.now() - start} ms`);
+  }
+});

@@ -38,3 +38,10 @@ test('rate 0 never samples, rate 1 always does; garbage starts over', () => {
   assert.equal(nextSession('{oops', T, 1, 1).start, T);
   assert.equal(nextSession('{"start":1}', T, 1, 1).start, T);
 });
+
+test('a stored id of any other form starts a new session', () => {
+  for (const id of ['x'.repeat(100), 'not-hex-not-hex-not-hex-not-hex-', 12345, true, '']) {
+    const s = nextSession(JSON.stringify({ id, start: T, last: T, sampled: true, error_sampled: true }), T + 1, 1, 1);
+    assert.match(s.id, /^[0-9a-f]{32}$/);
+  }
+});

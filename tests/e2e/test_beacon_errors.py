@@ -164,3 +164,34 @@ def test_the_beacon_never_throws_into_the_page(page, site, collector, demo_proje
     assert page_errors == ["Object"]  # the page's own unhandled rejection, reported as the browser does
     for entry in received.entries():  # whatever was sent, the collector accepted it
         assert all(len(k) <= 32 and len(v) <= 200 for k, v in entry.batch.tags.items())
+
+
+def test_tags_named_like_object_properties_count_like_any_other(page, site, collector, demo_project, received):
+    open_page(page, site, collector, demo_project, script="")
+    page.evaluate(
+        """for (let i = 0; i < 30; i++) vigil('setTag', 't' + i, 'v');
+           for (const k of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'])
+             vigil('setTag', k, 'x');
+           vigil.captureError(new Error('many tags')); vigil.flush();"""
+    )
+
+    (event,) = received.wait("error")  # the collector accepted the batch
+    (entry,) = [e for e in received.entries() if event in e.batch.events]
+    assert len(entry.batch.tags) == 32
+    assert entry.batch.tags["constructor"] == "x"
+
+
+def test_init_from_the_page_without_data_attributes(page, site, collector, demo_project, received):
+    site.pages["/app"] = html_page(
+        f'<script src="{collector.url}/beacon.js"></script>',
+        "",
+        "vigil.captureError(new Error('before init'));"
+        f"vigil('init', {{project: '{demo_project.id}', key: '{demo_project.public_key}', release: 'r1'}});"
+        "vigil.captureError(new Error('after init')); vigil.flush();",
+    )
+    page.goto(f"{site.url}/app")
+
+    (event,) = received.wait("error")
+    assert event.message == "after init"
+    (entry,) = [e for e in received.entries() if event in e.batch.events]
+    assert entry.batch.release == "r1"

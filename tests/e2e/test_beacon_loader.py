@@ -77,3 +77,19 @@ def test_deprecation_reports_are_reported(page, site, collector, demo_project, r
 
     (event,) = received.wait("report")
     assert (event.report_type, event.report_id) == ("deprecation", "UnloadHandler")
+
+
+def test_the_loader_keeps_at_most_100_calls_and_errors_when_the_beacon_never_comes(page, site):
+    loader = (DIST / "loader.js").read_text()
+    snippet = f'<script data-project="1" data-key="K" data-src="http://127.0.0.1:9/beacon.js">{loader}</script>'
+    site.pages["/app"] = f"<!doctype html><html><head>{snippet}</head><body></body></html>"
+    page.goto(f"{site.url}/app")
+    page.wait_for_timeout(300)  # the beacon's load has failed
+    page.evaluate(
+        """for (let i = 0; i < 500; i++) {
+             dispatchEvent(new ErrorEvent('error', {error: new Error('loop ' + i), message: 'loop'}));
+             vigil.captureError(new Error('call ' + i));
+           }"""
+    )
+    assert page.evaluate("[vigil.e.length, vigil.q.length]") == [100, 100]
+    assert page.evaluate("vigil.q[0][0]") == "captureError"

@@ -121,3 +121,113 @@ def test_a_failed_css_background_is_found_in_resource_timing(page, site, collect
         "resource_timing",
         404,
     )
+
+
+def test_fetch_of_a_request_timeouts_and_aborts_with_a_reason(page, site, collector, demo_project, received):
+    site.pages["/api/fail"] = Reply("no", 500)
+    site.pages["/slow"] = Reply("late", delay=2.0)
+    open_page(page, site, collector, demo_project)
+    page.evaluate(
+        """async () => {
+          await fetch(new Request('/api/fail?id=7', {method: 'PUT', body: 'x'}));
+          await fetch('/slow', {signal: AbortSignal.timeout(100)}).catch(() => {});
+          const c = new AbortController();
+          setTimeout(() => c.abort(new Error('the user navigated')), 50);
+          await fetch(new Request('/slow', {signal: c.signal})).catch(() => {});
+        }"""
+    )
+    page.evaluate("vigil.flush()")
+
+    events = received.wait("network", 3)
+    assert sorted((e.method, e.url.removeprefix(site.url), e.status, e.failure, e.nel_type) for e in events) == [
+        ("GET", "/slow", 0, "abort", "abandoned"),
+        ("GET", "/slow", 0, "timeout", "abandoned"),
+        ("PUT", "/api/fail?id=[redacted]", 500, "http_error", "http.error"),
+    ]
+
+
+def test_the_wrappers_change_nothing_the_page_sees(page, site, collector, demo_project, received):
+    site.pages["/ok"] = Reply("{}", content_type="application/json")
+    # The page's own fetch, installed before the beacon: the beacon wraps it; what the page
+    # gets settles exactly as that fetch's promise does.
+    own_fetch = (
+        "<script>window.sentinel = null; const native = window.fetch;"
+        "window.fetch = function () { return (window.sentinel = native.apply(this, arguments)); };"
+        "window.unhandled = 0; addEventListener('unhandledrejection', () => { window.unhandled++; });</script>"
+    )
+    site.pages["/app"] = html_page(own_fetch + tag(f"{collector.url}/beacon.js", demo_project))
+    page.goto(f"{site.url}/app")
+    assert page.evaluate("(async () => (await window.fetch('/ok')) === (await window.sentinel))()")
+    assert page.evaluate("history.pushState({a: 1}, '', '/app/x') === undefined && history.state.a === 1")
+    assert page.evaluate(
+        "(() => { const x = new XMLHttpRequest(); return x.open('GET', '/ok') === undefined && x.readyState === 1; })()"
+    )
+    # A fetch the page leaves unhandled: still the page's unhandled rejection, and a failed request.
+    page.evaluate("void fetch('http://127.0.0.1:9/nope')")
+    page.wait_for_timeout(300)
+    page.evaluate("vigil.flush()")
+    (event,) = received.wait("network")
+    (error,) = received.wait("error")
+    assert event.failure == "network_error"
+    assert (error.error_type, error.mechanism) == ("TypeError", "onunhandledrejection")
+    assert page.evaluate("window.unhandled") == 1
+
+
+def test_xhr_network_error_and_abort(page, site, collector, demo_project, received):
+    closed = free_port()
+    site.pages["/slow"] = Reply("late", delay=2.0)
+    open_page(page, site, collector, demo_project)
+    page.evaluate(
+        f"""() => new Promise(resolve => {{
+          const a = new XMLHttpRequest(); a.open('POST', 'http://127.0.0.1:{closed}/x'); a.send('x');
+          const b = new XMLHttpRequest(); b.open('GET', '/slow'); b.send();
+          setTimeout(() => b.abort(), 50);
+          setTimeout(resolve, 500);
+        }})"""
+    )
+    page.evaluate("vigil.flush()")
+
+    events = received.wait("network", 2)
+    assert sorted((e.api, e.method, e.status, e.failure, e.nel_phase, e.nel_type) for e in events) == [
+        ("xhr", "GET", 0, "abort", "application", "abandoned"),
+        ("xhr", "POST", 0, "network_error", "unknown", "unknown"),
+    ]
+
+
+def test_failed_scripts_stylesheets_and_media_are_resource_failures(page, site, collector, demo_project, received):
+    open_page(
+        page, site, collector, demo_project,
+        body='<script src="/js/missing.js"></script><link rel="stylesheet" href="/css/missing.css">'
+        '<video src="/media/missing.mp4"></video>',
+    )  # fmt: skip
+    page.wait_for_timeout(300)
+    page.evaluate("vigil.flush()")
+
+    events = received.wait("resource", 3)
+    assert sorted((e.url.removeprefix(site.url), e.element, e.source) for e in events) == [
+        ("/css/missing.css", "link", "error_event"),
+        ("/js/missing.js", "script", "error_event"),
+        ("/media/missing.mp4", "video", "error_event"),
+    ]
+    assert {e.status for e in events if e.element != "video"} == {404}
+
+
+def test_a_collector_at_the_site_root_hides_only_its_own_requests(page, site, collector, demo_project, received, http):
+    # The beacon served by the site itself (a reverse proxy in front of the collector): the
+    # site's own failed requests and images are still the site's.
+    site.pages["/beacon.js"] = Reply(http.get(f"{collector.url}/beacon.js").text, content_type="application/javascript")
+    site.pages["/api/cart"] = Reply("down", 503)
+    site.pages["/app"] = html_page(tag("/beacon.js", demo_project, endpoint=collector.url), '<img src="/img/gone.png">')
+    page.goto(f"{site.url}/app")
+    page.evaluate("fetch('/api/cart').catch(() => {})")
+    events_url = f"{collector.url}/api/{demo_project.id}/events?key=x"
+    page.evaluate(f"fetch('{events_url}', {{method: 'POST', body: '{{}}'}}).catch(() => {{}})")
+    page.wait_for_timeout(300)
+    page.evaluate("vigil.flush()")
+
+    (request,) = received.wait("network")
+    assert (request.url, request.status) == (f"{site.url}/api/cart", 503)
+    (image,) = received.wait("resource")
+    assert image.url == f"{site.url}/img/gone.png"
+    received.quiet(0.5)
+    assert len(received.events("network")) == 1  # not the request to the collector's events URL

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from tests.e2e.beacon import HIDE, tag
 from tests.e2e.beacon import page as html_page
-from tests.e2e.beacon import tag
 
 pytestmark = pytest.mark.browser
 
@@ -84,3 +84,73 @@ def test_no_cookie_is_set_and_the_user_id_is_only_a_hash(page, site, collector, 
     assert entry.batch.tags == {"plan": "pro"}
     assert page.context.cookies() == []
     assert page.evaluate("document.cookie") == ""
+
+
+def test_set_user_null_forgets_the_user_even_while_the_hash_is_computed(page, site, collector, demo_project, received):
+    open_page(page, site, collector, demo_project)
+    page.evaluate("vigil('setUser', 'alice'); vigil('setUser', null)")  # the hash of alice arrives after the null
+    page.wait_for_timeout(200)
+    page.evaluate("vigil.captureError(new Error('after logout')); vigil.flush()")
+
+    received.wait("error")
+    (entry,) = [
+        e for e in received.entries() if any(getattr(ev, "message", "") == "after logout" for ev in e.batch.events)
+    ]
+    assert not entry.batch.user_id
+
+
+def test_consent_is_given_only_by_true(page, site, collector, demo_project, received):
+    open_page(page, site, collector, demo_project, require_consent="true")
+    for refusal in ("'false'", "'no'", "0", "1", "'yes'", "{}"):
+        page.evaluate(
+            f"vigil('consent', {refusal}); vigil.captureError(new Error('refused ' + {refusal})); vigil.flush()"
+        )
+    page.wait_for_timeout(800)
+    assert received.events() == []
+    assert storage(page) == {}
+
+    page.evaluate("vigil('consent', 'true'); vigil.captureError(new Error('granted')); vigil.flush()")
+    (event,) = received.wait("error")
+    assert event.message == "granted"
+
+
+def test_a_misspelt_require_consent_keeps_the_gate_shut(page, site, collector, demo_project, received):
+    open_page(
+        page, site, collector, demo_project, "vigil.captureError(new Error('no consent asked'))", require_consent="yes"
+    )
+    page.wait_for_timeout(300)
+    page.evaluate("vigil.flush()")
+    page.wait_for_timeout(500)
+    assert received.events() == []
+    assert storage(page) == {}
+
+
+def test_withdrawn_consent_empties_the_queue_and_storage(page, site, collector, demo_project, received):
+    open_page(page, site, collector, demo_project, require_consent="")
+    page.evaluate("vigil('consent', true); vigil.captureError(new Error('before')); vigil.flush()")
+    received.wait("error")
+    assert any(k.startswith("vigil.outbox.") for k in storage(page))
+
+    # Queued, not yet sent, then consent withdrawn: discarded, and what was stored is deleted.
+    page.evaluate("vigil.captureError(new Error('queued when withdrawn')); vigil('consent', false)")
+    assert storage(page) == {}
+    page.evaluate("vigil.captureError(new Error('after withdrawal'))")
+    page.wait_for_timeout(5600)  # the queue's timer (5 s) has passed
+    page.evaluate("vigil.flush()")
+    page.evaluate(HIDE)
+    page.wait_for_timeout(300)
+    assert storage(page) == {}
+    assert [e.message for e in received.events("error")] == ["before"]
+
+
+def test_numbers_and_credentials_are_masked_in_rejections_and_urls(page, site, collector, demo_project, received):
+    open_page(page, site, collector, demo_project)
+    page.evaluate("setTimeout(() => Promise.reject({card: 4111111111111111, phone: 'tel:5551234567'}))")
+    page.evaluate("fetch('http://admin:hunter2@127.0.0.1:9/status?x=1').catch(() => {})")
+    page.wait_for_timeout(300)
+    page.evaluate("vigil.flush()")
+
+    (error,) = received.wait("error")
+    assert error.message == '{"card":[number],"phone":"tel:[number]"}'
+    (request,) = received.wait("network")
+    assert request.url == "http://127.0.0.1:9/status?x=[redacted]"

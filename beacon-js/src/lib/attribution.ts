@@ -9,8 +9,9 @@ import { selector } from './selector';
 import { truncate } from './truncate';
 
 /** Timing fields of the entries web-vitals reports, read loosely: lib.dom lacks some of them. */
-interface Entry {
+export interface Entry {
   name: string;
+  interactionId?: number;
   startTime: number;
   duration: number;
   processingStart: number;
@@ -31,12 +32,17 @@ interface Entry {
  * the phases of LCP, INP, FCP and TTFB add up to the value as in web-vitals' attribution.
  * Returns undefined when the metric has no entries (e.g. a bfcache restore).
  */
-export function attribute(m: MetricType, n: Nav | undefined = nav(), resource = (url: string) => performance.getEntriesByName(url)[0]): Attribution | undefined {
+export function attribute(
+  m: MetricType,
+  events: Map<number, Entry>,
+  n: Nav | undefined = nav(),
+  resource = (url: string) => performance.getEntriesByName(url)[0],
+): Attribution | undefined {
   const entries = m.entries as unknown as Entry[];
   if (!entries.length) return undefined;
   // Times relative to the activation of a prerendered page, as web-vitals measures them.
   const t0 = n?.activationStart || 0;
-  const ttfb = n ? ms(n.responseStart - t0) : 0;
+  const ttfb = ms(n?.responseStart! - t0);
   const last = entries[entries.length - 1]!;
   switch (m.name) {
     case 'TTFB': {
@@ -49,7 +55,7 @@ export function attribute(m: MetricType, n: Nav | undefined = nav(), resource = 
       return { ttfb, render_delay: ms(m.value - ttfb) };
     case 'LCP': {
       // The image's request: after TTFB, cut to the LCP time; a text LCP has none.
-      const r = last.url ? (resource(last.url) as unknown as Entry | undefined) : undefined;
+      const r = last.url && (resource(last.url) as unknown as Entry | undefined);
       const start = Math.max(ttfb, r ? (r.requestStart || r.startTime) - t0 : 0);
       const end = Math.min(m.value, Math.max(start, r ? r.responseEnd! - t0 : 0));
       return {
@@ -62,21 +68,26 @@ export function attribute(m: MetricType, n: Nav | undefined = nav(), resource = 
       };
     }
     case 'INP': {
-      // The interaction's events (web-vitals keeps those of the longest duration): input
-      // delay, handlers and the next paint of the first, and the first with a target.
+      // web-vitals keeps the interaction's events of the longest duration and the same start:
+      // often pointerdown only, while the handler ran in click. Input delay of the first;
+      // processing from its handlers to the end of the handlers that ended last (`x`, by
+      // interaction in `events`, vitals.ts; named as `event`); presentation from there to
+      // the next paint.
       const e = entries[0]!;
+      const x = events.get(e.interactionId!) || e;
       return {
-        target: selector(entries.find((x) => x.target)?.target),
-        event: e.name,
+        target: selector(x.target),
+        event: x.name,
         input_delay: ms(e.processingStart - e.startTime),
-        processing: ms(e.processingEnd - e.processingStart),
-        presentation: ms(e.startTime + e.duration - e.processingEnd),
+        processing: ms(x.processingEnd - e.processingStart),
+        presentation: ms(e.startTime + e.duration - x.processingEnd),
       };
     }
     default: {
       // CLS: the largest layout shift and the first element it moved.
       const e = entries.reduce((a, b) => (b.value > a.value ? b : a));
-      return { target: selector((e.sources || []).find((s) => s.node)?.node), largest_shift_value: e.value, largest_shift_time: ms(e.startTime) };
+      return { target: selector(e.sources?.find((s) => s.node)?.node), largest_shift_value: e.value, largest_shift_time: ms(e.startTime) };
     }
   }
 }
+

@@ -21,21 +21,20 @@ export function toBodies(
   while (i < events.length) {
     const batch: Batch = { v: 1, batch_id: randomId(), sent_at: Date.now(), events: [], ...context };
     context = { ...context, dropped: undefined };
-    // JSON.stringify joins array items with ",", so a batch's size is its empty form's size
-    // plus each event's size plus one byte between events.
+    // JSON.stringify joins array items with ",", so a batch's size is at most its empty
+    // form's size plus each event's size and one byte for a comma.
     let size = byteLength(JSON.stringify(batch));
     for (; i < events.length && batch.events.length < maxEvents; i++) {
       let event: BeaconEvent | null = events[i]!;
-      const comma = batch.events.length ? 1 : 0;
-      let eventSize = byteLength(JSON.stringify(event));
-      if (size + comma + eventSize > maxBytes) {
+      let eventSize = byteLength(JSON.stringify(event)) + 1;
+      if (size + eventSize > maxBytes) {
         if (batch.events.length) break; // it goes first into the next batch
-        event = shrink(event, maxBytes - size);
+        event = shrink(event, maxBytes - size - 1);
         if (!event) continue;
-        eventSize = byteLength(JSON.stringify(event));
+        eventSize = byteLength(JSON.stringify(event)) + 1;
       }
       batch.events.push(event);
-      size += comma + eventSize;
+      size += eventSize;
     }
     if (batch.events.length) bodies.push(JSON.stringify(batch));
   }

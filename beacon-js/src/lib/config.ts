@@ -25,24 +25,21 @@ export function readConfig(o: Options, src: string, pageUrl: string): Config | n
         environment: environment ? truncate(String(environment), MAX_SHORT) : undefined,
         sampleRate: rate(o.sampleRate),
         errorSampleRate: rate(o.errorSampleRate),
-        // `data-require-consent` present (value "" or "true") or `requireConsent: true`.
-        requireConsent: [true, '', 'true'].includes(consent as string),
-        keepParams: list(o.keepParams || ''),
+        // On unless absent, `false` or "false": a gate that is meant to be on must not fail
+        // open on a spelling ("yes", "1", "on"); `data-require-consent` alone is "".
+        requireConsent: consent != null && consent !== false && consent !== 'false',
+        keepParams: list(o.keepParams),
       }
     : null;
 }
 
-/** A comma-separated string (or an array, whose String() is one) as trimmed, non-empty items. */
-const list = (value: unknown): string[] =>
-  String(value)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** A comma-separated string (or an array, whose String() is one) as its items, without spaces. */
+const list = (value: unknown): string[] => String(value || '').match(/[^\s,]+/g) || [];
 
-/** A sampling rate in 0..1; missing or unreadable means 1 (everything). */
+/** A sampling rate (compared with Math.random(), so above 1 is 1); missing or unreadable means 1 (everything). */
 const rate = (value: unknown): number => {
-  const n = value == null || value === '' ? 1 : Number(value);
-  return n >= 0 ? Math.min(n, 1) : 1;
+  const n = value === '' ? 1 : Number(value ?? 1);
+  return n >= 0 ? n : 1;
 };
 
 /**
@@ -53,7 +50,7 @@ const rate = (value: unknown): number => {
 export function baseUrl(value: string, pageUrl: string, dropFileName: boolean): string | null {
   try {
     const url = new URL(value, pageUrl);
-    return value && /^https?:$/.test(url.protocol) ? (url.origin + url.pathname.replace(dropFileName ? /[^/]*$/ : /$/, '')).replace(/\/+$/, '') : null;
+    return value && /^https?:$/.test(url.protocol) ? (url.origin + url.pathname).replace(dropFileName ? /\/[^/]*$/ : /\/+$/, '') : null;
   } catch {
     return null;
   }

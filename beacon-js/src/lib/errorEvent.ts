@@ -1,6 +1,7 @@
 import type { Cause, ErrorEvent, Mechanism } from '../types';
 import { newEvent } from './event';
-import { MAX_CAUSES, MAX_POSITION } from './limits';
+import { MAX_CAUSES } from './limits';
+import { position } from './position';
 import { redactText, redactUrl } from './redact';
 
 /** What the browser says about an uncaught error: a DOM `ErrorEvent`'s fields. */
@@ -18,23 +19,15 @@ export interface ErrorDetails {
  * An Error's `cause` chain is followed up to MAX_CAUSES links, outermost first.
  */
 export function createErrorEvent(value: unknown, mechanism: Mechanism, where: ErrorDetails = {}, ts?: number): ErrorEvent {
-  const [error_type, message, stack] = describe(value, mechanism === 'onunhandledrejection' ? 'UnhandledRejection' : 'Error', where.message);
   const causes: Cause[] = [];
-  for (let c: any = value; (c = errorLike(c) ? c.cause : null) != null && causes.length < MAX_CAUSES; ) {
-    const [t, m, s] = describe(c, 'Error');
-    causes.push({ error_type: t, message: m, stack: s });
-  }
+  for (let c: any = value; (c = errorLike(c) ? c.cause : null) != null && causes.length < MAX_CAUSES; ) causes.push(describe(c, 'Error'));
   return newEvent(
     'error',
     {
-      error_type,
-      message,
-      stack,
+      ...describe(value, mechanism === 'onunhandledrejection' ? 'UnhandledRejection' : mechanism === 'message' ? 'Message' : 'Error', where.message),
       file: where.filename && redactUrl(where.filename),
-      // ErrorEvent positions are unsigned 32-bit; the protocol's are signed (a synthetic
-      // event may carry anything). Missing ones become NaN, sent as null: "unknown".
-      line: Math.min(where.lineno!, MAX_POSITION),
-      column: Math.min(where.colno!, MAX_POSITION),
+      line: position(where.lineno),
+      column: position(where.colno),
       mechanism,
       // A script from another origin served without CORS: the browser reports only
       // "Script error." and no error object.
@@ -46,18 +39,18 @@ export function createErrorEvent(value: unknown, mechanism: Mechanism, where: Er
 }
 
 /**
- * `[error_type, message, stack]` of a thrown value. An Error gives its constructor's name
- * (`TypeError`, a subclass), else its `name`; its message; and its raw stack, which the
+ * `error_type`, `message` and `stack` of a thrown value. An Error gives its constructor's
+ * name (`TypeError`, a subclass), else its `name`; its message; and its raw stack, which the
  * server parses. Anything else is of type `fallback` (`UnhandledRejection` for a
  * rejection's reason) with the value as message, as JSON for an object; an uncaught error
  * without an Error object falls back to what the browser printed (`printed`).
  */
-function describe(value: any, fallback: string, printed?: string): [string, string, string | undefined] {
+function describe(value: any, fallback: string, printed?: string): Cause {
   let text: string;
   try {
     if (errorLike(value)) {
       const ctor = value.constructor?.name;
-      return [String((ctor !== 'Object' && ctor) || value.name || 'Error'), redactText(String(value.message)), value.stack && redactText(String(value.stack))];
+      return { error_type: String((ctor !== 'Object' && ctor) || value.name || 'Error'), message: redactText(String(value.message)), stack: value.stack && redactText(String(value.stack)) };
     }
     text = value == null && printed ? printed : typeof value === 'string' ? value : (typeof value === 'object' && JSON.stringify(value)) || String(value);
   } catch {
@@ -65,7 +58,7 @@ function describe(value: any, fallback: string, printed?: string): [string, stri
     // page's getters may throw: the page's value, not a beacon fault.
     text = '[object]';
   }
-  return [fallback, redactText(text), undefined];
+  return { error_type: fallback, message: redactText(text) };
 }
 
 /** An Error, or one from another frame (`instanceof` misses those): duck-typed. */

@@ -30,3 +30,6 @@ export const MAX_BODY_BYTES = 60000;
 
 /** The keepalive budget itself: bytes of keepalive bodies in flight at once. */
 export const KEEPALIVE_BYTES = 65536;
+
+/** A send without an answer this long is given up (and the next collector URL tried). */
+export const SEND_TIMEOUT_MS = 10000;

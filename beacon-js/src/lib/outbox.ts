@@ -1,64 +1,62 @@
 import type { Drop } from '../types';
 import { parse } from './parse';
+import { getItem, keys, removeItem, setItem } from './storage';
 
 /** Bodies kept at most… */
 export const MAX_OUTBOX_BODIES = 50;
 /** …and characters in all (localStorage holds about 5 M characters per origin, shared with the site). */
 export const MAX_OUTBOX_CHARS = 300000;
+/** Another tab's outbox untouched this long is taken over: that tab is closed, or idle. */
+export const STALE_MS = 60000;
 
+/**
+ * An outbox: the bodies the collector has not yet accepted, oldest first, and the
+ * transport's retry state (lib/transport.ts). Stored as JSON with `t`, when it was written
+ * (ms since the epoch).
+ */
 export interface Outbox {
-  /** Bodies waiting, oldest first. */
-  list(): string[];
-  /** Adds a body; a full outbox drops its oldest bodies, counting their events as `queue_full`. */
-  add(body: string): void;
-  remove(body: string): void;
-  /**
-   * Whether the last send got an answer from the collector (kept across page loads), or
-   * undefined before the first answer ever; sets it when given.
-   */
-  healthy(ok?: boolean): boolean | undefined;
+  q: string[];
+  /** Nothing is sent before this time (backoff, Retry-After; ms since the epoch). */
+  r: number;
+  /** Sends that failed in a row. */
+  a: number;
+  /** Which collector URL is in use (an index into Config.bases, modulo its length). */
+  i: number;
 }
 
 /**
- * The bodies the collector has not yet accepted, in storage under `key` so they outlive
- * the page: every body is written here before it is sent, and removed once the collector
- * answered for good (lib/transport.ts). Stored as `{"q": [bodies…], "ok": bool}` and read
- * back at every step, so what another tab of the site added or removed is seen too.
+ * Each tab has an outbox of its own, in storage under `<prefix>.<tab id>` (lib/storage.ts),
+ * so that tabs never overwrite each other's and a reload in the same tab finds it again.
+ * Reads this tab's, `key`, and merges in (and deletes) every other outbox of the prefix
+ * untouched for STALE_MS: a closed tab's, or the one-key form `<prefix>` of earlier
+ * versions, so none is left behind.
  */
-export function createOutbox(
-  key: string,
-  drop: Drop,
-  get: (key: string) => string | null,
-  set: (key: string, value: string) => void,
-  maxBodies = MAX_OUTBOX_BODIES,
-  maxChars = MAX_OUTBOX_CHARS,
-): Outbox {
-  const read = (): { q: string[]; ok?: boolean } => {
-    const s = parse(get(key));
-    return s && Array.isArray(s.q) ? s : { q: [] };
-  };
-  // Reads, changes and writes back the stored outbox; `change` returns what to answer.
-  const update = <R>(change: (s: { q: string[]; ok?: boolean }) => R): R => {
-    const s = read();
-    const result = change(s);
-    set(key, JSON.stringify(s));
-    return result;
-  };
-  return {
-    list: () => read().q,
-    add: (body) =>
-      update((s) => {
-        let chars = s.q.push(body) && s.q.join('').length;
-        while (s.q.length > maxBodies || chars > maxChars) {
-          const old = s.q.shift()!;
-          chars -= old.length;
-          drop('queue_full', eventCount(old));
-        }
-      }),
-    remove: (body) => update((s) => s.q.indexOf(body) >= 0 && s.q.splice(s.q.indexOf(body), 1)),
-    healthy: (ok) => (ok === undefined ? read().ok : update((s) => (s.ok = ok))),
-  };
+export function loadOutbox(prefix: string, key: string): Outbox {
+  const box: Outbox = { q: [], r: 0, a: 0, i: 0 };
+  for (const k of keys()) {
+    // `<prefix>` and `<prefix>.*`, not the keys of project 12 when this is project 1.
+    const o = (k + '.').startsWith(prefix + '.') && parse(getItem(k));
+    if (o && (k === key || !(Date.now() - o.t < STALE_MS))) {
+      // The retry state of the last one read counts (a stale tab's may be the later).
+      Object.assign(box, o, { q: box.q.concat(o.q || []) });
+      if (k !== key) removeItem(k);
+    }
+  }
+  return box;
+}
+
+/** Stores the outbox under `key`, with the time. */
+export const saveOutbox = (key: string, box: Outbox): void => setItem(key, JSON.stringify({ ...box, t: Date.now() }));
+
+/** Drops the oldest bodies beyond the bounds, counting their events as `queue_full`. */
+export function trim(q: string[], drop: Drop, maxBodies = MAX_OUTBOX_BODIES, maxChars = MAX_OUTBOX_CHARS): void {
+  let chars = q.join('').length;
+  while (q.length > maxBodies || chars > maxChars) {
+    const old = q.shift()!;
+    chars -= old.length;
+    drop('queue_full', eventCount(old));
+  }
 }
 
 /** How many events a stored body carries. */
-export const eventCount = (body: string): number => parse(body)?.events.length || 0;
+export const eventCount = (body: string): number => parse(body)?.events?.length || 0;

@@ -12,34 +12,30 @@ export const setKeepParams = (names: string[]): void => {
 };
 
 /**
- * Masks emails as `[email]` and runs of 9 or more digits (card, phone, account numbers)
- * as `[number]`. A run right after `:` is a stack frame's line or column and is kept.
- * The address part must end in a letter domain, so versions like `pkg@1.2.3` stay. The
- * email pattern only runs where there is an `@`: on a long run of word characters it
- * would cost time in proportion to the square of its length.
+ * Masks emails as `[email]` (also URL-encoded, `jane%40mail.example`) and runs of 9 or more
+ * digits (card, phone, account numbers) as `[number]`. A run is kept only where it is a
+ * stack frame's position: a `:line:column` pair, or a `:line` after `.js` (`.mjs`…). The
+ * address part must end in a letter domain, so versions like `pkg@1.2.3` stay. Both
+ * patterns are bounded (a local part of at most 64 characters), so the cost stays linear in
+ * the text's length; the email pattern runs only where there is an `@` or `%40`.
  */
 export const mask = (text: string): string =>
-  (text.includes('@') ? text.replace(/[\w.+-]+@[\w-]+(\.[\w-]+)*\.[a-z]{2,}\b/gi, '[email]') : text).replace(/(:?)\d{9,}/g, (run, colon: string) =>
-    colon ? run : '[number]',
-  );
+  (/@|%40/.test(text) ? text.replace(/[\w.+-]{1,64}(@|%40)[\w-]+(\.[\w-]+)*\.[a-z]{2,}\b/gi, '[email]') : text)
+    .replace(/(js|:\d+):\d+|\d{9,}/g, (run, position) => (position ? run : '[number]'));
 
 /**
- * A URL with its fragment dropped and every query value replaced by `[redacted]`, except
- * those of `keepParams`: `/search?q=shoes&page=2#top` → `/search?q=[redacted]&page=[redacted]`.
+ * A URL with its credentials (`//user:password@`) and fragment dropped and every query
+ * value replaced by `[redacted]`, except those of `keepParams`:
+ * `/search?q=shoes&page=2#top` → `/search?q=[redacted]&page=[redacted]`.
  * Works on the string, so relative URLs and URLs cut out of a stack trace work too.
  */
-export function redactUrl(url: string, keepParams: string[] = keep): string {
-  url = url.split('#')[0]!;
-  const q = url.indexOf('?');
-  if (q >= 0) {
-    const params = url.slice(q + 1).split('&');
-    url = url.slice(0, q + 1) + params.map((p) => {
-      const eq = p.indexOf('=');
-      return eq < 0 || keepParams.indexOf(p.slice(0, eq)) >= 0 ? p : p.slice(0, eq + 1) + '[redacted]';
-    }).join('&');
-  }
-  return mask(url);
-}
+export const redactUrl = (url: string, keepParams: string[] = keep): string =>
+  mask(
+    url
+      .split('#')[0]!
+      .replace(/\/\/[^/@]*@/, '//')
+      .replace(/([?&])([^&=]*)=[^&]*/g, (param, sep: string, name: string) => (keepParams.includes(name) ? param : sep + name + '=[redacted]')),
+  );
 
 /**
  * Redacts free text (a message, a stack trace) word by word: a word with `://` or `?` is a
@@ -52,6 +48,6 @@ export function redactUrl(url: string, keepParams: string[] = keep): string {
 export const redactText = (text: string): string =>
   text.slice(0, 32768).replace(/[^\s'"()<>]+/g, (word) => {
     if (!/:\/\/|\?/.test(word)) return mask(word);
-    const position = /(:\d+)*$/.exec(word)![0];
+    const position = /(:\d+){0,2}$/.exec(word)![0];
     return redactUrl(word.slice(0, word.length - position.length)) + position;
   });

@@ -7,6 +7,5 @@ import { mask } from './redact';
  */
 export function selector(node: Node | null | undefined): string | undefined {
   const el = (node?.nodeType === 3 ? node.parentElement : node) as Element | null | undefined;
-  if (!el || !el.tagName) return undefined;
-  return mask(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + [...el.classList].slice(0, 3).map((c) => '.' + c).join(''));
+  return el?.tagName && mask(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + [...el.classList].slice(0, 3).map((c) => '.' + c).join(''));
 }

@@ -15,18 +15,19 @@ export const MAX_SESSION_MS = 4 * 60 * 60 * 1000;
  * nor too old; else a new one with fresh sampling decisions. Both decisions are drawn once
  * per session and kept with it, so a session is sampled in or out as a whole.
  */
-export function nextSession(stored: string | null, now: number, sampleRate: number, errorSampleRate: number): Session {
-  let s: Session | undefined = parse(stored);
-  if (!s?.id || !(now - s.last < IDLE_MS) || !(now - s.start < MAX_SESSION_MS)) {
-    s = { id: randomId(), start: now, last: now, sampled: Math.random() < sampleRate, error_sampled: Math.random() < errorSampleRate };
+export function nextSession(stored: string | null | undefined, now: number, sampleRate: number, errorSampleRate: number): Session {
+  let s: Session = parse(stored);
+  // An id of the form randomId() makes (the collector would refuse one over 64 characters).
+  if (!/^[\da-f]{32}$/.test(s?.id as string) || !(now - s.last < IDLE_MS) || !(now - s.start < MAX_SESSION_MS)) {
+    s = { id: randomId(), start: now, sampled: Math.random() < sampleRate, error_sampled: Math.random() < errorSampleRate } as Session;
   }
   s.last = now;
   return s;
 }
 
 /** Reads, advances and stores the session (see lib/storage.ts for where it is kept). */
-export function touchSession({ sampleRate, errorSampleRate }: Config): Session {
-  const s = nextSession(getItem(SESSION_KEY), Date.now(), sampleRate, errorSampleRate);
+export function touchSession(config: Config): Session {
+  const s = nextSession(getItem(SESSION_KEY), Date.now(), config.sampleRate, config.errorSampleRate);
   setItem(SESSION_KEY, JSON.stringify(s));
   return s;
 }

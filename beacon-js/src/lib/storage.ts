@@ -1,44 +1,64 @@
+import { randomId } from './ids';
+
 /**
- * localStorage, else sessionStorage (localStorage denied, e.g. some sandboxed frames),
- * else memory, also where a write fails (storage full).
+ * Where the beacon keeps what outlives the page: localStorage, read and written as named
+ * properties (`store()[key]`), else a plain object in memory where localStorage is denied
+ * (a sandboxed frame, blocked third-party storage; sessionStorage is denied there too).
+ * A write that fails (storage full) moves everything to memory for the rest of the page.
  *
  * Nothing here waits for consent: with `requireConsent` nothing reaches storage before
  * `vigil('consent', true)` because nothing is admitted, queued or sent before it
- * (client.ts), so the session and the outbox are not touched.
+ * (client.ts), so the session, the outbox and the tab id are not touched.
  */
+let backend: Record<string, string> | undefined;
 
-const memory: Record<string, string> = {};
-let backend: Storage | null | undefined;
-
-/** The storage the page may use: reading a denied one throws (a read tells; never a test write). */
-function store(): Storage | null {
-  if (backend === undefined) {
+function store(): Record<string, string> {
+  if (!backend) {
     try {
       (backend = localStorage).length;
     } catch {
-      try {
-        (backend = sessionStorage).length;
-      } catch {
-        backend = null;
-      }
+      backend = {};
     }
   }
-  return backend;
+  return backend!;
 }
 
-export function getItem(key: string): string | null {
-  try {
-    return key in memory ? memory[key]! : store()!.getItem(key);
-  } catch {
-    return null;
-  }
-}
+export const getItem = (key: string): string | undefined => store()[key];
 
 export function setItem(key: string, value: string): void {
   try {
-    store()!.setItem(key, value);
-    delete memory[key];
+    store()[key] = value;
   } catch {
-    memory[key] = value;
+    backend = { ...backend, [key]: value };
+  }
+}
+
+export const removeItem = (key: string): unknown => delete store()[key];
+
+/** Every stored key, other tabs' included. */
+export const keys = (): string[] => Object.keys(store());
+
+/** Where this tab's id is kept: sessionStorage lives as long as the tab, reloads included. */
+export const TAB_KEY = 'vigil.tab';
+
+/** This tab's id: random, kept in sessionStorage; where that is denied, a new one each time. */
+export function tabId(): string {
+  try {
+    return (sessionStorage[TAB_KEY] ||= randomId());
+  } catch {
+    return randomId();
+  }
+}
+
+/**
+ * Deletes everything the beacon stored (consent withdrawn): the keys starting with `vigil.`
+ * (the session, the outboxes) and the tab id.
+ */
+export function forget(): void {
+  for (const key of keys()) if (key.startsWith('vigil.')) removeItem(key);
+  try {
+    delete sessionStorage[TAB_KEY];
+  } catch {
+    // nothing was stored there
   }
 }

@@ -5,10 +5,5 @@
  * the collector counts, so the result always fits the bound. A cut that would split a
  * surrogate pair drops its first half too, so the result stays valid UTF-16 (and JSON).
  */
-export function truncate(value: string, max: number): string {
-  if (value.length <= max) return value;
-  let end = Math.max(0, max);
-  const last = value.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return value.slice(0, end);
-}
+export const truncate = (value: string, max: number): string =>
+  value.length > max ? value.slice(0, /[\ud800-\udbff]/.test(value[max - 1]!) ? max - 1 : max) : value;
