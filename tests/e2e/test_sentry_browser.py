@@ -1,0 +1,63 @@
+"""The official @sentry/browser SDK (from npm) in headless Chromium reports to the collector, and it is stored."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from analytics.client import ReadClient
+from tests.browser import Reply
+from tests.helpers import wait_until
+from vigil import runtime
+
+pytestmark = pytest.mark.browser
+
+BEACON_JS = Path(__file__).resolve().parent.parent.parent / "beacon-js"
+
+
+@pytest.fixture(scope="session")
+def sentry_bundle() -> str:
+    """@sentry/browser bundled for a page (window.Sentry), with the esbuild the beacon is built with."""
+    out = subprocess.run(
+        [str(BEACON_JS / "node_modules" / ".bin" / "esbuild"), "--bundle", "--format=iife", "--global-name=Sentry",
+         "--sourcefile=sentry-entry.js", "--log-level=error"],
+        input='export * from "@sentry/browser";', capture_output=True, text=True, cwd=BEACON_JS, timeout=60, check=True,
+    )  # fmt: skip
+    return out.stdout
+
+
+def test_the_sentry_browser_sdk_reports_an_error_that_is_stored(
+    page, site, collector, analytics, demo_project, data_dir, sentry_bundle
+):
+    dsn = collector.url.replace("http://", f"http://{demo_project.public_key}@") + f"/{demo_project.id}"
+    site.pages["/sentry.js"] = Reply(sentry_bundle, content_type="application/javascript")
+    site.pages["/app"] = f"""<!doctype html><html><head><script src="/sentry.js"></script><script>
+      Sentry.init({{dsn: "{dsn}", release: "shop-web@3.0.0", environment: "staging", defaultIntegrations: false,
+                   integrations: [Sentry.globalHandlersIntegration(), Sentry.breadcrumbsIntegration(),
+                                  Sentry.linkedErrorsIntegration(), Sentry.httpContextIntegration()]}});
+    </script></head><body><button id="pay">Pay</button><script>
+      document.getElementById("pay").addEventListener("click", function pay() {{
+        throw new TypeError("price is undefined", {{cause: new Error("cart empty")}});
+      }});
+    </script></body></html>"""
+    page.goto(f"{site.url}/app")
+    page.click("#pay")
+
+    info = runtime.read_live(data_dir, "analytics")
+    assert info is not None
+    statement = "SELECT error_type, message, release, environment, page_url, browser, causes, stack FROM errors"
+    with ReadClient(info["url"], token=info["token"]) as client:
+        rows = wait_until(lambda: client.sql(statement).rows, timeout=15, what="the SDK's event stored")
+    ((error_type, message, release, environment, page_url, browser, causes, stack),) = rows
+    assert (error_type, message, release, environment) == (
+        "TypeError",
+        "price is undefined",
+        "shop-web@3.0.0",
+        "staging",
+    )
+    assert page_url == f"{site.url}/app"
+    assert browser == "HeadlessChrome"
+    assert "cart empty" in causes
+    assert "at HTMLButtonElement.pay (" in stack
