@@ -142,3 +142,9 @@ def analytics(data_dir: Path, redis_url: str) -> Iterator[Service]:
 def http() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=10) as client:
         yield client
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in this thread
+    for as long as the session's browser lives, and asyncio tests cannot run after it starts."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
