@@ -20,7 +20,15 @@ from analytics.enrich.ua import Client, parse_user_agent
 from analytics.tables import TABLES
 from collector.outcomes import decode_outcomes
 from collector.sentry.convert import decode_sentry_entry
-from collector.stream import EVENTS_STREAM, OUTCOMES_STREAM, SENTRY_STREAM, StreamEntry, decode_entry
+from collector.sourcemaps import decode_sourcemap_entry
+from collector.stream import (
+    EVENTS_STREAM,
+    OUTCOMES_STREAM,
+    SENTRY_STREAM,
+    SOURCEMAPS_STREAM,
+    StreamEntry,
+    decode_entry,
+)
 
 Rows = dict[str, list[tuple[Any, ...]]]
 
@@ -107,6 +115,18 @@ def process_sentry(data: bytes) -> Rows:
     return {"sentry_sessions": sessions, "client_drops": drops}
 
 
+def process_sourcemap(data: bytes) -> Rows:
+    """An uploaded source map, kept whole for symbolication."""
+    entry = decode_sourcemap_entry(data)
+    text = bytes(entry.map).decode("utf-8", errors="replace")
+    return {
+        "source_maps": [
+            (entry.project_id, entry.project, entry.release, entry.url, entry.debug_id or None,
+             _ms(entry.uploaded_at), len(entry.map), text)
+        ]
+    }  # fmt: skip
+
+
 Processor = Callable[[bytes], Rows]
 
 #: Each stream the consumer reads, and how one of its entries becomes rows.
@@ -114,6 +134,7 @@ PROCESSORS: dict[str, Processor] = {
     EVENTS_STREAM: process_entry,
     OUTCOMES_STREAM: process_outcomes,
     SENTRY_STREAM: process_sentry,
+    SOURCEMAPS_STREAM: process_sourcemap,
 }
 
 

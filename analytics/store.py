@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from analytics.tables import SQL_TYPES, TABLES, create_sql
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: What makes a row the same row again: (key columns, time column the duplicate shares).
 DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -25,6 +25,10 @@ DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "client_drops": (("project_id", "batch_id", "reason", "category"), None),
     "sentry_sessions": (("project_id", "entry_id", "row"), "received_at"),
     "outcomes": (("batch_id", "project_id", "outcome", "reason", "unit"), "window_start"),
+}
+#: Tables where a new row replaces the stored one with the same key (the latest wins).
+REPLACE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "source_maps": (("project_id", "release", "url"), "uploaded_at"),
 }
 
 
@@ -57,6 +61,24 @@ def open_database(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _replace(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table) -> int:
+    """Insert ``rows``, removing stored rows with the same key first; within the batch the latest wins."""
+    key, latest = REPLACE_KEYS[table_name]
+    match = " AND ".join(f"s.{c} = b.{c}" for c in key)
+    partition = ", ".join(f"b.{c}" for c in key)
+    con.register("_vigil_batch", rows)
+    try:
+        con.execute(f"DELETE FROM {table_name} s WHERE EXISTS (SELECT 1 FROM _vigil_batch b WHERE {match})")
+        result = con.execute(
+            f"""INSERT INTO {table_name} BY NAME SELECT * FROM _vigil_batch b
+                QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.{latest} DESC) = 1"""
+        ).fetchone()
+        return int(result[0]) if result else 0
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_vigil_batch")
+
+
 def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table) -> int:
     """Append the rows not stored yet to ``table_name`` in the caller's transaction; returns how many.
 
@@ -67,6 +89,8 @@ def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table) -> i
     """
     if rows.num_rows == 0:
         return 0
+    if table_name in REPLACE_KEYS:
+        return _replace(con, table_name, rows)
     key, time_column = DEDUPE_KEYS[table_name]
     match = " AND ".join(f"s.{c} = b.{c}" for c in key)
     partition = ", ".join(f"b.{c}" for c in key)

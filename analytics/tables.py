@@ -163,6 +163,19 @@ OUTCOMES = pa.schema(
     ]
 )
 
+SOURCE_MAPS = pa.schema(
+    [
+        pa.field("project_id", pa.int32(), nullable=False),
+        pa.field("project", pa.string(), nullable=False),
+        pa.field("release", pa.string(), nullable=False),
+        pa.field("url", pa.string(), nullable=False),
+        pa.field("debug_id", pa.string()),
+        pa.field("uploaded_at", TIMESTAMP, nullable=False),
+        pa.field("bytes", pa.int64(), nullable=False),
+        pa.field("map", pa.string(), nullable=False),
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {
     "errors": ERRORS,
     "network_failures": NETWORK_FAILURES,
@@ -173,6 +186,7 @@ TABLES: dict[str, pa.Schema] = {
     "client_drops": CLIENT_DROPS,
     "outcomes": OUTCOMES,
     "sentry_sessions": SENTRY_SESSIONS,
+    "source_maps": SOURCE_MAPS,
 }
 
 SQL_TYPES = {

@@ -14,6 +14,7 @@ from collector.cors import preflight
 from collector.metrics import metrics
 from collector.responses import json_response
 from collector.scripts import FILES, serve_script
+from collector.sourcemaps import upload
 from collector.state import State
 
 
@@ -40,6 +41,7 @@ async def readyz(request: Request) -> Response:
 
 routes = [
     Route("/metrics", metrics, methods=["GET"]),
+    Route("/api/{project_id:int}/sourcemaps", upload, methods=["POST"]),
     Route("/api/{project_id:int}/{endpoint}", events_preflight, methods=["OPTIONS"]),
     Route("/api/{project_id:int}/{endpoint}/", events_preflight, methods=["OPTIONS"]),
     *(Route(path, serve_script, methods=["GET", "HEAD"]) for path in FILES),

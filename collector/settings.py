@@ -30,6 +30,9 @@ class CollectorSettings:
     max_event_bytes: int = setting(
         1_000_000, "Largest single event (a Sentry event item or store body); larger gets 413.", minimum=1024
     )
+    max_sourcemap_bytes: int = setting(
+        20_000_000, "Largest source map accepted by the upload endpoint (decompressed); larger gets 413.", minimum=1024
+    )
     spool_after_ms: int = setting(
         1000,
         "An entry Redis has not taken this long goes to the local spool instead (and the request is answered).",

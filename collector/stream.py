@@ -18,6 +18,8 @@ EVENTS_STREAM = "vigil:events"
 OUTCOMES_STREAM = "vigil:outcomes"
 #: Sessions and client reports from Sentry SDKs (collector/sentry/convert.py).
 SENTRY_STREAM = "vigil:sentry"
+#: Uploaded source maps (collector/sourcemaps.py).
+SOURCEMAPS_STREAM = "vigil:sourcemaps"
 CONSUMER_GROUP = "ingest"
 ENTRY_FIELD = b"e"
 #: Several entries that arrived together, in one stream entry: a JSON array of them.

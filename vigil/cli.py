@@ -42,13 +42,15 @@ def friendly(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from analytics.client import ReadApiError
         from analytics.queries import QueryError
+        from analytics.store import SchemaTooNew
+        from vigil.sourcemaps_cli import UploadFailed
         from vigil.supervise import ChildFailed
 
         try:
             return fn(*args, **kwargs)
         except (ConfigError, QueryError) as e:
             raise BadInput(str(e)) from None
-        except (ReadApiError, ChildFailed) as e:
+        except (ReadApiError, ChildFailed, UploadFailed, SchemaTooNew) as e:
             raise Failed(str(e)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -136,6 +138,49 @@ def project_list(as_json: bool, data_dir: Path | None) -> None:
     from vigil.projects_cli import list_projects
 
     list_projects(_data_dir(data_dir), as_json, click.echo)
+
+
+@main.group()
+def sourcemaps() -> None:
+    """Upload a build's source maps, so stack traces show the original code."""
+
+
+@sourcemaps.command("upload")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--release", required=True, help="The release the build is deployed as (what the beacon sends).")
+@click.option(
+    "--url-prefix", default="~/", show_default=True, help="URL of DIRECTORY as served; ~/ matches any origin."
+)
+@click.option("--project", "project_name", help="Project name in vigil.toml (needed when there are several).")
+@click.option("--project-id", type=click.IntRange(1), help="Project id, with --token, when vigil.toml is not here.")
+@click.option("--token", envvar="VIGIL_UPLOAD_TOKEN", help="The project's secret token (default: from vigil.toml).")
+@click.option("--collector-url", help="The collector [default: this data directory's collector settings].")
+@data_dir_option
+@friendly
+def sourcemaps_upload(
+    directory: Path,
+    release: str,
+    url_prefix: str,
+    project_name: str | None,
+    project_id: int | None,
+    token: str | None,
+    collector_url: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Upload every .map under DIRECTORY for --release."""
+    from vigil.sourcemaps_cli import upload
+
+    upload(
+        _data_dir(data_dir),
+        directory,
+        release=release,
+        url_prefix=url_prefix,
+        project_name=project_name,
+        project_id=project_id,
+        token=token,
+        collector_url=collector_url,
+        echo=click.echo,
+    )
 
 
 @main.command()

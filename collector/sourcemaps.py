@@ -1,0 +1,122 @@
+"""``POST /api/{project_id}/sourcemaps``: a build uploads its source maps (``vigil sourcemaps upload`` does this).
+
+    POST /api/2/sourcemaps?release=shop%401.4.2&url=~%2Fstatic%2Fapp.js[&debug_id=…]
+    Authorization: Bearer <secret token>
+    <the map's JSON, possibly gzip-compressed>
+
+A map is keyed by release and the URL of the minified file it belongs to (``~/path``
+matches that path on any origin), and by debug id when the bundle has one. It is checked
+to be a version-3 source map, queued on ``vigil:sourcemaps`` and stored by analytics; a
+second upload for the same release and URL replaces the first. Answers 201.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from collector.decompress import BadEncoding, TooLarge, UnknownEncoding, decompress
+from collector.enqueue import EnqueueFailed
+from collector.responses import error, json_response
+from collector.secret import SecretRefused, authenticate_secret
+from collector.state import State
+from collector.stream import SOURCEMAPS_STREAM
+
+MAX_RELEASE = 200
+MAX_URL = 2048
+MAX_DEBUG_ID = 64
+
+
+class MapHead(msgspec.Struct):
+    """What is checked of a map before it is accepted."""
+
+    version: int
+    mappings: str
+    sources: list[str | None] = []
+    debugId: str | None = None  # the field's name in the maps bundlers write
+    debug_id: str | None = None
+
+
+class SourceMapEntry(msgspec.Struct, frozen=True):
+    """One uploaded map, on the ``vigil:sourcemaps`` stream."""
+
+    project_id: int
+    project: str
+    release: str
+    url: str
+    debug_id: str
+    uploaded_at: int  # ms since the epoch
+    map: msgspec.Raw
+
+
+_head = msgspec.json.Decoder(MapHead)
+_encode = msgspec.json.Encoder().encode
+_entry = msgspec.json.Decoder(SourceMapEntry)
+
+
+def decode_sourcemap_entry(data: bytes) -> SourceMapEntry:
+    return _entry.decode(data)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"source map is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"source map is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def upload(request: Request) -> Response:
+    state: State = request.state.vigil
+    settings = state.settings
+    try:
+        project = authenticate_secret(
+            state.registry,
+            request.path_params["project_id"],
+            request.headers.get("authorization", ""),
+            request.headers.get("origin"),
+        )
+    except SecretRefused as e:
+        return error(403, str(e))
+    release = request.query_params.get("release", "")
+    url = request.query_params.get("url", "")
+    if not 0 < len(release) <= MAX_RELEASE:
+        return error(400, f"release is required, at most {MAX_RELEASE} characters")
+    if not 0 < len(url) <= MAX_URL:
+        return error(400, f"url (of the minified file) is required, at most {MAX_URL} characters")
+    try:
+        body = await _body(request, settings.max_sourcemap_bytes)
+        encoding = request.headers.get("content-encoding", "")
+        if encoding:
+            body = decompress(body, encoding, settings.max_sourcemap_bytes)
+    except TooLarge as e:
+        return error(413, str(e))
+    except UnknownEncoding as e:
+        return error(415, str(e))
+    except BadEncoding as e:
+        return error(400, str(e))
+    try:
+        head = _head.decode(body)
+    except (msgspec.DecodeError, RecursionError) as e:
+        return error(400, f"not a source map: {e}")
+    if head.version != 3:
+        return error(400, f"not a version 3 source map (version {head.version})")
+    debug_id = (request.query_params.get("debug_id") or head.debugId or head.debug_id or "")[:MAX_DEBUG_ID]
+    entry = SourceMapEntry(
+        project.id, project.name, release, url, debug_id, time.time_ns() // 1_000_000, msgspec.Raw(body)
+    )
+    try:
+        await state.enqueuer.put(_encode(entry), SOURCEMAPS_STREAM)
+    except EnqueueFailed:
+        return error(503, "queue unavailable, retry later", {"Retry-After": "5"})
+    answer: dict[str, Any] = {"release": release, "url": url, "debug_id": debug_id, "bytes": len(body)}
+    return json_response(201, answer)

@@ -1,0 +1,60 @@
+"""The source map upload endpoint: the secret token only, never from a browser, maps checked and queued."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from collector.sourcemaps import decode_sourcemap_entry
+from collector.stream import SOURCEMAPS_STREAM, payloads
+
+MAP = {"version": 3, "sources": ["src/cart.ts"], "names": ["total"], "mappings": "AAAA", "debugId": "d-1"}
+
+
+def upload(http, collector, project, body: bytes, *, token: str | None = None, **params: str):  # type: ignore[no-untyped-def]
+    headers = params.pop("headers", {})  # type: ignore[arg-type]
+    return http.post(
+        f"{collector.url}/api/{project.id}/sourcemaps",
+        params={"release": "shop@1.0", "url": "~/static/app.js", **params},
+        content=body,
+        headers={"Authorization": f"Bearer {token or project.secret_token}", **headers},
+    )
+
+
+def test_a_map_uploaded_with_the_secret_token_is_queued(http, collector, demo_project, redis_client):
+    response = upload(http, collector, demo_project, gzip.compress(json.dumps(MAP).encode()),
+                      headers={"Content-Encoding": "gzip"})  # fmt: skip
+    assert response.status_code == 201
+    size = len(json.dumps(MAP))
+    assert response.json() == {"release": "shop@1.0", "url": "~/static/app.js", "debug_id": "d-1", "bytes": size}
+    ((_, fields),) = redis_client.xrange(SOURCEMAPS_STREAM)
+    (raw,) = payloads(fields)
+    entry = decode_sourcemap_entry(raw)
+    assert (entry.project, entry.release, entry.url, entry.debug_id) == ("demo", "shop@1.0", "~/static/app.js", "d-1")
+    assert json.loads(bytes(entry.map)) == MAP
+
+
+def test_only_the_secret_token_and_never_from_a_browser(http, collector, demo_project, redis_client):
+    body = json.dumps(MAP).encode()
+    public_key = upload(http, collector, demo_project, body, token=demo_project.public_key)
+    from_browser = upload(http, collector, demo_project, body, headers={"Origin": "https://shop.example"})
+    no_header = http.post(f"{collector.url}/api/{demo_project.id}/sourcemaps?release=r&url=u", content=body)
+    assert [r.status_code for r in (public_key, from_browser, no_header)] == [403, 403, 403]
+    assert from_browser.json() == {"error": "secret tokens are not accepted from browsers"}
+    assert redis_client.exists(SOURCEMAPS_STREAM) == 0
+
+
+def test_bad_uploads_are_refused_with_a_reason(http, collector, demo_project, redis_client):
+    body = json.dumps(MAP).encode()
+    cases = [
+        (upload(http, collector, demo_project, body, release=""), 400),
+        (upload(http, collector, demo_project, body, url=""), 400),
+        (upload(http, collector, demo_project, b"not json"), 400),
+        (upload(http, collector, demo_project, json.dumps({**MAP, "version": 2}).encode()), 400),
+        (upload(http, collector, demo_project, json.dumps({"version": 3}).encode()), 400),
+        (upload(http, collector, demo_project, b"x" * 21_000_000), 413),
+    ]
+    for response, status in cases:
+        assert response.status_code == status, response.text
+        assert "\n" not in response.json()["error"]
+    assert redis_client.exists(SOURCEMAPS_STREAM) == 0

@@ -1,0 +1,113 @@
+"""``vigil sourcemaps upload``: send every ``.map`` of a build folder to the collector, keyed by release and URL.
+
+The URL of the minified file a map belongs to is ``--url-prefix`` (default ``~/``: that
+path on any origin) joined with the map's path in the folder, without ``.map``:
+``dist/static/app.js.map`` uploaded from ``dist`` is ``~/static/app.js``. A debug id is
+taken from the map (``debugId``) or from the bundle's ``//# debugId=`` comment.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from collector.projects import Project, load_projects
+from collector.settings import CollectorSettings
+from vigil.config import ConfigError, load
+
+Echo = Callable[[str], None]
+DEBUG_ID_COMMENT = "//# debugId="
+
+
+class UploadFailed(Exception):
+    """At least one map was not accepted; the message says how many."""
+
+
+def debug_id(map_path: Path, source_map: dict[str, object]) -> str:
+    found = source_map.get("debugId") or source_map.get("debug_id")
+    if isinstance(found, str):
+        return found[:64]
+    bundle = map_path.with_suffix("")
+    try:
+        tail = bundle.read_text(errors="replace")[-500:]
+    except OSError:
+        return ""
+    for line in reversed(tail.splitlines()):
+        if line.startswith(DEBUG_ID_COMMENT):
+            return line[len(DEBUG_ID_COMMENT) :].strip()[:64]
+    return ""
+
+
+def choose_project(data_dir: Path, name: str | None) -> Project:
+    projects = list(load_projects(data_dir).values())
+    if name is not None:
+        for project in projects:
+            if project.name == name:
+                return project
+        raise ConfigError(f"no project named {name!r} in {data_dir / 'vigil.toml'}")
+    if len(projects) == 1:
+        return projects[0]
+    raise ConfigError("several projects: say which with --project NAME")
+
+
+def upload(
+    data_dir: Path,
+    directory: Path,
+    *,
+    release: str,
+    url_prefix: str,
+    project_name: str | None,
+    project_id: int | None,
+    token: str | None,
+    collector_url: str | None,
+    echo: Echo,
+    transport: httpx.BaseTransport | None = None,
+) -> int:
+    """Upload every map under ``directory``; returns how many were accepted, or raises ``UploadFailed``."""
+    if not directory.is_dir():
+        raise ConfigError(f"{directory} is not a folder")
+    maps = sorted(p for p in directory.rglob("*.map") if p.is_file())
+    if not maps:
+        raise ConfigError(f"no .map files under {directory}")
+    if token is None or project_id is None:
+        project = choose_project(data_dir, project_name)
+        token, project_id = token or project.secret_token, project_id or project.id
+    base = (collector_url or load(CollectorSettings, "collector", data_dir).url).rstrip("/")
+    prefix = url_prefix if url_prefix.endswith("/") else url_prefix + "/"
+    failed = 0
+    with httpx.Client(timeout=60, transport=transport) as http:
+        for path in maps:
+            relative = path.relative_to(directory)
+            raw = path.read_bytes()
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                echo(f"skipped {relative}: not JSON")
+                failed += 1
+                continue
+            url = prefix + relative.with_suffix("").as_posix()
+            params = {"release": release, "url": url}
+            if found := debug_id(path, parsed if isinstance(parsed, dict) else {}):
+                params["debug_id"] = found
+            try:
+                response = http.post(
+                    f"{base}/api/{project_id}/sourcemaps",
+                    params=params,
+                    content=gzip.compress(raw),
+                    headers={"Authorization": f"Bearer {token}", "Content-Encoding": "gzip"},
+                )
+            except httpx.HTTPError as e:
+                raise UploadFailed(f"collector unreachable at {base}: {e}") from None
+            if response.status_code == 201:
+                echo(f"uploaded {relative} as {url} ({len(raw)} bytes)")
+            else:
+                failed += 1
+                reason = response.json().get("error") if "json" in response.headers.get("content-type", "") else ""
+                echo(f"refused {relative}: {response.status_code} {reason or response.text[:200]}")
+    if failed:
+        raise UploadFailed(f"{failed} of {len(maps)} maps were not uploaded")
+    return len(maps)
