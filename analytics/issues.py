@@ -1,0 +1,249 @@
+"""Issues: error events grouped by fingerprint, with counts, first/last seen and a status.
+
+The consumer is the only writer of new issues: ``IssueIndex`` keeps every issue's two
+hashes in memory (loaded at start), assigns each error event to the issue one of its
+hashes already belongs to or to a new one, and ``apply`` writes the new issues and the
+counts in the consumer's transaction. The index learns the new issues only after that
+transaction commits (``commit``).
+
+Status: ``unresolved`` (new), ``resolved``, ``resolved_in_release``, ``ignored``,
+``regressed``. An event on a resolved issue from a release newer than the one it was
+resolved in marks it ``regressed``; from that release or an older one it does not.
+Releases compare by their version numbers when both have them (``shop@1.10.0`` is newer
+than ``shop@1.9.2``), else by when each was first seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+
+STATUSES = ("unresolved", "resolved", "resolved_in_release", "ignored", "regressed")
+RESOLVED = ("resolved", "resolved_in_release")
+
+DDL = [
+    """CREATE TABLE IF NOT EXISTS issues (
+        issue_id BIGINT PRIMARY KEY,
+        project_id INTEGER NOT NULL,
+        project VARCHAR NOT NULL,
+        app_hash VARCHAR NOT NULL,
+        full_hash VARCHAR NOT NULL,
+        error_type VARCHAR,
+        title VARCHAR,
+        culprit VARCHAR,
+        level VARCHAR,
+        first_seen TIMESTAMP NOT NULL,
+        last_seen TIMESTAMP NOT NULL,
+        events BIGINT NOT NULL,
+        first_release VARCHAR,
+        last_release VARCHAR,
+        status VARCHAR NOT NULL,
+        resolved_in_release VARCHAR,
+        status_changed_at TIMESTAMP
+    )""",
+    "CREATE TABLE IF NOT EXISTS releases (project_id INTEGER, release VARCHAR, first_seen TIMESTAMP, "
+    "PRIMARY KEY (project_id, release))",
+]
+
+_VERSION = re.compile(r"\d+(?:\.\d+){0,5}")
+
+
+def version(release: str) -> tuple[int, ...] | None:
+    """The last dotted number in a release name: ``shop@1.10.0`` → (1, 10, 0)."""
+    found = _VERSION.findall(release[:200])
+    return tuple(int(part) for part in found[-1].split(".")) if found else None
+
+
+@dataclasses.dataclass
+class Event:
+    """What grouping needs of one error row."""
+
+    project_id: int
+    project: str
+    ts: datetime
+    app_hash: str
+    full_hash: str
+    error_type: str
+    title: str
+    culprit: str
+    level: str
+    release: str
+
+
+@dataclasses.dataclass
+class Plan:
+    """One batch's issues: the id of each event, the issues to create, the counts to add."""
+
+    ids: list[int]
+    new: dict[int, Event]  # issue id → its first event
+    keys: list[tuple[int, str, str, int]]  # (project, app hash, full hash, issue id) for new issues
+    releases: dict[tuple[int, str], datetime]
+
+
+class IssueIndex:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        for statement in DDL:
+            con.execute(statement)
+        self._by_app: dict[tuple[int, str], int] = {}
+        self._by_full: dict[tuple[int, str], int] = {}
+        for issue_id, project_id, app_hash, full_hash in con.execute(
+            "SELECT issue_id, project_id, app_hash, full_hash FROM issues ORDER BY issue_id"
+        ).fetchall():
+            self._by_app.setdefault((project_id, app_hash), issue_id)
+            self._by_full.setdefault((project_id, full_hash), issue_id)
+        row = con.execute("SELECT coalesce(max(issue_id), 0) FROM issues").fetchone()
+        self._next = int(row[0]) + 1 if row else 1
+        self._releases: dict[tuple[int, str], datetime] = {
+            (p, r): t for p, r, t in con.execute("SELECT project_id, release, first_seen FROM releases").fetchall()
+        }
+
+    def plan(self, events: Iterable[Event]) -> Plan:
+        """Assign every event to an issue; nothing is remembered until ``commit``."""
+        ids: list[int] = []
+        new: dict[int, Event] = {}
+        keys: list[tuple[int, str, str, int]] = []
+        by_app: dict[tuple[int, str], int] = {}
+        by_full: dict[tuple[int, str], int] = {}
+        releases: dict[tuple[int, str], datetime] = {}
+        next_id = self._next
+        for event in events:
+            app, full = (event.project_id, event.app_hash), (event.project_id, event.full_hash)
+            issue_id = self._by_app.get(app) or self._by_full.get(full) or by_app.get(app) or by_full.get(full)
+            if issue_id is None:
+                issue_id, next_id = next_id, next_id + 1
+                new[issue_id] = event
+                keys.append((event.project_id, event.app_hash, event.full_hash, issue_id))
+            by_app.setdefault(app, issue_id)
+            by_full.setdefault(full, issue_id)
+            ids.append(issue_id)
+            release = (event.project_id, event.release)
+            if event.release and release not in self._releases:
+                releases[release] = min(releases.get(release, event.ts), event.ts)
+        return Plan(ids, new, keys, releases)
+
+    def commit(self, plan: Plan) -> None:
+        """The transaction holding ``plan`` committed: remember its new issues and releases."""
+        for project_id, app_hash, full_hash, issue_id in plan.keys:
+            self._by_app.setdefault((project_id, app_hash), issue_id)
+            self._by_full.setdefault((project_id, full_hash), issue_id)
+        self._next = max(self._next, *(k[3] + 1 for k in plan.keys)) if plan.keys else self._next
+        self._releases.update(plan.releases)
+
+    def newer(self, project_id: int, release: str, than: str) -> bool:
+        """Whether ``release`` is newer than ``than`` (a release with no name is never newer)."""
+        if not release:
+            return False
+        if not than:
+            return True
+        mine, theirs = version(release), version(than)
+        if mine is not None and theirs is not None and mine != theirs:
+            return mine > theirs
+        seen = self._releases.get((project_id, release)), self._releases.get((project_id, than))
+        return seen[0] is not None and seen[1] is not None and seen[0] > seen[1]
+
+
+def apply(con: duckdb.DuckDBPyConnection, index: IssueIndex, plan: Plan, events: list[Event]) -> None:
+    """Write new issues, add counts, move resolved issues that regressed: in the caller's transaction."""
+    if not events:
+        return
+    for project_id, release in plan.releases:
+        con.execute(
+            "INSERT INTO releases VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [project_id, release, plan.releases[(project_id, release)]],
+        )
+    for issue_id, first in plan.new.items():
+        con.execute(
+            """INSERT INTO issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 'unresolved', NULL, NULL)""",
+            [issue_id, first.project_id, first.project, first.app_hash, first.full_hash, first.error_type,
+             first.title, first.culprit, first.level, first.ts, first.ts, first.release, first.release],
+        )  # fmt: skip
+    deltas: dict[int, list[object]] = {}
+    for issue_id, event in zip(plan.ids, events, strict=True):
+        delta = deltas.setdefault(issue_id, [0, event.ts, event.ts, event.release, event.release])
+        delta[0] = int(delta[0]) + 1  # type: ignore[call-overload]
+        if event.ts < delta[1]:  # type: ignore[operator]
+            delta[1] = event.ts
+        if event.ts >= delta[2]:  # type: ignore[operator]
+            delta[2], delta[3] = event.ts, event.release or delta[3]
+        if event.release and index.newer(event.project_id, event.release, str(delta[4] or "")):
+            delta[4] = event.release  # the newest release of the batch, for regressions
+    ids = list(deltas)
+    resolved = con.execute(
+        "SELECT issue_id, project_id, resolved_in_release, status_changed_at FROM issues "
+        "WHERE issue_id IN (SELECT unnest($ids)) AND status IN ('resolved', 'resolved_in_release')",
+        {"ids": ids},
+    ).fetchall()
+    regressed = [
+        issue_id
+        for issue_id, project_id, in_release, changed_at in resolved
+        if _regresses(
+            index, project_id, str(deltas[issue_id][4] or ""), in_release or "", deltas[issue_id][2], changed_at
+        )
+    ]
+    table = pa.table(
+        {
+            "issue_id": pa.array(ids, pa.int64()),
+            "n": pa.array([deltas[i][0] for i in ids], pa.int64()),
+            "first_ts": pa.array([deltas[i][1] for i in ids], pa.timestamp("ms")),
+            "last_ts": pa.array([deltas[i][2] for i in ids], pa.timestamp("ms")),
+            "last_rel": pa.array([deltas[i][3] or None for i in ids], pa.string()),
+            "regressed": pa.array([i in regressed for i in ids], pa.bool_()),
+        }
+    )
+    con.register("_vigil_issue_deltas", table)
+    try:
+        con.execute(
+            """UPDATE issues SET
+                   events = issues.events + d.n,
+                   first_seen = least(issues.first_seen, d.first_ts),
+                   last_seen = greatest(issues.last_seen, d.last_ts),
+                   last_release = CASE WHEN d.last_ts >= issues.last_seen THEN coalesce(d.last_rel, issues.last_release)
+                                       ELSE issues.last_release END,
+                   status = CASE WHEN d.regressed THEN 'regressed' ELSE issues.status END,
+                   status_changed_at = CASE WHEN d.regressed THEN d.last_ts ELSE issues.status_changed_at END
+               FROM _vigil_issue_deltas d WHERE issues.issue_id = d.issue_id"""
+        )
+    finally:
+        con.unregister("_vigil_issue_deltas")
+
+
+def _regresses(
+    index: IssueIndex, project_id: int, release: str, in_release: str, last_ts: object, changed_at: datetime | None
+) -> bool:
+    if in_release or release:
+        return index.newer(project_id, release, in_release)
+    # A site without releases: any event after the issue was resolved.
+    return changed_at is None or (isinstance(last_ts, datetime) and last_ts > changed_at)
+
+
+class StatusError(ValueError):
+    """A status change that cannot be made; the message is one line for a 400 or 404."""
+
+
+def set_status(con: duckdb.DuckDBPyConnection, issue_id: int, status: str, release: str = "") -> dict[str, object]:
+    """Change an issue's status (the read API's ``POST /v1/issues/{id}/status``); returns the issue's new state.
+
+    ``resolved`` remembers the newest release seen so far as the one it was resolved in;
+    ``resolved_in_release`` needs ``release``.
+    """
+    if status not in STATUSES or status == "regressed":
+        raise StatusError(
+            f"status must be one of unresolved, resolved, resolved_in_release, ignored; not {status[:40]!r}"
+        )
+    if status == "resolved_in_release" and not 0 < len(release) <= 200:
+        raise StatusError("resolved_in_release needs a release (at most 200 characters)")
+    row = con.execute("SELECT last_release FROM issues WHERE issue_id = ?", [issue_id]).fetchone()
+    if row is None:
+        raise StatusError(f"no issue {issue_id}")
+    in_release = release if status == "resolved_in_release" else row[0] if status == "resolved" else None
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.execute(
+        "UPDATE issues SET status = ?, resolved_in_release = ?, status_changed_at = ? WHERE issue_id = ?",
+        [status, in_release, now, issue_id],
+    )
+    return {"issue_id": issue_id, "status": status, "resolved_in_release": in_release}
