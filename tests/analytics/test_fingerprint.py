@@ -46,7 +46,9 @@ def test_different_bugs_are_different_groups():
 
 
 def test_vendor_frames_only_change_the_full_hash():
-    with_other_vendor = CHROME_1.replace("at https://cdn.example.net/vendor.js", "at lib (https://cdn.example.net/lib.js")
+    with_other_vendor = CHROME_1.replace(
+        "at https://cdn.example.net/vendor.js", "at lib (https://cdn.example.net/lib.js"
+    )
     a, b = group("TypeError", "x", CHROME_1), group("TypeError", "x", with_other_vendor + ")")
     assert a.app_hash == b.app_hash
     assert a.full_hash != b.full_hash
