@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import msgspec
@@ -21,8 +21,10 @@ from starlette.routing import Route
 from starlette.types import Lifespan
 
 from analytics.consume import Consumer
+from analytics.issues import StatusError, set_status
 from analytics.queries import REGISTRY, QueryError, Result, run_query, run_sql
 
+T = TypeVar("T")
 MAX_SQL_BYTES = 100_000
 #: The consumer is unhealthy when its loop has not turned, or Redis has not answered, for this long.
 STALE_SECONDS = 30.0
@@ -39,8 +41,13 @@ class SqlRequest(msgspec.Struct):
     sql: str
 
 
-def _json(status: int, body: Any) -> Response:
-    return Response(_encode(body), status_code=status, media_type="application/json")
+class StatusChange(msgspec.Struct):
+    status: str
+    release: str = ""
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(_encode(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def _result(result: Result) -> Response:
@@ -52,8 +59,8 @@ def create_api(
 ) -> Starlette:
     """The read API over ``con``; ``consumer`` (if any) reports its heartbeat on ``/healthz``."""
 
-    def on_cursor(work: Callable[[duckdb.DuckDBPyConnection], Result]) -> Callable[[], Result]:
-        def run() -> Result:
+    def on_cursor(work: Callable[[duckdb.DuckDBPyConnection], T]) -> Callable[[], T]:
+        def run() -> T:
             cursor = con.cursor()
             try:
                 return work(cursor)
@@ -108,9 +115,12 @@ def create_api(
         except QueryError as e:
             return _json(404 if name not in REGISTRY else 400, {"error": str(e)})
 
-    async def sql(request: Request) -> Response:
+    def authorized(request: Request) -> bool:
         supplied = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
-        if not secrets.compare_digest(supplied, token.encode()):
+        return secrets.compare_digest(supplied, token.encode())
+
+    async def sql(request: Request) -> Response:
+        if not authorized(request):
             return _json(401, {"error": "a valid token is required (vigil sql reads it from the data directory)"})
         body = await request.body()
         if len(body) > MAX_SQL_BYTES:
@@ -124,8 +134,33 @@ def create_api(
         except QueryError as e:
             return _json(400, {"error": str(e)})
 
+    async def issue_status(request: Request) -> Response:
+        """``POST /v1/issues/{id}/status`` with ``{"status": …, "release": …}``: the token is needed, as for SQL."""
+        if not authorized(request):
+            return _json(401, {"error": "a valid token is required (it is in the data directory's run/analytics.json)"})
+        body = await request.body()
+        if len(body) > 10_000:
+            return _json(413, {"error": "body longer than 10000 bytes"})
+        try:
+            change = msgspec.json.decode(body, type=StatusChange)
+        except msgspec.DecodeError as e:
+            return _json(400, {"error": f'expected {{"status": "resolved", "release": "…"}}: {e}'})
+        issue_id = request.path_params["issue_id"]
+
+        def change_status(cursor: duckdb.DuckDBPyConnection) -> dict[str, object]:
+            return set_status(cursor, issue_id, change.status, change.release)
+
+        try:
+            return _json(200, await run_in_threadpool(on_cursor(change_status)))
+        except StatusError as e:
+            return _json(404 if str(e).startswith("no issue") else 400, {"error": str(e)})
+        except duckdb.TransactionException:
+            # The consumer was updating the same issue: nothing changed; the caller retries.
+            return _json(409, {"error": "the issue changed meanwhile, retry"}, {"Retry-After": "1"})
+
     routes = [
         Route("/healthz", healthz),
+        Route("/v1/issues/{issue_id:int}/status", issue_status, methods=["POST"]),
         Route("/v1/queries", list_queries),
         Route("/v1/queries/{name}", named_query),
         Route("/v1/sql", sql, methods=["POST"]),

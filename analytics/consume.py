@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import duckdb
@@ -30,7 +30,10 @@ import pyarrow as pa
 import redis
 from redis.exceptions import RedisError, ResponseError
 
-from analytics.pipeline import PROCESSORS, Processor, Rows, to_tables
+from analytics import group, issues
+from analytics.events import Rows
+from analytics.issues import IssueIndex
+from analytics.pipeline import PROCESSORS, Processor, merge, to_tables
 from analytics.store import insert
 from collector.stream import CONSUMER_GROUP, payloads
 
@@ -60,6 +63,7 @@ class Consumer:
         processors: dict[str, Processor] | None = None,
         group: str = CONSUMER_GROUP,
         clock: Callable[[], float] = time.time,
+        after_commit: Sequence[Callable[[Rows], None]] = (),
     ) -> None:
         self.client, self.con = client, con
         self.name, self.batch_entries, self.block_ms, self.claim_idle_ms = name, batch_entries, block_ms, claim_idle_ms
@@ -67,6 +71,9 @@ class Consumer:
         self.processors = processors if processors is not None else PROCESSORS
         self.group = group
         self.clock = clock
+        #: Called with a batch's rows once they are committed (e.g. to drop replaced source maps from a cache).
+        self.after_commit = list(after_commit)
+        self.issues = IssueIndex(con)
         self.stopping = threading.Event()
         self.last_tick = 0.0  # heartbeat: the loop turned
         self.last_ok = 0.0  # the last time Redis answered a read
@@ -189,15 +196,25 @@ class Consumer:
         self.dead_entries += len(dead)
 
     def _commit(self, processed: list[Rows]) -> int:
-        """Insert every table's rows in one transaction; returns the number of rows."""
-        tables = to_tables(processed)
+        """Group, then insert every table's rows and update the issues in one transaction; returns the rows stored."""
+        merged = merge(processed)
+        plan = None
+        if merged.get("errors"):
+            merged["errors"], plan, events = group.assign(self.con, self.issues, merged["errors"])
+        tables = to_tables([merged])
         self.con.begin()
         try:
             inserted = sum(insert(self.con, name, table) for name, table in tables.items())
+            if plan is not None:
+                issues.apply(self.con, self.issues, plan, events)
             self.con.commit()
         except BaseException:
             self.con.rollback()
             raise
+        if plan is not None:
+            self.issues.commit(plan)
+        for hook in self.after_commit:
+            hook(merged)
         return inserted
 
     def _acknowledge(self, entries: list[Entry], dead: list[tuple[Entry, bytes, str]]) -> None:

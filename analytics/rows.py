@@ -6,7 +6,8 @@ here, in the order of the table's own columns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -64,6 +65,14 @@ def report(e: ReportEvent, tags: dict[str, str], user_agent: str, source: str) -
     return (
         source, e.report_type, None, None, None, None, None, e.report_id, e.message,
         e.source_file, e.line, e.column, None, None,
+    )  # fmt: skip
+
+
+def analysis(frames: Sequence[Any], grouping: Any) -> tuple[Any, ...]:
+    """The error columns the analysis adds: frames (JSON), title, culprit, the two hashes, and the issue to come."""
+    return (
+        as_json([dataclasses.asdict(f) for f in frames]),
+        grouping.title, grouping.culprit, grouping.app_hash, grouping.full_hash, None,
     )  # fmt: skip
 
 

@@ -22,7 +22,12 @@ from starlette.applications import Starlette
 
 from analytics.api import create_api
 from analytics.consume import Consumer
+from analytics.enrich.symbolicate import SourceMapCache
+from analytics.events import EventPipeline
+from analytics.pipeline import processors
+from analytics.project_settings import ProjectSettingsRegistry
 from analytics.settings import AnalyticsSettings
+from analytics.sourcemaps import forget_replaced_maps, source_map_loader
 from analytics.store import open_database
 from vigil import runtime
 from vigil.config import ConfigError
@@ -48,6 +53,9 @@ def serve(settings: AnalyticsSettings) -> None:
         raise ConfigError("no Redis configured: set VIGIL_REDIS_URL (vigil up sets it for its own redis-server)")
     con = open_database(settings.database_path)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=10.0, socket_connect_timeout=2.0)
+    project_settings = ProjectSettingsRegistry(settings.data_dir)
+    maps = SourceMapCache(source_map_loader(con), max_bytes=settings.source_map_cache_bytes)
+    events = EventPipeline(project_settings.get, maps)
     consumer = Consumer(
         client,
         con,
@@ -55,6 +63,8 @@ def serve(settings: AnalyticsSettings) -> None:
         batch_entries=settings.batch_entries,
         block_ms=settings.block_ms,
         claim_idle_ms=settings.claim_idle_ms,
+        processors=processors(events),
+        after_commit=[forget_replaced_maps(maps), lambda rows: project_settings.reload()],
     )
     token = secrets.token_urlsafe(32)
     crashed = threading.Event()

@@ -28,6 +28,11 @@ class AnalyticsSettings:
         "and processed here (a consumer that died).",
         minimum=1000,
     )
+    source_map_cache_bytes: int = setting(
+        256_000_000,
+        "Memory for parsed source maps (estimated); the least recently used are dropped first.",
+        minimum=1_000_000,
+    )
     consumer: str = setting(
         "",
         "This consumer's name in the group; empty means analytics-HOSTNAME. "

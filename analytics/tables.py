@@ -53,6 +53,12 @@ ERRORS = _table(
     ("fingerprint", pa.string()),  # JSON
     ("tags", pa.string()),  # JSON
     ("user_agent", pa.string()),
+    ("frames", pa.string()),  # JSON: parsed and symbolicated, innermost first
+    ("title", pa.string()),
+    ("culprit", pa.string()),
+    ("app_hash", pa.string()),
+    ("full_hash", pa.string()),
+    ("issue_id", pa.int64()),  # last: the consumer fills it in when it stores the row
 )
 
 NETWORK_FAILURES = _table(

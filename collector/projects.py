@@ -145,8 +145,13 @@ def _locked_document(data_dir: Path) -> Iterator[tomlkit.TOMLDocument]:
         os.replace(tmp, path)
 
 
-def create_project(data_dir: Path, name: str, origins: tuple[str, ...] = ()) -> Project:
-    """Add a project with fresh keys and return it; the name must be new."""
+def create_project(
+    data_dir: Path, name: str, origins: tuple[str, ...] = (), filters: dict[str, Any] | None = None
+) -> Project:
+    """Add a project with fresh keys and return it; the name must be new.
+
+    ``filters`` becomes the project's ``[projects.filters]`` table (analytics/filters.py).
+    """
     if not NAME_RE.fullmatch(name):
         raise ConfigError(f"project name {name!r} must be 1-63 lowercase letters, digits and dashes")
     try:
@@ -168,7 +173,10 @@ def create_project(data_dir: Path, name: str, origins: tuple[str, ...] = ()) -> 
             document.append("projects", tomlkit.aot())
         table = document["projects"]
         assert isinstance(table, tomlkit.items.AoT)
-        table.append(project.as_toml())
+        item = project.as_toml()
+        if filters:
+            item["filters"] = filters
+        table.append(item)
     return project
 
 
@@ -178,7 +186,8 @@ def ensure_demo_project(data_dir: Path) -> Project:
         if project.name == DEMO_PROJECT:
             return project
     try:
-        return create_project(data_dir, DEMO_PROJECT)
+        # The demo site is served from 127.0.0.1: keep its events, which the localhost filter would drop.
+        return create_project(data_dir, DEMO_PROJECT, filters={"localhost": False})
     except ConfigError:
         # Another process created it between our read and our write.
         return next(p for p in load_projects(data_dir).values() if p.name == DEMO_PROJECT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_events_posted_to_the_collector_become_queryable(http, collector, analyt
 def test_named_queries_are_listed_and_checked(http, analytics):
     listed = http.get(f"{analytics.url}/v1/queries").json()
     assert {q["name"] for q in listed["queries"]} == {
-        "projects", "totals", "events_per_minute", "errors_by_type", "top_messages",
+        "projects", "totals", "events_per_minute", "errors_by_type", "top_messages", "issues", "issue", "issue_events",
     }  # fmt: skip
     bad = http.get(f"{analytics.url}/v1/queries/top_messages", params={"limit": "x"})
     unknown = http.get(f"{analytics.url}/v1/queries/drop_everything")
@@ -94,3 +95,38 @@ def test_what_the_collector_refused_is_counted_in_the_outcomes_table(
         ["demo", "accepted", "events", "event", 1],
         ["demo", "invalid", "malformed", "request", 1],
     ]
+
+
+def test_issues_are_listed_and_their_status_changed_through_the_api(http, collector, analytics, demo_project, data_dir):
+    for n in range(2):
+        body = batch(batch_id=f"b{n}")
+        body["events"][0]["event_id"] = f"e{n}"  # type: ignore[index]
+        body["events"][0]["ts"] = int(time.time() * 1000)  # type: ignore[index]
+        assert post(http, collector, demo_project, body).status_code == 202
+    with ReadClient(analytics.url) as client:
+        issues = wait_until(
+            lambda: (r := client.query("issues")).rows and r.rows[0][8] == 2 and r, timeout=10, what="2"
+        )
+    (issue,) = [dict(zip(issues.columns, row, strict=True)) for row in issues.rows]
+    assert (issue["title"], issue["status"], issue["events_in_range"], issue["sessions"]) == (
+        "TypeError: boom", "unresolved", 2, 0,
+    )  # fmt: skip
+
+    info = runtime.read_live(data_dir, "analytics")
+    assert info is not None
+    url = f"{analytics.url}/v1/issues/{issue['issue_id']}/status"
+    auth = {"Authorization": f"Bearer {info['token']}"}
+    assert http.post(url, json={"status": "resolved"}).status_code == 401
+    assert http.post(url, json={"status": "fixed"}, headers=auth).status_code == 400
+    assert (
+        http.post(f"{analytics.url}/v1/issues/999/status", json={"status": "ignored"}, headers=auth).status_code == 404
+    )
+    changed = http.post(url, json={"status": "resolved_in_release", "release": "shop@9"}, headers=auth)
+    assert (changed.status_code, changed.json()) == (
+        200, {"issue_id": issue["issue_id"], "status": "resolved_in_release", "resolved_in_release": "shop@9"},
+    )  # fmt: skip
+    with ReadClient(analytics.url) as client:
+        detail = client.query("issue", issue_id=issue["issue_id"])
+        assert dict(zip(detail.columns, detail.rows[0], strict=True))["status"] == "resolved_in_release"
+        (latest, _) = client.query("issue_events", issue_id=issue["issue_id"]).rows
+        assert latest[0] == "e1"

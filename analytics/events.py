@@ -1,0 +1,190 @@
+"""The events stream's pipeline: from one stream entry to stored rows, one named step after another.
+
+    decode → enrich (user agent) → for each event:
+        parse stack → filter → scrub → symbolicate → fingerprint → row
+
+Each step is a small function composed in ``EventPipeline.__call__``, which reads top to
+bottom. A step that raises fails the whole entry, which the consumer dead-letters alone.
+Events a project's inbound filters drop become ``filtered`` outcome rows, one per reason.
+Issue ids are assigned later, by the consumer, in the transaction that stores the rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from analytics import rows
+from analytics.enrich.stack import Frame, parse_stack
+from analytics.enrich.symbolicate import SourceMapCache, Symbolicated, symbolicate
+from analytics.enrich.ua import Client, parse_user_agent
+from analytics.filters import filter_reason
+from analytics.fingerprint import Grouping, grouping
+from analytics.project_settings import ProjectSettings
+from analytics.scrub import Scrubber
+from collector.schema import (
+    Breadcrumb,
+    Cause,
+    CspEvent,
+    ErrorEvent,
+    Event,
+    NetworkEvent,
+    PageViewEvent,
+    ReportEvent,
+    ResourceEvent,
+    VitalEvent,
+)
+from collector.stream import StreamEntry, decode_entry
+
+Rows = dict[str, list[tuple[Any, ...]]]
+_replace = msgspec.structs.replace
+
+
+def ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=UTC).replace(tzinfo=None)
+
+
+def kind_of(event: Event) -> str:
+    tag: str = type(event).__struct_config__.tag  # type: ignore[assignment]
+    return tag
+
+
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+    """What the error steps found: symbolicated frames and the grouping."""
+
+    frames: list[Symbolicated]
+    grouping: Grouping
+
+
+def scrub(event: Event, scrubber: Scrubber) -> Event:
+    """Secrets, card numbers and e-mails out of every text and URL an event carries."""
+    text, url = scrubber.text, scrubber.url
+    if isinstance(event, ErrorEvent):
+        return _replace(
+            event,
+            page_url=url(event.page_url), message=text(event.message), stack=text(event.stack), file=url(event.file),
+            causes=[Cause(c.error_type, text(c.message), text(c.stack)) for c in event.causes],
+            breadcrumbs=[Breadcrumb(b.ts, b.category, text(b.message), b.level) for b in event.breadcrumbs],
+        )  # fmt: skip
+    if isinstance(event, NetworkEvent | ResourceEvent):
+        return _replace(event, page_url=url(event.page_url), url=url(event.url))
+    if isinstance(event, PageViewEvent):
+        return _replace(event, page_url=url(event.page_url), referrer=url(event.referrer))
+    if isinstance(event, CspEvent):
+        return _replace(
+            event, page_url=url(event.page_url), blocked_uri=url(event.blocked_uri),
+            source_file=url(event.source_file), sample=text(event.sample),
+        )  # fmt: skip
+    if isinstance(event, ReportEvent):
+        return _replace(
+            event, page_url=url(event.page_url), message=text(event.message), source_file=url(event.source_file)
+        )
+    if isinstance(event, VitalEvent):
+        attribution: dict[str, str | float] = {
+            k: (url(v) if k == "url" else text(v)) if isinstance(v, str) else v for k, v in event.attribution.items()
+        }
+        return _replace(event, page_url=url(event.page_url), attribution=attribution)
+    return event
+
+
+def analyse(error: ErrorEvent, frames: list[Frame], release: str, cache: SourceMapCache | None) -> Analysis:
+    """Symbolicate the parsed frames and compute the error's grouping."""
+    mapped = symbolicate(frames, release, cache) if cache is not None and frames else [_unmapped(f) for f in frames]
+    keyed = [(m, m.url, m.source, m.context) for m in mapped]
+    return Analysis(
+        mapped,
+        grouping(
+            error.error_type,
+            error.message,
+            keyed,
+            cross_origin=error.cross_origin,
+            client_fingerprint=error.fingerprint,
+        ),
+    )
+
+
+def _unmapped(frame: Frame) -> Symbolicated:
+    return Symbolicated(
+        frame.function, frame.url, frame.line, frame.column, frame.in_app, frame.kind, "", None, None, "", False
+    )
+
+
+class EventPipeline:
+    """The events stream's processor (``analytics/pipeline.py`` PROCESSORS)."""
+
+    def __init__(
+        self,
+        settings: Callable[[int], ProjectSettings],
+        cache: SourceMapCache | None = None,
+        parse_ua: Callable[[str], Client] = parse_user_agent,
+    ) -> None:
+        self.settings, self.cache, self.parse_ua = settings, cache, parse_ua
+
+    def __call__(self, data: bytes) -> Rows:
+        entry = decode_entry(data)
+        client = self.parse_ua(entry.user_agent)
+        project = self.settings(entry.project_id)
+        out: Rows = {}
+        filtered: dict[str, int] = {}
+        release_key = f"{entry.project_id}\x00{entry.batch.release}"
+        for event in entry.batch.events:
+            frames = parse_stack(event.stack, event.page_url) if isinstance(event, ErrorEvent) else []
+            reason = self.filtered(project, event, client, frames)
+            if reason is not None:
+                filtered[reason] = filtered.get(reason, 0) + 1
+                continue
+            event = scrub(event, project.scrubber)
+            analysis = None
+            if isinstance(event, ErrorEvent):
+                frames = parse_stack(event.stack, event.page_url)  # positions survive scrubbing
+                analysis = analyse(event, frames, release_key, self.cache)
+            table, row = self.row(entry, client, event, analysis)
+            out.setdefault(table, []).append(row)
+        batch = entry.batch
+        received_at = ms(entry.received_at)
+        for reason, count in batch.dropped.items():
+            out.setdefault("client_drops", []).append(
+                (batch.batch_id, received_at, entry.project, entry.project_id, batch.session_id, batch.sdk, reason,
+                 count, "")
+            )  # fmt: skip
+        for reason, count in filtered.items():
+            out.setdefault("outcomes", []).append(
+                (f"analytics-{batch.batch_id}", "analytics", received_at, received_at, entry.project_id, entry.project,
+                 "filtered", reason, "event", count)
+            )  # fmt: skip
+        return out
+
+    @staticmethod
+    def filtered(project: ProjectSettings, event: Event, client: Client, frames: list[Frame]) -> str | None:
+        return filter_reason(
+            project.filters,
+            kind=kind_of(event),
+            page_url=event.page_url,
+            browser=client.browser,
+            browser_version=client.browser_version,
+            is_bot=client.is_bot,
+            error_type=event.error_type if isinstance(event, ErrorEvent) else "",
+            message=event.message if isinstance(event, ErrorEvent) else "",
+            frames=frames,
+        )
+
+    @staticmethod
+    def row(entry: StreamEntry, client: Client, event: Event, analysis: Analysis | None) -> tuple[str, tuple[Any, ...]]:
+        """The event's table and its row: the shared keys, then its own columns."""
+        batch = entry.batch
+        table, build = rows.BY_KIND[type(event)]
+        shared = (
+            event.event_id, batch.batch_id, ms(event.ts), ms(entry.received_at), entry.project, entry.project_id,
+            batch.environment, batch.release, batch.session_id, batch.user_id, event.page_url,
+            client.browser, client.browser_version, client.os, client.os_version, client.device_type, client.is_bot,
+            entry.client_ip or None,
+        )  # fmt: skip
+        own = build(event, batch.tags, entry.user_agent, entry.source)
+        if analysis is not None:
+            own += rows.analysis(analysis.frames, analysis.grouping)
+        return table, shared + own

@@ -1,0 +1,73 @@
+"""Grouping step of the commit: each new error row gets its issue, and the issues their counts.
+
+Runs in the consumer's thread, as the batch is stored: rows of events already stored
+(a retry, a replay) are dropped first, so an issue counts each event once; the rest are
+assigned issues by ``IssueIndex.plan`` and ``issues.apply`` writes the issues in the
+same transaction as the rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from analytics.issues import Event, IssueIndex, Plan
+from analytics.tables import ERRORS
+
+_COLUMNS = {name: i for i, name in enumerate(ERRORS.names)}
+_ISSUE = _COLUMNS["issue_id"]
+assert len(ERRORS.names) - 1 == _ISSUE, "issue_id is the last column of errors"
+
+
+def issue_event(row: tuple[Any, ...]) -> Event:
+    c = _COLUMNS
+    return Event(
+        project_id=row[c["project_id"]],
+        project=row[c["project"]],
+        ts=row[c["ts"]],
+        app_hash=row[c["app_hash"]],
+        full_hash=row[c["full_hash"]],
+        error_type=row[c["error_type"]] or "",
+        title=row[c["title"]] or "",
+        culprit=row[c["culprit"]] or "",
+        level=row[c["level"]] or "error",
+        release=row[c["release"]] or "",
+    )
+
+
+def new_rows(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows whose (project, event id) is neither stored yet nor earlier in the batch."""
+    c = _COLUMNS
+    keys = [(row[c["project_id"]], row[c["event_id"]]) for row in rows]
+    times = [row[c["ts"]] for row in rows]
+    batch = pa.table({"project_id": [k[0] for k in keys], "event_id": [k[1] for k in keys]})
+    con.register("_vigil_keys", batch)
+    try:
+        stored = set(
+            con.execute(
+                "SELECT e.project_id, e.event_id FROM errors e JOIN _vigil_keys k USING (project_id, event_id) "
+                "WHERE e.ts BETWEEN $low AND $high",
+                {"low": min(times), "high": max(times)},
+            ).fetchall()
+        )
+    finally:
+        con.unregister("_vigil_keys")
+    seen: set[tuple[int, str]] = set()
+    fresh = []
+    for key, row in zip(keys, rows, strict=True):
+        if key not in stored and key not in seen:
+            seen.add(key)
+            fresh.append(row)
+    return fresh
+
+
+def assign(
+    con: duckdb.DuckDBPyConnection, index: IssueIndex, rows: list[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], Plan, list[Event]]:
+    """The rows with their issue ids filled in, the plan, and the events it was made from."""
+    rows = new_rows(con, rows)
+    events = [issue_event(row) for row in rows]
+    plan = index.plan(events)
+    return [(*row[:_ISSUE], issue_id) for row, issue_id in zip(rows, plan.ids, strict=True)], plan, events

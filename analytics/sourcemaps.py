@@ -1,0 +1,43 @@
+"""Source maps for symbolication: read from the ``source_maps`` table, forgotten when replaced.
+
+The symbolication cache (``analytics/enrich/symbolicate.py``) asks for a map by release
+and URL; its release key here is ``"<project id>\\0<release>"``, so projects never share
+maps. Uploads arrive on the stream like everything else; after the batch holding one is
+committed, the cached copy of the map it replaces is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from analytics.enrich.symbolicate import MapLoader, SourceMapCache
+from analytics.events import Rows
+from analytics.tables import SOURCE_MAPS
+
+_COLUMNS = {name: i for i, name in enumerate(SOURCE_MAPS.names)}
+
+
+def source_map_loader(con: duckdb.DuckDBPyConnection) -> MapLoader:
+    """Reads a map for (``"<project id>\\0<release>"``, URL) on the consumer's connection (its thread)."""
+
+    def load(release_key: str, url: str) -> bytes | None:
+        project, _, release = release_key.partition("\x00")
+        if not project.isdigit():
+            return None
+        row = con.execute(
+            "SELECT map FROM source_maps WHERE project_id = ? AND release = ? AND url = ?", [int(project), release, url]
+        ).fetchone()
+        return row[0].encode() if row else None
+
+    return load
+
+
+def forget_replaced_maps(cache: SourceMapCache) -> Callable[[Rows], None]:
+    def forget(rows: Rows) -> None:
+        for row in rows.get("source_maps", []):
+            project_id, release, url = row[_COLUMNS["project_id"]], row[_COLUMNS["release"]], row[_COLUMNS["url"]]
+            cache.invalidate(f"{project_id}\x00{release}", url)
+
+    return forget

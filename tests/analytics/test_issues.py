@@ -1,0 +1,129 @@
+"""Issues through the real consumer and DuckDB: grouping across browsers and releases, counts, regressions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from analytics.consume import Consumer
+from analytics.issues import StatusError, set_status
+from analytics.store import open_database
+from collector.schema import Batch, ErrorEvent
+from collector.stream import EVENTS_STREAM, StreamEntry, encode_entry
+from tests.analytics.test_fingerprint import CHROME_1, FIREFOX_2, SAFARI_2
+
+CHROME_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+SAFARI_UA = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/18.1 Safari/605.1.15"
+)
+T0 = 1_764_072_000_000
+
+
+def entry(event_id: str, release: str, user_agent: str, error_type: str, message: str, stack: str, ts: int = T0):
+    event = ErrorEvent(event_id=event_id, ts=ts, page_url="https://shop.example/cart", error_type=error_type,
+                       message=message, stack=stack)  # fmt: skip
+    batch = Batch(v=1, batch_id=f"b-{event_id}", sent_at=ts, events=[event], release=release,
+                  session_id=f"s-{event_id}", user_id=f"u-{event_id[-1]}")  # fmt: skip
+    return encode_entry(StreamEntry(project_id=1, project="demo", received_at=ts, user_agent=user_agent, batch=batch))
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    connection = open_database(tmp_path / "vigil.duckdb")
+    yield connection
+    connection.close()
+
+
+def consume(redis_client, con, *entries: bytes) -> Consumer:  # type: ignore[no-untyped-def]
+    for data in entries:
+        redis_client.xadd(EVENTS_STREAM, {"e": data})
+    consumer = Consumer(redis_client, con, name="c1", block_ms=50)
+    consumer.run(burst=True)
+    return consumer
+
+
+def issues(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
+    return con.execute(
+        "SELECT issue_id, error_type, culprit, events, status, first_release, last_release "
+        "FROM issues ORDER BY issue_id"
+    ).fetchall()
+
+
+def test_one_bug_from_three_browsers_and_two_releases_is_one_issue_and_another_bug_is_another(redis_client, con):
+    consume(
+        redis_client, con,
+        entry("e1", "shop@1.4.2", CHROME_UA, "TypeError", "Cannot read properties of undefined (reading 'price')",
+              CHROME_1),
+        entry("e2", "shop@1.5.0", FIREFOX_UA, "TypeError", "item is undefined", FIREFOX_2, T0 + 1000),
+        entry("e3", "shop@1.5.0", SAFARI_UA, "TypeError", "undefined is not an object (evaluating 'item.price')",
+              SAFARI_2, T0 + 2000),
+        entry("e4", "shop@1.5.0", CHROME_UA, "TypeError", "x", CHROME_1.replace("addToCart", "removeFromCart"),
+              T0 + 3000),
+    )  # fmt: skip
+    assert issues(con) == [
+        (1, "TypeError", "addToCart (app.js)", 3, "unresolved", "shop@1.4.2", "shop@1.5.0"),
+        (2, "TypeError", "removeFromCart (app.js)", 1, "unresolved", "shop@1.5.0", "shop@1.5.0"),
+    ]
+    assert con.execute("SELECT event_id, issue_id FROM errors ORDER BY event_id").fetchall() == [
+        ("e1", 1), ("e2", 1), ("e3", 1), ("e4", 2),
+    ]  # fmt: skip
+    frames = con.execute(
+        "SELECT frames ->> '$[0].function', frames ->> '$[0].mapped' FROM errors WHERE event_id = 'e1'"
+    )
+    assert frames.fetchone() == ("addToCart", "false")
+
+
+def test_an_event_seen_again_is_not_counted_again(redis_client, con):
+    data = entry("e1", "shop@1.0", CHROME_UA, "TypeError", "x", CHROME_1)
+    consume(redis_client, con, data, data)
+    consume(redis_client, con, data)
+    assert [row[3] for row in issues(con)] == [1]
+    assert con.execute("SELECT count(*) FROM errors").fetchone() == (1,)
+
+
+def test_the_index_survives_a_restart(redis_client, con):
+    consume(redis_client, con, entry("e1", "shop@1.0", CHROME_UA, "TypeError", "x", CHROME_1))
+    consume(
+        redis_client, con, entry("e2", "shop@1.0", FIREFOX_UA, "TypeError", "y", FIREFOX_2, T0 + 5)
+    )  # a new Consumer
+    assert [row[3] for row in issues(con)] == [2]
+
+
+def test_resolved_issues_regress_only_for_newer_releases(redis_client, con):
+    consume(redis_client, con, entry("e1", "shop@1.9.0", CHROME_UA, "TypeError", "x", CHROME_1))
+    set_status(con, 1, "resolved")  # resolved in 1.9.0, the newest release seen
+    consume(redis_client, con, entry("e2", "shop@1.8.5", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 10))
+    assert issues(con)[0][4] == "resolved"  # an old release still running somewhere
+    consume(redis_client, con, entry("e3", "shop@1.10.0", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 20))
+    assert issues(con)[0][4] == "regressed"  # 1.10.0 is newer than 1.9.0
+
+    set_status(con, 1, "resolved_in_release", "shop@2.0.0")
+    consume(redis_client, con, entry("e4", "shop@1.10.0", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 30))
+    consume(redis_client, con, entry("e5", "shop@2.0.0", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 40))
+    assert issues(con)[0][4] == "resolved_in_release"
+    consume(redis_client, con, entry("e6", "shop@2.0.1", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 50))
+    assert issues(con)[0][4] == "regressed"
+
+
+def test_ignored_issues_stay_ignored(redis_client, con):
+    consume(redis_client, con, entry("e1", "shop@1.0", CHROME_UA, "TypeError", "x", CHROME_1))
+    set_status(con, 1, "ignored")
+    consume(redis_client, con, entry("e2", "shop@9.0", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 5))
+    assert issues(con)[0][3:5] == (2, "ignored")
+
+
+@pytest.mark.parametrize(
+    ("issue_id", "status", "release", "message"),
+    [(1, "fixed", "", "status must be one of"), (1, "resolved_in_release", "", "needs a release"),
+     (99, "ignored", "", "no issue 99")],
+)  # fmt: skip
+def test_bad_status_changes_are_refused(redis_client, con, issue_id, status, release, message):
+    consume(redis_client, con, entry("e1", "shop@1.0", CHROME_UA, "TypeError", "x", CHROME_1))
+    with pytest.raises(StatusError, match=message):
+        set_status(con, issue_id, status, release)
