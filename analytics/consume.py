@@ -18,10 +18,12 @@ Delivery rules:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import duckdb
@@ -30,7 +32,7 @@ import pyarrow as pa
 import redis
 from redis.exceptions import RedisError, ResponseError
 
-from analytics import group, issues
+from analytics import group, issues, rollups
 from analytics.events import Rows
 from analytics.issues import IssueIndex
 from analytics.pipeline import PROCESSORS, Processor, merge, to_tables
@@ -50,6 +52,16 @@ DATA_ERRORS = (duckdb.DataError, duckdb.IntegrityError, duckdb.InvalidInputExcep
 Entry = tuple[str, bytes, dict[bytes, bytes] | None]
 
 
+@dataclasses.dataclass
+class Job:
+    """Housekeeping the consumer runs between batches, on its own connection (rollup compaction, retention)."""
+
+    name: str
+    every: float  # seconds
+    run: Callable[[duckdb.DuckDBPyConnection, datetime], object]  # (connection, now as naive UTC)
+    due: float = 0.0
+
+
 class Consumer:
     def __init__(
         self,
@@ -64,6 +76,7 @@ class Consumer:
         group: str = CONSUMER_GROUP,
         clock: Callable[[], float] = time.time,
         after_commit: Sequence[Callable[[Rows], None]] = (),
+        jobs: Sequence[Job] = (),
     ) -> None:
         self.client, self.con = client, con
         self.name, self.batch_entries, self.block_ms, self.claim_idle_ms = name, batch_entries, block_ms, claim_idle_ms
@@ -73,6 +86,7 @@ class Consumer:
         self.clock = clock
         #: Called with a batch's rows once they are committed (e.g. to drop replaced source maps from a cache).
         self.after_commit = list(after_commit)
+        self.jobs = list(jobs)
         self.issues = IssueIndex(con)
         self.stopping = threading.Event()
         self.last_tick = 0.0  # heartbeat: the loop turned
@@ -99,6 +113,7 @@ class Consumer:
         backoff = 0.0
         while not self.stopping.is_set():
             self.last_tick = self.clock()
+            self.run_due_jobs()
             try:
                 if own_pending:
                     self.ensure_group()
@@ -119,6 +134,19 @@ class Consumer:
                 log.warning("consumer: %s; retrying in %.1fs", e, backoff)
                 own_pending = True
                 self.stopping.wait(backoff)
+
+    def run_due_jobs(self) -> None:
+        """Run the jobs whose time has come; a failing job is logged and tried again at its next turn."""
+        for job in self.jobs:
+            now = self.clock()
+            if now < job.due:
+                continue
+            job.due = now + job.every
+            try:
+                job.run(self.con, datetime.fromtimestamp(now, UTC).replace(tzinfo=None))
+            except duckdb.Error as e:
+                self.last_error = f"{job.name}: {type(e).__name__}: {e}"
+                log.warning("consumer: job %s failed: %s", job.name, e)
 
     def _read(self, own_pending: bool) -> list[Entry]:
         response = self.client.xreadgroup(
@@ -204,7 +232,8 @@ class Consumer:
         tables = to_tables([merged])
         self.con.begin()
         try:
-            inserted = sum(insert(self.con, name, table) for name, table in tables.items())
+            inserted = {name: insert(self.con, name, table, rollups.returning(name)) for name, table in tables.items()}
+            rollups.apply(self.con, inserted)
             if plan is not None:
                 issues.apply(self.con, self.issues, plan, events)
             self.con.commit()
@@ -215,7 +244,7 @@ class Consumer:
             self.issues.commit(plan)
         for hook in self.after_commit:
             hook(merged)
-        return inserted
+        return sum(table.num_rows for table in inserted.values())
 
     def _acknowledge(self, entries: list[Entry], dead: list[tuple[Entry, bytes, str]]) -> None:
         pipe = self.client.pipeline(transaction=True)

@@ -15,13 +15,15 @@ import signal
 import sys
 import threading
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import redis
 import uvicorn
 from starlette.applications import Starlette
 
+from analytics import retention, rollups
 from analytics.api import create_api
-from analytics.consume import Consumer
+from analytics.consume import Consumer, Job
 from analytics.enrich.symbolicate import SourceMapCache
 from analytics.events import EventPipeline
 from analytics.pipeline import processors
@@ -35,6 +37,7 @@ from vigil.config import ConfigError
 log = logging.getLogger("vigil.analytics")
 
 STOP_TIMEOUT_SECONDS = 30.0
+ONE_MINUTE = timedelta(minutes=1)
 
 
 def _consume(consumer: Consumer, crashed: threading.Event) -> None:
@@ -65,6 +68,15 @@ def serve(settings: AnalyticsSettings) -> None:
         claim_idle_ms=settings.claim_idle_ms,
         processors=processors(events),
         after_commit=[forget_replaced_maps(maps), lambda rows: project_settings.reload()],
+        jobs=[
+            # A minute is folded once the next one has begun (events arrive a little late).
+            Job("compact rollups", settings.compact_seconds, lambda con, now: rollups.compact(con, now - ONE_MINUTE)),
+            Job(
+                "retention",
+                settings.retention_check_seconds,
+                lambda con, now: retention.enforce(con, settings.retention_policy, now),
+            ),
+        ],
     )
     token = secrets.token_urlsafe(32)
     crashed = threading.Event()

@@ -6,6 +6,7 @@ import dataclasses
 import socket
 from pathlib import Path
 
+from analytics.retention import policy
 from vigil.config import DEFAULT_DATA_DIR, setting
 
 DEFAULT_PORT = 8472
@@ -33,11 +34,26 @@ class AnalyticsSettings:
         "Memory for parsed source maps (estimated); the least recently used are dropped first.",
         minimum=1_000_000,
     )
+    compact_seconds: float = setting(
+        60.0, "How often the per-minute rollups fold the partial rows of finished minutes.", minimum=1
+    )
+    retention_days: int = setting(90, "Days raw event rows are kept; 0 keeps them forever.", minimum=0)
+    rollup_retention_days: int = setting(400, "Days the per-minute rollups are kept; 0 keeps them forever.", minimum=0)
+    retention: str = setting("", "Days kept for single tables, overriding the two above: `errors=180,page_views=30`.")
+    retention_check_seconds: float = setting(3600.0, "How often rows past their retention are deleted.", minimum=1)
     consumer: str = setting(
         "",
         "This consumer's name in the group; empty means analytics-HOSTNAME. "
         "A restarted consumer with the same name first finishes its own pending entries.",
     )
+
+    def __post_init__(self) -> None:
+        self.retention_policy  # noqa: B018 (a bad `retention` fails at start, in one line)
+
+    @property
+    def retention_policy(self) -> dict[str, int]:
+        """Days kept per table (``analytics/retention.py``)."""
+        return policy(self.retention_days, self.rollup_retention_days, self.retention)
 
     @property
     def database_path(self) -> Path:

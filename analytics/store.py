@@ -9,14 +9,15 @@ is opened; nothing is dropped or rewritten.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from analytics.tables import SQL_TYPES, TABLES, create_sql
+from analytics.tables import ROLLUPS, SQL_TYPES, TABLES, create_sql
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: What makes a row the same row again: (key columns, time column the duplicate shares).
 DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -42,7 +43,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
     row = con.execute("SELECT value FROM vigil_meta WHERE key = 'schema_version'").fetchone()
     if row is not None and int(row[0]) > SCHEMA_VERSION:
         raise SchemaTooNew(f"the database has schema version {row[0]}; this Vigil knows up to {SCHEMA_VERSION}")
-    for name, schema in TABLES.items():
+    for name, schema in {**TABLES, **ROLLUPS}.items():
         con.execute(create_sql(name, schema))
         for field in schema:
             con.execute(f'ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "{field.name}" {SQL_TYPES[field.type]}')
@@ -61,7 +62,7 @@ def open_database(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _replace(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table) -> int:
+def _replace(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, returning: str) -> pa.Table:
     """Insert ``rows``, removing stored rows with the same key first; within the batch the latest wins."""
     key, latest = REPLACE_KEYS[table_name]
     match = " AND ".join(f"s.{c} = b.{c}" for c in key)
@@ -69,28 +70,33 @@ def _replace(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table) ->
     con.register("_vigil_batch", rows)
     try:
         con.execute(f"DELETE FROM {table_name} s WHERE EXISTS (SELECT 1 FROM _vigil_batch b WHERE {match})")
-        result = con.execute(
+        return con.sql(
             f"""INSERT INTO {table_name} BY NAME SELECT * FROM _vigil_batch b
-                QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.{latest} DESC) = 1"""
-        ).fetchone()
-        return int(result[0]) if result else 0
+                QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.{latest} DESC) = 1
+                RETURNING {returning}"""
+        ).to_arrow_table()
     finally:
         with contextlib.suppress(duckdb.Error):
             con.unregister("_vigil_batch")
 
 
-def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table) -> int:
-    """Append the rows not stored yet to ``table_name`` in the caller's transaction; returns how many.
+def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, returning: Sequence[str] = ()) -> pa.Table:
+    """Append the rows not stored yet to ``table_name`` in the caller's transaction.
+
+    Returns the ``returning`` columns of the rows really inserted (their number is the
+    table's ``num_rows``), which is what the rollups count.
 
     A row is already stored when its table holds the same key (``DEDUPE_KEYS``): the same
     event sent twice (a client retry, a replay after a crash) is kept once. The lookup is
     limited to the batch's own time range, so DuckDB's per-row-group min/max skips the rest
     of the table.
     """
+    names = list(returning) or ["project_id"]
     if rows.num_rows == 0:
-        return 0
+        return rows.select(names)
+    columns = ", ".join(f'"{c}"' for c in names)
     if table_name in REPLACE_KEYS:
-        return _replace(con, table_name, rows)
+        return _replace(con, table_name, rows, columns)
     key, time_column = DEDUPE_KEYS[table_name]
     match = " AND ".join(f"s.{c} = b.{c}" for c in key)
     partition = ", ".join(f"b.{c}" for c in key)
@@ -98,18 +104,18 @@ def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table) -> i
     try:
         params: dict[str, object] = {}
         if time_column is not None:
-            window = con.execute(f"SELECT min({time_column}), max({time_column}) FROM _vigil_batch").fetchone()
-            assert window is not None
+            # fetchall, not fetchone: a partly fetched result would block the con.sql() below.
+            (window,) = con.execute(f"SELECT min({time_column}), max({time_column}) FROM _vigil_batch").fetchall()
             params = {"low": window[0], "high": window[1]}
             match += f" AND s.{time_column} BETWEEN $low AND $high"
-        result = con.execute(
+        return con.sql(
             f"""INSERT INTO {table_name} BY NAME
                 SELECT * FROM _vigil_batch b
                 WHERE NOT EXISTS (SELECT 1 FROM {table_name} s WHERE {match})
-                QUALIFY row_number() OVER (PARTITION BY {partition}) = 1""",
-            params,
-        ).fetchone()
-        return int(result[0]) if result else 0
+                QUALIFY row_number() OVER (PARTITION BY {partition}) = 1
+                RETURNING {columns}""",
+            params=params or None,
+        ).to_arrow_table()
     finally:
         # In a failed transaction this raises too; the next register replaces the view anyway.
         with contextlib.suppress(duckdb.Error):

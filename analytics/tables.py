@@ -195,6 +195,36 @@ TABLES: dict[str, pa.Schema] = {
     "source_maps": SOURCE_MAPS,
 }
 
+
+def _rollup(*fields: pa.Field) -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("minute", TIMESTAMP, nullable=False),
+            pa.field("project_id", pa.int32(), nullable=False),
+            pa.field("project", pa.string(), nullable=False),
+            pa.field("environment", pa.string()),
+            pa.field("release", pa.string()),
+            *fields,
+            pa.field("count", pa.int64(), nullable=False),
+            pa.field("compacted", pa.bool_(), nullable=False),
+        ]
+    )
+
+
+#: Per-minute rollups (analytics/rollups.py): each stored batch appends its partial counts;
+#: compaction folds a finished minute into one row per key.
+ROLLUPS: dict[str, pa.Schema] = {
+    "event_counts_1m": _rollup(
+        pa.field("kind", pa.string(), nullable=False),  # the raw table: "errors", "page_views", …
+        pa.field("browser", pa.string()),
+        pa.field("issue_id", pa.int64()),  # errors only
+    ),
+    "vitals_1m": _rollup(
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("bucket", pa.int32(), nullable=False),  # logarithmic histogram bucket of the value
+    ),
+}
+
 SQL_TYPES = {
     pa.string(): "VARCHAR",
     pa.int32(): "INTEGER",

@@ -12,7 +12,7 @@ import pytest
 
 from analytics.queries import REGISTRY
 from analytics.settings import AnalyticsSettings
-from analytics.tables import TABLES
+from analytics.tables import ROLLUPS, TABLES
 from collector.schema import Batch, Event
 from collector.settings import CollectorSettings
 from dashboard.settings import DashboardSettings
@@ -85,14 +85,14 @@ def first_cells(text: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("table", sorted(TABLES))
+@pytest.mark.parametrize("table", sorted({**TABLES, **ROLLUPS}))
 def test_every_stored_column_is_documented(table):
     docs = sections((ROOT / "docs" / "schema.md").read_text())
     section = docs[f"`{table}`"]
     documented_columns = first_cells(section)
     if "[shared keys](#shared-keys)" in section:
         documented_columns |= first_cells(docs["Shared keys"])
-    assert set(TABLES[table].names) == documented_columns
+    assert set({**TABLES, **ROLLUPS}[table].names) == documented_columns
 
 
 SHARED_EVENT_FIELDS = {"type", "event_id", "ts", "page_url"}

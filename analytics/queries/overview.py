@@ -26,13 +26,6 @@ QUERIES = [
         RANGE,
     ),
     NamedQuery(
-        "events_per_minute",
-        "Error events per time bucket (a minute by default).",
-        f"""SELECT time_bucket(to_seconds($bucket_seconds), ts) AS minute, count(*) AS errors
-            FROM errors WHERE {WHERE} GROUP BY 1 ORDER BY 1""",
-        (*RANGE, Param("bucket_seconds", "int", "Bucket width in seconds.", 60, 60, 86_400)),
-    ),
-    NamedQuery(
         "errors_by_type",
         "Error events per error type, most frequent first.",
         f"""SELECT error_type, count(*) AS errors FROM errors WHERE {WHERE}

@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from analytics import rollups
 from analytics.queries import NotReadOnly, QueryError, run_query, run_sql
 from analytics.store import insert, open_database
 from analytics.tables import ERRORS
@@ -32,7 +33,7 @@ def rows(*specs: tuple[str, str, str, datetime, str]) -> pa.Table:
 @pytest.fixture
 def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     connection = open_database(tmp_path / "vigil.duckdb")
-    insert(
+    inserted = insert(
         connection,
         "errors",
         rows(
@@ -42,7 +43,9 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
             ("blog", "TypeError", "c", datetime(2026, 11, 25, 12, 2, 6), "Safari"),
             ("shop", "TypeError", "old", datetime(2026, 11, 24, 12, 0, 0), "Chrome"),
         ),
+        rollups.returning("errors"),
     )
+    rollups.apply(connection, {"errors": inserted})
     yield connection
     connection.close()
 

@@ -1,0 +1,178 @@
+"""Per-minute rollups, kept up to date as batches are stored, so long ranges never scan raw rows.
+
+- ``event_counts_1m``: events per minute by project, kind (the raw table they are in),
+  environment, release, browser and, for errors, issue.
+- ``vitals_1m``: web-vital values per minute by project, environment, release and metric,
+  as a histogram with logarithmic buckets: any percentile read from it is within
+  ``RELATIVE_ERROR`` of the true value (the DDSketch mapping).
+
+Each stored batch appends its own partial counts in the batch's transaction, computed from
+the rows really inserted, so a duplicate event adds nothing and a crash before the commit
+adds nothing either. ``compact`` later folds the partial rows of each finished minute into
+one row per key.
+
+A web vital with a metric id (CLS and INP are reported again as they change) counts only
+with its latest value: when a newer value arrives, the histogram takes one away from the
+bucket of the value it replaces and adds one to the new value's bucket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from datetime import datetime, timedelta
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analytics.tables import ROLLUPS
+
+#: Percentiles read from ``vitals_1m`` are within 2 % of the true value.
+RELATIVE_ERROR = 0.02
+GAMMA = (1 + RELATIVE_ERROR) / (1 - RELATIVE_ERROR)
+#: The bucket of zero and negative values (a CLS of 0 is common).
+ZERO_BUCKET = -(2**31) + 1
+#: How far back an update of a web vital looks for the value it replaces.
+VITAL_LOOKBACK = timedelta(days=1)
+
+#: Raw tables counted in ``event_counts_1m``, and the columns the count needs from them.
+COUNTED = ("errors", "network_failures", "resource_failures", "web_vitals", "page_views", "reports")
+COUNT_COLUMNS = ("ts", "project_id", "project", "environment", "release", "browser")
+VITAL_COLUMNS = ("event_id", "ts", "project_id", "project", "environment", "release", "name", "value", "metric_id")
+
+
+def returning(table: str) -> tuple[str, ...]:
+    """The columns ``apply`` needs back from the rows of ``table`` that were inserted."""
+    if table == "errors":
+        return (*COUNT_COLUMNS, "issue_id")
+    if table == "web_vitals":
+        return tuple(dict.fromkeys((*COUNT_COLUMNS, *VITAL_COLUMNS)))
+    return COUNT_COLUMNS if table in COUNTED else ()
+
+
+def bucket_sql(value: str) -> str:
+    """SQL for the histogram bucket of ``value``."""
+    return f"CASE WHEN {value} > 0 THEN ceil(ln({value}) / {math.log(GAMMA)!r})::INTEGER ELSE {ZERO_BUCKET} END"
+
+
+def value_sql(bucket: str) -> str:
+    """SQL for the value a bucket stands for (within ``RELATIVE_ERROR`` of every value in it)."""
+    return f"CASE WHEN {bucket} = {ZERO_BUCKET} THEN 0.0 ELSE 2 * pow({GAMMA!r}, {bucket}) / {GAMMA + 1!r} END"
+
+
+def bucket_of(value: float) -> int:
+    return math.ceil(math.log(value) / math.log(GAMMA)) if value > 0 else ZERO_BUCKET
+
+
+def value_of(bucket: int) -> float:
+    return 0.0 if bucket == ZERO_BUCKET else 2 * GAMMA**bucket / (GAMMA + 1)
+
+
+def apply(con: duckdb.DuckDBPyConnection, inserted: dict[str, pa.Table]) -> None:
+    """Append the partial rollups of a batch's inserted rows, in the caller's transaction."""
+    for table, rows in inserted.items():
+        if table not in COUNTED or rows.num_rows == 0:
+            continue
+        issue = "issue_id" if table == "errors" else "NULL::BIGINT"
+        _with_view(
+            con,
+            rows,
+            f"""INSERT INTO event_counts_1m BY NAME
+                SELECT time_bucket(INTERVAL 1 MINUTE, ts) AS minute, project_id, project, environment, release,
+                       '{table}' AS kind, browser, {issue} AS issue_id, count(*) AS count, false AS compacted
+                FROM _vigil_inserted GROUP BY ALL""",
+        )
+        if table == "web_vitals":
+            window: dict[str, object] = {"low": _min_ts(rows) - VITAL_LOOKBACK, "high": _max_ts(rows) + VITAL_LOOKBACK}
+            _with_view(con, rows, _VITALS_SQL, window)
+
+
+# Rows without a metric id count once each. For a metric id, the latest value counts: the
+# previous latest stored before this batch (if any) is taken away, the new latest added,
+# unless the stored one is still the latest (the batch held older updates).
+_VITALS_SQL = f"""
+WITH batch AS (SELECT {", ".join(VITAL_COLUMNS)} FROM _vigil_inserted),
+keyed AS (SELECT DISTINCT project_id, metric_id FROM batch WHERE metric_id IS NOT NULL),
+before AS (
+    SELECT {", ".join(f"s.{c}" for c in VITAL_COLUMNS)}
+    FROM web_vitals s JOIN keyed USING (project_id, metric_id)
+    WHERE s.ts BETWEEN $low AND $high AND s.event_id NOT IN (SELECT event_id FROM batch)
+    QUALIFY row_number() OVER (PARTITION BY s.project_id, s.metric_id ORDER BY s.ts DESC, s.event_id DESC) = 1
+),
+latest AS (
+    SELECT *, event_id IN (SELECT event_id FROM before) AS stored
+    FROM (SELECT * FROM before UNION ALL SELECT * FROM batch WHERE metric_id IS NOT NULL)
+    QUALIFY row_number() OVER (PARTITION BY project_id, metric_id ORDER BY ts DESC, event_id DESC) = 1
+),
+changes AS (
+    SELECT ts, project_id, project, environment, release, name, value, 1 AS n FROM batch WHERE metric_id IS NULL
+    UNION ALL
+    SELECT ts, project_id, project, environment, release, name, value, 1 FROM latest WHERE NOT stored
+    UNION ALL
+    SELECT b.ts, b.project_id, b.project, b.environment, b.release, b.name, b.value, -1
+    FROM before b JOIN latest l USING (project_id, metric_id) WHERE NOT l.stored
+)
+INSERT INTO vitals_1m BY NAME
+SELECT time_bucket(INTERVAL 1 MINUTE, ts) AS minute, project_id, project, environment, release, name,
+       {bucket_sql("value")} AS bucket, sum(n)::BIGINT AS count, false AS compacted
+FROM changes WHERE value IS NOT NULL AND name IS NOT NULL
+GROUP BY ALL HAVING sum(n) <> 0
+"""
+
+
+def compact(con: duckdb.DuckDBPyConnection, before: datetime) -> int:
+    """Fold the partial rows of every minute before ``before`` into one row per key; returns the minutes folded.
+
+    Late events (an offline queue sent on the next page load) add partial rows to old
+    minutes; those minutes are folded again on the next pass.
+    """
+    folded = 0
+    for table, schema in ROLLUPS.items():
+        keys = ", ".join(f'"{n}"' for n in schema.names if n not in {"count", "compacted"})
+        con.begin()
+        try:
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _vigil_minutes AS
+                    SELECT DISTINCT minute FROM {table} WHERE NOT compacted AND minute < $before""",
+                {"before": before},
+            )
+            row = con.execute("SELECT count(*) FROM _vigil_minutes").fetchone()
+            minutes = int(row[0]) if row else 0
+            if minutes:
+                con.execute(
+                    f"""CREATE OR REPLACE TEMP TABLE _vigil_folded AS
+                        SELECT {keys}, sum(count)::BIGINT AS count, true AS compacted FROM {table}
+                        WHERE minute IN (SELECT minute FROM _vigil_minutes) GROUP BY ALL HAVING sum(count) <> 0"""
+                )
+                con.execute(f"DELETE FROM {table} WHERE minute IN (SELECT minute FROM _vigil_minutes)")
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _vigil_folded")
+            con.execute("DROP TABLE IF EXISTS _vigil_minutes")
+            con.execute("DROP TABLE IF EXISTS _vigil_folded")
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        folded += minutes
+    return folded
+
+
+def _with_view(
+    con: duckdb.DuckDBPyConnection, rows: pa.Table, sql: str, params: dict[str, object] | None = None
+) -> None:
+    con.register("_vigil_inserted", rows)
+    try:
+        con.execute(sql, params)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_vigil_inserted")
+
+
+def _min_ts(rows: pa.Table) -> datetime:
+    value: datetime = pc.min(rows["ts"]).as_py()
+    return value
+
+
+def _max_ts(rows: pa.Table) -> datetime:
+    value: datetime = pc.max(rows["ts"]).as_py()
+    return value
