@@ -182,7 +182,7 @@ class EventPipeline:
             event.event_id, batch.batch_id, ms(event.ts), ms(entry.received_at), entry.project, entry.project_id,
             batch.environment, batch.release, batch.session_id, batch.user_id, event.page_url,
             client.browser, client.browser_version, client.os, client.os_version, client.device_type, client.is_bot,
-            entry.client_ip or None,
+            entry.client_ip or None, entry.country or None,
         )  # fmt: skip
         own = build(event, batch.tags, entry.user_agent, entry.source)
         if analysis is not None:

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from analytics.tables import ROLLUPS, SQL_TYPES, TABLES, create_sql
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 #: What makes a row the same row again: (key columns, time column the duplicate shares).
 DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {

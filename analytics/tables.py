@@ -31,6 +31,7 @@ SHARED = [
     pa.field("device_type", pa.string()),
     pa.field("is_bot", pa.bool_()),
     pa.field("client_ip", pa.string()),
+    pa.field("country", pa.string()),
 ]
 
 

@@ -37,6 +37,7 @@ class BeaconEndpoint:
             user_agent=context.user_agent,
             batch=decoded.batch,
             client_ip=context.client_ip,
+            country=context.country,
         )
         answer: dict[str, object] = {"accepted": len(decoded.batch.events)}
         if decoded.skipped:

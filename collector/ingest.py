@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import re
 import time
 from typing import Any, Protocol
 
@@ -60,6 +61,7 @@ class Context:
     user_agent: str
     client_ip: str  # anonymized unless the project keeps addresses
     max_event_bytes: int
+    country: str = ""  # from the trusted CDN header, when one is configured
 
 
 @dataclasses.dataclass
@@ -86,6 +88,19 @@ class Endpoint(Protocol):
     def parse(self, body: bytes, context: Context) -> Parsed: ...
 
     def refusal_headers(self, refused: Refused) -> Headers: ...
+
+
+COUNTRY = re.compile(r"[A-Z]{2}")
+#: Codes CDNs send for "unknown" and "Tor exit node": no country.
+NOT_A_COUNTRY = frozenset({"XX", "T1"})
+
+
+def country(request: Request, header: str) -> str:
+    """The client's country from the configured CDN header: two capital letters, or ``""``."""
+    if not header:
+        return ""
+    value = request.header(header.lower().encode("latin-1"))[:8].strip().upper()
+    return value if COUNTRY.fullmatch(value) and value not in NOT_A_COUNTRY else ""
 
 
 async def ingest(scope: Scope, receive: Receive, send: Send, project_id: int, endpoint: Endpoint) -> None:
@@ -168,6 +183,7 @@ async def _steps(
             user_agent=request.header(b"user-agent")[:MAX_USER_AGENT],
             client_ip=host if project.store_ip else anonymize_ip(host),
             max_event_bytes=state.settings.max_event_bytes,
+            country=country(request, state.settings.country_header),
         )
         parsed = endpoint.parse(body, context)
         wait = limits.per_project.take(project.id, parsed.events)

@@ -71,6 +71,12 @@ class CollectorSettings:
     project_reload_seconds: float = setting(
         2.0, "How often vigil.toml is checked for new or changed projects.", minimum=0.1
     )
+    country_header: str = setting(
+        "",
+        "Request header with the client's country (ISO 3166 two letters) set by a CDN or proxy "
+        "in front of the collector that you trust, such as CF-IPCountry or CloudFront-Viewer-Country; "
+        "empty stores no country.",
+    )
     workers: int = setting(1, "Collector worker processes sharing the port.", minimum=1)
     scripts_dir: str = setting(
         "", "Folder with the built vigil.js and loader.js; empty means beacon-js/dist of this checkout."

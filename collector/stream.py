@@ -40,6 +40,8 @@ class StreamEntry(msgspec.Struct, frozen=True):
     v: int = 1
     # The sender's address, anonymized unless the project keeps addresses; empty if unknown.
     client_ip: str = ""
+    # The client's country (ISO 3166 two letters) from a trusted CDN header; empty if unknown.
+    country: str = ""
     # Who sent it: "beacon" (page script, Sentry SDKs included) or "reporting_api" (the browser itself).
     source: str = "beacon"
 
@@ -52,6 +54,7 @@ class _OutgoingEntry(msgspec.Struct, frozen=True):
     batch: msgspec.Raw
     v: int = 1
     client_ip: str = ""
+    country: str = ""
 
 
 _encoder = msgspec.json.Encoder()
@@ -71,6 +74,7 @@ def encode_entry(entry: StreamEntry, raw_batch: bytes | None = None) -> bytes:
             msgspec.Raw(raw_batch),
             entry.v,
             entry.client_ip,
+            entry.country,
         )
     )
 

@@ -61,6 +61,7 @@ class ReportsEndpoint:
             user_agent=context.user_agent,
             batch=batch,
             client_ip=context.client_ip,
+            country=context.country,
             source="reporting_api",
         )
         return Parsed([(EVENTS_STREAM, encode_entry(entry))], len(events), skipped)

@@ -54,6 +54,7 @@ def _event_entry(payload: bytes, n: int, header_event_id: str, context: Context)
         user_agent=page_user_agent or context.user_agent,
         batch=batch,
         client_ip=context.client_ip,
+        country=context.country,
     )
     return encode_entry(entry), batch.events[0].event_id
 

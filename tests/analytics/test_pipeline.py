@@ -61,7 +61,13 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
 def stored(redis_client, con) -> duckdb.DuckDBPyConnection:
     batch = decode_batch(msgspec.json.encode(BATCH)).batch
     entry = StreamEntry(
-        project_id=3, project="shop", received_at=T0 + 1000, user_agent=SAFARI, batch=batch, client_ip="203.0.113.0"
+        project_id=3,
+        project="shop",
+        received_at=T0 + 1000,
+        user_agent=SAFARI,
+        batch=batch,
+        client_ip="203.0.113.0",
+        country="NZ",
     )
     redis_client.xadd(EVENTS_STREAM, {"e": encode_entry(entry)})
     consumer = Consumer(redis_client, con, name="c1", block_ms=50)
@@ -80,7 +86,7 @@ def test_every_event_table_carries_the_shared_keys(stored):
     for table in ("errors", "network_failures", "resource_failures", "web_vitals", "page_views"):
         assert one(stored, f"SELECT {shared} FROM {table}") == (
             "b1", datetime(2025, 11, 25, 12, 0, 1), "shop", 3, "prod", "shop@2", "s1", "u-hash",
-            "https://x.example/a", "Mobile Safari", "17.4", "iOS", "17.4", "mobile", False, "203.0.113.0",
+            "https://x.example/a", "Mobile Safari", "17.4", "iOS", "17.4", "mobile", False, "203.0.113.0", "NZ",
         ), table  # fmt: skip
     assert stored.execute("SELECT event_id FROM reports ORDER BY ts").fetchall() == [("c1",), ("d1",)]
 

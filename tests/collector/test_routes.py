@@ -355,6 +355,27 @@ def test_client_addresses_are_anonymized_unless_the_project_keeps_them(http, col
     assert ips == {"keeps": "127.0.0.1", "demo": "127.0.0.0"}
 
 
+def test_the_country_comes_only_from_the_configured_cdn_header(http, data_dir, demo_project, redis_url, redis_client):
+    from tests.conftest import _service
+
+    service = _service(
+        "collector",
+        data_dir,
+        {"VIGIL_REDIS_URL": redis_url, "VIGIL_COLLECTOR_COUNTRY_HEADER": "CF-IPCountry"},
+        "/healthz",
+    )
+    sent = {"b1": "de", "b2": "XX", "b3": "<b>DE</b>", "b4": None}
+    try:
+        for batch_id, value in sent.items():
+            headers = {"CF-IPCountry": value} if value else {}
+            assert post(http, service, demo_project, batch(batch_id=batch_id), headers=headers).status_code == 202
+    finally:
+        service.stop()
+
+    entries = [decode_entry(f[b"e"]) for _, f in redis_client.xrange(EVENTS_STREAM)]
+    assert {e.batch.batch_id: e.country for e in entries} == {"b1": "DE", "b2": "", "b3": "", "b4": ""}
+
+
 def test_metrics_count_requests_outcomes_and_state(http, collector, demo_project):
     post(http, collector, demo_project, batch())
     post(http, collector, demo_project, b"{broken")
