@@ -138,11 +138,13 @@ class EventPipeline:
             if reason is not None:
                 filtered[reason] = filtered.get(reason, 0) + 1
                 continue
-            event = scrub(event, project.scrubber)
+            scrubbed = scrub(event, project.scrubber)
             analysis = None
-            if isinstance(event, ErrorEvent):
-                frames = parse_stack(event.stack, event.page_url)  # positions survive scrubbing
-                analysis = analyse(event, frames, release_key, self.cache)
+            if isinstance(scrubbed, ErrorEvent) and isinstance(event, ErrorEvent):
+                if scrubbed.stack != event.stack or scrubbed.page_url != event.page_url:
+                    frames = parse_stack(scrubbed.stack, scrubbed.page_url)  # positions survive scrubbing
+                analysis = analyse(scrubbed, frames, release_key, self.cache)
+            event = scrubbed
             table, row = self.row(entry, client, event, analysis)
             out.setdefault(table, []).append(row)
         batch = entry.batch

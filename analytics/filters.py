@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -170,6 +171,7 @@ def _from_extension(message: str, frames: Sequence[Frame]) -> bool:
     return any(needle in lowered for needle in EXTENSION_MESSAGES)
 
 
+@functools.lru_cache(maxsize=4096)  # a site has few pages; a page view repeats them
 def _is_localhost(page_url: str) -> bool:
     try:
         host = urlsplit(page_url[:MAX_URL]).hostname or ""

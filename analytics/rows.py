@@ -6,7 +6,6 @@ here, in the order of the table's own columns.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -71,7 +70,7 @@ def report(e: ReportEvent, tags: dict[str, str], user_agent: str, source: str) -
 def analysis(frames: Sequence[Any], grouping: Any) -> tuple[Any, ...]:
     """The error columns the analysis adds: frames (JSON), title, culprit, the two hashes, and the issue to come."""
     return (
-        as_json([dataclasses.asdict(f) for f in frames]),
+        as_json(frames),  # msgspec encodes the frame dataclasses field by field
         grouping.title, grouping.culprit, grouping.app_hash, grouping.full_hash, None,
     )  # fmt: skip
 

@@ -196,18 +196,25 @@ def _params(query: str) -> str:
     return "&".join(out)
 
 
-Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str]
+# (pattern, replacement, needles): a rule runs only when the lowercased text holds one of its
+# needles (or it has none), a literal every match contains; most texts skip most rules.
+Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str, tuple[str, ...]]
+_PAIR_NEEDLES = ("pass", "pwd", "secret", "token", "key", "auth", "credential", "session", "signature")
 # In this order: Authorization before Bearer, so "Authorization: Bearer x" keeps its scheme.
 TEXT_RULES: tuple[Rule, ...] = (
-    (_USERINFO, rf"\1:{REDACTED}@"),
-    (_AUTHORIZATION, _authorization),
-    (_BEARER, _bearer),
-    (_PAIR, _pair),
-    (_EMAIL, EMAIL),
-    (_DIGIT_RUN, _cards),
+    (_USERINFO, rf"\1:{REDACTED}@", ("@",)),
+    (_AUTHORIZATION, _authorization, ("authorization",)),
+    (_BEARER, _bearer, ("bearer",)),
+    (_PAIR, _pair, _PAIR_NEEDLES),
+    (_EMAIL, EMAIL, ("@",)),
+    (_DIGIT_RUN, _cards, ()),
 )
 # A URL's own parts are taken apart by Scrubber.url; these catch what its path and values still hold.
-URL_RULES: tuple[Rule, ...] = ((_USERINFO, rf"\1:{REDACTED}@"), (_EMAIL, EMAIL), (_DIGIT_RUN, _cards))
+URL_RULES: tuple[Rule, ...] = (
+    (_USERINFO, rf"\1:{REDACTED}@", ("@",)),
+    (_EMAIL, EMAIL, ("@",)),
+    (_DIGIT_RUN, _cards, ()),
+)
 
 
 class Scrubber:
@@ -218,7 +225,10 @@ class Scrubber:
 
     @staticmethod
     def _apply_rules(rules: tuple[Rule, ...], value: str) -> str:
-        for pattern, replacement in rules:
+        lowered = value.lower()
+        for pattern, replacement, needles in rules:
+            if needles and not any(needle in lowered for needle in needles):
+                continue
             value = pattern.sub(replacement, value)
         return value
 

@@ -17,6 +17,7 @@ are kept (the innermost, where the error was thrown).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from urllib.parse import urlsplit
 
 MAX_LINE = 1000
@@ -112,6 +113,7 @@ def _site(host: str) -> str:
     return ".".join(host.split(".")[-2:]) if host.count(".") >= 1 and not host.replace(".", "").isdigit() else host
 
 
+@functools.lru_cache(maxsize=8192)  # the same few scripts and pages, over and over
 def in_app(url: str, page_url: str) -> bool:
     """Code of the site itself: served over http(s) from the page's own site, and not a dependency."""
     try:
