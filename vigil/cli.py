@@ -184,6 +184,21 @@ def sourcemaps_upload(
 
 
 @main.command()
+@click.option(
+    "--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The checks (TOML)."
+)
+@click.option("--region", help="This agent's region, e.g. eu-west [default: the config's [agent] region].")
+@click.option("--once", is_flag=True, help="Run every check once, deliver the results, and exit.")
+@friendly
+def probe(config_path: Path, region: str | None, once: bool) -> None:
+    """Run the probe agent: checks, host metrics and heartbeats, sent to the collector (docs/probes.md)."""
+    from server_probes.agent import run_agent
+    from server_probes.config import load_config
+
+    run_agent(load_config(config_path, region=region), once=once)
+
+
+@main.command()
 @click.argument("statement")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @data_dir_option

@@ -1,0 +1,183 @@
+"""The probe agent: checks, host metrics and heartbeats, batched into the spool and sent to the collector.
+
+One event loop runs a few small loops side by side, each on a fixed grid:
+
+- the scheduler (``schedule.py``) runs the checks in worker threads;
+- the self-check runs a known-good target; while it fails, a failed check is ``unknown``, not
+  ``down``: the agent's own network is the likelier cause;
+- host metrics and heartbeats are sampled;
+- every ``push_interval`` the buffered records become one batch in the spool (``spool.py``);
+- the sender (``push.py``) delivers the spool to the collector.
+
+SIGTERM or SIGINT sets the exit flag. Shutdown is ordered: stop scheduling, let the runs in flight
+finish (each is bounded by its timeout), spool what is buffered, try to deliver it for a few seconds,
+close. What is not delivered stays in the spool for the next start. ``once`` (burst mode) runs every
+check a single time, then shuts down the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import msgspec
+
+from server_probes.config import HttpCheck, ProbeConfig
+from server_probes.host import HostSampler
+from server_probes.metrics import ProbeMetrics
+from server_probes.push import Sender
+from server_probes.schedule import Scheduler, every
+from server_probes.schema import AgentInfo, CheckResult, Heartbeat, ProbeBatch, Record
+from server_probes.spool import Spool
+
+log = logging.getLogger("vigil.probe")
+
+VERSION = "vigil-probe/1"
+SELF_CHECK = "vigil-self-check"
+SHUTDOWN_DRAIN_S = 5.0
+
+
+class Agent:
+    def __init__(self, config: ProbeConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config
+        agent = config.agent
+        self.info = AgentInfo(
+            region=agent.region, host=agent.host or socket.gethostname(), agent_id=uuid.uuid4().hex, version=VERSION
+        )
+        spool_dir = Path(agent.spool_dir)
+        if not spool_dir.is_absolute():
+            spool_dir = config.path.parent / spool_dir
+        self.spool = Spool(spool_dir, agent.spool_max_bytes)
+        self.metrics = ProbeMetrics(agent.region)
+        self.transport = transport
+        self.stop = asyncio.Event()
+        self.started_at = int(time.time() * 1000)
+        self.self_check_ok: bool | None = None
+        self.produced_ids: list[str] = []  # every record id handed to the spool (tests compare with what arrived)
+        self.sender: Sender | None = None
+        self.metrics_port: int | None = None
+        self._buffer: list[Record] = []
+        self._host = HostSampler()
+        self._self_check = (
+            HttpCheck(name=SELF_CHECK, url=agent.self_check, timeout=min(10.0, agent.self_check_interval))
+            if agent.self_check
+            else None
+        )
+
+    # -- records -------------------------------------------------------------------------------------------
+
+    def on_result(self, result: CheckResult) -> None:
+        if result.status == "down" and self.self_check_ok is False:
+            result.status = "unknown"
+            result.reason = f"self-check failing; {result.reason}"[:2048]
+        self.metrics.observe(result)
+        self._add(result)
+
+    def _add(self, record: Record) -> None:
+        self._buffer.append(record)
+        if len(self._buffer) >= self.config.agent.batch_max:
+            self.flush()
+
+    def flush(self) -> None:
+        """Turn the buffered records into one batch in the spool and wake the sender."""
+        while self._buffer:
+            records, self._buffer = (
+                self._buffer[: self.config.agent.batch_max],
+                self._buffer[self.config.agent.batch_max :],
+            )
+            batch = ProbeBatch(uuid.uuid4().hex, int(time.time() * 1000), self.info, records)
+            self.spool.put(msgspec.json.encode(batch), len(records))
+            self.produced_ids.extend(r.id for r in records)
+        self.metrics.spooled.set(len(self.spool))
+        self.metrics.dropped.set(self.spool.dropped_records)
+        if self.sender is not None:
+            self.metrics.sent.set(self.sender.sent_records)
+            self.sender.wake.set()
+
+    def heartbeat(self) -> None:
+        self._add(
+            Heartbeat(
+                id=uuid.uuid4().hex,
+                ts=int(time.time() * 1000),
+                started_at=self.started_at,
+                interval_s=self.config.agent.heartbeat_interval,
+                checks=len(self.config.checks),
+                spooled_batches=len(self.spool),
+                dropped_records=self.spool.dropped_records,
+                self_check_ok=self.self_check_ok,
+            )
+        )
+
+    async def run_self_check(self, scheduler: Scheduler) -> None:
+        if self._self_check is None:
+            return
+        result = await scheduler.run_once(self._self_check)
+        if result.status != "up" and self.self_check_ok is not False:
+            log.warning("self-check failed (%s %s): failed checks count as unknown", result.error, result.reason)
+        self.self_check_ok = result.status == "up"
+        self.metrics.self_check.set(1 if self.self_check_ok else 0)
+
+    async def sample_host(self) -> None:
+        metrics = await asyncio.to_thread(self._host.sample)
+        if metrics is not None:
+            self._add(metrics)
+
+    # -- the loop ------------------------------------------------------------------------------------------
+
+    async def run(self, *, once: bool = False) -> None:
+        agent = self.config.agent
+        if threading.current_thread() is threading.main_thread():
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop.set)
+        if agent.metrics_port:
+            self.metrics_port = self.metrics.serve(agent.metrics_host, agent.metrics_port)
+        scheduler = Scheduler(self.config.checks, agent.concurrency, self.on_result)
+        async with httpx.AsyncClient(timeout=10, transport=self.transport) as client:
+            if agent.collector:
+                self.sender = Sender(agent.collector, agent.project_id, agent.secret_token, self.spool, client)
+            background = []
+            try:
+                await self.run_self_check(scheduler)  # first, so the first failures are judged with it
+                self.heartbeat()
+
+                async def flush() -> None:
+                    self.flush()
+
+                async def beat() -> None:
+                    self.heartbeat()
+
+                loops = [
+                    every(agent.push_interval, self.stop, flush),
+                    every(agent.heartbeat_interval, self.stop, beat),
+                    every(agent.self_check_interval, self.stop, lambda: self.run_self_check(scheduler)),
+                ]
+                if agent.host_metrics_interval:
+                    loops.append(every(agent.host_metrics_interval, self.stop, self.sample_host))
+                if self.sender is not None:
+                    loops.append(self.sender.run(self.stop))
+                background = [asyncio.create_task(c) for c in loops]
+                log.info("probing %d checks from region %s", len(self.config.checks), agent.region)
+                await scheduler.run(self.stop, once=once)  # returns after the stop flag, runs in flight finished
+            finally:
+                self.stop.set()
+                await asyncio.gather(*background, return_exceptions=True)
+                scheduler.close()
+                self.flush()
+                if self.sender is not None:
+                    await self.sender.drain(time.monotonic() + SHUTDOWN_DRAIN_S)
+                    self.metrics.sent.set(self.sender.sent_records)
+                self.metrics.close()
+        log.info("stopped; %d batches left in the spool", len(self.spool))
+
+
+def run_agent(config: ProbeConfig, *, once: bool = False) -> None:
+    """``vigil probe``: run until SIGTERM/SIGINT (or one round with ``once``)."""
+    asyncio.run(Agent(config).run(once=once))

@@ -1,0 +1,52 @@
+"""The DNS check: a query of one record type, answered, and equal to ``expected_answers`` when given."""
+
+from __future__ import annotations
+
+import dns.exception
+import dns.rdatatype
+import dns.resolver
+
+from server_probes.checks.result import make_result, started
+from server_probes.config import DnsCheck, split_nameserver
+from server_probes.schema import CheckResult, Phases
+
+
+def run_dns(check: DnsCheck, resolver: dns.resolver.Resolver | None = None) -> CheckResult:
+    start = started()
+    if resolver is None:
+        resolver = dns.resolver.Resolver(configure=not check.nameserver)
+        if check.nameserver:
+            address, port = split_nameserver(check.nameserver)
+            resolver.nameservers = [address]
+            resolver.port = port
+        resolver.cache = None
+    answers: list[str] = []
+    error = reason = ""
+    try:
+        answer = resolver.resolve(
+            check.query, dns.rdatatype.from_text(check.record_type), lifetime=check.timeout, raise_on_no_answer=False
+        )
+        answers = sorted(normalize(rdata.to_text()) for rdata in answer)
+        if not answers:
+            error, reason = "dns.name_not_resolved", f"no {check.record_type} record for {check.query}"
+    except dns.resolver.NXDOMAIN:
+        error, reason = "dns.name_not_resolved", f"{check.query} does not exist (NXDOMAIN)"
+    except dns.resolver.LifetimeTimeout:
+        error, reason = "dns.unreachable", f"no answer within {check.timeout:g} s"
+    except (dns.resolver.NoNameservers, dns.exception.DNSException) as e:
+        error, reason = "dns.failed", str(e)
+    if not error and check.expected_answers:
+        expected = sorted(normalize(a) for a in check.expected_answers)
+        if answers != expected:
+            error, reason = "assert.dns_answers", f"answers {answers}, expected {expected}"
+    result = make_result(check, check.query, start, error, reason, dns_answers=answers[:256])
+    if not error and check.max_latency_ms is not None and result.duration_ms > check.max_latency_ms:
+        result.status, result.error = "down", "assert.latency"
+        result.reason = f"took {result.duration_ms:.0f} ms, more than {check.max_latency_ms:g} ms"
+    result.phases = Phases(dns=result.duration_ms)
+    return result
+
+
+def normalize(answer: str) -> str:
+    """Compare names without the root dot and case, TXT without its quotes."""
+    return answer.strip().strip('"').rstrip(".").lower()

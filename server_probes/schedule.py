@@ -1,0 +1,121 @@
+"""Running the checks: each on its own fixed grid of times, all in a bounded pool of worker threads.
+
+A check's runs are due at start + k * interval, whatever the previous run took, so the schedule
+does not drift. A run that is still going when its next one is due makes that next one skip (and
+count): a check never overlaps itself. Runs wait for one of ``concurrency`` workers; each is bounded
+by its own timeout inside libcurl or dnspython, so a slow target holds one worker, never the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+
+from server_probes import checks
+from server_probes.checks.result import make_result, started
+from server_probes.config import Check
+from server_probes.schema import CheckResult
+
+log = logging.getLogger("vigil.probe.schedule")
+
+# Beyond a check's own timeout, how long the scheduler waits for a worker before it gives up on the run.
+BACKSTOP_S = 5.0
+
+
+async def sleep_until(deadline: float, stop: asyncio.Event, clock: Callable[[], float] = time.monotonic) -> bool:
+    """Wait until ``deadline`` (on ``clock``) or the stop flag; True when it was the deadline."""
+    delay = deadline - clock()
+    if delay <= 0:
+        return not stop.is_set()
+    try:
+        await asyncio.wait_for(stop.wait(), delay)
+    except TimeoutError:
+        return True
+    return False
+
+
+async def every(
+    interval: float,
+    stop: asyncio.Event,
+    tick: Callable[[], Awaitable[None]],
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Call ``tick`` now and every ``interval`` seconds on a fixed grid until the stop flag is set."""
+    next_at = clock()
+    while await sleep_until(next_at, stop, clock):
+        await tick()
+        next_at += interval
+        if next_at < clock():  # the tick overran: skip the slots it missed instead of bunching up
+            next_at += math.ceil((clock() - next_at) / interval) * interval
+
+
+class Scheduler:
+    """Runs ``checks`` on schedule and hands every result to ``on_result`` (in the event loop's thread)."""
+
+    def __init__(
+        self,
+        check_list: tuple[Check, ...],
+        concurrency: int,
+        on_result: Callable[[CheckResult], None],
+        runner: Callable[[Check], CheckResult] = checks.run,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.checks = check_list
+        self.on_result = on_result
+        self.runner = runner
+        self.clock = clock
+        self.skipped = 0
+        self._slots = asyncio.Semaphore(concurrency)
+        self._pool = concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="vigil-probe")
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+
+    async def run_once(self, check: Check) -> CheckResult:
+        """One run of ``check`` in a worker; a bug in a check is a result too, never an exception."""
+        async with self._slots:
+            loop = asyncio.get_running_loop()
+            start = started()
+            try:
+                future = loop.run_in_executor(self._pool, self.runner, check)
+                return await asyncio.wait_for(future, check.timeout + BACKSTOP_S)
+            except TimeoutError:
+                return make_result(check, _target(check), start, "abandoned", "the check outlived its timeout")
+            except Exception as e:  # a bug here must not stop the other checks
+                log.exception("check %s failed inside the agent", check.name)
+                result = make_result(check, _target(check), start, "unknown", f"agent error: {type(e).__name__}: {e}")
+                result.status = "unknown"
+                return result
+
+    async def _run_and_report(self, check: Check) -> None:
+        self.on_result(await self.run_once(check))
+
+    async def _loop(self, check: Check, stop: asyncio.Event, once: bool) -> None:
+        next_at = self.clock()
+        while await sleep_until(next_at, stop, self.clock):
+            running = self._in_flight.get(check.name)
+            if running is not None and not running.done():
+                self.skipped += 1
+            else:
+                self._in_flight[check.name] = asyncio.create_task(self._run_and_report(check))
+            if once:
+                return
+            next_at += check.interval
+            if next_at < self.clock():
+                missed = math.ceil((self.clock() - next_at) / check.interval)
+                self.skipped += missed
+                next_at += missed * check.interval
+
+    async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
+        """Schedule every check until the stop flag (or once each, for ``once``), then finish the runs in flight."""
+        await asyncio.gather(*(self._loop(check, stop, once) for check in self.checks))
+        await asyncio.gather(*self._in_flight.values())
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def _target(check: Check) -> str:
+    return str(getattr(check, "url", None) or getattr(check, "target", None) or getattr(check, "query", ""))
