@@ -32,7 +32,7 @@ import pyarrow as pa
 import redis
 from redis.exceptions import RedisError, ResponseError
 
-from analytics import group, issues, rollups
+from analytics import group, issues, probes, rollups
 from analytics.events import Rows
 from analytics.issues import IssueIndex
 from analytics.pipeline import PROCESSORS, Processor, merge, to_tables
@@ -88,6 +88,7 @@ class Consumer:
         self.after_commit = list(after_commit)
         self.jobs = list(jobs)
         self.issues = IssueIndex(con)
+        self.probes = probes.ProbeStates(con)
         self.stopping = threading.Event()
         self.last_tick = 0.0  # heartbeat: the loop turned
         self.last_ok = 0.0  # the last time Redis answered a read
@@ -232,13 +233,18 @@ class Consumer:
         tables = to_tables([merged])
         self.con.begin()
         try:
-            inserted = {name: insert(self.con, name, table, rollups.returning(name)) for name, table in tables.items()}
+            inserted = {
+                name: insert(self.con, name, table, rollups.returning(name) or probes.returning(name))
+                for name, table in tables.items()
+            }
             rollups.apply(self.con, inserted)
+            self.probes.apply(self.con, inserted)
             if plan is not None:
                 issues.apply(self.con, self.issues, plan, events)
             self.con.commit()
         except BaseException:
             self.con.rollback()
+            self.probes.reload(self.con)  # its states moved ahead with the rows that were not stored
             raise
         if plan is not None:
             self.issues.commit(plan)

@@ -13,9 +13,11 @@ from typing import Any
 import pyarrow as pa
 
 from analytics.events import EventPipeline, Rows, ms
+from analytics.probes import process_probes
 from analytics.project_settings import DEFAULT
 from analytics.tables import TABLES
 from collector.outcomes import decode_outcomes
+from collector.probes import PROBES_STREAM
 from collector.sentry.convert import decode_sentry_entry
 from collector.sourcemaps import decode_sourcemap_entry
 from collector.stream import EVENTS_STREAM, OUTCOMES_STREAM, SENTRY_STREAM, SOURCEMAPS_STREAM
@@ -73,6 +75,7 @@ def processors(events: EventPipeline) -> dict[str, Processor]:
         OUTCOMES_STREAM: process_outcomes,
         SENTRY_STREAM: process_sentry,
         SOURCEMAPS_STREAM: process_sourcemap,
+        PROBES_STREAM: process_probes,
     }
 
 

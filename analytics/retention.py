@@ -25,6 +25,9 @@ TIME_COLUMNS: dict[str, str] = {
     "client_drops": "received_at",
     "sentry_sessions": "received_at",
     "outcomes": "window_start",
+    "probe_results": "ts",
+    "host_metrics": "ts",
+    "agent_heartbeats": "ts",
     **{name: "minute" for name in ROLLUPS},
 }
 

@@ -71,6 +71,7 @@ def serve(settings: AnalyticsSettings) -> None:
         jobs=[
             # A minute is folded once the next one has begun (events arrive a little late).
             Job("compact rollups", settings.compact_seconds, lambda con, now: rollups.compact(con, now - ONE_MINUTE)),
+            Job("agents lost", 5.0, lambda con, now: consumer.probes.lost_agents(con, now)),
             Job(
                 "retention",
                 settings.retention_check_seconds,

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from analytics.tables import ROLLUPS, SQL_TYPES, TABLES, create_sql
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 #: What makes a row the same row again: (key columns, time column the duplicate shares).
 DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -26,6 +26,8 @@ DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "client_drops": (("project_id", "batch_id", "reason", "category"), None),
     "sentry_sessions": (("project_id", "entry_id", "row"), "received_at"),
     "outcomes": (("batch_id", "project_id", "outcome", "reason", "unit"), "window_start"),
+    # A probe agent retries a batch with the same record ids.
+    **{name: (("project_id", "id"), "ts") for name in ("probe_results", "host_metrics", "agent_heartbeats")},
 }
 #: Tables where a new row replaces the stored one with the same key (the latest wins).
 REPLACE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {

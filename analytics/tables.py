@@ -183,6 +183,81 @@ SOURCE_MAPS = pa.schema(
     ]
 )
 
+#: On every row a probe agent sent: the record's id, times, and which agent in which region.
+PROBE_SHARED = [
+    pa.field("id", pa.string(), nullable=False),
+    pa.field("ts", TIMESTAMP, nullable=False),
+    pa.field("received_at", TIMESTAMP, nullable=False),
+    pa.field("project", pa.string(), nullable=False),
+    pa.field("project_id", pa.int32(), nullable=False),
+    pa.field("region", pa.string(), nullable=False),
+    pa.field("host", pa.string()),
+    pa.field("agent_id", pa.string()),
+]
+
+
+def _probe_table(*fields: tuple[str, pa.DataType]) -> pa.Schema:
+    return pa.schema([*PROBE_SHARED, *(pa.field(name, kind) for name, kind in fields)])
+
+
+PROBE_RESULTS = _probe_table(
+    ("check", pa.string()),
+    ("check_type", pa.string()),
+    ("target", pa.string()),
+    ("status", pa.string()),  # "up", "down" or "unknown" (the agent's own network failed its self-check)
+    ("duration_ms", pa.float64()),
+    ("error", pa.string()),
+    ("reason", pa.string()),
+    ("dns_ms", pa.float64()),
+    ("connect_ms", pa.float64()),
+    ("tls_ms", pa.float64()),
+    ("processing_ms", pa.float64()),
+    ("transfer_ms", pa.float64()),
+    ("http_status", pa.int32()),
+    ("response_bytes", pa.int64()),
+    ("redirects", pa.int32()),
+    ("resolved_ip", pa.string()),
+    ("cert_expires_at", TIMESTAMP),
+    ("cert_days_left", pa.float64()),
+    ("dns_answers", pa.string()),  # JSON
+)
+
+HOST_METRICS = _probe_table(
+    ("interval_s", pa.float64()),
+    ("cpu", pa.string()),  # JSON: percent by mode
+    ("cpu_busy_percent", pa.float64()),
+    ("load1", pa.float64()),
+    ("load5", pa.float64()),
+    ("load15", pa.float64()),
+    ("memory_total", pa.int64()),
+    ("memory_available", pa.int64()),
+    ("memory_used", pa.int64()),
+    ("memory_percent", pa.float64()),
+    ("swap_total", pa.int64()),
+    ("swap_used", pa.int64()),
+    ("swap_percent", pa.float64()),
+    ("swap_in_per_s", pa.float64()),
+    ("swap_out_per_s", pa.float64()),
+    ("disks", pa.string()),  # JSON
+    ("disk_io", pa.string()),  # JSON
+    ("net", pa.string()),  # JSON
+    ("net_bytes_sent_per_s", pa.float64()),
+    ("net_bytes_recv_per_s", pa.float64()),
+    ("open_fds", pa.int64()),
+    ("max_fds", pa.int64()),
+    ("processes", pa.int64()),
+    ("uptime_s", pa.float64()),
+)
+
+AGENT_HEARTBEATS = _probe_table(
+    ("started_at", TIMESTAMP),
+    ("interval_s", pa.float64()),
+    ("checks", pa.int32()),
+    ("spooled_batches", pa.int64()),
+    ("dropped_records", pa.int64()),
+    ("self_check_ok", pa.bool_()),
+)
+
 TABLES: dict[str, pa.Schema] = {
     "errors": ERRORS,
     "network_failures": NETWORK_FAILURES,
@@ -194,6 +269,9 @@ TABLES: dict[str, pa.Schema] = {
     "outcomes": OUTCOMES,
     "sentry_sessions": SENTRY_SESSIONS,
     "source_maps": SOURCE_MAPS,
+    "probe_results": PROBE_RESULTS,
+    "host_metrics": HOST_METRICS,
+    "agent_heartbeats": AGENT_HEARTBEATS,
 }
 
 

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from collector import probes
 from collector.cors import preflight
 from collector.metrics import metrics
 from collector.responses import json_response
@@ -42,6 +43,8 @@ async def readyz(request: Request) -> Response:
 routes = [
     Route("/metrics", metrics, methods=["GET"]),
     Route("/api/{project_id:int}/sourcemaps", upload, methods=["POST"]),
+    Route("/api/{project_id:int}/probes", probes.receive, methods=["POST"]),
+    Route("/api/{project_id:int}/probes/config", probes.config, methods=["GET"]),
     Route("/api/{project_id:int}/{endpoint}", events_preflight, methods=["OPTIONS"]),
     Route("/api/{project_id:int}/{endpoint}/", events_preflight, methods=["OPTIONS"]),
     *(Route(path, serve_script, methods=["GET", "HEAD"]) for path in FILES),

@@ -62,7 +62,7 @@ def decode_sourcemap_entry(data: bytes) -> SourceMapEntry:
     return _entry.decode(data)
 
 
-async def _body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"source map is larger than {limit} bytes")
@@ -94,7 +94,7 @@ async def upload(request: Request) -> Response:
     if not 0 < len(url) <= MAX_URL:
         return error(400, f"url (of the minified file) is required, at most {MAX_URL} characters")
     try:
-        body = await _body(request, settings.max_sourcemap_bytes)
+        body = await read_body(request, settings.max_sourcemap_bytes)
         encoding = request.headers.get("content-encoding", "")
         if encoding:
             body = decompress(body, encoding, settings.max_sourcemap_bytes)

@@ -92,6 +92,8 @@ def test_every_stored_column_is_documented(table):
     documented_columns = first_cells(section)
     if "[shared keys](#shared-keys)" in section:
         documented_columns |= first_cells(docs["Shared keys"])
+    if "[probe keys](#probe-keys)" in section:
+        documented_columns |= first_cells(docs["Probe keys"])
     assert set({**TABLES, **ROLLUPS}[table].names) == documented_columns
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from analytics.queries import issues, overview, rollups
+from analytics.queries import issues, overview, probes, rollups
 from analytics.queries.spec import NamedQuery
 
 INTEGER = re.compile(r"-?[0-9]{1,12}")
@@ -31,7 +31,7 @@ class Result:
     truncated: bool = False
 
 
-REGISTRY: dict[str, NamedQuery] = {q.name: q for q in (*overview.QUERIES, *issues.QUERIES, *rollups.QUERIES)}
+REGISTRY: dict[str, NamedQuery] = {q.name: q for module in (overview, issues, rollups, probes) for q in module.QUERIES}
 
 
 def _parse_time(name: str, raw: str) -> datetime:

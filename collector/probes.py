@@ -1,0 +1,113 @@
+"""Probe agents' results and host metrics in; the shared check list out (docs/probes.md).
+
+``POST /api/{project_id}/probes`` takes a ``ProbeBatch`` (``server_probes/schema.py``) with the
+project's secret token, validates it whole, and queues it on ``vigil:probes``; analytics stores
+its records and drops those it has seen (a retried batch carries the same record ids).
+``GET /api/{project_id}/probes/config`` hands every region the same ``probes.toml``, kept in
+the data directory as ``probes/PROJECT.toml``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from collector.decompress import BadEncoding, TooLarge, UnknownEncoding, decompress
+from collector.enqueue import EnqueueFailed
+from collector.responses import error, json_response
+from collector.secret import SecretRefused, authenticate_secret
+from collector.sourcemaps import read_body
+from collector.state import State
+from server_probes.schema import ProbeBatch, decode_batch
+
+PROBES_STREAM = "vigil:probes"
+MAX_CONFIG_BYTES = 1_000_000
+
+
+class ProbeEntry(msgspec.Struct, frozen=True):
+    """One accepted batch, as queued for analytics."""
+
+    project_id: int
+    project: str
+    received_at: int  # ms since the epoch, the collector's clock
+    batch: msgspec.Raw  # the request's own bytes, validated as a ProbeBatch
+
+
+class DecodedProbeEntry(msgspec.Struct, frozen=True):
+    project_id: int
+    project: str
+    received_at: int
+    batch: ProbeBatch
+
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(DecodedProbeEntry).decode
+
+
+def decode_probe_entry(data: bytes) -> DecodedProbeEntry:
+    return _decode(data)
+
+
+async def receive(request: Request) -> Response:
+    state: State = request.state.vigil
+    try:
+        project = authenticate_secret(
+            state.registry,
+            request.path_params["project_id"],
+            request.headers.get("authorization", ""),
+            request.headers.get("origin"),
+        )
+    except SecretRefused as e:
+        return error(403, str(e))
+    limit = state.settings.max_decompressed_bytes
+    try:
+        body = await read_body(request, state.settings.max_body_bytes)
+        encoding = request.headers.get("content-encoding", "")
+        if encoding:
+            body = decompress(body, encoding, limit)
+    except TooLarge as e:
+        return error(413, str(e))
+    except UnknownEncoding as e:
+        return error(415, str(e))
+    except BadEncoding as e:
+        return error(400, str(e))
+    try:
+        batch = decode_batch(body)
+    except (msgspec.DecodeError, RecursionError) as e:
+        return error(400, f"invalid probe batch: {e}"[:300])
+    if state.backlog.over:
+        return error(503, "analytics is behind, retry later", {"Retry-After": "30"})
+    entry = ProbeEntry(project.id, project.name, time.time_ns() // 1_000_000, msgspec.Raw(body))
+    try:
+        await state.enqueuer.put(_encode(entry), PROBES_STREAM)
+    except EnqueueFailed:
+        return error(503, "queue unavailable, retry later", {"Retry-After": "5"})
+    return json_response(202, {"accepted": len(batch.records)})
+
+
+async def config(request: Request) -> Response:
+    """The project's shared check list (TOML), for agents started with ``--config-url``."""
+    state: State = request.state.vigil
+    try:
+        project = authenticate_secret(
+            state.registry,
+            request.path_params["project_id"],
+            request.headers.get("authorization", ""),
+            request.headers.get("origin"),
+        )
+    except SecretRefused as e:
+        return error(403, str(e))
+    path = state.settings.data_dir / "probes" / f"{project.name}.toml"
+    try:
+        with path.open("rb") as f:
+            text = f.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        return error(404, f"no shared probe config for project {project.name}: create probes/{project.name}.toml")
+    except OSError as e:
+        return error(503, f"probe config unreadable: {e.strerror}")
+    if len(text) > MAX_CONFIG_BYTES:
+        return error(503, f"probe config is larger than {MAX_CONFIG_BYTES} bytes")
+    return Response(text, 200, media_type="application/toml")
