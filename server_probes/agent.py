@@ -146,7 +146,6 @@ class Agent:
             background = []
             try:
                 await self.run_self_check(scheduler)  # first, so the first failures are judged with it
-                self.heartbeat()
 
                 async def flush() -> None:
                     self.flush()
@@ -157,7 +156,7 @@ class Agent:
                 loops = [
                     every(agent.push_interval, self.stop, flush),
                     every(agent.heartbeat_interval, self.stop, beat),
-                    every(agent.self_check_interval, self.stop, lambda: self.run_self_check(scheduler)),
+                    every(agent.self_check_interval, self.stop, lambda: self.run_self_check(scheduler), now=False),
                 ]
                 if agent.host_metrics_interval:
                     loops.append(every(agent.host_metrics_interval, self.stop, self.sample_host))

@@ -42,10 +42,12 @@ async def every(
     interval: float,
     stop: asyncio.Event,
     tick: Callable[[], Awaitable[None]],
+    *,
+    now: bool = True,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Call ``tick`` now and every ``interval`` seconds on a fixed grid until the stop flag is set."""
-    next_at = clock()
+    """Call ``tick`` (now, unless ``now`` is false) and every ``interval`` seconds on a fixed grid until stopped."""
+    next_at = clock() + (0 if now else interval)
     while await sleep_until(next_at, stop, clock):
         await tick()
         next_at += interval

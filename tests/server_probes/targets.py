@@ -35,7 +35,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path == "/ok":
-            self._send(200, json.dumps({"status": "ok", "items": [1, 2]}).encode(), {"Content-Type": "application/json"})
+            self._send(
+                200, json.dumps({"status": "ok", "items": [1, 2]}).encode(), {"Content-Type": "application/json"}
+            )
         elif self.path == "/error":
             self._send(500, b"boom")
         elif self.path == "/slow":
@@ -51,7 +53,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         body = self.rfile.read(length)
-        self._send(200, json.dumps({"method": "POST", "body": body.decode(), "auth": self.headers.get("X-Token")}).encode())
+        self._send(
+            200, json.dumps({"method": "POST", "body": body.decode(), "auth": self.headers.get("X-Token")}).encode()
+        )
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -94,11 +98,24 @@ def make_certs(directory: Path) -> Certs:
     (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     for name, days in (("valid", "30"), ("expired", "-1")):
         key, csr, pem = d / f"{name}.key", d / f"{name}.csr", d / f"{name}.pem"
-        _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
+        _openssl(
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(csr),
+            "-subj",
+            "/CN=127.0.0.1",
+        )
         _openssl("x509", "-req", "-in", str(csr), "-CA", str(d / "ca.pem"), "-CAkey", str(d / "ca.key"),
                  "-CAcreateserial", "-days", days, "-extfile", str(d / "ext.cnf"), "-out", str(pem))  # fmt: skip
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "self.key"), "-out", str(d / "self.pem"),
-             "-days", "30", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1")  # fmt: skip
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "self.key"),
+             "-out", str(d / "self.pem"), "-days", "30", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1")  # fmt: skip
     return Certs(
         d / "ca.pem",
         (d / "valid.pem", d / "valid.key"),

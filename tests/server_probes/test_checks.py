@@ -24,7 +24,8 @@ def test_healthy_http(http_port):
     assert result.resolved_ip == "127.0.0.1"
     assert result.response_bytes == len(b'{"status": "ok", "items": [1, 2]}')
     assert result.redirects == 0
-    assert result.phases is not None and result.phases.tls == 0
+    assert result.phases is not None
+    assert result.phases.tls == 0
     phases_add_up(result)
 
 
@@ -42,7 +43,8 @@ def test_expected_status_accepts_an_error_status(http_port):
 def test_slow_first_byte_is_processing_time(http_port):
     result = run(HttpCheck(name="slow", url=f"http://127.0.0.1:{http_port}/slow"))
     assert result.status == "up"
-    assert result.phases is not None and result.phases.processing >= 300
+    assert result.phases is not None
+    assert result.phases.processing >= 300
     phases_add_up(result)
 
 
@@ -54,12 +56,15 @@ def test_slow_response_over_max_latency(http_port):
 def test_timeout_is_a_result(http_port):
     result = run(HttpCheck(name="slow", url=f"http://127.0.0.1:{http_port}/slow", timeout=0.1))
     assert (result.status, result.error) == ("down", "tcp.timed_out")
-    assert result.phases is not None and result.phases.processing > 0  # it was waiting for the first byte
+    assert result.phases is not None
+    assert result.phases.processing > 0
     phases_add_up(result)
 
 
 def test_redirects_are_followed_and_counted(http_port):
-    result = run(HttpCheck(name="r", url=f"http://127.0.0.1:{http_port}/redirect", json_path="$.items[1]", json_equals=2))
+    result = run(
+        HttpCheck(name="r", url=f"http://127.0.0.1:{http_port}/redirect", json_path="$.items[1]", json_equals=2)
+    )
     assert (result.status, result.http_status, result.redirects) == ("up", 200, 1)
     phases_add_up(result)
     unfollowed = run(HttpCheck(name="r", url=f"http://127.0.0.1:{http_port}/redirect", follow_redirects=False))
@@ -110,14 +115,16 @@ def test_open_port_connects(http_port):
 def test_unresolvable_name():
     result = run(HttpCheck(name="nx", url="http://no-such-host.invalid/"))
     assert (result.status, result.error) == ("down", "dns.name_not_resolved")
-    assert result.phases is not None and result.phases.connect == 0
+    assert result.phases is not None
+    assert result.phases.connect == 0
     assert run(TcpCheck(name="nx", target="no-such-host.invalid:80")).error == "dns.name_not_resolved"
 
 
 def test_https_with_a_trusted_certificate(tls_ports, certs):
     result = run(HttpCheck(name="tls", url=f"https://127.0.0.1:{tls_ports['valid']}/ok", ca_file=str(certs.ca)))
     assert (result.status, result.http_status) == ("up", 200)
-    assert result.phases is not None and result.phases.tls > 0
+    assert result.phases is not None
+    assert result.phases.tls > 0
     assert result.cert_days_left == pytest.approx(30, abs=1)
     phases_add_up(result)
     short = run(
@@ -138,17 +145,20 @@ def test_self_signed_certificate(tls_ports):
 def test_expired_certificate(tls_ports, certs):
     result = run(HttpCheck(name="exp", url=f"https://127.0.0.1:{tls_ports['expired']}/ok", ca_file=str(certs.ca)))
     assert (result.status, result.error) == ("down", "tls.cert.date_invalid")
-    assert result.cert_days_left is not None and result.cert_days_left < 0
+    assert result.cert_days_left is not None
+    assert result.cert_days_left < 0
     tls = run(TlsCheck(name="exp", target=f"127.0.0.1:{tls_ports['expired']}", ca_file=str(certs.ca)))
     assert (tls.status, tls.error) == ("down", "tls.cert.date_invalid")
-    assert tls.cert_days_left is not None and tls.cert_days_left < 0
+    assert tls.cert_days_left is not None
+    assert tls.cert_days_left < 0
 
 
 def test_tls_check(tls_ports, certs):
     target = f"127.0.0.1:{tls_ports['valid']}"
     result = run(TlsCheck(name="tls", target=target, ca_file=str(certs.ca)))
     assert (result.status, result.error) == ("up", "")
-    assert result.phases is not None and result.phases.tls > 0
+    assert result.phases is not None
+    assert result.phases.tls > 0
     phases_add_up(result)
     assert run(TlsCheck(name="tls", target=target, ca_file=str(certs.ca), min_cert_days=45)).error == "assert.cert_days"
 

@@ -1,0 +1,178 @@
+"""Delivery to the collector: batches, the spool while it is away, Retry-After, and every record exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+
+from server_probes import push
+from server_probes.agent import Agent
+from server_probes.config import load_config
+from server_probes.push import Sender, parse_retry_after
+from server_probes.schema import AgentInfo, Heartbeat, ProbeBatch, Record
+from server_probes.spool import Spool
+from tests.helpers import free_port, wait_until
+from tests.server_probes.receiver import Receiver
+
+TOKEN = "vgs_test_token"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver(free_port(), TOKEN)
+    r.start()
+    yield r
+    r.stop()
+
+
+class Running:
+    """An agent on its own event loop in a thread, stopped like SIGTERM would."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(agent.run(),), daemon=True)
+        self.thread.start()
+
+    def alive(self) -> bool:
+        assert self.thread.is_alive(), "the agent stopped by itself"
+        return True
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.agent.stop.set)
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+        self.loop.close()
+
+
+def agent_config(path: Path, collector: str, http_port: int) -> str:
+    return f"""
+[agent]
+region = "eu-west"
+collector = "{collector}"
+project_id = 7
+secret_token = "${{TOKEN}}"
+spool_dir = "spool"
+push_interval = 0.1
+heartbeat_interval = 0.2
+host_metrics_interval = 0.2
+self_check = "http://127.0.0.1:{http_port}/ok"
+self_check_interval = 0.5
+
+[[checks]]
+name = "ok"
+type = "http"
+url = "http://127.0.0.1:{http_port}/ok"
+interval = 0.1
+timeout = 0.1
+
+[[checks]]
+name = "closed"
+type = "tcp"
+target = "127.0.0.1:{free_port()}"
+interval = 0.1
+timeout = 0.1
+"""
+
+
+def test_collector_away_and_back_every_record_arrives_once(receiver, http_port, write_config, monkeypatch):
+    monkeypatch.setattr(push, "BACKOFF_CAP_S", 0.3)
+    config = load_config(write_config(agent_config(Path(), receiver.url, http_port)), environ={"TOKEN": TOKEN})
+    running = Running(Agent(config))
+    try:
+        wait_until(lambda: running.alive() and len(receiver.batches) >= 2, timeout=15, what="first batches")
+        receiver.stop()
+        spool = running.agent.spool
+        wait_until(lambda: len(spool) >= 3, timeout=15, what="batches to pile up in the spool")
+        receiver.start()
+        wait_until(lambda: len(spool) <= 1, timeout=15, what="the spool to drain")
+    finally:
+        running.stop()
+    produced = running.agent.produced_ids
+    received = Counter(receiver.record_ids())
+    assert set(received) == set(produced)  # none lost; the collector keeps each id once
+    assert len(set(produced)) == len(produced)
+    assert len(spool) == 0
+    kinds = Counter(type(r).__name__ for b in receiver.batches for r in b.records)
+    assert kinds["CheckResult"] > 0
+    assert kinds["Heartbeat"] > 0
+    assert kinds["HostMetrics"] > 0
+    results = [r for b in receiver.batches for r in b.records if type(r).__name__ == "CheckResult"]
+    assert {(r.check, r.status) for r in results} == {("ok", "up"), ("closed", "down")}
+    assert {b.agent.region for b in receiver.batches} == {"eu-west"}
+
+
+def test_failed_self_check_turns_down_into_unknown(receiver, http_port, write_config):
+    text = agent_config(Path(), receiver.url, http_port).replace(
+        f'self_check = "http://127.0.0.1:{http_port}/ok"', f'self_check = "http://127.0.0.1:{free_port()}/"'
+    )
+    agent = Agent(load_config(write_config(text), environ={"TOKEN": TOKEN}))
+    asyncio.run(agent.run(once=True))
+    results = {r.check: r for b in receiver.batches for r in b.records if type(r).__name__ == "CheckResult"}
+    assert (results["closed"].status, results["closed"].error) == ("unknown", "tcp.refused")
+    assert results["ok"].status == "up"
+    (heartbeat,) = [r for b in receiver.batches for r in b.records if type(r).__name__ == "Heartbeat"]
+    assert heartbeat.self_check_ok is False
+
+
+def put(spool: Spool, n: int = 1) -> None:
+    records: list[Record] = [
+        Heartbeat(id=uuid.uuid4().hex, ts=1, started_at=1, interval_s=1, checks=0, spooled_batches=0, dropped_records=0)
+        for _ in range(n)
+    ]
+    spool.put(msgspec.json.encode(ProbeBatch(uuid.uuid4().hex, 1, AgentInfo("r", "h", "a", "v"), records)), n)
+
+
+async def _send(receiver: Receiver, spool: Spool) -> tuple[Sender, list[float | None]]:
+    async with httpx.AsyncClient() as client:
+        sender = Sender(receiver.url, 7, TOKEN, spool, client, jitter=lambda: 1.0)
+        return sender, [await sender.send_oldest() for _ in range(3)]
+
+
+def test_retry_after_and_backoff(receiver, tmp_path):
+    spool = Spool(tmp_path, 1_000_000)
+    put(spool)
+    answers = iter([(503, {"Retry-After": "7"}), (429, {}), (202, {})])
+    receiver.answer = lambda: next(answers)
+    sender, delays = asyncio.run(_send(receiver, spool))
+    assert delays == [7.0, 2.0, 0.0]  # Retry-After honoured; then 2nd failure: 1 s * 2
+    assert (len(spool), sender.sent_records, len(receiver.batches)) == (0, 1, 1)
+
+
+def test_a_batch_the_collector_refuses_for_good_is_dropped_and_counted(receiver, tmp_path):
+    spool = Spool(tmp_path, 1_000_000)
+    put(spool, 3)
+    receiver.answer = lambda: (400, {})
+    sender, delays = asyncio.run(_send(receiver, spool))
+    assert delays == [0.0, None, None]
+    assert (len(spool), sender.refused_records) == (0, 3)
+
+
+def test_spool_drops_the_oldest_when_full_and_counts(tmp_path):
+    spool = Spool(tmp_path, 10_000)
+    for _ in range(40):
+        put(spool, 2)
+    kept = len(spool)
+    assert 0 < kept < 40
+    assert spool.dropped_records == 2 * (40 - kept)
+    assert sum(p.stat().st_size for p in tmp_path.iterdir()) <= 10_000
+    again = Spool(tmp_path, 10_000)  # a restarted agent finds them, and appends after them
+    assert len(again) == kept
+    newest = max(p.name for p in tmp_path.iterdir())
+    put(again)
+    assert max(p.name for p in tmp_path.iterdir()) > newest
+
+
+def test_parse_retry_after():
+    assert parse_retry_after("12") == 12.0
+    assert parse_retry_after(None) == 0.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == pytest.approx(10.0)
+    assert parse_retry_after("soon") == 0.0

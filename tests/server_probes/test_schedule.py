@@ -1,0 +1,81 @@
+"""The schedule: concurrent, bounded, no drift, no overlap, a slow check never delays the others."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from server_probes.checks.result import make_result, started
+from server_probes.config import Check, TcpCheck
+from server_probes.schedule import Scheduler, every
+from server_probes.schema import CheckResult
+
+
+def test_a_slow_check_does_not_delay_the_others():
+    release = threading.Event()
+    results: list[CheckResult] = []
+
+    def runner(check: Check) -> CheckResult:
+        start = started()
+        if check.name == "slow":
+            release.wait(5)
+        return make_result(check, "t", start, "", "")
+
+    async def main() -> Scheduler:
+        stop = asyncio.Event()
+        slow = TcpCheck(name="slow", target="a:1", interval=0.05, timeout=0.05)
+        fast = TcpCheck(name="fast", target="b:1", interval=0.05, timeout=0.05)
+
+        def on_result(result: CheckResult) -> None:
+            results.append(result)
+            if sum(r.check == "fast" for r in results) == 5:
+                release.set()
+                stop.set()
+
+        scheduler = Scheduler((slow, fast), 2, on_result, runner=runner)
+        task = asyncio.create_task(scheduler.run(stop))
+        await asyncio.wait_for(task, 10)
+        scheduler.close()
+        return scheduler
+
+    scheduler = asyncio.run(main())
+    assert [r.check for r in results].count("fast") == 5
+    assert [r.check for r in results].count("slow") == 1  # it never overlapped itself
+    assert scheduler.skipped >= 4  # the slow check's slots while it ran
+
+
+def test_ticks_stay_on_the_grid_without_drift():
+    ticks: list[float] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        origin = time.monotonic()
+
+        async def tick() -> None:
+            ticks.append(time.monotonic() - origin)
+            await asyncio.sleep(0.03)  # work inside the tick must not push the next one later
+            if len(ticks) == 5:
+                stop.set()
+
+        await asyncio.wait_for(every(0.1, stop, tick), 10)
+
+    asyncio.run(main())
+    # Each tick is due at k * 0.1 s: lateness does not accumulate over the ticks.
+    lateness = [t - 0.1 * k for k, t in enumerate(ticks)]
+    assert lateness[-1] - lateness[0] < 0.1
+
+
+def test_a_check_that_raises_is_an_unknown_result():
+    def runner(check: Check) -> CheckResult:
+        raise RuntimeError("bug")
+
+    async def main() -> CheckResult:
+        scheduler = Scheduler((), 1, lambda r: None, runner=runner)
+        try:
+            return await scheduler.run_once(TcpCheck(name="x", target="a:1"))
+        finally:
+            scheduler.close()
+
+    result = asyncio.run(main())
+    assert (result.status, result.error) == ("unknown", "unknown")
