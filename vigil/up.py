@@ -1,7 +1,8 @@
 """``vigil up`` and ``vigil demo``: every process of Vigil on one machine, supervised.
 
 Start order: redis-server (unless an external Redis is configured), analytics, collector,
-dashboard, then for the demo the demo site and its traffic. Each is ready before the next
+dashboard, the probe agent watching them (``vigil/self_probe.py``), then for the demo the
+demo site, its traffic and two probe agents standing for two regions. Each is ready before the next
 starts; the supervisor stops them in the reverse order.
 """
 
@@ -18,10 +19,10 @@ import httpx
 import redis
 
 from analytics.settings import AnalyticsSettings
-from collector.projects import ensure_demo_project
+from collector.projects import Project, ensure_demo_project
 from collector.settings import CollectorSettings
 from dashboard.settings import DashboardSettings
-from vigil import redis_server, runtime
+from vigil import redis_server, runtime, self_probe
 from vigil.config import ConfigError, load
 from vigil.supervise import Child, Supervisor
 
@@ -102,7 +103,7 @@ def _redis_ok(url: str) -> Callable[[], bool]:
     return check
 
 
-def children(p: Plan) -> list[Child]:
+def children(p: Plan, project: Project) -> list[Child]:
     """The supervised processes, in start order, each given its settings through the environment."""
     env = {
         "VIGIL_DATA_DIR": str(p.data_dir),
@@ -121,6 +122,13 @@ def children(p: Plan) -> list[Child]:
         Child("analytics", [*vigil, "serve", "analytics"], env, ready=_http_ok(f"{p.dashboard.analytics_url}/healthz")),
         Child("collector", [*vigil, "serve", "collector"], env, ready=_http_ok(f"{_local(p.collector)}/readyz")),
         Child("dashboard", [*vigil, "serve", "dashboard"], env, ready=_http_ok(f"{_local(p.dashboard)}/healthz")),
+        _probe(
+            p,
+            project,
+            self_probe.LOCAL_REGION,
+            self_probe.local_checks(_local(p.collector), p.dashboard.analytics_url, _local(p.dashboard)),
+            host_metrics=True,
+        ),
     ]
     if p.demo_port is not None:
         demo_env = {**env, "VIGIL_DEMO_PORT": str(p.demo_port), "VIGIL_COLLECTOR_URL": p.collector.url}
@@ -132,8 +140,18 @@ def children(p: Plan) -> list[Child]:
                 ready=_http_ok(f"http://127.0.0.1:{p.demo_port}/"),
             ),
             Child("demo-traffic", [*vigil, "serve", "demo-traffic"], demo_env),
-        ]
+            *(_probe(p, project, region, self_probe.demo_checks(f"http://127.0.0.1:{p.demo_port}"), host_metrics=False)
+              for region in self_probe.DEMO_REGIONS),
+        ]  # fmt: skip
     return result
+
+
+def _probe(p: Plan, project: Project, region: str, checks: list[dict[str, object]], *, host_metrics: bool) -> Child:
+    config = self_probe.write_config(
+        p.data_dir, region, project, _local(p.collector), checks, host_metrics=host_metrics
+    )
+    argv = [sys.executable, "-m", "vigil", "probe", "--config", str(config), "--region", region]
+    return Child(f"probe-{region}", argv, {"VIGIL_DATA_DIR": str(p.data_dir)})
 
 
 def _local(settings: CollectorSettings | DashboardSettings) -> str:
@@ -146,7 +164,7 @@ def run(p: Plan, echo: Callable[[str], None]) -> None:
     lock = runtime.lock_data_dir(p.data_dir)
     check_ports(p)
     demo = ensure_demo_project(p.data_dir)
-    supervisor = Supervisor(children(p))
+    supervisor = Supervisor(children(p, demo))
     supervisor.handle_signals()
     try:
         supervisor.start()

@@ -68,8 +68,10 @@ def test_up_runs_every_part_and_sigterm_stops_them_all(up, data_dir, http):
     wait_until(stored, timeout=15, what="the event to be stored", interval=0.3)
 
     children = psutil.Process(process.pid).children(recursive=True)
-    roles = sorted(c.cmdline()[-1] if "serve" in c.cmdline() else "redis-server" for c in children)
-    assert roles == ["analytics", "collector", "dashboard", "redis-server"]
+    roles = sorted(
+        c.cmdline()[-1] if "serve" in c.cmdline() or "probe" in c.cmdline() else "redis-server" for c in children
+    )
+    assert roles == ["analytics", "collector", "dashboard", "local", "redis-server"]
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
     _, alive = psutil.wait_procs(children, timeout=5)
