@@ -7,7 +7,10 @@ One event loop runs a few small loops side by side, each on a fixed grid:
   ``down``: the agent's own network is the likelier cause;
 - host metrics and heartbeats are sampled;
 - every ``push_interval`` the buffered records become one batch in the spool (``spool.py``);
-- the sender (``push.py``) delivers the spool to the collector.
+- the sender (``push.py``) delivers the spool to the collector;
+- with ``checks_from_collector``, the shared check list (``shared.py``) is fetched at start and again
+  every ``checks_refresh_interval``; a changed, valid list is rescheduled in place, an invalid one is
+  logged and the current checks keep running.
 
 SIGTERM or SIGINT sets the exit flag. Shutdown is ordered: stop scheduling, let the runs in flight
 finish (each is bounded by its timeout), spool what is buffered, try to deliver it for a few seconds,
@@ -29,13 +32,15 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from server_probes.config import HttpCheck, ProbeConfig
+from server_probes.config import Check, HttpCheck, ProbeConfig
 from server_probes.host import HostSampler
 from server_probes.metrics import ProbeMetrics
 from server_probes.push import Sender
 from server_probes.schedule import Scheduler, every
 from server_probes.schema import AgentInfo, CheckResult, Heartbeat, ProbeBatch, Record
+from server_probes.shared import FetchFailed, SharedChecks
 from server_probes.spool import Spool
+from vigil.config import ConfigError
 
 log = logging.getLogger("vigil.probe")
 
@@ -45,8 +50,15 @@ SHUTDOWN_DRAIN_S = 5.0
 
 
 class Agent:
-    def __init__(self, config: ProbeConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        config: ProbeConfig,
+        transport: httpx.AsyncBaseTransport | None = None,
+        environ: dict[str, str] | None = None,  # for ${NAME} in shared checks; None: os.environ
+    ) -> None:
         self.config = config
+        self.checks: tuple[Check, ...] = config.checks  # the shared list replaces them once fetched
+        self.environ = environ
         agent = config.agent
         self.info = AgentInfo(
             region=agent.region, host=agent.host or socket.gethostname(), agent_id=uuid.uuid4().hex, version=VERSION
@@ -108,7 +120,7 @@ class Agent:
                 ts=int(time.time() * 1000),
                 started_at=self.started_at,
                 interval_s=self.config.agent.heartbeat_interval,
-                checks=len(self.config.checks),
+                checks=len(self.checks),
                 spooled_batches=len(self.spool),
                 dropped_records=self.spool.dropped_records,
                 self_check_ok=self.self_check_ok,
@@ -131,16 +143,40 @@ class Agent:
 
     # -- the loop ------------------------------------------------------------------------------------------
 
+    async def refresh_checks(self, shared: SharedChecks, scheduler: Scheduler) -> None:
+        """Fetch the shared list again; reschedule when it changed and is valid, else keep the current checks."""
+        try:
+            checks = await shared.fetch()
+        except (FetchFailed, ConfigError) as e:
+            log.warning("keeping the %d current checks: %s", len(self.checks), e)
+            return
+        if checks == self.checks:
+            return
+        old = {c.name: c for c in self.checks}
+        new = {c.name: c for c in checks}
+        added, removed = sorted(new.keys() - old.keys()), sorted(old.keys() - new.keys())
+        changed = sorted(name for name in new.keys() & old.keys() if new[name] != old[name])
+        log.info("the shared checks changed: added %s, removed %s, changed %s", added, removed, changed)
+        self.checks = checks
+        scheduler.replace(checks)
+
+    # -- the loop ------------------------------------------------------------------------------------------
+
     async def run(self, *, once: bool = False) -> None:
         agent = self.config.agent
         if threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop.set)
-        if agent.metrics_port:
-            self.metrics_port = self.metrics.serve(agent.metrics_host, agent.metrics_port)
-        scheduler = Scheduler(self.config.checks, agent.concurrency, self.on_result)
         async with httpx.AsyncClient(timeout=10, transport=self.transport) as client:
+            shared = None
+            first: tuple[Check, ...] | None = self.checks
+            if agent.checks_from_collector:
+                shared = SharedChecks(agent, self.spool.directory, client, self.environ)
+                first = await shared.first()  # an invalid list raises ConfigError: vigil probe exits with 2
+            if agent.metrics_port:
+                self.metrics_port = self.metrics.serve(agent.metrics_host, agent.metrics_port)
+            scheduler = Scheduler((), agent.concurrency, self.on_result)
             if agent.collector:
                 self.sender = Sender(agent.collector, agent.project_id, agent.secret_token, self.spool, client)
             background = []
@@ -163,7 +199,19 @@ class Agent:
                 if self.sender is not None:
                     loops.append(self.sender.run(self.stop))
                 background = [asyncio.create_task(c) for c in loops]
-                log.info("probing %d checks from region %s", len(self.config.checks), agent.region)
+                if shared is not None:
+                    # Heartbeats and delivery go on while the agent waits for its first check list.
+                    self.checks = first if first is not None else await shared.retry(self.stop)
+                    if not once:
+                        refresh = every(
+                            agent.checks_refresh_interval,
+                            self.stop,
+                            lambda: self.refresh_checks(shared, scheduler),
+                            now=False,
+                        )
+                        background.append(asyncio.create_task(refresh))
+                scheduler.replace(self.checks)
+                log.info("probing %d checks from region %s", len(self.checks), agent.region)
                 await scheduler.run(self.stop, once=once)  # returns after the stop flag, runs in flight finished
             finally:
                 self.stop.set()

@@ -1,7 +1,9 @@
 """The agent's config file (``docs/probes.md``): an ``[agent]`` table and ``[[checks]]``, validated once at start.
 
 Every error is one line naming the file, the check and the field, raised as ``vigil.config.ConfigError``
-so ``vigil probe`` exits with status 2 before running anything.
+so ``vigil probe`` exits with status 2 before running anything. With ``checks_from_collector`` the
+``[[checks]]`` come from the collector instead (``shared.py``) and go through ``parse_shared_checks``:
+the same validation, with the collector's URL as the file.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, froz
     self_check_interval: Seconds = 30.0
     metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0  # 0: no /metrics endpoint
     metrics_host: str = "127.0.0.1"
+    checks_from_collector: bool = False  # the [[checks]] come from GET {collector}/api/{project_id}/probes/config
+    checks_refresh_interval: Seconds = 60.0
 
 
 class ProbeConfig(msgspec.Struct, frozen=True):
@@ -119,18 +123,42 @@ def load_config(path: Path, *, region: str | None = None, environ: dict[str, str
     if region is not None:
         agent = msgspec.structs.replace(agent, region=region)
     _check_agent(agent, path)
-    raw_checks = document.get("checks", [])
+    if agent.checks_from_collector and "checks" in document:
+        raise ConfigError(f"{path}: checks: not allowed with checks_from_collector (the collector serves them)")
+    return ProbeConfig(agent=agent, checks=_parse_checks(document.get("checks", []), env, str(path)), path=path)
+
+
+def parse_shared_checks(text: str, source: str, environ: dict[str, str] | None = None) -> tuple[Check, ...]:
+    """Validate the collector's shared check list (TOML with only ``[[checks]]``); errors name ``source``.
+
+    ``${NAME}`` is substituted from this agent's environment, as in its own file. An ``[agent]`` table
+    is refused: each agent keeps its own (collector, token, region) and a shared one would be ignored.
+    """
+    env = dict(os.environ) if environ is None else environ
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{source}: not valid TOML: {e}") from None
+    if "agent" in document:
+        raise ConfigError(f"{source}: [agent]: not allowed in the shared check list (each agent keeps its own)")
+    unknown = set(document) - {"checks"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown table or key {sorted(unknown)[0]!r} (expected only [[checks]])")
+    return _parse_checks(document.get("checks", []), env, source)
+
+
+def _parse_checks(raw_checks: Any, env: dict[str, str], source: str) -> tuple[Check, ...]:
     if not isinstance(raw_checks, list) or not all(isinstance(c, dict) for c in raw_checks):
-        raise ConfigError(f"{path}: checks must be an array of tables ([[checks]])")
+        raise ConfigError(f"{source}: checks must be an array of tables ([[checks]])")
     checks: list[Check] = []
     for n, raw in enumerate(raw_checks, start=1):
-        where = f"{path}: check {raw.get('name', f'#{n}')!r}"
+        where = f"{source}: check {raw.get('name', f'#{n}')!r}"
         check = _convert(_substitute(raw, env, where), Check, where)
         _check_semantics(check, where)
         if any(c.name == check.name for c in checks):
             raise ConfigError(f"{where}: name: used by another check")
         checks.append(check)
-    return ProbeConfig(agent=agent, checks=tuple(checks), path=path)
+    return tuple(checks)
 
 
 def _substitute(value: Any, env: dict[str, str], where: str, field: str = "") -> Any:
@@ -179,6 +207,8 @@ def _check_agent(agent: AgentConfig, path: Path) -> None:
         url = getattr(agent, field)
         if url and not _is_http_url(url):
             raise ConfigError(f"{where}: {field}: must be an http:// or https:// URL, got {url!r}")
+    if agent.checks_from_collector and not agent.collector:
+        raise ConfigError(f"{where}: checks_from_collector: needs collector (the URL to fetch the checks from)")
     if agent.collector and not agent.secret_token:
         raise ConfigError(f"{where}: secret_token: required when collector is set (use ${{ENV}} to keep it out)")
     if not agent.region:

@@ -74,6 +74,9 @@ class Scheduler:
         self._slots = asyncio.Semaphore(concurrency)
         self._pool = concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="vigil-probe")
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._loops: dict[str, tuple[Check, asyncio.Task[None]]] = {}
+        self._stop: asyncio.Event | None = None  # set while ``run`` schedules
+        self._once = False
 
     async def run_once(self, check: Check) -> CheckResult:
         """One run of ``check`` in a worker; a bug in a check is a result too, never an exception."""
@@ -112,8 +115,32 @@ class Scheduler:
 
     async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
         """Schedule every check until the stop flag (or once each, for ``once``), then finish the runs in flight."""
-        await asyncio.gather(*(self._loop(check, stop, once) for check in self.checks))
+        self._stop, self._once = stop, once
+        self.replace(self.checks)
+        if not once:
+            await stop.wait()
+        self._stop = None
+        await asyncio.gather(*(task for _check, task in self._loops.values()))
         await asyncio.gather(*self._in_flight.values())
+
+    def replace(self, check_list: tuple[Check, ...]) -> None:
+        """Schedule ``check_list`` from now on, without a restart.
+
+        A check that did not change keeps its place on its grid; a changed one starts a new grid now;
+        a removed one is no longer scheduled. A run in flight always finishes and reports, and a
+        changed check's new grid skips its slots while the old run is still going (no overlap).
+        """
+        self.checks = check_list
+        if self._stop is None:  # not running (yet, or any more): ``run`` schedules self.checks
+            return
+        wanted = {check.name: check for check in check_list}
+        for name, (check, task) in list(self._loops.items()):
+            if wanted.get(name) != check:
+                task.cancel()
+                del self._loops[name]
+        for name, check in wanted.items():
+            if name not in self._loops:
+                self._loops[name] = (check, asyncio.create_task(self._loop(check, self._stop, self._once)))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

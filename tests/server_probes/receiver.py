@@ -1,4 +1,4 @@
-"""A small HTTP receiver on loopback standing in for the collector's probe endpoint."""
+"""A small HTTP receiver on loopback standing in for the collector's probe endpoints."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from server_probes.schema import ProbeBatch, decode_batch
 
 
 class Receiver:
-    """Accepts ``POST /api/{project_id}/probes``; ``answer`` can be swapped to refuse or throttle."""
+    """Accepts ``POST /api/7/probes``; ``answer`` can be swapped to refuse or throttle.
+
+    ``GET /api/7/probes/config`` answers ``shared_checks`` (TOML), or 404 while it is None.
+    """
 
     def __init__(self, port: int, token: str) -> None:
         self.port = port
@@ -19,6 +22,8 @@ class Receiver:
         self.batches: list[ProbeBatch] = []
         self.statuses: list[int] = []
         self.answer: Callable[[], tuple[int, dict[str, str]]] = lambda: (202, {})
+        self.shared_checks: bytes | None = None
+        self.config_fetches = 0  # GETs answered
         self._server: socketserver.TCPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -37,6 +42,22 @@ class Receiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: object) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                authorized = self.headers["Authorization"] == f"Bearer {receiver.token}"
+                body = receiver.shared_checks
+                if self.path != "/api/7/probes/config" or not authorized:
+                    status, body = 403, b'{"error": "wrong secret token"}'
+                elif body is None:
+                    status, body = 404, b'{"error": "no shared probe config for project shop"}'
+                else:
+                    status = 200
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                with receiver._lock:
+                    receiver.config_fetches += 1
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from server_probes.schema import AgentInfo, Heartbeat, ProbeBatch, Record
 from server_probes.spool import Spool
 from tests.helpers import env_without_vigil, free_port, wait_until
 from tests.server_probes.receiver import Receiver
+from tests.server_probes.running import Running
 
 TOKEN = "vgs_test_token"
 
@@ -33,26 +33,6 @@ def receiver() -> Iterator[Receiver]:
     r.start()
     yield r
     r.stop()
-
-
-class Running:
-    """An agent on its own event loop in a thread, stopped like SIGTERM would."""
-
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(agent.run(),), daemon=True)
-        self.thread.start()
-
-    def alive(self) -> bool:
-        assert self.thread.is_alive(), "the agent stopped by itself"
-        return True
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.agent.stop.set)
-        self.thread.join(30)
-        assert not self.thread.is_alive()
-        self.loop.close()
 
 
 def agent_config(path: Path, collector: str, http_port: int) -> str:
@@ -85,32 +65,45 @@ timeout = 0.1
 """
 
 
+def relaxed(text: str) -> str:
+    """For a single round (``once``): timeouts a loaded machine meets, as the statuses are asserted."""
+    return text.replace("interval = 0.1\ntimeout = 0.1", "interval = 10\ntimeout = 10").replace(
+        "self_check_interval = 0.5", "self_check_interval = 10"
+    )
+
+
+def kinds(receiver: Receiver) -> Counter[str]:
+    with receiver._lock:
+        return Counter(type(r).__name__ for b in receiver.batches for r in b.records)
+
+
 def test_collector_away_and_back_every_record_arrives_once(receiver, http_port, write_config, monkeypatch):
     monkeypatch.setattr(push, "BACKOFF_CAP_S", 0.3)
     config = load_config(write_config(agent_config(Path(), receiver.url, http_port)), environ={"TOKEN": TOKEN})
     running = Running(Agent(config))
+    every_kind = {"CheckResult", "Heartbeat", "HostMetrics"}
     try:
-        wait_until(lambda: running.alive() and len(receiver.batches) >= 2, timeout=15, what="first batches")
+        # Wait for each kind of record rather than for an amount of time: a loaded machine is slow, not wrong.
+        wait_until(lambda: running.alive() and set(kinds(receiver)) >= every_kind, timeout=30, what="every kind")
         receiver.stop()
         spool = running.agent.spool
-        wait_until(lambda: len(spool) >= 3, timeout=15, what="batches to pile up in the spool")
+        wait_until(lambda: len(spool) >= 3, timeout=30, what="batches to pile up in the spool")
         receiver.start()
-        wait_until(lambda: len(spool) <= 1, timeout=15, what="the spool to drain")
+        wait_until(lambda: len(spool) <= 1, timeout=30, what="the spool to drain")
     finally:
         running.stop()
+    assert len(spool) == 0
     produced = running.agent.produced_ids
     received = Counter(receiver.record_ids())
     lost, unexpected = set(produced) - set(received), set(received) - set(produced)
     # None lost; the collector keeps each id once (a batch whose answer was lost may arrive twice).
     assert (len(lost), len(unexpected)) == (0, 0), f"statuses {Counter(receiver.statuses)}"
     assert len(set(produced)) == len(produced)
-    assert len(spool) == 0
-    kinds = Counter(type(r).__name__ for b in receiver.batches for r in b.records)
-    assert kinds["CheckResult"] > 0
-    assert kinds["Heartbeat"] > 0
-    assert kinds["HostMetrics"] > 0
+    assert set(kinds(receiver)) == every_kind
+    # Names only: with 0.1 s timeouts a loaded machine can make "ok" time out (or the self-check fail,
+    # making "closed" unknown); the statuses are the subject of the tests below and of test_checks.py.
     results = [r for b in receiver.batches for r in b.records if type(r).__name__ == "CheckResult"]
-    assert {(r.check, r.status) for r in results} == {("ok", "up"), ("closed", "down")}
+    assert {r.check for r in results} == {"ok", "closed"}
     assert {b.agent.region for b in receiver.batches} == {"eu-west"}
 
 
@@ -118,7 +111,7 @@ def test_failed_self_check_turns_down_into_unknown(receiver, http_port, write_co
     text = agent_config(Path(), receiver.url, http_port).replace(
         f'self_check = "http://127.0.0.1:{http_port}/ok"', f'self_check = "http://127.0.0.1:{free_port()}/"'
     )
-    agent = Agent(load_config(write_config(text), environ={"TOKEN": TOKEN}))
+    agent = Agent(load_config(write_config(relaxed(text)), environ={"TOKEN": TOKEN}))
     asyncio.run(agent.run(once=True))
     results = {r.check: r for b in receiver.batches for r in b.records if type(r).__name__ == "CheckResult"}
     assert (results["closed"].status, results["closed"].error) == ("unknown", "tcp.refused")
@@ -183,7 +176,8 @@ def test_parse_retry_after():
 
 
 def test_vigil_probe_once_delivers_and_exits(receiver, http_port, write_config):
-    path = write_config(agent_config(Path(), receiver.url, http_port).replace('region = "eu-west"\n', ""))
+    text = agent_config(Path(), receiver.url, http_port).replace('region = "eu-west"\n', "")
+    path = write_config(relaxed(text))
     done = subprocess.run(
         [sys.executable, "-m", "vigil", "probe", "--config", str(path), "--region", "us-east", "--once"],
         capture_output=True,
