@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
+from tests.server_probes.receiver import TOKEN, Receiver
 from tests.server_probes.targets import Certs, dns_server, http_server, make_certs, tls_context
 
 
@@ -43,3 +45,12 @@ def write_config(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return write
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A stand-in collector on a free loopback port: takes batches, serves the shared checks."""
+    r = Receiver(free_port(), TOKEN)
+    r.start()
+    yield r
+    r.stop()

@@ -7,7 +7,9 @@ import socketserver
 import threading
 from collections.abc import Callable
 
-from server_probes.schema import ProbeBatch, decode_batch
+from server_probes.schema import CheckResult, ProbeBatch, decode_batch
+
+TOKEN = "vgs_test_token"
 
 
 class Receiver:
@@ -23,7 +25,7 @@ class Receiver:
         self.statuses: list[int] = []
         self.answer: Callable[[], tuple[int, dict[str, str]]] = lambda: (202, {})
         self.shared_checks: bytes | None = None
-        self.config_fetches = 0  # GETs answered
+        self.served: list[bytes | None] = []  # what each GET of the config answered, in order
         self._server: socketserver.TCPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -36,6 +38,20 @@ class Receiver:
         with self._lock:
             return [r.id for b in self.batches for r in b.records]
 
+    def serve(self, text: str | bytes) -> None:
+        """Answer ``text`` to every later GET of the config."""
+        with self._lock:
+            self.shared_checks = text.encode() if isinstance(text, str) else text
+
+    def times_served(self, text: str) -> int:
+        with self._lock:
+            return self.served.count(text.encode())
+
+    def check_names(self) -> list[str]:
+        """The ``check`` of every check result received, in order."""
+        with self._lock:
+            return [r.check for b in self.batches for r in b.records if isinstance(r, CheckResult)]
+
     def start(self) -> None:
         receiver = self
 
@@ -45,7 +61,9 @@ class Receiver:
 
             def do_GET(self) -> None:
                 authorized = self.headers["Authorization"] == f"Bearer {receiver.token}"
-                body = receiver.shared_checks
+                with receiver._lock:
+                    body = receiver.shared_checks
+                    receiver.served.append(body)
                 if self.path != "/api/7/probes/config" or not authorized:
                     status, body = 403, b'{"error": "wrong secret token"}'
                 elif body is None:
@@ -56,8 +74,6 @@ class Receiver:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
-                with receiver._lock:
-                    receiver.config_fetches += 1
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))

@@ -66,6 +66,9 @@ def test_region_option_overrides_the_file(write_config):
         ('collector = "https://vigil.example"\n', "[agent]: secret_token: required"),
         ('concurrency = 0\n', "[agent]: concurrency: Expected `int` >= 1"),
         ("[[checks]\n", "not valid TOML"),
+        ('checks_from_collector = true\n', "[agent]: checks_from_collector: needs collector"),
+        ('collector = "https://vigil.example"\nsecret_token = "t"\nchecks_from_collector = true\n' + SHOP,
+         ": checks: not allowed with checks_from_collector"),
     ],
 )  # fmt: skip
 def test_errors_name_the_file_the_check_and_the_field(write_config, text, message):

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,18 +20,8 @@ from server_probes.push import Sender, parse_retry_after
 from server_probes.schema import AgentInfo, Heartbeat, ProbeBatch, Record
 from server_probes.spool import Spool
 from tests.helpers import env_without_vigil, free_port, wait_until
-from tests.server_probes.receiver import Receiver
+from tests.server_probes.receiver import TOKEN, Receiver
 from tests.server_probes.running import Running
-
-TOKEN = "vgs_test_token"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver(free_port(), TOKEN)
-    r.start()
-    yield r
-    r.stop()
 
 
 def agent_config(path: Path, collector: str, http_port: int) -> str:

@@ -79,3 +79,36 @@ def test_a_check_that_raises_is_an_unknown_result():
 
     result = asyncio.run(main())
     assert (result.status, result.error) == ("unknown", "unknown")
+
+
+def test_new_checks_take_effect_in_place_and_unchanged_ones_keep_their_grid():
+    results: list[CheckResult] = []
+    a = TcpCheck(name="a", target="a:1", interval=3600, timeout=1)
+    b = TcpCheck(name="b", target="b:1", interval=3600, timeout=1)
+    a_changed = TcpCheck(name="a", target="a:2", interval=3600, timeout=1)
+
+    def runner(check: Check) -> CheckResult:
+        return make_result(check, check.target if isinstance(check, TcpCheck) else "", started(), "", "")
+
+    async def results_reach(n: int) -> None:
+        for _ in range(1000):  # bounded: 10 s
+            if len(results) >= n:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{len(results)} results, expected {n}")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        scheduler = Scheduler((a,), 2, results.append, runner=runner)
+        task = asyncio.create_task(scheduler.run(stop))
+        await results_reach(1)
+        scheduler.replace((a, b))  # a keeps its grid (next run in an hour); b runs now
+        await results_reach(2)
+        scheduler.replace((a_changed,))  # a changed: a new grid, from now; b is gone
+        await results_reach(3)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        scheduler.close()
+
+    asyncio.run(main())
+    assert [(r.check, r.target) for r in results] == [("a", "a:1"), ("b", "b:1"), ("a", "a:2")]
