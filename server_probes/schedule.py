@@ -4,6 +4,7 @@ A check's runs are due at start + k * interval, whatever the previous run took, 
 does not drift. A run that is still going when its next one is due makes that next one skip (and
 count): a check never overlaps itself. Runs wait for one of ``concurrency`` workers; each is bounded
 by its own timeout inside libcurl or dnspython, so a slow target holds one worker, never the others.
+``replace`` swaps the check list while running (the shared list changed): only what changed is rescheduled.
 """
 
 from __future__ import annotations
