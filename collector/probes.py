@@ -89,7 +89,7 @@ async def receive(request: Request) -> Response:
 
 
 async def config(request: Request) -> Response:
-    """The project's shared check list (TOML), for agents started with ``--config-url``."""
+    """The project's shared check list (TOML), for agents with ``[agent] checks_from_collector = true``."""
     state: State = request.state.vigil
     try:
         project = authenticate_secret(
