@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 from pathlib import Path
 
 import httpx
@@ -92,22 +93,25 @@ class SharedChecks:
             if cached is not None:
                 log.warning("cannot fetch the shared checks (%s); running the cached copy %s", e, self.cache)
             else:
-                log.warning("cannot fetch the shared checks (%s), none cached; next try in %.1f s", e, self._backoff(1))
+                wait = self._backoff(1)
+                log.warning("cannot fetch the shared checks (%s), none cached; next try within %.1f s", e, wait)
             return cached
 
     async def retry(self, stop: asyncio.Event) -> tuple[Check, ...]:
         """After ``first`` found nothing: fetch with backoff until a list arrives; () once the stop flag is set."""
         failures = 1
         while True:
+            # Half to all of the backoff, so agents restarted together do not all ask at once.
+            delay = self._backoff(failures) * random.uniform(0.5, 1.0)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._backoff(failures))
+                await asyncio.wait_for(stop.wait(), delay)
             if stop.is_set():
                 return ()
             try:
                 return await self.fetch()
             except FetchFailed as e:
                 failures += 1
-                log.warning("cannot fetch the shared checks (%s); next try in %.1f s", e, self._backoff(failures))
+                log.warning("cannot fetch the shared checks (%s); next try within %.1f s", e, self._backoff(failures))
 
     def _backoff(self, failures: int) -> float:
         """1 s doubling after each consecutive failure, capped by ``RETRY_CAP_S`` and the refresh interval."""

@@ -180,7 +180,7 @@ def test_without_a_cached_copy_it_retries_until_the_collector_answers(
     finally:
         running.stop()
     assert names(running.agent) == ["ok"]
-    assert all("\n" not in line and "next try in" in line for line in failures())
+    assert all("\n" not in line and "next try within" in line for line in failures())
 
 
 def test_the_first_list_invalid_is_exit_2_naming_the_url(receiver, tmp_path):
