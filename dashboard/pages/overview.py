@@ -7,19 +7,16 @@ rendered by Dash as text, never as HTML.
 
 from __future__ import annotations
 
-from html import escape as html_escape
 from typing import Any
-from urllib.parse import urlencode
 
 import dash
-import flask
-import plotly.graph_objects as go
 from dash import Input, Output, callback, dash_table, dcc, html
 
 from analytics.client import ReadApiError
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
+from dashboard.widgets import figure, filters, plotly_text, project_options, records, refresh_ms, search, when
 
-dash.register_page(__name__, path="/", name="Overview", title="Vigil · Overview")
+dash.register_page(__name__, path="/", name="Overview", title="Vigil · Overview", order=0)
 
 MESSAGE_COLUMNS = [
     {"id": "error_type", "name": "Type"},
@@ -37,24 +34,7 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
     return html.Div(
         [
             dcc.Location(id="overview-url", refresh=False),
-            html.Div(
-                [
-                    dcc.Dropdown(
-                        id="overview-project",
-                        value=project or None,
-                        placeholder="All projects",
-                        className="project",
-                        options=[{"label": project, "value": project}] if project else [],
-                    ),
-                    dcc.RadioItems(
-                        id="overview-range",
-                        value=range_key,
-                        options=[{"label": label, "value": key} for key, (label, _) in RANGES.items()],
-                        inline=True,
-                    ),
-                ],
-                className="filters",
-            ),
+            filters("overview", project, range_key),
             html.Div(id="overview-notice", className="notice"),
             html.Div(id="overview-kpis", className="kpis"),
             html.Div(
@@ -77,26 +57,10 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
                 ],
                 className="card",
             ),
-            dcc.Interval(id="overview-refresh", interval=_refresh_ms()),
+            dcc.Interval(id="overview-refresh", interval=refresh_ms()),
         ],
         className="page",
     )
-
-
-def plotly_text(value: object) -> str:
-    """Event text for a Plotly label: Plotly reads a subset of HTML there (links, <b>, <br>), so escape it."""
-    return html_escape(str(value), quote=False)
-
-
-def _refresh_ms() -> int:
-    config = flask.current_app.config if flask.has_app_context() else {}
-    return int(config.get("VIGIL_REFRESH_MS", 10_000))
-
-
-def _figure(title: str) -> go.Figure:
-    figure = go.Figure()
-    figure.update_layout(title=title, margin={"l": 40, "r": 10, "t": 40, "b": 30}, height=320, template="plotly_white")
-    return figure
 
 
 @callback(
@@ -114,10 +78,10 @@ def _figure(title: str) -> go.Figure:
 def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[Any, ...]:
     """Ask the read API for this view's queries and turn the answers into figures and rows."""
     since, until, bucket = time_range(range_key)
-    search = "?" + urlencode({k: v for k, v in (("project", project), ("range", range_key)) if v})
+    url = search(project=project, range=range_key)
     per_minute, by_type = (
-        _figure("Errors per minute" if bucket == 60 else "Errors over time"),
-        _figure("Errors by type"),
+        figure("Errors per minute" if bucket == 60 else "Errors over time"),
+        figure("Errors by type"),
     )
     window = {"project": project, "since": since, "until": until}
     read = client()
@@ -128,7 +92,7 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         (totals,) = read.query("totals", **window).rows
         projects = read.query("projects")
     except ReadApiError as e:
-        return per_minute, by_type, [], [], dash.no_update, f"No data: {e}", search
+        return per_minute, by_type, [], [], dash.no_update, f"No data: {e}", url
     per_minute.add_bar(x=[r[0] for r in series.rows], y=[r[1] for r in series.rows], name="errors")
     # The whole range, not just the minutes that had errors, so quiet time shows as quiet.
     per_minute.update_xaxes(range=[since.rstrip("Z"), until.rstrip("Z")])
@@ -138,14 +102,12 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         orientation="h",
         name="errors",
     )
-    rows = [dict(zip(messages.columns, r, strict=True)) for r in messages.rows]
+    rows = records(messages)
     for row in rows:
-        row["last_seen"] = str(row["last_seen"])[:19].replace("T", " ")
+        row["last_seen"] = when(row["last_seen"])
     kpis = [
         html.Div([html.Div(f"{value:,}", className="value"), html.Div(label, className="label")], className="kpi")
         for value, label in zip(totals, ["errors", "distinct messages", "pages", "sessions"], strict=True)
     ]
-    options = [{"label": r[0], "value": r[0]} for r in projects.rows]
-    if project and project not in {o["value"] for o in options}:
-        options.append({"label": project, "value": project})
-    return per_minute, by_type, rows, kpis, options, "", search
+    options = project_options([r[0] for r in projects.rows], project)
+    return per_minute, by_type, rows, kpis, options, "", url

@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from analytics.client import ReadClient
 from tests.collector.test_routes import batch, post
 from tests.conftest import _service
-from tests.helpers import Service, wait_until
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def dashboard(data_dir, analytics) -> Iterator[Service]:
-    service = _service(
-        "dashboard",
-        data_dir,
-        {"VIGIL_DASHBOARD_ANALYTICS_URL": analytics.url, "VIGIL_DASHBOARD_REFRESH_SECONDS": "1"},
-        "/healthz",
-    )
-    yield service
-    service.stop()
 
 
 def send_errors(http, collector, project, analytics, messages: list[tuple[str, str]]) -> None:

@@ -1,0 +1,80 @@
+"""Pieces the pages share: the filter bar, figures, times, and escaping for Plotly labels.
+
+Everything here renders event text as text: Dash components escape it, and Plotly labels go
+through ``plotly_text`` first.
+"""
+
+from __future__ import annotations
+
+from html import escape as html_escape
+from typing import Any
+from urllib.parse import urlencode
+
+import flask
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from analytics.queries import Result
+from dashboard.data import RANGES
+
+
+def plotly_text(value: object) -> str:
+    """Event text for a Plotly label: Plotly reads a subset of HTML there (links, <b>, <br>), so escape it."""
+    return html_escape(str(value), quote=False)
+
+
+def refresh_ms() -> int:
+    """How often an open page asks again (``[dashboard] refresh_seconds``)."""
+    config = flask.current_app.config if flask.has_app_context() else {}
+    return int(config.get("VIGIL_REFRESH_MS", 10_000))
+
+
+def figure(title: str, height: int = 320) -> go.Figure:
+    """An empty figure in the dashboard's look."""
+    fig = go.Figure()
+    fig.update_layout(title=title, margin={"l": 40, "r": 10, "t": 40, "b": 30}, height=height, template="plotly_white")
+    return fig
+
+
+def filters(prefix: str, project: str | None, range_key: str, *extra: Any) -> html.Div:
+    """The project dropdown and range choice, ids ``{prefix}-project`` and ``{prefix}-range``, then ``extra``."""
+    return html.Div(
+        [
+            dcc.Dropdown(
+                id=f"{prefix}-project",
+                value=project or None,
+                placeholder="All projects",
+                className="project",
+                options=[{"label": project, "value": project}] if project else [],
+            ),
+            dcc.RadioItems(
+                id=f"{prefix}-range",
+                value=range_key,
+                options=[{"label": label, "value": key} for key, (label, _) in RANGES.items()],
+                inline=True,
+            ),
+            *extra,
+        ],
+        className="filters",
+    )
+
+
+def search(**params: object) -> str:
+    """The URL query for a view; empty values are left out."""
+    return "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+def project_options(names: list[str], project: str | None) -> list[dict[str, str]]:
+    """Dropdown options for the known projects, keeping the selected one even when it has no data."""
+    known = sorted(set(names) | ({project} if project else set()))
+    return [{"label": name, "value": name} for name in known]
+
+
+def when(value: object) -> str:
+    """A stored time as ``YYYY-MM-DD HH:MM:SS`` (UTC); empty when there is none."""
+    return str(value)[:19].replace("T", " ") if value else ""
+
+
+def records(result: Result) -> list[dict[str, Any]]:
+    """A query's rows as dicts keyed by column."""
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]

@@ -1,0 +1,41 @@
+"""The app around the pages: the header links every page, and the health endpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import _service
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_header_links_every_page_in_order(page, analytics, dashboard):
+    page.goto(f"{dashboard.url}/")
+    nav = page.locator("header nav a")
+    nav.first.wait_for(timeout=15_000)
+    assert nav.all_inner_texts() == ["Overview", "Issues", "Checks"]
+
+    page.locator("header nav").get_by_text("Checks").click()
+    page.locator("#checks-states").get_by_text("No checks have reported yet.").wait_for(timeout=15_000)
+    page.locator("header nav").get_by_text("Issues").click()
+    page.locator("#issues-empty").get_by_text("No issues with events in this range yet.").wait_for(timeout=15_000)
+    page.locator("header nav").get_by_text("Overview").click()
+    page.locator("#overview-per-minute").wait_for(timeout=15_000)
+
+
+def test_healthz(http, analytics, dashboard):
+    response = http.get(f"{dashboard.url}/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+@pytest.mark.parametrize("path", ["issues", "checks"])
+def test_an_unreachable_read_api_is_said_plainly_on_every_page(page, data_dir, path):
+    service = _service(
+        "dashboard", data_dir, {"VIGIL_DASHBOARD_ANALYTICS_URL": f"http://127.0.0.1:{free_port()}"}, "/healthz"
+    )
+    try:
+        page.goto(f"{service.url}/{path}")
+        page.locator(f"#{path}-notice").get_by_text("analytics read API unreachable").wait_for(timeout=15_000)
+    finally:
+        service.stop()

@@ -1,0 +1,111 @@
+"""The checks page in real Chromium, fed by a real analytics service through a real collector's probes endpoint."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import msgspec
+import pytest
+
+from analytics.client import ReadClient
+from server_probes.schema import AgentInfo, CheckResult, Heartbeat, ProbeBatch
+from tests.helpers import wait_until
+
+pytestmark = pytest.mark.browser
+
+_ids = itertools.count()
+
+
+def send_probes(http, collector, project, region: str, records: list) -> None:
+    batch = ProbeBatch(
+        batch_id=f"b{next(_ids)}", sent_at=int(time.time() * 1000),
+        agent=AgentInfo(region=region, host=f"probe-{region}", agent_id=f"a-{region}", version="1"), records=records,
+    )  # fmt: skip
+    response = http.post(
+        f"{collector.url}/api/{project.id}/probes",
+        content=msgspec.json.encode(batch),
+        headers={"Authorization": f"Bearer {project.secret_token}"},
+    )
+    assert response.status_code == 202
+
+
+def results(check: str, *statuses: str) -> list[CheckResult]:
+    """Runs in one minute (the same instant), so the uptime per minute does not depend on the clock."""
+    now = int(time.time() * 1000)
+    return [
+        CheckResult(id=f"r{next(_ids)}", ts=now, check=check, check_type="http",
+                    target="https://shop.example/", status=status, duration_ms=80.0,
+                    error="http.error" if status == "down" else "")
+        for status in statuses
+    ]  # fmt: skip
+
+
+def heartbeat(silent_s: float, interval_s: float) -> Heartbeat:
+    now = int(time.time() * 1000)
+    return Heartbeat(id=f"h{next(_ids)}", ts=now - int(silent_s * 1000), started_at=now - 600_000,
+                     interval_s=interval_s,
+                     checks=1, spooled_batches=0, dropped_records=0)  # fmt: skip
+
+
+def test_states_per_region_and_across_regions_agents_and_uptime(page, http, collector, analytics, dashboard,
+                                                                 demo_project):  # fmt: skip
+    eu = [*results("shop", "down", "down", "down"), *results("blog", "up"), *results("api", "down", "down", "down")]
+    send_probes(http, collector, demo_project, "eu", [*eu, heartbeat(0, interval_s=3600)])
+    send_probes(http, collector, demo_project, "us", [*results("shop", "up", "up"), heartbeat(60, interval_s=1)])
+    with ReadClient(analytics.url) as client:
+        wait_until(lambda: [r[3] for r in client.query("agents").rows] == ["ok", "lost"], timeout=20,
+                   what="the us agent to be lost")  # fmt: skip
+
+    page.goto(f"{dashboard.url}/checks?project=demo&range=1h")
+    states = page.locator("#checks-states")
+    states.get_by_text("shop").wait_for(timeout=15_000)
+
+    assert states.locator("th").all_inner_texts()[:5] == ["Project", "Check", "All regions", "eu", "us"]
+    rows = {
+        row.locator("td").nth(1).inner_text(): row.locator("td.state").evaluate_all(
+            "cells => cells.map(c => [c.textContent, c.className])"
+        )
+        for row in states.locator("tbody tr").all()
+    }
+    assert rows == {
+        "api": [["down", "state state-down"], ["down", "state state-down"], ["—", "state state-none"]],
+        "blog": [["up", "state state-up"], ["up", "state state-up"], ["—", "state state-none"]],
+        "shop": [["degraded", "state state-degraded"], ["down", "state state-down"], ["up", "state state-up"]],
+    }
+    uptime_in_range = [row.locator("td").nth(5).inner_text() for row in states.locator("tbody tr").all()]
+    assert uptime_in_range == ["0.00 %", "100.00 %", "100.00 %"]  # api, blog, shop (us was up)
+
+    assert page.locator("#checks-lost").inner_text() == (
+        "1 probe agent lost: us/probe-us. Their checks' states are stale, not down."
+    )
+    lost = page.locator("#checks-agents tr.lost")
+    assert lost.locator("td").all_inner_texts()[:4] == ["demo", "us", "probe-us", "lost"]
+    assert page.locator("#checks-agents tbody tr").count() == 2
+
+    uptime = page.locator("#checks-uptime tbody tr")
+    assert [row.locator("td").all_inner_texts()[2:] for row in uptime.all()] == [
+        ["1", "0", "0.00 %"],
+        ["1", "1", "100.00 %"],
+        ["1", "1", "100.00 %"],
+    ]
+    assert [row.locator("td").first.inner_text() for row in uptime.all()] == ["api", "blog", "shop"]
+
+
+def test_no_checks_yet_reads_well(page, analytics, dashboard):
+    page.goto(f"{dashboard.url}/checks")
+    page.locator("#checks-states").get_by_text("No checks have reported yet.").wait_for(timeout=15_000)
+    assert page.locator("#checks-agents").inner_text() == "No probe agents have sent a heartbeat yet."
+    assert page.locator("#checks-uptime").inner_text() == "No conclusive check results in this range."
+    assert page.locator("#checks-lost").inner_text() == ""
+    assert page.locator("#checks-notice").inner_text() == ""
+
+
+def test_check_names_are_text_never_html(page, http, collector, analytics, dashboard, demo_project):
+    hostile = "<img src=x id=pwned onerror=\"document.title='pwned'\">"
+    send_probes(http, collector, demo_project, "eu", results(hostile, "up"))
+
+    page.goto(f"{dashboard.url}/checks")
+    page.locator("#checks-states").get_by_text(hostile).wait_for(timeout=15_000)
+    assert page.locator("#pwned").count() == 0
+    assert page.title() != "pwned"
