@@ -24,23 +24,24 @@ QUERIES = [
     ),
     NamedQuery(
         "check_reachability",
-        "Per check, region and UTC day: runs with a conclusive result, how many were up, and their share.",
-        f"""SELECT "check", region, ts::DATE AS day, count(*) AS runs, count(*) FILTER (WHERE status = 'up') AS up,
+        "Per project, check, region and UTC day: runs with a conclusive result, how many were up, and their share.",
+        f"""SELECT project, "check", region, ts::DATE AS day, count(*) AS runs,
+                   count(*) FILTER (WHERE status = 'up') AS up,
                    round(count(*) FILTER (WHERE status = 'up') / count(*), 6) AS reachability
             FROM probe_results WHERE {WHERE} AND status IN ('up', 'down')
-            GROUP BY ALL ORDER BY "check", day, region""",
+            GROUP BY ALL ORDER BY project, "check", day, region""",
         RANGE,
     ),
     NamedQuery(
         "check_uptime",
-        "Per check and UTC day: of the minutes with a conclusive result, the share with at least one region up.",
+        "Per project, check and UTC day: of the minutes with a conclusive result, the share with a region up.",
         f"""WITH minutes AS (
-                SELECT "check", time_bucket(INTERVAL 1 MINUTE, ts) AS minute, bool_or(status = 'up') AS up
+                SELECT project, "check", time_bucket(INTERVAL 1 MINUTE, ts) AS minute, bool_or(status = 'up') AS up
                 FROM probe_results WHERE {WHERE} AND status IN ('up', 'down') GROUP BY ALL
             )
-            SELECT "check", minute::DATE AS day, count(*) AS minutes, count(*) FILTER (WHERE up) AS minutes_up,
+            SELECT project, "check", minute::DATE AS day, count(*) AS minutes, count(*) FILTER (WHERE up) AS minutes_up,
                    round(count(*) FILTER (WHERE up) / count(*), 6) AS uptime
-            FROM minutes GROUP BY ALL ORDER BY "check", day""",
+            FROM minutes GROUP BY ALL ORDER BY project, "check", day""",
         RANGE,
     ),
     NamedQuery(

@@ -66,10 +66,10 @@ def states_table(checks: list[dict[str, Any]], uptime: list[dict[str, Any]]) -> 
     by_check: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
     for c in checks:
         by_check[(c["project"], c["check"])][c["region"]] = c
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for u in uptime:
-        totals[u["check"]][0] += u["minutes_up"]
-        totals[u["check"]][1] += u["minutes"]
+        totals[(u["project"], u["check"])][0] += u["minutes_up"]
+        totals[(u["project"], u["check"])][1] += u["minutes"]
     rows = []
     for (project, check), cells in by_check.items():
         overall = cells.get(OVERALL, {})
@@ -80,7 +80,7 @@ def states_table(checks: list[dict[str, Any]], uptime: list[dict[str, Any]]) -> 
                     html.Td(check, className="check"),
                     _state(overall.get("state"), overall.get("since")),
                     *[_state(cells[r]["state"], cells[r]["since"]) if r in cells else _state(None) for r in regions],
-                    html.Td(_uptime_share(*totals[check]) if check in totals else "—"),
+                    html.Td(_uptime_share(*totals[(project, check)]) if (project, check) in totals else "—"),
                     html.Td(when(overall.get("last_ts"))),
                 ]
             )

@@ -187,6 +187,6 @@ def test_reachability_per_region_and_uptime_across_regions(redis_client, con):
     consume(redis_client, con)
 
     reach = run_query(con, "check_reachability", RANGE).rows
-    assert [(r[1], r[3], r[4], r[5]) for r in reach] == [("eu", 3, 1, 0.333333), ("us", 3, 1, 0.333333)]
+    assert [(r[2], r[4], r[5], r[6]) for r in reach] == [("eu", 3, 1, 0.333333), ("us", 3, 1, 0.333333)]
     uptime = run_query(con, "check_uptime", RANGE).rows
-    assert [(r[0], r[2], r[3], r[4]) for r in uptime] == [("shop", 3, 2, 0.666667)]
+    assert [(r[0], r[1], r[3], r[4], r[5]) for r in uptime] == [("demo", "shop", 3, 2, 0.666667)]
