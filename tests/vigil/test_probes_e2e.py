@@ -64,12 +64,17 @@ def states(client: ReadClient) -> dict[str, str]:
     return {row[2]: row[3] for row in client.query("checks").rows}
 
 
-def test_regions_make_a_quorum_and_a_stopped_collector_loses_nothing(
-    data_dir, demo_project, collector, analytics, healthy
-):
+@pytest.fixture
+def client(data_dir: Path, analytics: Service) -> Iterator[ReadClient]:
     info = runtime.read_live(data_dir, "analytics")
     assert info is not None
-    client = ReadClient(analytics.url, token=info["token"])
+    with ReadClient(analytics.url, token=info["token"]) as read:
+        yield read
+
+
+def test_regions_make_a_quorum_and_a_stopped_collector_loses_nothing(
+    data_dir, demo_project, collector, analytics, healthy, client
+):
     eu = agent(data_dir, demo_project, collector, "eu", closed_port_url())
     us = agent(data_dir, demo_project, collector, "us", healthy)
     try:
