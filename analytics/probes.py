@@ -20,14 +20,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import duckdb
-import msgspec
 import pyarrow as pa
 
-from analytics.events import Rows
+from analytics.events import Rows, ms
+from analytics.rows import as_json
 from collector.probes import decode_probe_entry
 from server_probes.schema import CheckResult, Heartbeat, HostMetrics
 
@@ -54,11 +54,7 @@ DDL = [
 
 
 def _ms(value: int | None) -> datetime | None:
-    return None if value is None else datetime(1970, 1, 1) + timedelta(milliseconds=value)
-
-
-def _json(value: Any) -> str | None:
-    return msgspec.json.encode(value).decode() if value else None
+    return None if value is None else ms(value)
 
 
 def process_probes(data: bytes) -> Rows:
@@ -78,16 +74,16 @@ def process_probes(data: bytes) -> Rows:
             out.setdefault("probe_results", []).append(
                 (*shared, record.check, record.check_type, record.target, record.status, record.duration_ms,
                  record.error, record.reason, *phases, record.http_status, record.response_bytes, record.redirects,
-                 record.resolved_ip, _ms(record.cert_expires_at), record.cert_days_left, _json(record.dns_answers))
+                 record.resolved_ip, _ms(record.cert_expires_at), record.cert_days_left, as_json(record.dns_answers))
             )  # fmt: skip
         elif isinstance(record, HostMetrics):
             m, s = record.memory, record.swap
             out.setdefault("host_metrics", []).append(
-                (*shared, record.interval_s, _json(record.cpu_percent),
+                (*shared, record.interval_s, as_json(record.cpu_percent),
                  100.0 - record.cpu_percent["idle"] if "idle" in record.cpu_percent else None,
                  *record.load, m.total, m.available, m.used, m.percent,
                  s.total, s.used, s.percent, s.swapped_in_per_s, s.swapped_out_per_s,
-                 _json(record.disks), _json(record.disk_io), _json(record.net),
+                 as_json(record.disks), as_json(record.disk_io), as_json(record.net),
                  sum(n.bytes_sent_per_s for n in record.net), sum(n.bytes_recv_per_s for n in record.net),
                  record.open_fds, record.max_fds, record.processes, record.uptime_s)
             )  # fmt: skip

@@ -15,12 +15,11 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from collector.decompress import BadEncoding, TooLarge, UnknownEncoding, decompress
 from collector.enqueue import EnqueueFailed
 from collector.responses import error, json_response
-from collector.secret import SecretRefused, authenticate_secret
-from collector.sourcemaps import read_body
+from collector.secret import SecretRefused
 from collector.state import State
+from collector.uploads import Refused, secret_project, upload_body
 from server_probes.schema import ProbeBatch, decode_batch
 
 PROBES_STREAM = "vigil:probes"
@@ -53,27 +52,14 @@ def decode_probe_entry(data: bytes) -> DecodedProbeEntry:
 
 async def receive(request: Request) -> Response:
     state: State = request.state.vigil
+    settings = state.settings
     try:
-        project = authenticate_secret(
-            state.registry,
-            request.path_params["project_id"],
-            request.headers.get("authorization", ""),
-            request.headers.get("origin"),
-        )
+        project = secret_project(request)
+        body = await upload_body(request, settings.max_body_bytes, settings.max_decompressed_bytes, "probe batch")
     except SecretRefused as e:
         return error(403, str(e))
-    limit = state.settings.max_decompressed_bytes
-    try:
-        body = await read_body(request, state.settings.max_body_bytes)
-        encoding = request.headers.get("content-encoding", "")
-        if encoding:
-            body = decompress(body, encoding, limit)
-    except TooLarge as e:
-        return error(413, str(e))
-    except UnknownEncoding as e:
-        return error(415, str(e))
-    except BadEncoding as e:
-        return error(400, str(e))
+    except Refused as e:
+        return error(e.status, str(e))
     try:
         batch = decode_batch(body)
     except (msgspec.DecodeError, RecursionError) as e:
@@ -92,12 +78,7 @@ async def config(request: Request) -> Response:
     """The project's shared check list (TOML), for agents with ``[agent] checks_from_collector = true``."""
     state: State = request.state.vigil
     try:
-        project = authenticate_secret(
-            state.registry,
-            request.path_params["project_id"],
-            request.headers.get("authorization", ""),
-            request.headers.get("origin"),
-        )
+        project = secret_project(request)
     except SecretRefused as e:
         return error(403, str(e))
     path = state.settings.data_dir / "probes" / f"{project.name}.toml"

@@ -19,12 +19,12 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from collector.decompress import BadEncoding, TooLarge, UnknownEncoding, decompress
 from collector.enqueue import EnqueueFailed
 from collector.responses import error, json_response
-from collector.secret import SecretRefused, authenticate_secret
+from collector.secret import SecretRefused
 from collector.state import State
 from collector.stream import SOURCEMAPS_STREAM
+from collector.uploads import Refused, secret_project, upload_body
 
 MAX_RELEASE = 200
 MAX_URL = 2048
@@ -62,29 +62,11 @@ def decode_sourcemap_entry(data: bytes) -> SourceMapEntry:
     return _entry.decode(data)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"source map is larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"source map is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def upload(request: Request) -> Response:
     state: State = request.state.vigil
     settings = state.settings
     try:
-        project = authenticate_secret(
-            state.registry,
-            request.path_params["project_id"],
-            request.headers.get("authorization", ""),
-            request.headers.get("origin"),
-        )
+        project = secret_project(request)
     except SecretRefused as e:
         return error(403, str(e))
     release = request.query_params.get("release", "")
@@ -94,16 +76,9 @@ async def upload(request: Request) -> Response:
     if not 0 < len(url) <= MAX_URL:
         return error(400, f"url (of the minified file) is required, at most {MAX_URL} characters")
     try:
-        body = await read_body(request, settings.max_sourcemap_bytes)
-        encoding = request.headers.get("content-encoding", "")
-        if encoding:
-            body = decompress(body, encoding, settings.max_sourcemap_bytes)
-    except TooLarge as e:
-        return error(413, str(e))
-    except UnknownEncoding as e:
-        return error(415, str(e))
-    except BadEncoding as e:
-        return error(400, str(e))
+        body = await upload_body(request, settings.max_sourcemap_bytes, settings.max_sourcemap_bytes, "source map")
+    except Refused as e:
+        return error(e.status, str(e))
     try:
         head = _head.decode(body)
     except (msgspec.DecodeError, RecursionError) as e:

@@ -23,12 +23,17 @@ def run_file(data_dir: Path, name: str) -> Path:
 
 
 def write(data_dir: Path, name: str, info: dict[str, Any]) -> Path:
-    path = run_file(data_dir, name)
+    info = {"pid": os.getpid(), "started": psutil.Process().create_time(), **info}
+    return write_private(run_file(data_dir, name), json.dumps(info))
+
+
+def write_private(path: Path, text: str) -> Path:
+    """Replace ``path`` atomically with ``text``, readable by its owner only, in a private folder."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump({"pid": os.getpid(), "started": psutil.Process().create_time(), **info}, f)
+        f.write(text)
     os.replace(tmp, path)
     return path
 

@@ -9,13 +9,13 @@ adds two agents as regions ``demo-eu`` and ``demo-us`` checking the demo site.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 
 from collector.projects import Project
+from vigil import runtime
 
 LOCAL_REGION = "local"
 DEMO_REGIONS = ("demo-eu", "demo-us")
@@ -47,12 +47,7 @@ def write_config(
         },
         "checks": checks,
     }
-    path = data_dir / "run" / f"probe-{region}.toml"
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(tomlkit.dumps(document))
-    return path
+    return runtime.write_private(data_dir / "run" / f"probe-{region}.toml", tomlkit.dumps(document))
 
 
 def local_checks(collector_url: str, analytics_url: str, dashboard_url: str) -> list[dict[str, Any]]:

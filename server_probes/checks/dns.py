@@ -6,7 +6,7 @@ import dns.exception
 import dns.rdatatype
 import dns.resolver
 
-from server_probes.checks.result import make_result, started
+from server_probes.checks.result import latency_failure, make_result, started
 from server_probes.config import DnsCheck, split_nameserver
 from server_probes.schema import CheckResult, Phases
 
@@ -40,9 +40,9 @@ def run_dns(check: DnsCheck, resolver: dns.resolver.Resolver | None = None) -> C
         if answers != expected:
             error, reason = "assert.dns_answers", f"answers {answers}, expected {expected}"
     result = make_result(check, check.query, start, error, reason, dns_answers=answers[:256])
-    if not error and check.max_latency_ms is not None and result.duration_ms > check.max_latency_ms:
-        result.status, result.error = "down", "assert.latency"
-        result.reason = f"took {result.duration_ms:.0f} ms, more than {check.max_latency_ms:g} ms"
+    if not error and (slow := latency_failure(check, result.duration_ms)):
+        result.status = "down"
+        result.error, result.reason = slow
     result.phases = Phases(dns=result.duration_ms)
     return result
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pycurl
 
 from server_probes.checks.curl import MAX_BODY_KEPT, Transfer, add_phases, as_struct, new_handle, perform
-from server_probes.checks.result import cert_fields, make_result, started
+from server_probes.checks.result import cert_fields, latency_failure, make_result, started
 from server_probes.config import HttpCheck
 from server_probes.jsonpath import lookup
 from server_probes.schema import CheckResult
@@ -105,9 +105,7 @@ def assess(check: HttpCheck, hop: Transfer, body: bytes, total_ms: float, expiry
         fields = cert_fields(expiry)
         if fields["cert_days_left"] < check.min_cert_days:
             return "assert.cert_days", f"certificate expires in {fields['cert_days_left']:.1f} days"
-    if check.max_latency_ms is not None and total_ms > check.max_latency_ms:
-        return "assert.latency", f"took {total_ms:.0f} ms, more than {check.max_latency_ms:g} ms"
-    return "", ""
+    return latency_failure(check, total_ms) or ("", "")
 
 
 def _json_assertion(check: HttpCheck, body: bytes) -> str:

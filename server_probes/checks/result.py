@@ -36,6 +36,13 @@ def make_result(
     )
 
 
+def latency_failure(check: Check, total_ms: float) -> tuple[str, str] | None:
+    """``("assert.latency", reason)`` when the run took longer than the check's ``max_latency_ms``."""
+    if check.max_latency_ms is not None and total_ms > check.max_latency_ms:
+        return "assert.latency", f"took {total_ms:.0f} ms, more than {check.max_latency_ms:g} ms"
+    return None
+
+
 def cert_fields(expires_at: datetime | None, now: datetime | None = None) -> dict[str, Any]:
     if expires_at is None:
         return {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server_probes.checks.curl import as_struct, connect
-from server_probes.checks.result import make_result, started
+from server_probes.checks.result import latency_failure, make_result, started
 from server_probes.config import TcpCheck, split_target
 from server_probes.schema import CheckResult
 
@@ -13,8 +13,8 @@ def run_tcp(check: TcpCheck) -> CheckResult:
     host, port = split_target(check.target)
     transfer = connect(host, port, check.timeout, tls=False)
     error, reason = transfer.error, transfer.reason
-    if not error and check.max_latency_ms is not None and transfer.total_ms > check.max_latency_ms:
-        error, reason = "assert.latency", f"took {transfer.total_ms:.0f} ms, more than {check.max_latency_ms:g} ms"
+    if not error and (slow := latency_failure(check, transfer.total_ms)):
+        error, reason = slow
     return make_result(
         check,
         check.target,

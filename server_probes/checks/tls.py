@@ -7,7 +7,7 @@ was shown), so an expired or self-signed certificate still shows how many days i
 from __future__ import annotations
 
 from server_probes.checks.curl import as_struct, connect
-from server_probes.checks.result import cert_fields, make_result, started
+from server_probes.checks.result import cert_fields, latency_failure, make_result, started
 from server_probes.config import TlsCheck, split_target
 from server_probes.schema import CheckResult
 
@@ -23,8 +23,8 @@ def run_tls(check: TlsCheck) -> CheckResult:
     if not error and cert["cert_days_left"] < check.min_cert_days:
         error = "assert.cert_days"
         reason = f"certificate expires in {cert['cert_days_left']:.1f} days, less than {check.min_cert_days:g}"
-    if not error and check.max_latency_ms is not None and transfer.total_ms > check.max_latency_ms:
-        error, reason = "assert.latency", f"took {transfer.total_ms:.0f} ms, more than {check.max_latency_ms:g} ms"
+    if not error and (slow := latency_failure(check, transfer.total_ms)):
+        error, reason = slow
     return make_result(
         check,
         check.target,
