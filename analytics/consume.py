@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import duckdb
-import msgspec
 import pyarrow as pa
 import redis
 from redis.exceptions import RedisError, ResponseError
@@ -37,6 +36,7 @@ from analytics.events import Rows
 from analytics.issues import IssueIndex
 from analytics.pipeline import PROCESSORS, Processor, merge, to_tables
 from analytics.store import insert
+from analytics.workers import Pending, ProcessorPool, Result, Work, process_entries
 from collector.stream import CONSUMER_GROUP, payloads
 
 log = logging.getLogger("vigil.analytics")
@@ -77,6 +77,7 @@ class Consumer:
         clock: Callable[[], float] = time.time,
         after_commit: Sequence[Callable[[Rows], None]] = (),
         jobs: Sequence[Job] = (),
+        pool: ProcessorPool | None = None,
     ) -> None:
         self.client, self.con = client, con
         self.name, self.batch_entries, self.block_ms, self.claim_idle_ms = name, batch_entries, block_ms, claim_idle_ms
@@ -87,6 +88,8 @@ class Consumer:
         #: Called with a batch's rows once they are committed (e.g. to drop replaced source maps from a cache).
         self.after_commit = list(after_commit)
         self.jobs = list(jobs)
+        #: Worker processes that process entries while this thread stores; None processes here.
+        self.pool = pool
         self.issues = IssueIndex(con)
         self.probes = probes.ProbeStates(con)
         self.stopping = threading.Event()
@@ -117,24 +120,45 @@ class Consumer:
             self.run_due_jobs()
             try:
                 if own_pending:
+                    # One batch at a time: a batch still unacknowledged would be read again.
                     self.ensure_group()
-                entries = self._claim() or self._read(own_pending)
-                self.last_ok = self.clock()
-                if own_pending and not entries:
-                    own_pending = False
-                    continue
-                if not entries:
-                    if burst:
-                        return
-                    continue
-                self.handle(entries)
+                    entries = self._claim() or self._read(own_pending=True)
+                    self.last_ok = self.clock()
+                    if entries:
+                        self.handle(entries)
+                    else:
+                        own_pending = False
+                elif self._stream(burst):
+                    return
                 backoff = 0.0
             except (RedisError, OSError, duckdb.Error) as e:
                 backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.1)
                 self.last_error = f"{type(e).__name__}: {e}"
                 log.warning("consumer: %s; retrying in %.1fs", e, backoff)
-                own_pending = True
+                own_pending = True  # the batch in hand was not acknowledged: it is read again
                 self.stopping.wait(backoff)
+
+    def _stream(self, burst: bool) -> bool:
+        """New entries, each batch processed while the one before it is stored; True once drained in burst mode.
+
+        Returns (False) when stopping, after storing the batch in hand. A batch that brought
+        source maps is stored before the next one is processed, so that one sees them.
+        """
+        held: tuple[list[Entry], list[Result]] | None = None  # processed, not yet stored
+        while True:
+            self.last_tick = self.clock()
+            self.run_due_jobs()
+            # While a batch waits to be stored, only take what is already there: never delay it by a blocking read.
+            entries = [] if self.stopping.is_set() else self._claim() or self._read(False, wait=held is None)
+            self.last_ok = self.clock()
+            pending = self._submit(entries) if entries and not (held and _brings_maps(held[1])) else None
+            if held is not None:
+                self._store(*held)
+            if entries and pending is None:
+                pending = self._submit(entries)
+            held = (entries, self._collect(pending)) if pending is not None else None
+            if held is None and (burst or self.stopping.is_set()):
+                return burst and not self.stopping.is_set()
 
     def run_due_jobs(self) -> None:
         """Run the jobs whose time has come; a failing job is logged and tried again at its next turn."""
@@ -149,13 +173,13 @@ class Consumer:
                 self.last_error = f"{job.name}: {type(e).__name__}: {e}"
                 log.warning("consumer: job %s failed: %s", job.name, e)
 
-    def _read(self, own_pending: bool) -> list[Entry]:
+    def _read(self, own_pending: bool, *, wait: bool = True) -> list[Entry]:
         response = self.client.xreadgroup(
             self.group,
             self.name,
             {stream: "0" if own_pending else ">" for stream in self.processors},
             count=self.batch_entries,
-            block=None if own_pending else self.block_ms,
+            block=self.block_ms if wait and not own_pending else None,
         )
         if not response:
             return []
@@ -191,32 +215,39 @@ class Consumer:
 
     def handle(self, entries: list[Entry]) -> None:
         """Process, commit, dead-letter the unprocessable, then acknowledge and delete all of them."""
-        processed: list[tuple[Entry, bytes, Rows]] = []
+        self._store(entries, self._collect(self._submit(entries)))
+
+    def _submit(self, entries: list[Entry]) -> Pending | list[Work]:
+        """Hand the entries to the worker processes (they start at once), or keep them for this thread."""
+        work = [(stream, fields) for stream, _, fields in entries]
+        return work if self.pool is None else self.pool.submit(work)
+
+    def _collect(self, pending: Pending | list[Work]) -> list[Result]:
+        if isinstance(pending, Pending):
+            assert self.pool is not None
+            return self.pool.collect(pending)
+        return process_entries(self.processors, pending)
+
+    def _store(self, entries: list[Entry], results: list[Result]) -> None:
+        """Commit what was processed, dead-letter the rest, then acknowledge and delete all of the entries."""
+        processed: list[tuple[Entry, int, Rows]] = []
         dead: list[tuple[Entry, bytes, str]] = []
-        for entry in entries:
-            try:
-                datas = payloads(entry[2])
-            except (KeyError, msgspec.DecodeError):
-                dead.append((entry, b"", "entry has neither an 'e' nor a valid 'g' field"))
-                continue
-            for data in datas:
-                try:
-                    processed.append((entry, data, self.processors[entry[0]](data)))
-                except msgspec.DecodeError as e:
-                    dead.append((entry, data, f"undecodable entry: {e}"[:1000]))
-                except Exception as e:  # a bad entry must not stop the others
-                    dead.append((entry, data, f"processing failed: {type(e).__name__}: {e}"[:1000]))
+        for n, j, entry_rows, reason in results:
+            if entry_rows is None:
+                dead.append((entries[n], _payload(entries[n], j), reason))
+            else:
+                processed.append((entries[n], j, entry_rows))
         try:
             rows = self._commit([r for _, _, r in processed])
         except DATA_ERRORS as e:
             # One entry's rows spoil the batch: store them one by one to find it.
             log.warning("consumer: batch refused (%s); storing its %d entries one by one", e, len(processed))
             rows = 0
-            for entry, data, entry_rows in processed:
+            for entry, j, entry_rows in processed:
                 try:
                     rows += self._commit([entry_rows])
                 except DATA_ERRORS as entry_error:
-                    dead.append((entry, data, f"refused by the database: {entry_error}"[:1000]))
+                    dead.append((entry, _payload(entry, j), f"refused by the database: {entry_error}"[:1000]))
         self._acknowledge(entries, dead)
         if dead:
             log.error("consumer: %d entries moved to %s", len(dead), DEAD_LETTER_STREAM)
@@ -263,3 +294,12 @@ class Consumer:
             pipe.xack(stream, self.group, *ids)
             pipe.xdel(stream, *ids)
         pipe.execute()
+
+
+def _payload(entry: Entry, j: int) -> bytes:
+    """The ``j``-th payload of an entry, for the dead-letter stream (empty when the entry did not decode)."""
+    return b"" if j < 0 else payloads(entry[2])[j]
+
+
+def _brings_maps(results: list[Result]) -> bool:
+    return any(rows and rows.get("source_maps") for _, _, rows, _ in results)

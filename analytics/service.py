@@ -25,12 +25,13 @@ from analytics import retention, rollups
 from analytics.api import create_api
 from analytics.consume import Consumer, Job
 from analytics.enrich.symbolicate import SourceMapCache
-from analytics.events import EventPipeline
+from analytics.events import EventPipeline, Rows
 from analytics.pipeline import processors
 from analytics.project_settings import ProjectSettingsRegistry
 from analytics.settings import AnalyticsSettings
-from analytics.sourcemaps import forget_replaced_maps, source_map_loader
+from analytics.sourcemaps import replaced_maps, source_map_loader
 from analytics.store import open_database
+from analytics.workers import ProcessorPool, WorkerSetup
 from vigil import runtime
 from vigil.config import ConfigError
 
@@ -57,8 +58,21 @@ def serve(settings: AnalyticsSettings) -> None:
     con = open_database(settings.database_path)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=10.0, socket_connect_timeout=2.0)
     project_settings = ProjectSettingsRegistry(settings.data_dir)
-    maps = SourceMapCache(source_map_loader(con), max_bytes=settings.source_map_cache_bytes)
+    load_map = source_map_loader(con)
+    maps = SourceMapCache(load_map, max_bytes=settings.source_map_cache_bytes)
     events = EventPipeline(project_settings.get, maps)
+    pool = None
+    if settings.processors:
+        setup = WorkerSetup(settings.data_dir, settings.source_map_cache_bytes)
+        pool = ProcessorPool(settings.processors, setup, load_map=load_map, inline=lambda: consumer.processors)
+
+    def forget_maps(rows: Rows) -> None:
+        keys = replaced_maps(rows)
+        for key in keys:
+            maps.invalidate(*key)
+        if pool is not None:
+            pool.forget(keys)
+
     consumer = Consumer(
         client,
         con,
@@ -67,7 +81,7 @@ def serve(settings: AnalyticsSettings) -> None:
         block_ms=settings.block_ms,
         claim_idle_ms=settings.claim_idle_ms,
         processors=processors(events),
-        after_commit=[forget_replaced_maps(maps), lambda rows: project_settings.reload()],
+        after_commit=[forget_maps, lambda rows: project_settings.reload()],
         jobs=[
             # A minute is folded once the next one has begun (events arrive a little late).
             Job("compact rollups", settings.compact_seconds, lambda con, now: rollups.compact(con, now - ONE_MINUTE)),
@@ -78,6 +92,7 @@ def serve(settings: AnalyticsSettings) -> None:
                 lambda con, now: retention.enforce(con, settings.retention_policy, now),
             ),
         ],
+        pool=pool,
     )
     token = secrets.token_urlsafe(32)
     crashed = threading.Event()
@@ -102,6 +117,8 @@ def serve(settings: AnalyticsSettings) -> None:
     try:
         server.run()
     finally:
+        if pool is not None:
+            pool.close()
         client.close()
         con.close()
     if crashed.is_set():

@@ -31,8 +31,15 @@ class AnalyticsSettings:
     )
     source_map_cache_bytes: int = setting(
         256_000_000,
-        "Memory for parsed source maps (estimated); the least recently used are dropped first.",
+        "Memory for parsed source maps (estimated) in each process that symbolicates "
+        "(every processor worker, and the consumer); the least recently used are dropped first.",
         minimum=1_000_000,
+    )
+    processors: int = setting(
+        2,
+        "Worker processes that decode, enrich, symbolicate and group events while the consumer "
+        "stores the batch before; 0 does that work in the consumer's own thread.",
+        minimum=0,
     )
     compact_seconds: float = setting(
         60.0, "How often the per-minute rollups fold the partial rows of finished minutes.", minimum=1

@@ -8,11 +8,9 @@ committed, the cached copy of the map it replaces is dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import duckdb
 
-from analytics.enrich.symbolicate import MapLoader, SourceMapCache
+from analytics.enrich.symbolicate import MapLoader
 from analytics.events import Rows
 from analytics.tables import SOURCE_MAPS
 
@@ -34,10 +32,9 @@ def source_map_loader(con: duckdb.DuckDBPyConnection) -> MapLoader:
     return load
 
 
-def forget_replaced_maps(cache: SourceMapCache) -> Callable[[Rows], None]:
-    def forget(rows: Rows) -> None:
-        for row in rows.get("source_maps", []):
-            project_id, release, url = row[_COLUMNS["project_id"]], row[_COLUMNS["release"]], row[_COLUMNS["url"]]
-            cache.invalidate(f"{project_id}\x00{release}", url)
-
-    return forget
+def replaced_maps(rows: Rows) -> list[tuple[str, str]]:
+    """The cache keys (release key, URL) of the maps a committed batch stored, replacing any cached copy."""
+    return [
+        (f"{row[_COLUMNS['project_id']]}\x00{row[_COLUMNS['release']]}", row[_COLUMNS["url"]])
+        for row in rows.get("source_maps", [])
+    ]

@@ -68,10 +68,10 @@ def test_up_runs_every_part_and_sigterm_stops_them_all(up, data_dir, http):
     wait_until(stored, timeout=15, what="the event to be stored", interval=0.3)
 
     children = psutil.Process(process.pid).children(recursive=True)
-    roles = sorted(
-        c.cmdline()[-1] if "serve" in c.cmdline() or "probe" in c.cmdline() else "redis-server" for c in children
-    )
-    assert roles == ["analytics", "collector", "dashboard", "local", "redis-server"]
+    roles = sorted(role(c.cmdline()) for c in children)
+    assert roles == [
+        "analytics", "collector", "dashboard", "local", "processor", "processor", "redis-server", "resource-tracker"
+    ]  # fmt: skip
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
     _, alive = psutil.wait_procs(children, timeout=5)
@@ -139,3 +139,13 @@ def test_a_second_up_on_the_same_data_directory_is_refused(up, data_dir, tmp_pat
     holder = f"{data_dir} is in use by another vigil up (pid {process.pid})"
     assert (tmp_path / "second.log").read_text() == f"vigil: error: {holder}; stop it or use another --data-dir\n"
     assert process.poll() is None
+
+
+def role(cmdline: list[str]) -> str:
+    """What a process started by ``vigil up`` is: a part, the probe agent, or a helper of one."""
+    command = " ".join(cmdline)
+    if "multiprocessing.spawn" in command:
+        return "processor"  # the analytics service's processor workers
+    if "multiprocessing.resource_tracker" in command:
+        return "resource-tracker"  # started by Python's multiprocessing for the workers
+    return cmdline[-1] if "serve" in cmdline or "probe" in cmdline else "redis-server"

@@ -1,0 +1,223 @@
+"""Per-entry processing in worker processes, in front of the one DuckDB writer.
+
+DuckDB lets one process write, so storing stays in the consumer's thread; what comes
+before it (decoding, user agent, filters, scrubbing, stack parsing, symbolication,
+fingerprint, rows) is pure CPU work per entry and spreads over processes:
+
+    consumer thread:  read k+1 → hand k+1 to the workers → commit k, ack k → collect k+1 → …
+    workers:                      process their share of k+1 ─────────────→
+
+Each worker holds a pipe to the consumer. A batch is cut into one slice per worker; a
+worker answers its slice with one result per entry (rows, or the reason it cannot be
+processed), so the consumer dead-letters exactly as it does when it processes alone.
+
+A worker has no database: when its source-map cache misses, it asks the consumer over
+the same pipe, and the consumer answers from its connection while it collects. When a
+batch brings new source maps, the consumer tells every worker which cached maps to forget
+before it hands out the next batch.
+
+A worker that dies (killed, out of memory) is started again, and its slice is processed
+in the consumer's thread instead: nothing is lost and nothing waits on it. Workers exit
+on their own when the consumer's end of the pipe closes, so they never outlive the
+service, even when it is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import multiprocessing
+import multiprocessing.connection
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from analytics.enrich.symbolicate import MapLoader, SourceMapCache
+from analytics.events import EventPipeline, Rows
+from analytics.pipeline import Processor, processors
+from analytics.project_settings import ProjectSettingsRegistry
+from collector.stream import payloads
+
+log = logging.getLogger("vigil.analytics")
+
+# What the consumer needs of one read entry: its stream and its fields.
+Work = tuple[str, dict[bytes, bytes] | None]
+# One result per payload of an entry: (entry index, payload index, rows or None, reason or "").
+# Payload index -1 means the entry's fields did not decode at all.
+Result = tuple[int, int, Rows | None, str]
+
+START_TIMEOUT_SECONDS = 30.0
+
+
+def process_entries(procs: dict[str, Processor], work: Sequence[Work], first: int = 0) -> list[Result]:
+    """Each entry's payloads through its stream's processor; a failure is that payload's reason, never a raise."""
+    results: list[Result] = []
+    for n, (stream, fields) in enumerate(work, start=first):
+        try:
+            datas = payloads(fields)
+        except (KeyError, msgspec.DecodeError):
+            results.append((n, -1, None, "entry has neither an 'e' nor a valid 'g' field"))
+            continue
+        for j, data in enumerate(datas):
+            try:
+                results.append((n, j, procs[stream](data), ""))
+            except msgspec.DecodeError as e:
+                results.append((n, j, None, f"undecodable entry: {e}"[:1000]))
+            except Exception as e:  # a bad entry must not stop the others
+                results.append((n, j, None, f"processing failed: {type(e).__name__}: {e}"[:1000]))
+    return results
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker process builds its processors from (sent to it at start; must pickle)."""
+
+    data_dir: Path
+    source_map_cache_bytes: int
+
+
+def _worker(conn: multiprocessing.connection.Connection, setup: WorkerSetup) -> None:
+    """A worker's loop: slices in, results out, until the consumer closes its end."""
+
+    def ask_for_map(release_key: str, url: str) -> bytes | None:
+        conn.send(("map", release_key, url))
+        answer: bytes | None = conn.recv()
+        return answer
+
+    projects = ProjectSettingsRegistry(setup.data_dir)
+    cache = SourceMapCache(ask_for_map, max_bytes=setup.source_map_cache_bytes)
+    procs = processors(EventPipeline(projects.get, cache))
+    conn.send(("ready",))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return  # the consumer is gone
+        if message[0] == "work":
+            projects.reload()
+            conn.send(("done", process_entries(procs, message[2], message[1])))
+        elif message[0] == "forget":
+            for release_key, url in message[1]:
+                cache.invalidate(release_key, url)
+        else:
+            return
+
+
+class _Worker:
+    def __init__(self, context: Any, setup: WorkerSetup, number: int) -> None:
+        self.conn, child = multiprocessing.Pipe(duplex=True)
+        self.process = context.Process(
+            target=_worker, args=(child, setup), name=f"vigil-processor-{number}", daemon=True
+        )
+        self.process.start()
+        child.close()  # only the worker holds that end: when the worker dies, recv here raises EOFError
+
+    def wait_ready(self) -> None:
+        if not self.conn.poll(START_TIMEOUT_SECONDS) or self.conn.recv() != ("ready",):
+            raise RuntimeError(f"processor worker {self.process.name} did not start")
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(("stop",))
+        self.conn.close()
+        self.process.join(5.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5.0)
+
+
+@dataclasses.dataclass
+class Pending:
+    """A batch handed to the workers: which slice each one holds."""
+
+    work: list[Work]
+    slices: list[tuple[_Worker, int, int]]  # (worker, first entry index, end)
+
+
+class ProcessorPool:
+    """``count`` worker processes processing slices of a batch; used from one thread (the consumer's)."""
+
+    def __init__(
+        self,
+        count: int,
+        setup: WorkerSetup,
+        *,
+        load_map: MapLoader,
+        inline: Callable[[], dict[str, Processor]],
+    ) -> None:
+        if count < 1:
+            raise ValueError("a processor pool needs at least one worker")
+        # Spawned, not forked: the service has threads (the read API, the consumer) that a fork would copy mid-step.
+        self._context = multiprocessing.get_context("spawn")
+        self.setup, self.load_map = setup, load_map
+        self._inline = inline  # the consumer's own processors, for a slice whose worker died
+        self.restarts = 0
+        self.workers = [_Worker(self._context, setup, n) for n in range(count)]
+        for worker in self.workers:
+            worker.wait_ready()
+
+    def submit(self, work: list[Work]) -> Pending:
+        """Hand out one slice per worker (fewer when the batch is small); returns at once."""
+        size = -(-len(work) // len(self.workers)) or 1
+        slices = []
+        for worker, first in zip(self.workers, range(0, len(work), size), strict=False):
+            end = min(first + size, len(work))
+            with contextlib.suppress(OSError):  # a dead worker: collect finds out and processes the slice here
+                worker.conn.send(("work", first, work[first:end]))
+            slices.append((worker, first, end))
+        return Pending(work, slices)
+
+    def collect(self, pending: Pending) -> list[Result]:
+        """Every slice's results in entry order, answering the workers' source-map questions meanwhile.
+
+        If answering a question fails (the database is unwell), the workers are started
+        afresh, so none is left waiting for its answer, and the error propagates: the
+        consumer retries the batch, which is not acknowledged.
+        """
+        results: list[Result] = []
+        try:
+            for worker, first, end in pending.slices:
+                results += self._collect_slice(worker, pending.work, first, end)
+        except BaseException:
+            for worker in list(self.workers):
+                self._restart(worker)
+            raise
+        return results
+
+    def forget(self, maps: Iterable[tuple[str, str]]) -> None:
+        """Drop these (release key, URL) maps from every worker's cache, before the next batch."""
+        keys = list(maps)
+        if keys:
+            for worker in self.workers:
+                with contextlib.suppress(OSError):  # a dead worker starts again with an empty cache
+                    worker.conn.send(("forget", keys))
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+    def _collect_slice(self, worker: _Worker, work: list[Work], first: int, end: int) -> list[Result]:
+        try:
+            while True:
+                message = worker.conn.recv()
+                if message[0] == "map":
+                    worker.conn.send(self.load_map(message[1], message[2]))
+                elif message[0] == "done":
+                    done: list[Result] = message[1]
+                    return done
+        except (EOFError, OSError):
+            pass
+        name, code = worker.process.name, worker.process.exitcode
+        log.error("processor worker %s died (exit code %s); restarting it, its slice processed here", name, code)
+        self._restart(worker)
+        return process_entries(self._inline(), work[first:end], first)
+
+    def _restart(self, worker: _Worker) -> None:
+        worker.stop()
+        number = self.workers.index(worker)
+        self.workers[number] = _Worker(self._context, self.setup, number)
+        self.workers[number].wait_ready()
+        self.restarts += 1

@@ -1,0 +1,224 @@
+"""Processor worker processes in front of the DuckDB writer: real spawned processes, real pipes.
+
+The pool's answers must be what the consumer's own thread would have produced, entry for
+entry (bad entries included); a worker's source-map questions are answered by the parent;
+a replaced map is forgotten by every worker; a worker killed mid-batch costs nothing; and
+workers never outlive the end of their pipe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+import redis
+
+from analytics.consume import DEAD_LETTER_STREAM, Consumer
+from analytics.pipeline import PROCESSORS
+from analytics.tables import TABLES
+from analytics.workers import ProcessorPool, WorkerSetup, process_entries
+from collector.schema import Batch, ErrorEvent
+from collector.stream import EVENTS_STREAM, OUTCOMES_STREAM, StreamEntry, encode_entry
+from tests.analytics.test_consume import CHROME, con, entry, pending  # noqa: F401 (con is a fixture)
+from tests.analytics.test_symbolicate import URL, raw_map, shop  # noqa: F401 (shop is a fixture)
+from tests.helpers import wait_until
+
+FRAMES = TABLES["errors"].names.index("frames")
+
+
+class Maps:
+    """The parent's side of source maps: what the workers may ask for, and what they asked."""
+
+    def __init__(self) -> None:
+        self.maps: dict[tuple[str, str], bytes] = {}
+        self.asked: list[tuple[str, str]] = []
+
+    def __call__(self, release_key: str, url: str) -> bytes | None:
+        self.asked.append((release_key, url))
+        return self.maps.get((release_key, url))
+
+
+def make_pool(tmp_path: Path, maps: Maps, count: int = 2) -> ProcessorPool:
+    return ProcessorPool(count, WorkerSetup(tmp_path, 10_000_000), load_map=maps, inline=lambda: PROCESSORS)
+
+
+@pytest.fixture
+def maps() -> Maps:
+    return Maps()
+
+
+@pytest.fixture
+def pool(tmp_path: Path, maps: Maps) -> Iterator[ProcessorPool]:
+    started = make_pool(tmp_path, maps)
+    yield started
+    started.close()
+
+
+def thrown(n: int, stack: str, release: str = "shop@1.4.0") -> bytes:
+    """An entry with one error thrown through the test bundle (``stack`` from Node)."""
+    batch = Batch(
+        v=1,
+        batch_id=f"t{n}",
+        sent_at=1_764_072_000_000,
+        release=release,
+        events=[
+            ErrorEvent(
+                event_id=f"t{n}",
+                ts=1_764_072_000_000,
+                page_url="https://shop.example/cart",
+                error_type="RangeError",
+                message="negative tax rate: -1",
+                stack=stack,
+            )
+        ],
+    )
+    return encode_entry(
+        StreamEntry(project_id=1, project="demo", received_at=1_764_072_001_000, user_agent=CHROME, batch=batch)
+    )
+
+
+def first_frame_source(rows: dict[str, list[tuple[object, ...]]]) -> str:
+    frames = json.loads(str(rows["errors"][0][FRAMES]))
+    return str(frames[0]["source"])
+
+
+def test_workers_answer_what_the_consumer_would_entry_for_entry(pool: ProcessorPool) -> None:
+    work = [(EVENTS_STREAM, {b"e": entry(n, events=3)}) for n in range(9)]
+    work.insert(4, (EVENTS_STREAM, {b"e": b"not json"}))  # a payload that does not decode
+    work.insert(7, (EVENTS_STREAM, {b"x": b""}))  # an entry with no payload at all
+    work.append((OUTCOMES_STREAM, {b"e": b"{}"}))  # decodes as JSON, not as outcomes
+
+    results = pool.collect(pool.submit(work))
+
+    assert results == process_entries(PROCESSORS, work)
+    assert [n for n, _, _, _ in results] == list(range(len(work)))  # in entry order, across both slices
+    failed = {n: reason for n, _, rows, reason in results if rows is None}
+    assert sorted(failed) == [4, 7, 11]
+    assert failed[4].startswith("undecodable entry")
+    assert failed[7] == "entry has neither an 'e' nor a valid 'g' field"
+
+
+def test_a_batch_smaller_than_the_pool_is_processed(pool: ProcessorPool) -> None:
+    results = pool.collect(pool.submit([(EVENTS_STREAM, {b"e": entry(1)})]))
+    assert [(n, j, reason) for n, j, _, reason in results] == [(0, 0, "")]
+
+
+def test_workers_ask_the_parent_for_maps_and_forget_replaced_ones(
+    shop: tuple[str, bytes, str],  # noqa: F811
+    pool: ProcessorPool,
+    maps: Maps,
+) -> None:
+    _, map_bytes, stack = shop
+    key = ("1\x00shop@1.4.0", URL)
+    maps.maps[key] = map_bytes
+    work = [(EVENTS_STREAM, {b"e": thrown(n, stack)}) for n in range(4)]  # two per worker
+
+    results = pool.collect(pool.submit(work))
+    assert {first_frame_source(rows) for _, _, rows, _ in results if rows} == {"src/tax.js"}
+    asked_first = maps.asked.count(key)
+    assert 1 <= asked_first <= len(pool.workers)  # once per worker at most, then from its own cache
+
+    pool.collect(pool.submit(work))
+    assert maps.asked.count(key) == asked_first  # cached in the workers
+
+    maps.maps[key] = raw_map(map_bytes, sourceRoot="/build/")  # a new upload replaced the map
+    pool.forget([key])
+    results = pool.collect(pool.submit(work))
+    assert {first_frame_source(rows) for _, _, rows, _ in results if rows} == {"/build/src/tax.js"}
+
+
+def test_a_worker_killed_mid_batch_costs_nothing(pool: ProcessorPool) -> None:
+    work = [(EVENTS_STREAM, {b"e": entry(n, events=20)}) for n in range(40)]
+    victim = pool.workers[0].process
+    assert victim.pid is not None
+
+    pending_batch = pool.submit(work)
+    os.kill(victim.pid, signal.SIGKILL)
+    results = pool.collect(pending_batch)
+
+    assert results == process_entries(PROCESSORS, work)  # its slice was processed by the parent instead
+    assert pool.restarts == 1
+    assert not victim.is_alive()
+    assert pool.workers[0].process.pid != victim.pid
+    assert pool.collect(pool.submit(work)) == results  # the new worker takes its share
+
+
+def test_a_failing_map_lookup_restarts_the_workers_and_raises(
+    shop: tuple[str, bytes, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    def unwell(release_key: str, url: str) -> bytes | None:
+        raise duckdb.IOException("disk unreadable")
+
+    _, map_bytes, stack = shop
+    pool = ProcessorPool(2, WorkerSetup(tmp_path, 10_000_000), load_map=unwell, inline=lambda: PROCESSORS)
+    try:
+        before = [worker.process.pid for worker in pool.workers]
+        work = [(EVENTS_STREAM, {b"e": thrown(n, stack)}) for n in range(2)]
+        with pytest.raises(duckdb.IOException):
+            pool.collect(pool.submit(work))
+        assert not {worker.process.pid for worker in pool.workers} & set(before)  # none left waiting for an answer
+
+        pool.load_map = lambda release_key, url: map_bytes
+        results = pool.collect(pool.submit(work))
+        assert {first_frame_source(rows) for _, _, rows, _ in results if rows} == {"src/tax.js"}
+    finally:
+        pool.close()
+
+
+def test_a_worker_exits_when_its_pipe_closes(tmp_path: Path, maps: Maps) -> None:
+    pool = make_pool(tmp_path, maps, count=1)
+    process = pool.workers[0].process
+    pool.workers[0].conn.close()  # as when the service is killed: its end of the pipe goes away
+    process.join(10)
+    assert process.exitcode == 0
+    pool.close()
+
+
+def test_the_consumer_stores_through_its_workers(
+    redis_client: redis.Redis,
+    con: duckdb.DuckDBPyConnection,  # noqa: F811
+    pool: ProcessorPool,
+) -> None:
+    for n in range(30):
+        redis_client.xadd(EVENTS_STREAM, {b"e": entry(n, events=5)})
+    redis_client.xadd(EVENTS_STREAM, {b"e": b"\xff broken"})
+    consumer = Consumer(redis_client, con, name="c1", batch_entries=4, block_ms=50, pool=pool)
+
+    consumer.run(burst=True)
+
+    assert con.execute("SELECT count(*), count(DISTINCT event_id) FROM errors").fetchone() == (150, 150)
+    assert con.execute("SELECT sum(events)::INTEGER FROM issues").fetchone() == (150,)
+    assert pending(redis_client) == 0
+    assert redis_client.xlen(EVENTS_STREAM) == 0
+    assert redis_client.xlen(DEAD_LETTER_STREAM) == 1
+    assert consumer.committed_entries == 31
+
+
+def test_the_consumer_stores_the_batch_in_hand_when_stopped(
+    redis_client: redis.Redis,
+    con: duckdb.DuckDBPyConnection,  # noqa: F811
+    pool: ProcessorPool,
+) -> None:
+    for n in range(12):
+        redis_client.xadd(EVENTS_STREAM, {b"e": entry(n, events=2)})
+    consumer = Consumer(redis_client, con, name="c1", batch_entries=4, block_ms=50, pool=pool)
+    stored = []
+
+    def stop_after_the_first_new_batch(rows: dict[str, list[tuple[object, ...]]]) -> None:
+        stored.append(len(rows.get("errors", [])))
+        if len(stored) == 1:
+            consumer.stopping.set()  # the next batch is already read and being processed
+
+    consumer.after_commit.append(stop_after_the_first_new_batch)
+    consumer.ensure_group()
+    consumer._stream(burst=False)
+
+    assert stored == [8, 8]  # the batch in hand was stored, nothing more was read
+    wait_until(lambda: pending(redis_client) == 0, timeout=5, what="both batches acknowledged")
+    assert redis_client.xlen(EVENTS_STREAM) == 4
