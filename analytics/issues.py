@@ -164,13 +164,20 @@ def apply(con: duckdb.DuckDBPyConnection, index: IssueIndex, plan: Plan, events:
         )  # fmt: skip
     deltas: dict[int, list[object]] = {}
     for issue_id, event in zip(plan.ids, events, strict=True):
-        delta = deltas.setdefault(issue_id, [0, event.ts, event.ts, event.release, event.release])
+        delta = deltas.get(issue_id)
+        if delta is None:
+            delta = deltas[issue_id] = [0, event.ts, event.ts, event.release, event.release]
         delta[0] = int(delta[0]) + 1  # type: ignore[call-overload]
         if event.ts < delta[1]:  # type: ignore[operator]
             delta[1] = event.ts
         if event.ts >= delta[2]:  # type: ignore[operator]
             delta[2], delta[3] = event.ts, event.release or delta[3]
-        if event.release and index.newer(event.project_id, event.release, str(delta[4] or "")):
+        # A release is never newer than itself: most events of an issue share one.
+        if (
+            event.release
+            and event.release != delta[4]
+            and index.newer(event.project_id, event.release, str(delta[4] or ""))
+        ):
             delta[4] = event.release  # the newest release of the batch, for regressions
     ids = list(deltas)
     resolved = con.execute(

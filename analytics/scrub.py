@@ -217,11 +217,16 @@ URL_RULES: tuple[Rule, ...] = (
 )
 
 
+#: Scrubbed URLs a scrubber remembers: pages and API URLs repeat from event to event.
+URL_CACHE_SIZE = 4096
+
+
 class Scrubber:
     """The built-in rules plus a project's extra patterns, compiled once."""
 
     def __init__(self, settings: ScrubSettings) -> None:
         self._extras = tuple(_compile_extra(p) for p in settings.extra_patterns)
+        self._urls: dict[str, str] = {}  # bounded: emptied when full
 
     @staticmethod
     def _apply_rules(rules: tuple[Rule, ...], value: str) -> str:
@@ -243,6 +248,14 @@ class Scrubber:
 
     def url(self, value: str) -> str:
         """A URL with its password, sensitive query and fragment parameters, emails and cards replaced."""
+        scrubbed = self._urls.get(value)
+        if scrubbed is None:
+            if len(self._urls) >= URL_CACHE_SIZE:
+                self._urls.clear()
+            scrubbed = self._urls[value] = self._url(value)
+        return scrubbed
+
+    def _url(self, value: str) -> str:
         rest, hash_, fragment = value.partition("#")
         rest, question, query = rest.partition("?")
         scheme, sep, after = rest.partition("://")

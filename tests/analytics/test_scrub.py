@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from analytics.scrub import Scrubber, ScrubSettings, sensitive_param
+from analytics.scrub import URL_CACHE_SIZE, Scrubber, ScrubSettings, sensitive_param
 from vigil.config import ConfigError
 
 WHERE = "vigil.toml [projects.shop.scrub]"
@@ -197,3 +197,15 @@ def test_hostile_input_is_scrubbed_in_linear_time(name):
 def test_long_input_is_scrubbed_in_full():
     value = "x" * 30_000 + " ann@example.com " + "y" * 30_000 + " 4111111111111111"
     assert scrub.text(value) == "x" * 30_000 + " [email] " + "y" * 30_000 + " [card]"
+
+
+def test_scrubbed_urls_are_remembered_within_a_bound() -> None:
+    scrubber = Scrubber(ScrubSettings())
+    secret = "https://shop.example/reset?token=abc123&page=2"
+    first = scrubber.url(secret)
+    assert "abc123" not in first
+    assert scrubber.url(secret) == first  # from memory, the same answer
+    for n in range(URL_CACHE_SIZE + 10):
+        scrubber.url(f"https://shop.example/p/{n}?email=a{n}@b.example")
+    assert len(scrubber._urls) <= URL_CACHE_SIZE
+    assert scrubber.url(secret) == first  # forgotten, scrubbed again alike
