@@ -128,29 +128,60 @@ def fill(template: bytes, prefix: str, now_ms: int) -> bytes:
     )
 
 
-async def _saturate(url: str, bodies: list[bytes], seconds: float, out: multiprocessing.Queue[Any]) -> None:
-    accepted = refused = 0
+SATURATE_LUA = """
+-- Each request: the next template, with a unique prefix (thread, counter) and the current time.
+local templates = {TEMPLATES}
+local threads = {}
+counter, accepted, refused = 0, 0, 0  -- globals: done() reads them with thread:get
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("id", #threads)
+end
+
+function request()
+  counter = counter + 1
+  local now = tostring(os.time() * 1000)
+  local body = templates[counter % #templates + 1]:gsub("@@", "w" .. id .. "-" .. counter)
+  body = body:gsub("TS", now):gsub("SENT", now)
+  return wrk.format("POST", nil, {["Content-Type"] = "text/plain", ["User-Agent"] = "AGENT"}, body)
+end
+
+function response(status, headers, body)
+  if status == 202 then accepted = accepted + 1 else refused = refused + 1 end
+end
+
+function done(summary, latency, requests)
+  local a, r = 0, 0
+  for _, thread in ipairs(threads) do
+    a = a + thread:get("accepted")
+    r = r + thread:get("refused")
+  end
+  io.write(string.format("accepted=%d refused=%d\\n", a, r))
+end
+"""
+
+
+def _saturate(url: str, bodies: list[bytes], seconds: float, tmp: Path) -> dict[str, Any]:
+    """wrk (2 threads, 32 connections) posts as fast as it can: a sender that costs little of the two cores."""
+    script = tmp / "saturate.lua"
+    templates = ", ".join(f"[==[{body.decode()}]==]" for body in bodies)
+    script.write_text(SATURATE_LUA.replace("{TEMPLATES}", "{" + templates + "}").replace("AGENT", CHROME))
     first = time.time()
-    deadline = time.monotonic() + seconds
-    counter = iter(range(10**9))
-
-    async def worker(client: httpx.AsyncClient, w: int) -> None:
-        nonlocal accepted, refused
-        while time.monotonic() < deadline:
-            n = next(counter)
-            body = fill(bodies[n % len(bodies)], f"s{n}", int(time.time() * 1000))
-            response = await client.post(
-                url, content=body, headers={"Content-Type": "text/plain", "User-Agent": CHROME}
-            )
-            if response.status_code == 202:
-                accepted += EVENTS_PER_BATCH
-            else:
-                refused += 1
-
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        await asyncio.gather(*(worker(client, w) for w in range(32)))
-    out.put({"accepted": accepted, "refused": refused, "first": first, "last": time.time()})
+    run = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{seconds:.0f}s", "--timeout", "30s", "-s", str(script), url],
+        capture_output=True, text=True, timeout=seconds + 120,
+    )  # fmt: skip
+    last = time.time()
+    if run.returncode != 0:
+        raise RuntimeError(f"wrk failed ({run.returncode}): {run.stderr.strip()}")
+    counts = dict(part.split("=") for part in run.stdout.strip().splitlines()[-1].split())
+    return {
+        "accepted": int(counts["accepted"]) * EVENTS_PER_BATCH,
+        "refused": int(counts["refused"]),
+        "first": first,
+        "last": last,
+    }
 
 
 async def _paced(url: str, bodies: list[bytes], rate: float, seconds: float, out: multiprocessing.Queue[Any]) -> None:
@@ -211,7 +242,31 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--rate", type=float, default=10_000, help="events/s of the freshness run")
+    parser.add_argument(
+        "--processors",
+        default="1",
+        help="comma-separated counts of analytics processor workers ([analytics] processors) to run side by side",
+    )
     args = parser.parse_args()
+    counts = [int(n) for n in args.processors.split(",")]
+    summary = []
+    for count in counts:
+        print(f"== analytics processors = {count}")
+        summary.append((count, run(args.seconds, args.rate, count)))
+    if len(summary) > 1:
+        base = summary[0][1]["sustained"]
+        print("processors | sustained events/s | vs first | freshness p50 / p99 ms")
+        for count, figures in summary:
+            print(
+                f"{count} | {figures['sustained']:.0f} | {figures['sustained'] / base:.2f}x | "
+                f"{figures['p50'] * 1000:.0f} / {figures['p99'] * 1000:.0f}"
+            )
+    return 0
+
+
+def run(seconds: float, rate_per_second: float, processors: int) -> dict[str, float]:
+    """One whole run (its own data directory and servers) with this many processor workers."""
+    figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmpdir:
         tmp = Path(tmpdir)
         data = tmp / "data"
@@ -229,7 +284,7 @@ def main() -> int:
             "VIGIL_COLLECTOR_PORT": str(cport), "VIGIL_ANALYTICS_PORT": str(aport),
             # One sender address stands for a whole site's visitors: no address or project limits.
             "VIGIL_COLLECTOR_ADDRESS_REQUESTS_PER_SECOND": "0", "VIGIL_COLLECTOR_PROJECT_EVENTS_PER_SECOND": "0",
-            "VIGIL_COLLECTOR_SPIKE_FACTOR": "0",
+            "VIGIL_COLLECTOR_SPIKE_FACTOR": "0", "VIGIL_ANALYTICS_PROCESSORS": str(processors),
         }  # fmt: skip
         processes: list[subprocess.Popen[bytes]] = []
         try:
@@ -254,10 +309,11 @@ def main() -> int:
                 print(f"source map: {len(source_map) / 1e6:.2f} MB; bundle functions used in stacks: {len(columns)}")
 
                 # 1. Saturation.
-                sent = _child("_saturate", ingest, bodies, args.seconds)
+                sent = _saturate(ingest, bodies, seconds, tmp)
                 stored = _wait_stored(client, api, token, sent["accepted"], timeout=600)
                 last_commit = stored["done_at"]
                 rate = stored["rows"] / (last_commit - sent["first"])
+                figures["sustained"] = rate
                 print(
                     f"saturation: {sent['accepted']} events accepted in {sent['last'] - sent['first']:.1f} s "
                     f"({sent['accepted'] / (sent['last'] - sent['first']):.0f} events/s into the collector), "
@@ -266,7 +322,9 @@ def main() -> int:
                 print(
                     f"  stored {stored['rows']} events, {stored['distinct']} distinct ids, in "
                     f"{last_commit - sent['first']:.1f} s: sustained end to end {rate:.0f} events/s; "
-                    f"loss {sent['accepted'] - stored['distinct']}, duplicates {stored['rows'] - stored['distinct']}"
+                    f"loss {max(0, sent['accepted'] - stored['distinct'])}, "
+                    f"duplicates {stored['rows'] - stored['distinct']}; stored beyond the 202s wrk counted "
+                    f"(requests in flight when it stopped) {max(0, stored['distinct'] - sent['accepted'])}"
                 )
                 symbolicated = sql(
                     client, api, token,
@@ -279,11 +337,11 @@ def main() -> int:
                 before = stored["rows"]
                 queue: multiprocessing.Queue[Any] = multiprocessing.Queue()
                 sender = multiprocessing.Process(
-                    target=_run, args=("_paced", ingest, bodies, args.rate, args.seconds, queue)
+                    target=_run, args=("_paced", ingest, bodies, rate_per_second, seconds, queue)
                 )
                 sender.start()
                 seen: dict[str, float] = {}
-                deadline = time.monotonic() + args.seconds + 120
+                deadline = time.monotonic() + seconds + 120
                 result = None
                 while time.monotonic() < deadline:
                     rows = sql(client, api, token,
@@ -301,9 +359,10 @@ def main() -> int:
                 assert result is not None, "the paced sender did not finish"
                 lags = sorted(seen[m] - t for m, t in result["markers"] if m in seen)
                 p99 = lags[int(len(lags) * 0.99) - 1]
+                figures["p50"], figures["p99"] = statistics.median(lags), p99
                 missing = sum(1 for m, _ in result["markers"] if m not in seen)
                 print(
-                    f"freshness at {args.rate:.0f} events/s for {args.seconds:.0f} s: {len(lags)} markers, "
+                    f"freshness at {rate_per_second:.0f} events/s for {seconds:.0f} s: {len(lags)} markers, "
                     f"p50 {statistics.median(lags) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
                     f"max {lags[-1] * 1000:.0f} ms, missing {missing}; events stored during the run "
                     f"{_count(client, api, token)[0] - before}"
@@ -313,16 +372,7 @@ def main() -> int:
                 stop_process(process)
             redis_process.send_signal(signal.SIGTERM)
             redis_process.wait(10)
-    return 0
-
-
-def _child(name: str, *args: Any) -> dict[str, Any]:
-    queue: multiprocessing.Queue[Any] = multiprocessing.Queue()
-    process = multiprocessing.Process(target=_run, args=(name, *args, queue))
-    process.start()
-    result: dict[str, Any] = queue.get(timeout=args[-1] + 120)
-    process.join(30)
-    return result
+    return figures
 
 
 def _count(client: httpx.Client, api: str, token: str) -> tuple[int, int]:
