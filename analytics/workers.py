@@ -29,6 +29,7 @@ import dataclasses
 import logging
 import multiprocessing
 import multiprocessing.connection
+import signal
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,8 @@ class WorkerSetup:
 
 def _worker(conn: multiprocessing.connection.Connection, setup: WorkerSetup) -> None:
     """A worker's loop: slices in, results out, until the consumer closes its end."""
+    # Ctrl-C reaches the whole process group; the service stops its workers itself, in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def ask_for_map(release_key: str, url: str) -> bytes | None:
         conn.send(("map", release_key, url))
