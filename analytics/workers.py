@@ -158,12 +158,20 @@ class ProcessorPool:
         self.setup, self.load_map = setup, load_map
         self._inline = inline  # the consumer's own processors, for a slice whose worker died
         self.restarts = 0
+        self._outstanding: Pending | None = None  # handed out, not collected yet
         self.workers = [_Worker(self._context, setup, n) for n in range(count)]
         for worker in self.workers:
             worker.wait_ready()
 
     def submit(self, work: list[Work]) -> Pending:
-        """Hand out one slice per worker (fewer when the batch is small); returns at once."""
+        """Hand out one slice per worker (fewer when the batch is small); returns at once.
+
+        A batch handed out before and never collected (the consumer gave it up on a Redis
+        error; its entries stay pending and are read again) is collected first and its
+        results dropped, so they can never be taken for this batch's.
+        """
+        if self._outstanding is not None:
+            self.collect(self._outstanding)
         size = -(-len(work) // len(self.workers)) or 1
         slices = []
         for worker, first in zip(self.workers, range(0, len(work), size), strict=False):
@@ -171,7 +179,8 @@ class ProcessorPool:
             with contextlib.suppress(OSError):  # a dead worker: collect finds out and processes the slice here
                 worker.conn.send(("work", first, work[first:end]))
             slices.append((worker, first, end))
-        return Pending(work, slices)
+        self._outstanding = Pending(work, slices)
+        return self._outstanding
 
     def collect(self, pending: Pending) -> list[Result]:
         """Every slice's results in entry order, answering the workers' source-map questions meanwhile.
@@ -180,6 +189,7 @@ class ProcessorPool:
         afresh, so none is left waiting for its answer, and the error propagates: the
         consumer retries the batch, which is not acknowledged.
         """
+        self._outstanding = None
         results: list[Result] = []
         try:
             for worker, first, end in pending.slices:

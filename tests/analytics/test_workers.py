@@ -132,6 +132,14 @@ def test_workers_ask_the_parent_for_maps_and_forget_replaced_ones(
     assert {first_frame_source(rows) for _, _, rows, _ in results if rows} == {"/build/src/tax.js"}
 
 
+def test_a_batch_given_up_before_it_was_collected_never_answers_for_the_next(pool: ProcessorPool) -> None:
+    given_up = [(EVENTS_STREAM, {b"e": entry(n, events=2)}) for n in range(10)]
+    pool.submit(given_up)  # the consumer hit a Redis error and will read these entries again
+    work = [(EVENTS_STREAM, {b"e": entry(n, events=1)}) for n in range(100, 103)]
+
+    assert pool.collect(pool.submit(work)) == process_entries(PROCESSORS, work)
+
+
 def test_a_worker_killed_mid_batch_costs_nothing(pool: ProcessorPool) -> None:
     work = [(EVENTS_STREAM, {b"e": entry(n, events=20)}) for n in range(40)]
     victim = pool.workers[0].process
