@@ -54,6 +54,7 @@ from tests.helpers import free_port, stop_process, wait_until  # noqa: E402
 from vigil import redis_server, runtime  # noqa: E402
 
 EVENTS_PER_BATCH = 50
+SENDER_CONNECTIONS = 32
 BUNDLE_URL = "https://shop.example/static/bundle.min.js"
 RELEASE = "shop@bench"
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -154,6 +155,10 @@ function request()
   return wrk.format("POST", nil, {["Content-Type"] = "text/plain", ["User-Agent"] = "AGENT"}, body)
 end
 
+function delay()
+  return DELAY_MS  -- 0: as fast as answers come back
+end
+
 function response(status, headers, body)
   if status == 202 then accepted = accepted + 1 else refused = refused + 1 end
 end
@@ -169,14 +174,23 @@ end
 """
 
 
-def _saturate(url: str, bodies: list[bytes], seconds: float, tmp: Path) -> dict[str, Any]:
-    """wrk (2 threads, 32 connections) posts as fast as it can: a sender that costs little of the two cores."""
+def _saturate(url: str, bodies: list[bytes], seconds: float, tmp: Path, rate: float) -> dict[str, Any]:
+    """wrk (2 threads, 32 connections) posts ``rate`` events/s, or as fast as it can (0): a sender that costs little.
+
+    Each connection waits ``32 / (rate / 50)`` s before each request, so the rate is an
+    upper bound (the answer's own time comes on top).
+    """
     script = tmp / "saturate.lua"
     templates = ", ".join(f"[==[{body.decode()}]==]" for body in bodies)
-    script.write_text(SATURATE_LUA.replace("{TEMPLATES}", "{" + templates + "}").replace("AGENT", CHROME))
+    delay_ms = SENDER_CONNECTIONS / (rate / EVENTS_PER_BATCH) * 1000 if rate else 0
+    script.write_text(
+        SATURATE_LUA.replace("{TEMPLATES}", "{" + templates + "}")
+        .replace("AGENT", CHROME)
+        .replace("DELAY_MS", f"{delay_ms:.3f}")
+    )
     first = time.time()
     run = subprocess.run(
-        ["wrk", "-t2", "-c32", f"-d{seconds:.0f}s", "--timeout", "30s", "-s", str(script), url],
+        ["wrk", "-t2", f"-c{SENDER_CONNECTIONS}", f"-d{seconds:.0f}s", "--timeout", "30s", "-s", str(script), url],
         capture_output=True, text=True, timeout=seconds + 120,
     )  # fmt: skip
     last = time.time()
@@ -250,6 +264,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--rate", type=float, default=10_000, help="events/s of the freshness run")
     parser.add_argument(
+        "--send-rate", type=float, default=0, help="events/s wrk sends in the saturation run; 0: as fast as it can"
+    )
+    parser.add_argument(
         "--processors",
         default="1",
         help="comma-separated counts of analytics processor workers ([analytics] processors) to run side by side",
@@ -259,7 +276,7 @@ def main() -> int:
     summary = []
     for count in counts:
         print(f"== analytics processors = {count}")
-        summary.append((count, run(args.seconds, args.rate, count)))
+        summary.append((count, run(args.seconds, args.rate, count, args.send_rate)))
     if len(summary) > 1:
         base = summary[0][1]["sustained"]
         print("processors | sustained events/s | vs first | freshness p50 / p99 ms")
@@ -271,7 +288,7 @@ def main() -> int:
     return 0
 
 
-def run(seconds: float, rate_per_second: float, processors: int) -> dict[str, float]:
+def run(seconds: float, rate_per_second: float, processors: int, send_rate: float) -> dict[str, float]:
     """One whole run (its own data directory and servers) with this many processor workers."""
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmpdir:
@@ -316,7 +333,7 @@ def run(seconds: float, rate_per_second: float, processors: int) -> dict[str, fl
                 print(f"source map: {len(source_map) / 1e6:.2f} MB; bundle functions used in stacks: {len(columns)}")
 
                 # 1. Saturation.
-                sent = _saturate(ingest, bodies, seconds, tmp)
+                sent = _saturate(ingest, bodies, seconds, tmp, send_rate)
                 stored = _wait_stored(client, api, token, sent["accepted"], timeout=600)
                 last_commit = stored["done_at"]
                 rate = stored["rows"] / (last_commit - sent["first"])
