@@ -23,6 +23,7 @@ frames that matter, by what they are rather than where they were:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -99,9 +100,14 @@ def function_of(name: str) -> str:
 
 
 def _frame_key(frame: FrameLike, url: str, source: str, context: str) -> str | None:
-    if frame.kind in {"eval", "native"}:
+    return _key(frame.kind, frame.function, url, source, context)
+
+
+@functools.lru_cache(maxsize=16384)  # the same frames of the same errors, over and over
+def _key(kind: str, function_name: str, url: str, source: str, context: str) -> str | None:
+    if kind in {"eval", "native"}:
         return None
-    function = function_of(frame.function)
+    function = function_of(function_name)
     if not function:
         return None
     return f"{module_of(url, source)}|{function}|{' '.join(context.split())[:200]}"

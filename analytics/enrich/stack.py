@@ -86,6 +86,7 @@ def _gecko_or_jsc(line: str) -> tuple[str, str, str] | None:
     return function, location, kind
 
 
+@functools.lru_cache(maxsize=16384)  # the same frames of the same errors, over and over
 def parse_line(raw: str) -> tuple[str, str, int | None, int | None, str] | None:
     """(function, url, line, column, kind) of one stack line, or ``None`` if it is not a frame."""
     line = raw.strip()[:MAX_LINE]

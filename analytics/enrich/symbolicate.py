@@ -48,6 +48,8 @@ MapLoader = Callable[[str, str], bytes | None]
 
 MAX_MAP_BYTES = 50_000_000
 NEGATIVE_TTL = 60.0
+#: Symbolicated stacks remembered per cache (see ``SourceMapCache.remembered``).
+STACK_MEMO_SIZE = 4096
 MAX_CONTEXT = 200
 
 # Measured with tracemalloc on 15 esbuild maps (0.14-5 MB, with and without sourcesContent),
@@ -188,6 +190,11 @@ class SourceMapCache:
         self.misses = 0
         self.evictions = 0
         self.bytes = 0
+        # Whole stacks already symbolicated: the same error keeps coming with the same frames.
+        # Emptied when a map is invalidated, when full, and every ``negative_ttl`` seconds
+        # (a map missing before may have arrived).
+        self._stacks: dict[tuple[str, tuple[Frame, ...]], list[Symbolicated]] = {}
+        self._stacks_until = 0.0
 
     def get(self, release: str, url: str) -> SourceMapIndex | None:
         """The parsed map for a minified file of a release, trying each of :func:`candidates`."""
@@ -215,8 +222,22 @@ class SourceMapCache:
             self.hits += 1
         return found
 
+    def remembered(self, key: tuple[str, tuple[Frame, ...]]) -> list[Symbolicated] | None:
+        """A stack of a release symbolicated before, if still remembered."""
+        now = self._clock()
+        if now >= self._stacks_until:
+            self._stacks.clear()
+            self._stacks_until = now + self.negative_ttl
+        return self._stacks.get(key)
+
+    def remember(self, key: tuple[str, tuple[Frame, ...]], result: list[Symbolicated]) -> None:
+        if len(self._stacks) >= STACK_MEMO_SIZE:
+            self._stacks.clear()
+        self._stacks[key] = result
+
     def invalidate(self, release: str, url: str) -> None:
         """Forget what is cached under exactly this key: a new map was uploaded under it."""
+        self._stacks.clear()
         entry = self._entries.pop((release, url), None)
         if entry is not None:
             self.bytes -= entry.cost
@@ -264,6 +285,16 @@ def _locate(frame: Frame, parsed: ParsedMap | None) -> tuple[Token, ParsedMap] |
 
 def symbolicate(frames: Sequence[Frame], release: str, cache: SourceMapCache) -> list[Symbolicated]:
     """The frames (innermost first) with their original positions, names and context lines."""
+    key = (release, tuple(frames))
+    known = cache.remembered(key)
+    if known is not None:
+        return list(known)
+    result = _symbolicate(frames, release, cache)
+    cache.remember(key, result)
+    return list(result)
+
+
+def _symbolicate(frames: Sequence[Frame], release: str, cache: SourceMapCache) -> list[Symbolicated]:
     maps: dict[str, ParsedMap | None] = {}  # one cache lookup per file of the stack, not per frame
     found = []
     for frame in frames:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import subprocess
@@ -240,8 +241,8 @@ def test_a_one_megabyte_map_is_parsed_once(tmp_path: Path) -> None:
     store = Store({(RELEASE, URL): map_bytes})
     cache = SourceMapCache(store)
 
-    for _ in range(1000):
-        result = symbolicate(frames, RELEASE, cache)
+    for n in range(1000):  # a different caller name each time: not the same stack again (see the next test)
+        result = symbolicate([dataclasses.replace(frames[0], function=f"t{n}"), *frames[1:]], RELEASE, cache)
 
     assert store.asked == [URL]
     assert (cache.misses, cache.hits) == (1, 999)
@@ -345,3 +346,30 @@ def test_invalidate_replaces_the_cached_map(shop: tuple[str, bytes, str]) -> Non
     )
     assert cache.bytes > held  # the JSON grew by the sourceRoot
     assert store.asked == [url, url]
+
+
+def test_a_stack_seen_before_is_remembered_until_a_map_changes_or_a_minute_passes(
+    shop: tuple[str, bytes, str],
+) -> None:
+    bundle, map_bytes, _ = shop
+    url = "https://shop.example/static/app.js"
+    store = Store({(RELEASE, url): map_bytes})
+    clock = Clock()
+    cache = SourceMapCache(store, clock=clock)
+    frames = [Frame("e", url, 1, throw_column(bundle), True)]
+
+    first = symbolicate(frames, RELEASE, cache)
+    assert symbolicate(frames, RELEASE, cache) == first
+    assert (cache.misses, cache.hits) == (1, 0)  # the second time, not even the map cache was asked
+
+    store.maps[(RELEASE, url)] = raw_map(map_bytes, sourceRoot="/build/")
+    cache.invalidate(RELEASE, url)  # a new upload
+    assert symbolicate(frames, RELEASE, cache)[0].source == "/build/src/tax.js"
+
+    del store.maps[(RELEASE, url)]
+    cache.invalidate(RELEASE, url)
+    assert symbolicate(frames, RELEASE, cache)[0].mapped is False
+    store.maps[(RELEASE, url)] = map_bytes  # arrives without an invalidation (another process stored it)
+    assert symbolicate(frames, RELEASE, cache)[0].mapped is False  # still remembered as missing
+    clock.now += 61
+    assert symbolicate(frames, RELEASE, cache)[0].source == "src/tax.js"
