@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gzip
 import json
 import multiprocessing
@@ -333,8 +334,11 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
                 print(f"source map: {len(source_map) / 1e6:.2f} MB; bundle functions used in stacks: {len(columns)}")
 
                 # 1. Saturation.
+                parts = {"collector": processes[0].pid, "analytics": processes[1].pid, "redis": redis_process.pid}
+                cpu_before = {name: _cpu_seconds(pid) for name, pid in parts.items()}
                 sent = _saturate(ingest, bodies, seconds, tmp, send_rate)
                 stored = _wait_stored(client, api, token, sent["accepted"], timeout=600)
+                cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in parts.items()}
                 last_commit = stored["done_at"]
                 rate = stored["rows"] / (last_commit - sent["first"])
                 figures["sustained"] = rate
@@ -356,6 +360,11 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
                     "OR frames LIKE '%\"mapped\": true%'), count(*) FROM errors",
                 )[0]  # fmt: skip
                 print(f"  errors with symbolicated frames: {symbolicated[0]} of {symbolicated[1]}")
+                print(
+                    "  CPU per stored event (µs): "
+                    + ", ".join(f"{name} {seconds * 1e6 / max(1, stored['rows']):.1f}" for name, seconds in cpu.items())
+                    + " (analytics with its workers; the 3 s of idle polling at the end included)"
+                )
 
                 # 2. Freshness at a paced rate.
                 before = stored["rows"]
@@ -397,6 +406,19 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
             redis_process.send_signal(signal.SIGTERM)
             redis_process.wait(10)
     return figures
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its children (analytics' workers)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def _count(client: httpx.Client, api: str, token: str) -> tuple[int, int]:
