@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -44,8 +44,12 @@ Rows = dict[str, list[tuple[Any, ...]]]
 _replace = msgspec.structs.replace
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
 def ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, tz=UTC).replace(tzinfo=None)
+    """Milliseconds since the Unix epoch as a naive UTC datetime (exact: no float on the way)."""
+    return _EPOCH + timedelta(milliseconds=value)
 
 
 def kind_of(event: Event) -> str:
@@ -132,6 +136,7 @@ class EventPipeline:
         out: Rows = {}
         filtered: dict[str, int] = {}
         release_key = f"{entry.project_id}\x00{entry.batch.release}"
+        received_at = ms(entry.received_at)  # one object for the whole entry (pickled once on the way to the writer)
         for event in entry.batch.events:
             frames = parse_stack(event.stack, event.page_url) if isinstance(event, ErrorEvent) else []
             reason = self.filtered(project, event, client, frames)
@@ -145,10 +150,9 @@ class EventPipeline:
                     frames = parse_stack(scrubbed.stack, scrubbed.page_url)  # positions survive scrubbing
                 analysis = analyse(scrubbed, frames, release_key, self.cache)
             event = scrubbed
-            table, row = self.row(entry, client, event, analysis)
+            table, row = self.row(entry, client, event, analysis, received_at)
             out.setdefault(table, []).append(row)
         batch = entry.batch
-        received_at = ms(entry.received_at)
         for reason, count in batch.dropped.items():
             out.setdefault("client_drops", []).append(
                 (batch.batch_id, received_at, entry.project, entry.project_id, batch.session_id, batch.sdk, reason,
@@ -176,12 +180,14 @@ class EventPipeline:
         )
 
     @staticmethod
-    def row(entry: StreamEntry, client: Client, event: Event, analysis: Analysis | None) -> tuple[str, tuple[Any, ...]]:
+    def row(
+        entry: StreamEntry, client: Client, event: Event, analysis: Analysis | None, received_at: datetime
+    ) -> tuple[str, tuple[Any, ...]]:
         """The event's table and its row: the shared keys, then its own columns."""
         batch = entry.batch
         table, build = rows.BY_KIND[type(event)]
         shared = (
-            event.event_id, batch.batch_id, ms(event.ts), ms(entry.received_at), entry.project, entry.project_id,
+            event.event_id, batch.batch_id, ms(event.ts), received_at, entry.project, entry.project_id,
             batch.environment, batch.release, batch.session_id, batch.user_id, event.page_url,
             client.browser, client.browser_version, client.os, client.os_version, client.device_type, client.is_bot,
             entry.client_ip or None, entry.country or None,

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from analytics.consume import Consumer
+from analytics.events import ms
 from analytics.store import SCHEMA_VERSION, SchemaTooNew, open_database
 from analytics.tables import SHARED, TABLES
 from collector.schema import decode_batch
@@ -153,3 +154,9 @@ def test_a_newer_file_is_refused(tmp_path):
         newer.execute("INSERT INTO vigil_meta VALUES ('schema_version', '99')")
     with pytest.raises(SchemaTooNew, match="schema version 99"):
         open_database(path)
+
+
+def test_milliseconds_become_exact_naive_utc_datetimes() -> None:
+    assert ms(0) == datetime(1970, 1, 1)
+    assert ms(1_764_072_000_123) == datetime(2025, 11, 25, 12, 0, 0, 123_000)
+    assert ms(4_102_444_799_999) == datetime(2099, 12, 31, 23, 59, 59, 999_000)  # no float rounding at the top
