@@ -36,7 +36,7 @@ from analytics.events import Rows
 from analytics.issues import IssueIndex
 from analytics.pipeline import PROCESSORS, Processor, merge, to_tables
 from analytics.store import insert
-from analytics.workers import Pending, ProcessorPool, Result, Work, process_entries
+from analytics.workers import Pending, Processed, ProcessorPool, Result, Work, process_entries
 from collector.stream import CONSUMER_GROUP, payloads
 
 log = logging.getLogger("vigil.analytics")
@@ -144,7 +144,7 @@ class Consumer:
         Returns (False) when stopping, after storing the batch in hand. A batch that brought
         source maps is stored before the next one is processed, so that one sees them.
         """
-        held: tuple[list[Entry], list[Result]] | None = None  # processed, not yet stored
+        held: tuple[list[Entry], Processed] | None = None  # processed, not yet stored
         while True:
             self.last_tick = self.clock()
             self.run_due_jobs()
@@ -222,26 +222,22 @@ class Consumer:
         work = [(stream, fields) for stream, _, fields in entries]
         return work if self.pool is None else self.pool.submit(work)
 
-    def _collect(self, pending: Pending | list[Work]) -> list[Result]:
+    def _collect(self, pending: Pending | list[Work]) -> Processed:
         if isinstance(pending, Pending):
             assert self.pool is not None
             return self.pool.collect(pending)
-        return process_entries(self.processors, pending)
+        return Processed(process_entries(self.processors, pending))
 
-    def _store(self, entries: list[Entry], results: list[Result]) -> None:
+    def _store(self, entries: list[Entry], batch: Processed) -> None:
         """Commit what was processed, dead-letter the rest, then acknowledge and delete all of the entries."""
-        processed: list[tuple[Entry, int, Rows]] = []
-        dead: list[tuple[Entry, bytes, str]] = []
-        for n, j, entry_rows, reason in results:
-            if entry_rows is None:
-                dead.append((entries[n], _payload(entries[n], j), reason))
-            else:
-                processed.append((entries[n], j, entry_rows))
+        processed, dead = _split(entries, batch.results)
         try:
-            rows = self._commit([r for _, _, r in processed])
+            rows = self._commit([r for _, _, r in processed], batch.columns)
         except DATA_ERRORS as e:
             # One entry's rows spoil the batch: store them one by one to find it.
             log.warning("consumer: batch refused (%s); storing its %d entries one by one", e, len(processed))
+            if batch.columns:  # the workers' Arrow tables do not say which entry a row is from: process again here
+                processed, dead = _split(entries, process_entries(self.processors, [(s, f) for s, _, f in entries]))
             rows = 0
             for entry, j, entry_rows in processed:
                 try:
@@ -255,13 +251,18 @@ class Consumer:
         self.committed_rows += rows
         self.dead_entries += len(dead)
 
-    def _commit(self, processed: list[Rows]) -> int:
-        """Group, then insert every table's rows and update the issues in one transaction; returns the rows stored."""
+    def _commit(self, processed: list[Rows], columns: dict[str, list[pa.Table]] | None = None) -> int:
+        """Group, then insert every table's rows and update the issues in one transaction; returns the rows stored.
+
+        ``columns`` are rows already in Arrow tables (from the processor workers), added to the rows of their table.
+        """
         merged = merge(processed)
         plan = None
         if merged.get("errors"):
             merged["errors"], plan, events = group.assign(self.con, self.issues, merged["errors"])
         tables = to_tables([merged])
+        for name, parts in (columns or {}).items():
+            tables[name] = pa.concat_tables([tables[name], *parts] if name in tables else parts)
         self.con.begin()
         try:
             inserted = {
@@ -296,10 +297,24 @@ class Consumer:
         pipe.execute()
 
 
+def _split(
+    entries: list[Entry], results: list[Result]
+) -> tuple[list[tuple[Entry, int, Rows]], list[tuple[Entry, bytes, str]]]:
+    """The processed entries (entry, payload index, rows), and the dead ones with their payload and reason."""
+    processed: list[tuple[Entry, int, Rows]] = []
+    dead: list[tuple[Entry, bytes, str]] = []
+    for n, j, entry_rows, reason in results:
+        if entry_rows is None:
+            dead.append((entries[n], _payload(entries[n], j), reason))
+        else:
+            processed.append((entries[n], j, entry_rows))
+    return processed, dead
+
+
 def _payload(entry: Entry, j: int) -> bytes:
     """The ``j``-th payload of an entry, for the dead-letter stream (empty when the entry did not decode)."""
     return b"" if j < 0 else payloads(entry[2])[j]
 
 
-def _brings_maps(results: list[Result]) -> bool:
-    return any(rows and rows.get("source_maps") for _, _, rows, _ in results)
+def _brings_maps(batch: Processed) -> bool:
+    return any(rows and rows.get("source_maps") for _, _, rows, _ in batch.results)

@@ -15,13 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import msgspec
+import pyarrow as pa
 import pytest
 import redis
 
 from analytics.consume import DEAD_LETTER_STREAM, Consumer
-from analytics.pipeline import PROCESSORS
+from analytics.pipeline import PROCESSORS, merge, to_tables
 from analytics.tables import TABLES
-from analytics.workers import ProcessorPool, WorkerSetup, process_entries
+from analytics.workers import Processed, ProcessorPool, Result, Work, WorkerSetup, process_entries
 from collector.schema import Batch, ErrorEvent
 from collector.stream import EVENTS_STREAM, OUTCOMES_STREAM, StreamEntry, encode_entry
 from tests.analytics.test_consume import CHROME, con, entry, pending  # noqa: F401 (con is a fixture)
@@ -82,20 +84,56 @@ def thrown(n: int, stack: str, release: str = "shop@1.4.0") -> bytes:
     )
 
 
+def mixed(n: int) -> bytes:
+    """An entry with an error, a page view and a web vital."""
+    base = {"ts": 1_764_072_000_000, "page_url": "https://shop.example/cart"}
+    body = {
+        "v": 1, "batch_id": f"m{n}", "sent_at": 1_764_072_000_000, "release": "shop@1.0",
+        "events": [
+            {**base, "type": "error", "event_id": f"m{n}-e", "error_type": "TypeError", "message": f"boom {n}"},
+            {**base, "type": "pageview", "event_id": f"m{n}-p", "navigation": "navigate", "ttfb": 180.5 + n},
+            {**base, "type": "vital", "event_id": f"m{n}-v", "name": "LCP", "value": 1200.0 + n, "rating": "good",
+             "metric_id": f"v4-{n}"},
+        ],
+    }  # fmt: skip
+    raw = json.dumps(body).encode()
+    return encode_entry(
+        StreamEntry(1, "demo", 1_764_072_001_000, CHROME, msgspec.json.decode(raw, type=Batch)), raw_batch=raw
+    )
+
+
+def stored(results: list[Result], columns: dict[str, list[pa.Table]] | None = None) -> dict[str, pa.Table]:
+    """What the consumer would insert, table by table."""
+    tables = to_tables([merge([rows for _, _, rows, _ in results if rows is not None])])
+    for name, parts in (columns or {}).items():
+        tables[name] = pa.concat_tables([tables[name], *parts] if name in tables else parts)
+    return tables
+
+
+def assert_as_in_thread(processed: Processed, work: list[Work]) -> None:
+    """Entry for entry the same answers, and the same rows to store, as the consumer's own thread gives."""
+    expected = process_entries(PROCESSORS, work)
+    assert [(n, j, reason) for n, j, _, reason in processed.results] == [(n, j, r) for n, j, _, r in expected]
+    assert stored(processed.results, processed.columns) == stored(expected)
+
+
 def first_frame_source(rows: dict[str, list[tuple[object, ...]]]) -> str:
     frames = json.loads(str(rows["errors"][0][FRAMES]))
     return str(frames[0]["source"])
 
 
 def test_workers_answer_what_the_consumer_would_entry_for_entry(pool: ProcessorPool) -> None:
-    work = [(EVENTS_STREAM, {b"e": entry(n, events=3)}) for n in range(9)]
+    work: list[Work] = [(EVENTS_STREAM, {b"e": entry(n, events=3) if n % 2 else mixed(n)}) for n in range(9)]
     work.insert(4, (EVENTS_STREAM, {b"e": b"not json"}))  # a payload that does not decode
     work.insert(7, (EVENTS_STREAM, {b"x": b""}))  # an entry with no payload at all
     work.append((OUTCOMES_STREAM, {b"e": b"{}"}))  # decodes as JSON, not as outcomes
 
-    results = pool.collect(pool.submit(work))
+    processed = pool.collect(pool.submit(work))
 
-    assert results == process_entries(PROCESSORS, work)
+    assert_as_in_thread(processed, work)
+    assert sorted(processed.columns) == ["page_views", "web_vitals"]  # handed over as Arrow tables, one per slice
+    results = processed.results
+    assert {table for _, _, rows, _ in results if rows for table in rows} == {"errors"}
     assert [n for n, _, _, _ in results] == list(range(len(work)))  # in entry order, across both slices
     failed = {n: reason for n, _, rows, reason in results if rows is None}
     assert sorted(failed) == [4, 7, 11]
@@ -104,7 +142,7 @@ def test_workers_answer_what_the_consumer_would_entry_for_entry(pool: ProcessorP
 
 
 def test_a_batch_smaller_than_the_pool_is_processed(pool: ProcessorPool) -> None:
-    results = pool.collect(pool.submit([(EVENTS_STREAM, {b"e": entry(1)})]))
+    results = pool.collect(pool.submit([(EVENTS_STREAM, {b"e": entry(1)})])).results
     assert [(n, j, reason) for n, j, _, reason in results] == [(0, 0, "")]
 
 
@@ -118,7 +156,7 @@ def test_workers_ask_the_parent_for_maps_and_forget_replaced_ones(
     maps.maps[key] = map_bytes
     work = [(EVENTS_STREAM, {b"e": thrown(n, stack)}) for n in range(4)]  # two per worker
 
-    results = pool.collect(pool.submit(work))
+    results = pool.collect(pool.submit(work)).results
     assert {first_frame_source(rows) for _, _, rows, _ in results if rows} == {"src/tax.js"}
     asked_first = maps.asked.count(key)
     assert 1 <= asked_first <= len(pool.workers)  # once per worker at most, then from its own cache
@@ -128,7 +166,7 @@ def test_workers_ask_the_parent_for_maps_and_forget_replaced_ones(
 
     maps.maps[key] = raw_map(map_bytes, sourceRoot="/build/")  # a new upload replaced the map
     pool.forget([key])
-    results = pool.collect(pool.submit(work))
+    results = pool.collect(pool.submit(work)).results
     assert {first_frame_source(rows) for _, _, rows, _ in results if rows} == {"/build/src/tax.js"}
 
 
@@ -137,23 +175,23 @@ def test_a_batch_given_up_before_it_was_collected_never_answers_for_the_next(poo
     pool.submit(given_up)  # the consumer hit a Redis error and will read these entries again
     work = [(EVENTS_STREAM, {b"e": entry(n, events=1)}) for n in range(100, 103)]
 
-    assert pool.collect(pool.submit(work)) == process_entries(PROCESSORS, work)
+    assert_as_in_thread(pool.collect(pool.submit(work)), work)
 
 
 def test_a_worker_killed_mid_batch_costs_nothing(pool: ProcessorPool) -> None:
-    work = [(EVENTS_STREAM, {b"e": entry(n, events=20)}) for n in range(40)]
+    work: list[Work] = [(EVENTS_STREAM, {b"e": entry(n, events=20) if n % 2 else mixed(n)}) for n in range(40)]
     victim = pool.workers[0].process
     assert victim.pid is not None
 
     pending_batch = pool.submit(work)
     os.kill(victim.pid, signal.SIGKILL)
-    results = pool.collect(pending_batch)
+    processed = pool.collect(pending_batch)
 
-    assert results == process_entries(PROCESSORS, work)  # its slice was processed by the parent instead
+    assert_as_in_thread(processed, work)  # its slice was processed by the parent instead
     assert pool.restarts == 1
     assert not victim.is_alive()
     assert pool.workers[0].process.pid != victim.pid
-    assert pool.collect(pool.submit(work)) == results  # the new worker takes its share
+    assert_as_in_thread(pool.collect(pool.submit(work)), work)  # the new worker takes its share
 
 
 def test_a_failing_map_lookup_restarts_the_workers_and_raises(
@@ -173,7 +211,7 @@ def test_a_failing_map_lookup_restarts_the_workers_and_raises(
         assert not {worker.process.pid for worker in pool.workers} & set(before)  # none left waiting for an answer
 
         pool.load_map = lambda release_key, url: map_bytes
-        results = pool.collect(pool.submit(work))
+        results = pool.collect(pool.submit(work)).results
         assert {first_frame_source(rows) for _, _, rows, _ in results if rows} == {"src/tax.js"}
     finally:
         pool.close()
@@ -230,3 +268,27 @@ def test_the_consumer_stores_the_batch_in_hand_when_stopped(
     assert stored == [8, 8]  # the batch in hand was stored, nothing more was read
     wait_until(lambda: pending(redis_client) == 0, timeout=5, what="both batches acknowledged")
     assert redis_client.xlen(EVENTS_STREAM) == 4
+
+
+def test_an_entry_the_database_refuses_is_dead_lettered_alone_when_workers_sent_arrow_tables(
+    redis_client: redis.Redis,
+    con: duckdb.DuckDBPyConnection,  # noqa: F811
+    pool: ProcessorPool,
+) -> None:
+    for n in range(3):
+        redis_client.xadd(EVENTS_STREAM, {b"e": mixed(n)})
+    # A rule the middle entry's page view breaks: its row reaches the consumer inside a worker's Arrow table.
+    con.execute("CREATE UNIQUE INDEX one_view ON page_views (batch_id)")
+    con.execute(
+        "INSERT INTO page_views (event_id, batch_id, ts, received_at, project, project_id) "
+        "VALUES ('old', 'm1', now()::TIMESTAMP, now()::TIMESTAMP, 'demo', 1)"
+    )
+    consumer = Consumer(redis_client, con, name="c1", batch_entries=10, block_ms=50, pool=pool)
+
+    consumer.run(burst=True)
+
+    assert con.execute("SELECT event_id FROM errors ORDER BY 1").fetchall() == [("m0-e",), ("m2-e",)]
+    assert con.execute("SELECT event_id FROM page_views ORDER BY 1").fetchall() == [("m0-p",), ("m2-p",), ("old",)]
+    ((_, dead),) = redis_client.xrange(DEAD_LETTER_STREAM)
+    assert dead[b"reason"].startswith(b"refused by the database: ")
+    assert (consumer.dead_entries, pending(redis_client), redis_client.xlen(EVENTS_STREAM)) == (1, 0, 0)
