@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from e2e_throughput import BUNDLE_URL, build_bundle  # noqa: E402
+from e2e_load import BUNDLE_URL, build_bundle  # noqa: E402
 
 from analytics.enrich import ua  # noqa: E402
 from analytics.enrich.stack import parse_stack  # noqa: E402
