@@ -39,7 +39,7 @@ import pyarrow as pa
 
 from analytics.enrich.symbolicate import MapLoader, SourceMapCache
 from analytics.events import EventPipeline, Rows
-from analytics.pipeline import Processor, processors, to_arrow
+from analytics.pipeline import Processor, processors, to_tables
 from analytics.project_settings import ProjectSettingsRegistry
 from collector.stream import payloads
 
@@ -83,7 +83,7 @@ def columnar(results: list[Result]) -> tuple[list[Result], dict[str, pa.Table]]:
             rows = {table: table_rows for table, table_rows in rows.items() if table in ROW_TABLES}
         kept.append((n, j, rows, reason))
     try:
-        return kept, {table: to_arrow(table, table_rows) for table, table_rows in moved.items() if table_rows}
+        return kept, to_tables([moved])
     except (pa.ArrowException, ValueError, TypeError, OverflowError):
         return results, {}
 

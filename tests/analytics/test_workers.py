@@ -117,6 +117,10 @@ def assert_as_in_thread(processed: Processed, work: list[Work]) -> None:
     assert stored(processed.results, processed.columns) == stored(expected)
 
 
+def pooled_consumer(client: redis.Redis, con: duckdb.DuckDBPyConnection, pool: ProcessorPool) -> Consumer:  # noqa: F811
+    return Consumer(client, con, name="c1", batch_entries=4, block_ms=50, pool=pool)
+
+
 def first_frame_source(rows: dict[str, list[tuple[object, ...]]]) -> str:
     frames = json.loads(str(rows["errors"][0][FRAMES]))
     return str(frames[0]["source"])
@@ -234,7 +238,7 @@ def test_the_consumer_stores_through_its_workers(
     for n in range(30):
         redis_client.xadd(EVENTS_STREAM, {b"e": entry(n, events=5)})
     redis_client.xadd(EVENTS_STREAM, {b"e": b"\xff broken"})
-    consumer = Consumer(redis_client, con, name="c1", batch_entries=4, block_ms=50, pool=pool)
+    consumer = pooled_consumer(redis_client, con, pool)
 
     consumer.run(burst=True)
 
@@ -253,7 +257,7 @@ def test_the_consumer_stores_the_batch_in_hand_when_stopped(
 ) -> None:
     for n in range(12):
         redis_client.xadd(EVENTS_STREAM, {b"e": entry(n, events=2)})
-    consumer = Consumer(redis_client, con, name="c1", batch_entries=4, block_ms=50, pool=pool)
+    consumer = pooled_consumer(redis_client, con, pool)
     stored = []
 
     def stop_after_the_first_new_batch(rows: dict[str, list[tuple[object, ...]]]) -> None:
@@ -283,7 +287,7 @@ def test_an_entry_the_database_refuses_is_dead_lettered_alone_when_workers_sent_
         "INSERT INTO page_views (event_id, batch_id, ts, received_at, project, project_id) "
         "VALUES ('old', 'm1', now()::TIMESTAMP, now()::TIMESTAMP, 'demo', 1)"
     )
-    consumer = Consumer(redis_client, con, name="c1", batch_entries=10, block_ms=50, pool=pool)
+    consumer = pooled_consumer(redis_client, con, pool)
 
     consumer.run(burst=True)
 
