@@ -146,8 +146,8 @@ def grouping(
     if family:
         app_hash = full_hash = _digest("family", family)
     else:
-        fallback = _digest("message", error_type, normalize_message(message))
-        full_hash = _digest("frames", *every) if every else fallback
+        # The message is normalized only when no frame can be used: most errors have frames.
+        full_hash = _digest("frames", *every) if every else _digest("message", error_type, normalize_message(message))
         app_hash = _digest("frames", *app) if app else full_hash
     if client_fingerprint:
         parts = [app_hash if p == DEFAULT else p for p in client_fingerprint]

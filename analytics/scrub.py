@@ -219,6 +219,10 @@ URL_RULES: tuple[Rule, ...] = (
 
 #: Scrubbed URLs a scrubber remembers: pages and API URLs repeat from event to event.
 URL_CACHE_SIZE = 4096
+#: Scrubbed texts a scrubber remembers, and the longest it remembers: the same error comes
+#: with the same message and stack from every user it hits.
+TEXT_CACHE_SIZE = 4096
+TEXT_CACHE_CHARS = 8192
 
 
 class Scrubber:
@@ -227,6 +231,7 @@ class Scrubber:
     def __init__(self, settings: ScrubSettings) -> None:
         self._extras = tuple(_compile_extra(p) for p in settings.extra_patterns)
         self._urls: dict[str, str] = {}  # bounded: emptied when full
+        self._texts: dict[str, str] = {}  # likewise
 
     @staticmethod
     def _apply_rules(rules: tuple[Rule, ...], value: str) -> str:
@@ -244,7 +249,14 @@ class Scrubber:
 
     def text(self, value: str) -> str:
         """A message, stack or breadcrumb with every rule applied."""
-        return self._extra(self._apply_rules(TEXT_RULES, value))
+        scrubbed = self._texts.get(value)
+        if scrubbed is None:
+            scrubbed = self._extra(self._apply_rules(TEXT_RULES, value))
+            if len(value) <= TEXT_CACHE_CHARS:
+                if len(self._texts) >= TEXT_CACHE_SIZE:
+                    self._texts.clear()
+                self._texts[value] = scrubbed
+        return scrubbed
 
     def url(self, value: str) -> str:
         """A URL with its password, sensitive query and fragment parameters, emails and cards replaced."""

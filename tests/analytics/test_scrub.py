@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from analytics.scrub import URL_CACHE_SIZE, Scrubber, ScrubSettings, sensitive_param
+from analytics.scrub import TEXT_CACHE_CHARS, TEXT_CACHE_SIZE, URL_CACHE_SIZE, Scrubber, ScrubSettings, sensitive_param
 from vigil.config import ConfigError
 
 WHERE = "vigil.toml [projects.shop.scrub]"
@@ -209,3 +209,18 @@ def test_scrubbed_urls_are_remembered_within_a_bound() -> None:
         scrubber.url(f"https://shop.example/p/{n}?email=a{n}@b.example")
     assert len(scrubber._urls) <= URL_CACHE_SIZE
     assert scrubber.url(secret) == first  # forgotten, scrubbed again alike
+
+
+def test_scrubbed_texts_are_remembered_within_bounds() -> None:
+    scrubber = Scrubber(ScrubSettings(extra_patterns=["order-[0-9]+"]))
+    stack = "Error: card 4111 1111 1111 1111 for ann@example.com order-42\n    at pay (https://shop.example/app.js:1:2)"
+    first = scrubber.text(stack)
+    assert first == "Error: card [card] for [email] [redacted]\n    at pay (https://shop.example/app.js:1:2)"
+    assert scrubber.text(stack) == first  # from memory, the same answer
+    for n in range(TEXT_CACHE_SIZE + 10):
+        scrubber.text(f"TypeError: user{n}@shop.example failed")
+    assert len(scrubber._texts) <= TEXT_CACHE_SIZE
+    assert scrubber.text(stack) == first  # forgotten, scrubbed again alike
+    long = "x" * TEXT_CACHE_CHARS + " ann@example.com"
+    assert scrubber.text(long).endswith(" [email]")
+    assert long not in scrubber._texts  # too long to keep
