@@ -265,11 +265,12 @@ class Consumer:
             tables[name] = pa.concat_tables([tables[name], *parts] if name in tables else parts)
         self.con.begin()
         try:
+            earlier = rollups.earlier_vitals(self.con, tables.get("web_vitals"))  # before the batch is in the table
             inserted = {
                 name: insert(self.con, name, table, rollups.returning(name) or probes.returning(name))
                 for name, table in tables.items()
             }
-            rollups.apply(self.con, inserted)
+            rollups.apply(self.con, inserted, earlier)
             self.probes.apply(self.con, inserted)
             if plan is not None:
                 issues.apply(self.con, self.issues, plan, events)

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from analytics.tables import ROLLUPS, SQL_TYPES, TABLES, create_sql
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 #: What makes a row the same row again: (key columns, time column the duplicate shares).
 DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -49,6 +49,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(create_sql(name, schema))
         for field in schema:
             con.execute(f'ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "{field.name}" {SQL_TYPES[field.type]}')
+    if row is not None and int(row[0]) < 9:
+        # Version 9 added web_vitals.metric_key; the rows stored before get it once (analytics.rows.metric_key).
+        con.execute(
+            "UPDATE web_vitals SET metric_key = md5_number_upper(metric_id) "
+            "WHERE metric_key IS NULL AND metric_id IS NOT NULL AND metric_id <> ''"
+        )
     con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 

@@ -89,6 +89,7 @@ WEB_VITALS = _table(
     ("delta", pa.float64()),
     ("navigation_type", pa.string()),
     ("attribution", pa.string()),  # JSON
+    ("metric_key", pa.uint64()),  # analytics.rows.metric_key(metric_id): what the rollups look a metric up by
 )
 
 PAGE_VIEWS = _table(
@@ -308,6 +309,7 @@ SQL_TYPES = {
     pa.string(): "VARCHAR",
     pa.int32(): "INTEGER",
     pa.int64(): "BIGINT",
+    pa.uint64(): "UBIGINT",
     pa.float64(): "DOUBLE",
     pa.bool_(): "BOOLEAN",
     TIMESTAMP: "TIMESTAMP",

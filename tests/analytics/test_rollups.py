@@ -10,7 +10,7 @@ import duckdb
 import pytest
 import redis
 
-from analytics import retention, rollups
+from analytics import retention, rollups, rows
 from analytics.consume import Consumer, Job
 from analytics.queries import run_query
 from analytics.settings import AnalyticsSettings
@@ -134,12 +134,52 @@ def test_a_vital_counts_once_with_its_latest_value(redis_client, con):
     send(redis_client, "b4", [vital("v0", T0 + 7000, 0.15, "cls-1")])
     consume(redis_client, con)
 
-    histogram = con.execute(
-        "SELECT bucket, sum(count)::INT FROM vitals_1m GROUP BY bucket HAVING sum(count) <> 0 ORDER BY bucket"
-    ).fetchall()
-    assert histogram == [(rollups.bucket_of(0.01), 1), (rollups.bucket_of(0.3), 1)]
+    assert histogram(con) == [(rollups.bucket_of(0.01), 1), (rollups.bucket_of(0.3), 1)]
     rollups.compact(con, datetime(2025, 11, 25, 13, 0))
     assert con.execute("SELECT sum(count)::INT FROM vitals_1m").fetchone() == (2,)
+
+
+def histogram(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute(
+        "SELECT bucket, sum(count)::INT FROM vitals_1m GROUP BY bucket HAVING sum(count) <> 0 ORDER BY bucket"
+    ).fetchall()
+
+
+def test_a_retried_vital_update_changes_nothing(redis_client, con):
+    send(redis_client, "b1", [vital("v1", T0, 0.05, "cls-1")])
+    send(redis_client, "b2", [vital("v2", T0 + 5000, 0.12, "cls-1")])
+    consume(redis_client, con)
+    send(redis_client, "b2", [vital("v2", T0 + 5000, 0.12, "cls-1")])  # the browser sent it again
+    send(redis_client, "b3", [vital("v1", T0, 0.05, "cls-1"), vital("w1", T0, 0.2, "cls-2")])  # and the first too
+    consume(redis_client, con)
+
+    assert histogram(con) == [(rollups.bucket_of(0.12), 1), (rollups.bucket_of(0.2), 1)]
+
+
+def test_the_metric_key_is_the_same_in_python_and_in_sql(con):
+    for metric_id in ["v5-1764072000000-8391750214753", "cls-1", "é-✓"]:
+        (sql_key,) = con.execute("SELECT md5_number_upper(?)", [metric_id]).fetchone()
+        assert rows.metric_key(metric_id) == sql_key
+    assert rows.metric_key("") is None
+
+
+def test_vitals_stored_before_the_metric_key_existed_are_replaced_after_the_upgrade(redis_client, tmp_path):
+    path = tmp_path / "vigil.duckdb"
+    con = open_database(path)
+    send(redis_client, "b1", [vital("v1", T0, 0.05, "cls-1")])
+    consume(redis_client, con)
+    con.execute("ALTER TABLE web_vitals DROP COLUMN metric_key")  # as a file of schema version 8 has it
+    con.execute("UPDATE vigil_meta SET value = '8' WHERE key = 'schema_version'")
+    con.close()
+
+    con = open_database(path)
+    try:
+        assert con.execute("SELECT metric_key FROM web_vitals").fetchall() == [(rows.metric_key("cls-1"),)]
+        send(redis_client, "b2", [vital("v2", T0 + 5000, 0.12, "cls-1")])
+        consume(redis_client, con)
+        assert histogram(con) == [(rollups.bucket_of(0.12), 1)]
+    finally:
+        con.close()
 
 
 def test_vital_percentiles_are_within_two_percent(redis_client, con):
