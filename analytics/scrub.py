@@ -222,7 +222,7 @@ URL_CACHE_SIZE = 4096
 #: Scrubbed texts a scrubber remembers, and the longest it remembers: the same error comes
 #: with the same message and stack from every user it hits.
 TEXT_CACHE_SIZE = 4096
-TEXT_CACHE_CHARS = 8192
+TEXT_CACHE_CHARS = 4096  # at most about 32 MB of text (key and value) per process
 
 
 class Scrubber:
