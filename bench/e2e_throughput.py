@@ -192,7 +192,7 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
                 sender = multiprocessing.Process(target=paced, args=(ingest, bodies, rate_per_second, seconds, queue))
                 sender.start()
                 seen: dict[str, float] = {}
-                deadline = time.monotonic() + seconds + 120
+                deadline = time.monotonic() + 2 * seconds + 120
                 result = None
                 while time.monotonic() < deadline:
                     # Only rows received in the last 30 s: after a long saturation, polling every 20 ms
@@ -210,6 +210,8 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
                         break
                     time.sleep(0.02)
                 sender.join(30)
+                if result is None and not queue.empty():  # it finished after the last poll
+                    result = queue.get()
                 assert result is not None, "the paced sender did not finish"
                 lags = sorted(seen[m] - t for m, t in result["markers"] if m in seen)
                 p99 = lags[int(len(lags) * 0.99) - 1]
@@ -218,7 +220,8 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
                 print(
                     f"freshness at {rate_per_second:.0f} events/s for {seconds:.0f} s: {len(lags)} markers, "
                     f"p50 {statistics.median(lags) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
-                    f"max {lags[-1] * 1000:.0f} ms, missing {missing}; events stored during the run "
+                    f"max {lags[-1] * 1000:.0f} ms, missing {missing}, requests failed {result['failed']}; "
+                    "events stored during the run "
                     f"{_count(client, api, token)[0] - before}"
                 )
         finally:
