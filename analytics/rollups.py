@@ -133,10 +133,10 @@ def apply(con: duckdb.DuckDBPyConnection, inserted: dict[str, pa.Table], earlier
 
 # Rows without a metric id count once each. For a metric id, the latest value counts: the
 # latest stored before this batch (``_vigil_earlier``, if any) is taken away, the new latest
-# added, unless the stored one is still the latest (the batch held older updates). Every
-# report of a metric comes from one page load, so the one taken away is counted under the
-# dimensions of the one that replaces it. Equal times are ordered by value (CLS and INP only
-# grow on a page), then the stored report first.
+# added, unless the stored one is still the latest (the batch held older updates). The key
+# holds the metric's name, and every report of a metric comes from one page load, so the
+# one taken away is counted under the release and environment of the one that replaces it.
+# Reports at the same millisecond are ordered by value, then the stored report first.
 _VITALS_SQL = f"""
 WITH batch AS (SELECT {", ".join(VITAL_COLUMNS)} FROM _vigil_inserted),
 latest AS (

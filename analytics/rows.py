@@ -49,20 +49,22 @@ def resource(e: ResourceEvent, tags: dict[str, str], user_agent: str, source: st
 def vital(e: VitalEvent, tags: dict[str, str], user_agent: str, source: str) -> tuple[Any, ...]:
     return (
         e.name, e.value, e.rating, e.metric_id, e.delta, e.navigation_type, as_json(e.attribution),
-        metric_key(e.metric_id),
+        metric_key(e.name, e.metric_id),
     )  # fmt: skip
 
 
-def metric_key(metric_id: str | None) -> int | None:
-    """A web vital's metric id as a number: the first 8 bytes of its MD5, little-endian.
+def metric_key(name: str, metric_id: str | None) -> int | None:
+    """A web vital's name and metric id as a number: the first 8 bytes of their MD5, little-endian.
 
     The rollups find the earlier reports of a metric by this number, which DuckDB scans far
-    faster than the id's text; it is what DuckDB's ``md5_number_upper(metric_id)`` gives,
-    so SQL can compute it for rows stored before the column existed.
+    faster than text. It is DuckDB's ``md5_number_upper(name || chr(31) || metric_id)``, so
+    SQL can compute it for rows stored before the column existed. The name is in it so that
+    a client reusing one id for two metrics does not make one replace the other.
     """
     if not metric_id:
         return None
-    return int.from_bytes(hashlib.md5(metric_id.encode(), usedforsecurity=False).digest()[:8], "little")
+    text = f"{name}\x1f{metric_id}"
+    return int.from_bytes(hashlib.md5(text.encode(), usedforsecurity=False).digest()[:8], "little")
 
 
 def page_view(e: PageViewEvent, tags: dict[str, str], user_agent: str, source: str) -> tuple[Any, ...]:

@@ -219,10 +219,12 @@ URL_RULES: tuple[Rule, ...] = (
 
 #: Scrubbed URLs a scrubber remembers: pages and API URLs repeat from event to event.
 URL_CACHE_SIZE = 4096
-#: Scrubbed texts a scrubber remembers, and the longest it remembers: the same error comes
-#: with the same message and stack from every user it hits.
-TEXT_CACHE_SIZE = 4096
-TEXT_CACHE_CHARS = 4096  # at most about 32 MB of text (key and value) per process
+#: The longest text a scrubber remembers scrubbed, and the characters (texts and their
+#: scrubbed forms together) it remembers in all before it starts again: the same error
+#: comes with the same message and stack from every user it hits. One scrubber per
+#: project, in the consumer and in every processor worker.
+TEXT_CACHE_CHARS = 4096
+TEXT_CACHE_BUDGET = 2_000_000
 
 
 class Scrubber:
@@ -231,7 +233,8 @@ class Scrubber:
     def __init__(self, settings: ScrubSettings) -> None:
         self._extras = tuple(_compile_extra(p) for p in settings.extra_patterns)
         self._urls: dict[str, str] = {}  # bounded: emptied when full
-        self._texts: dict[str, str] = {}  # likewise
+        self._texts: dict[str, str] = {}  # bounded by TEXT_CACHE_BUDGET characters
+        self._text_chars = 0
 
     @staticmethod
     def _apply_rules(rules: tuple[Rule, ...], value: str) -> str:
@@ -253,9 +256,12 @@ class Scrubber:
         if scrubbed is None:
             scrubbed = self._extra(self._apply_rules(TEXT_RULES, value))
             if len(value) <= TEXT_CACHE_CHARS:
-                if len(self._texts) >= TEXT_CACHE_SIZE:
+                size = len(value) + len(scrubbed)
+                if self._text_chars + size > TEXT_CACHE_BUDGET:
                     self._texts.clear()
+                    self._text_chars = 0
                 self._texts[value] = scrubbed
+                self._text_chars += size
         return scrubbed
 
     def url(self, value: str) -> str:

@@ -52,7 +52,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
     if row is not None and int(row[0]) < 9:
         # Version 9 added web_vitals.metric_key; the rows stored before get it once (analytics.rows.metric_key).
         con.execute(
-            "UPDATE web_vitals SET metric_key = md5_number_upper(metric_id) "
+            "UPDATE web_vitals SET metric_key = md5_number_upper(coalesce(name, '') || chr(31) || metric_id) "
             "WHERE metric_key IS NULL AND metric_id IS NOT NULL AND metric_id <> ''"
         )
     con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])

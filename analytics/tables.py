@@ -89,7 +89,7 @@ WEB_VITALS = _table(
     ("delta", pa.float64()),
     ("navigation_type", pa.string()),
     ("attribution", pa.string()),  # JSON
-    ("metric_key", pa.uint64()),  # analytics.rows.metric_key(metric_id): what the rollups look a metric up by
+    ("metric_key", pa.uint64()),  # analytics.rows.metric_key(name, metric_id): what the rollups look a metric up by
 )
 
 PAGE_VIEWS = _table(

@@ -157,10 +157,20 @@ def test_a_retried_vital_update_changes_nothing(redis_client, con):
 
 
 def test_the_metric_key_is_the_same_in_python_and_in_sql(con):
-    for metric_id in ["v5-1764072000000-8391750214753", "cls-1", "é-✓"]:
-        (sql_key,) = con.execute("SELECT md5_number_upper(?)", [metric_id]).fetchone()
-        assert rows.metric_key(metric_id) == sql_key
-    assert rows.metric_key("") is None
+    for name, metric_id in [("CLS", "v5-1764072000000-8391750214753"), ("INP", "cls-1"), ("LCP", "é-✓")]:
+        (sql_key,) = con.execute("SELECT md5_number_upper(? || chr(31) || ?)", [name, metric_id]).fetchone()
+        assert rows.metric_key(name, metric_id) == sql_key
+    assert rows.metric_key("CLS", "") is None
+    assert rows.metric_key("CLS", "x") != rows.metric_key("LCP", "x")
+
+
+def test_one_id_reused_for_two_metrics_counts_both(redis_client, con):
+    send(redis_client, "b1", [vital("v1", T0, 2000.0, "x", name="LCP")])
+    send(redis_client, "b2", [vital("v2", T0 + 1000, 0.1, "x", name="CLS")])
+    consume(redis_client, con)
+
+    by_name = con.execute("SELECT name, sum(count)::INT FROM vitals_1m GROUP BY name ORDER BY name").fetchall()
+    assert by_name == [("CLS", 1), ("LCP", 1)]
 
 
 def test_vitals_stored_before_the_metric_key_existed_are_replaced_after_the_upgrade(redis_client, tmp_path):
@@ -174,7 +184,7 @@ def test_vitals_stored_before_the_metric_key_existed_are_replaced_after_the_upgr
 
     con = open_database(path)
     try:
-        assert con.execute("SELECT metric_key FROM web_vitals").fetchall() == [(rows.metric_key("cls-1"),)]
+        assert con.execute("SELECT metric_key FROM web_vitals").fetchall() == [(rows.metric_key("CLS", "cls-1"),)]
         send(redis_client, "b2", [vital("v2", T0 + 5000, 0.12, "cls-1")])
         consume(redis_client, con)
         assert histogram(con) == [(rollups.bucket_of(0.12), 1)]
