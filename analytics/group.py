@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from analytics.issues import Event, IssueIndex, Plan
+from analytics.store import registered
 from analytics.tables import ERRORS
 
 _COLUMNS = {name: i for i, name in enumerate(ERRORS.names)}
@@ -43,8 +44,7 @@ def new_rows(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> lis
     keys = [(row[c["project_id"]], row[c["event_id"]]) for row in rows]
     times = [row[c["ts"]] for row in rows]
     batch = pa.table({"project_id": [k[0] for k in keys], "event_id": [k[1] for k in keys]})
-    con.register("_vigil_keys", batch)
-    try:
+    with registered(con, "_vigil_keys", batch):
         stored = set(
             con.execute(
                 "SELECT e.project_id, e.event_id FROM errors e JOIN _vigil_keys k USING (project_id, event_id) "
@@ -52,8 +52,6 @@ def new_rows(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> lis
                 {"low": min(times), "high": max(times)},
             ).fetchall()
         )
-    finally:
-        con.unregister("_vigil_keys")
     seen: set[tuple[int, str]] = set()
     fresh = []
     for key, row in zip(keys, rows, strict=True):

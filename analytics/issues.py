@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 import duckdb
 import pyarrow as pa
 
+from analytics.store import registered
+
 STATUSES = ("unresolved", "resolved", "resolved_in_release", "ignored", "regressed")
 RESOLVED = ("resolved", "resolved_in_release")
 
@@ -202,8 +204,7 @@ def apply(con: duckdb.DuckDBPyConnection, index: IssueIndex, plan: Plan, events:
             "regressed": pa.array([i in regressed for i in ids], pa.bool_()),
         }
     )
-    con.register("_vigil_issue_deltas", table)
-    try:
+    with registered(con, "_vigil_issue_deltas", table):
         con.execute(
             """UPDATE issues SET
                    events = issues.events + d.n,
@@ -215,8 +216,6 @@ def apply(con: duckdb.DuckDBPyConnection, index: IssueIndex, plan: Plan, events:
                    status_changed_at = CASE WHEN d.regressed THEN d.last_ts ELSE issues.status_changed_at END
                FROM _vigil_issue_deltas d WHERE issues.issue_id = d.issue_id"""
         )
-    finally:
-        con.unregister("_vigil_issue_deltas")
 
 
 def _regresses(

@@ -21,7 +21,6 @@ of the look-back window, and a column of numbers scans about ten times faster.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from datetime import datetime, timedelta
 
@@ -29,6 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analytics.store import registered
 from analytics.tables import ROLLUPS, TIMESTAMP
 
 #: Percentiles read from ``vitals_1m`` are within 2 % of the true value.
@@ -89,8 +89,7 @@ def earlier_vitals(con: duckdb.DuckDBPyConnection, vitals: pa.Table | None) -> p
     if keyed.num_rows == 0:
         return None
     window = {"low": _min_ts(vitals) - VITAL_LOOKBACK, "high": _max_ts(vitals) + VITAL_LOOKBACK}
-    con.register("_vigil_keys", keyed)
-    try:
+    with registered(con, "_vigil_keys", keyed):
         return con.sql(
             """SELECT s.project_id, s.metric_key, s.ts, s.value FROM web_vitals s
                SEMI JOIN _vigil_keys k USING (project_id, metric_key)
@@ -100,9 +99,6 @@ def earlier_vitals(con: duckdb.DuckDBPyConnection, vitals: pa.Table | None) -> p
                ) = 1""",
             params=window,
         ).to_arrow_table()
-    finally:
-        with contextlib.suppress(duckdb.Error):
-            con.unregister("_vigil_keys")
 
 
 def apply(con: duckdb.DuckDBPyConnection, inserted: dict[str, pa.Table], earlier: pa.Table | None = None) -> None:
@@ -123,12 +119,8 @@ def apply(con: duckdb.DuckDBPyConnection, inserted: dict[str, pa.Table], earlier
                 FROM _vigil_inserted GROUP BY ALL""",
         )
         if table == "web_vitals":
-            con.register("_vigil_earlier", EARLIER.empty_table() if earlier is None else earlier)
-            try:
+            with registered(con, "_vigil_earlier", EARLIER.empty_table() if earlier is None else earlier):
                 _with_view(con, rows, _VITALS_SQL)
-            finally:
-                with contextlib.suppress(duckdb.Error):
-                    con.unregister("_vigil_earlier")
 
 
 # Rows without a metric id count once each. For a metric id, the latest value counts: the
@@ -203,12 +195,8 @@ def compact(con: duckdb.DuckDBPyConnection, before: datetime) -> int:
 
 
 def _with_view(con: duckdb.DuckDBPyConnection, rows: pa.Table, sql: str) -> None:
-    con.register("_vigil_inserted", rows)
-    try:
+    with registered(con, "_vigil_inserted", rows):
         con.execute(sql)
-    finally:
-        with contextlib.suppress(duckdb.Error):
-            con.unregister("_vigil_inserted")
 
 
 def _min_ts(rows: pa.Table) -> datetime:

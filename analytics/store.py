@@ -9,7 +9,7 @@ is opened; nothing is dropped or rewritten.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -70,22 +70,30 @@ def open_database(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+@contextlib.contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    """``table`` as the view ``name`` for the statements inside the block."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        # In a failed transaction this raises too; the next register replaces the view anyway.
+        with contextlib.suppress(duckdb.Error):
+            con.unregister(name)
+
+
 def _replace(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, returning: str) -> pa.Table:
     """Insert ``rows``, removing stored rows with the same key first; within the batch the latest wins."""
     key, latest = REPLACE_KEYS[table_name]
     match = " AND ".join(f"s.{c} = b.{c}" for c in key)
     partition = ", ".join(f"b.{c}" for c in key)
-    con.register("_vigil_batch", rows)
-    try:
+    with registered(con, "_vigil_batch", rows):
         con.execute(f"DELETE FROM {table_name} s WHERE EXISTS (SELECT 1 FROM _vigil_batch b WHERE {match})")
         return con.sql(
             f"""INSERT INTO {table_name} BY NAME SELECT * FROM _vigil_batch b
                 QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.{latest} DESC) = 1
                 RETURNING {returning}"""
         ).to_arrow_table()
-    finally:
-        with contextlib.suppress(duckdb.Error):
-            con.unregister("_vigil_batch")
 
 
 def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, returning: Sequence[str] = ()) -> pa.Table:
@@ -108,8 +116,7 @@ def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, retu
     key, time_column = DEDUPE_KEYS[table_name]
     match = " AND ".join(f"s.{c} = b.{c}" for c in key)
     partition = ", ".join(f"b.{c}" for c in key)
-    con.register("_vigil_batch", rows)
-    try:
+    with registered(con, "_vigil_batch", rows):
         params: dict[str, object] = {}
         if time_column is not None:
             # fetchall, not fetchone: a partly fetched result would block the con.sql() below.
@@ -124,7 +131,3 @@ def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, retu
                 RETURNING {columns}""",
             params=params or None,
         ).to_arrow_table()
-    finally:
-        # In a failed transaction this raises too; the next register replaces the view anyway.
-        with contextlib.suppress(duckdb.Error):
-            con.unregister("_vigil_batch")
