@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
@@ -227,14 +228,39 @@ TEXT_CACHE_CHARS = 4096
 TEXT_CACHE_BUDGET = 2_000_000
 
 
+class _Memo(dict[str, str]):
+    """Scrubbed forms of values seen before, emptied when one more would pass a bound.
+
+    At most ``entries`` values, and ``chars`` characters of values and forms together;
+    values longer than ``longest`` are scrubbed every time.
+    """
+
+    def __init__(self, *, entries: int, chars: int, longest: int) -> None:
+        super().__init__()
+        self.entries, self.chars, self.longest = entries, chars, longest
+        self.size = 0  # characters held
+
+    def scrubbed(self, value: str, scrub: Callable[[str], str]) -> str:
+        found = self.get(value)
+        if found is None:
+            found = scrub(value)
+            if len(value) <= self.longest:
+                size = len(value) + len(found)
+                if len(self) >= self.entries or self.size + size > self.chars:
+                    self.clear()
+                    self.size = 0
+                self[value] = found
+                self.size += size
+        return found
+
+
 class Scrubber:
     """The built-in rules plus a project's extra patterns, compiled once."""
 
     def __init__(self, settings: ScrubSettings) -> None:
         self._extras = tuple(_compile_extra(p) for p in settings.extra_patterns)
-        self._urls: dict[str, str] = {}  # bounded: emptied when full
-        self._texts: dict[str, str] = {}  # bounded by TEXT_CACHE_BUDGET characters
-        self._text_chars = 0
+        self._urls = _Memo(entries=URL_CACHE_SIZE, chars=sys.maxsize, longest=sys.maxsize)
+        self._texts = _Memo(entries=sys.maxsize, chars=TEXT_CACHE_BUDGET, longest=TEXT_CACHE_CHARS)
 
     @staticmethod
     def _apply_rules(rules: tuple[Rule, ...], value: str) -> str:
@@ -252,26 +278,14 @@ class Scrubber:
 
     def text(self, value: str) -> str:
         """A message, stack or breadcrumb with every rule applied."""
-        scrubbed = self._texts.get(value)
-        if scrubbed is None:
-            scrubbed = self._extra(self._apply_rules(TEXT_RULES, value))
-            if len(value) <= TEXT_CACHE_CHARS:
-                size = len(value) + len(scrubbed)
-                if self._text_chars + size > TEXT_CACHE_BUDGET:
-                    self._texts.clear()
-                    self._text_chars = 0
-                self._texts[value] = scrubbed
-                self._text_chars += size
-        return scrubbed
+        return self._texts.scrubbed(value, self._text)
+
+    def _text(self, value: str) -> str:
+        return self._extra(self._apply_rules(TEXT_RULES, value))
 
     def url(self, value: str) -> str:
         """A URL with its password, sensitive query and fragment parameters, emails and cards replaced."""
-        scrubbed = self._urls.get(value)
-        if scrubbed is None:
-            if len(self._urls) >= URL_CACHE_SIZE:
-                self._urls.clear()
-            scrubbed = self._urls[value] = self._url(value)
-        return scrubbed
+        return self._urls.scrubbed(value, self._url)
 
     def _url(self, value: str) -> str:
         rest, hash_, fragment = value.partition("#")
