@@ -16,7 +16,8 @@ with its latest value: when a newer value arrives, the histogram takes one away 
 bucket of the value it replaces and adds one to the new value's bucket. The value it
 replaces is looked up before the batch is inserted (``earlier_vitals``), by the metric id's
 number (``web_vitals.metric_key``) rather than its text: the lookup scans the stored vitals
-of the look-back window, and a column of numbers scans about ten times faster.
+of the look-back window, and with numbers it and ``apply`` took 51 ms rather than 177 for a
+batch of 9,000 vitals with 5 million stored (bench/README.md).
 """
 
 from __future__ import annotations
