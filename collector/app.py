@@ -71,7 +71,9 @@ async def _watch_projects(registry: ProjectRegistry, every: float) -> None:
 
 
 async def _update_gauges(enqueuer: Enqueuer, backlog: Backlog) -> None:
+    """Each second: the counts requests gathered, the spool's depth and the stream's backlog."""
     while True:
+        metrics.fold()
         metrics.SPOOLED.set(enqueuer.spooled)
         metrics.BACKLOG.set(backlog.length)
         await asyncio.sleep(1.0)

@@ -131,7 +131,7 @@ async def ingest(scope: Scope, receive: Receive, send: Send, project_id: int, en
         # A bug, not the client's fault: logged with its trace, answered without one.
         log.exception("ingest failed")
         status, answer = 500, {"error": "internal error"}
-    metrics.child(metrics.REQUESTS, endpoint.name, str(status)).inc()
+    metrics.add(metrics.REQUESTS, (endpoint.name, str(status)))
     await respond(send, status, answer, headers)
 
 
@@ -140,7 +140,7 @@ async def _read_body(state: State, request: Request, endpoint: Endpoint) -> byte
     settings = state.settings
     try:
         body = await request.body(settings.max_body_bytes)
-        metrics.child(metrics.BYTES, endpoint.name).inc(len(body))
+        metrics.add(metrics.BYTES, (endpoint.name,), len(body))
         encoding = request.header(b"content-encoding")
         if encoding:
             body = decompress(body, encoding, settings.max_decompressed_bytes)

@@ -71,7 +71,7 @@ class Outcomes:
         if n <= 0:
             return
         self._counts[(project_id, project, outcome, reason, unit)] += n
-        metrics.child(metrics.OUTCOMES, project or "-", outcome, reason, unit).inc(n)
+        metrics.add(metrics.OUTCOMES, (project or "-", outcome, reason, unit), n)
 
     async def flush(self) -> None:
         """Send what was counted since the last flush; on failure keep it for the next."""

@@ -400,7 +400,14 @@ def test_several_workers_share_the_port_and_their_metrics(http, data_dir, demo_p
         for _ in range(20):
             with httpx.Client(timeout=10) as fresh:  # new connections, so both workers get some
                 assert post(fresh, service, demo_project, batch()).status_code == 202
-        metrics = http.get(f"{service.url}/metrics").text
+        # Each worker adds its counts to the shared counters once a second.
+        wait_until(
+            lambda: (
+                'vigil_collector_requests_total{route="events",status="202"} 20.0'
+                in http.get(f"{service.url}/metrics").text
+            ),
+            timeout=10,
+            what="both workers' counts",
+        )
     finally:
         service.stop()
-    assert 'vigil_collector_requests_total{route="events",status="202"} 20.0' in metrics
