@@ -21,11 +21,13 @@ beacon-js/node_modules/.installed: beacon-js/package.json beacon-js/package-lock
 beacon-js/dist/vigil.js: beacon-js/node_modules/.installed $(BEACON_SRC)
 	cd beacon-js && npm run build
 
-# Browser tests drive Debian's chromium; install it when missing and we may.
+# Browser tests drive Debian's chromium, and one serves HTTPS with a certificate openssl
+# makes; install them when missing and we may.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "make: the browser tests need Debian's chromium package: sudo apt-get install chromium" >&2; exit 1; fi; }
+	@for tool in chromium openssl; do command -v $$tool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$tool >/dev/null; \
+	  else echo "make: the browser tests need Debian's $$tool package: sudo apt-get install $$tool" >&2; exit 1; fi; }; \
+	done
 
 lint: setup
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +39,17 @@ def wait_until(check: Callable[[], T], *, timeout: float, what: str, interval: f
         time.sleep(interval)
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made by openssl, valid for a day: (cert, key)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
 def stop_process(process: subprocess.Popen[Any], timeout: float = 15) -> None:
     """SIGTERM by pid, then SIGKILL the process and its descendants if it does not stop."""
     if process.poll() is None:
@@ -62,6 +74,8 @@ class Service:
     url: str
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    #: The certificate to trust when ``url`` is https (a test's self-signed one).
+    ca_file: Path | None = None
     _log_file: IO[bytes] | None = None
 
     def start(self, ready_path: str, timeout: float = 30) -> None:
@@ -72,8 +86,9 @@ class Service:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.output()}")
+            verify = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
             try:
-                return httpx.get(self.url + ready_path, timeout=1).status_code == 200
+                return httpx.get(self.url + ready_path, timeout=1, verify=verify).status_code == 200
             except httpx.HTTPError:
                 return False
 

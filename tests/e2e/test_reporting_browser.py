@@ -1,50 +1,106 @@
-"""Chromium's own CSP report reaches the collector through the page's reporting headers.
+"""Chromium's own CSP reports reach the collector through the page's reporting headers.
 
-Headless Chromium here does not deliver Reporting API (``report-to``) reports at all, with
-or without ``--short-reporting-delay``; the page therefore names its target with
-``report-uri``, which Chromium sends at once as ``application/csp-report``. The
-Reporting API's JSON is covered with bodies in the browsers' format in
-tests/collector/test_reporting.py.
+Two ways, as browsers send them:
+
+- ``report-uri``: Chromium posts ``application/csp-report`` at once, over plain HTTP too.
+- The Reporting API (``Reporting-Endpoints`` and ``report-to``): Chromium delivers only
+  from an HTTPS page to an HTTPS endpoint; 127.0.0.1 does not count as secure here. The
+  test serves both the page and the collector (the same app ``vigil serve collector``
+  runs, under uvicorn with a self-signed certificate, as behind a TLS proxy) over HTTPS,
+  and its own Chromium ignores the certificate. The first report of a page is sent
+  within a second; later ones wait for Chromium's next delivery (about a minute).
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from collector.reporting.headers import ReportingHeaders
-from tests.helpers import free_port, wait_until
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers import Service, env_without_vigil, free_port, self_signed_certificate, wait_until
 
 pytestmark = pytest.mark.browser
 
+BLOCKED = "https://blocked.example/pixel.png"
 
-def test_a_real_csp_violation_report_arrives(page, collector, demo_project, received):
-    endpoint = f"{collector.url}/api/{demo_project.id}/reports?key={demo_project.public_key}"
 
-    async def shop(request):  # type: ignore[no-untyped-def]
-        html = '<!doctype html><html><body><img src="https://blocked.example/pixel.png"></body></html>'
-        return HTMLResponse(html, headers={"Content-Security-Policy": f"img-src 'self'; report-uri {endpoint}"})
+def shop(policy: str) -> Starlette:
+    """A page with an image its Content-Security-Policy blocks, and no beacon: the browser reports by itself."""
 
-    app = ReportingHeaders(Starlette(routes=[Route("/", shop)]), endpoint=endpoint)
+    async def page(request):  # type: ignore[no-untyped-def]
+        html = f'<!doctype html><html><body><img src="{BLOCKED}"></body></html>'
+        return HTMLResponse(html, headers={"Content-Security-Policy": policy})
+
+    return Starlette(routes=[Route("/", page)])
+
+
+@contextlib.contextmanager
+def serving(app: ASGIApp, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """``app`` under uvicorn in a thread on a free port (HTTPS with ``tls``); yields its URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    certificate = {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])} if tls else {}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **certificate))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         wait_until(lambda: server.started, timeout=10, what="the shop")
-        page.goto(f"http://127.0.0.1:{port}/")  # no beacon on this page: the browser reports by itself
-        (event,) = received.wait("csp", timeout=30)
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}/"
     finally:
         server.should_exit = True
         thread.join(10)
-    assert (event.blocked_uri, event.effective_directive, event.disposition) == (
-        "https://blocked.example/pixel.png", "img-src", "enforce",
-    )  # fmt: skip
-    assert event.page_url == f"http://127.0.0.1:{port}/"
+
+
+def test_a_csp_report_uri_report_arrives(page, collector, demo_project, received):
+    endpoint = f"{collector.url}/api/{demo_project.id}/reports?key={demo_project.public_key}"
+    with serving(ReportingHeaders(shop(f"img-src 'self'; report-uri {endpoint}"), endpoint=endpoint)) as url:
+        page.goto(url)
+        (event,) = received.wait("csp", timeout=30)
+    assert (event.blocked_uri, event.effective_directive, event.disposition) == (BLOCKED, "img-src", "enforce")
+    assert event.page_url == url
     ((entry,),) = [[e for e in received.entries() if e.source == "reporting_api"]]
     assert entry.user_agent.startswith("Mozilla/5.0")
+
+
+def test_a_reporting_api_report_arrives_over_https(browser, tmp_path, data_dir, demo_project, redis_url, received):
+    tls = self_signed_certificate(tmp_path)
+    port = free_port()
+    collector = Service(
+        "collector over https",
+        [sys.executable, "-m", "uvicorn", "--factory", "collector.app:app_from_env", "--host", "127.0.0.1",
+         "--port", str(port), "--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1]), "--log-level", "warning"],
+        env={**env_without_vigil(), "VIGIL_DATA_DIR": str(data_dir), "VIGIL_REDIS_URL": redis_url},
+        url=f"https://127.0.0.1:{port}",
+        log=data_dir / "collector-https.log",
+        ca_file=tls[0],
+    )  # fmt: skip
+    collector.start("/healthz")
+    own = browser.browser_type.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--ignore-certificate-errors"], headless=True
+    )
+    try:
+        endpoint = f"{collector.url}/api/{demo_project.id}/reports?key={demo_project.public_key}"
+        # report-to only: the report can come no other way than through the Reporting API.
+        app = ReportingHeaders(shop("img-src 'self'; report-to vigil"), endpoint=endpoint, nel=False)
+        with serving(app, tls) as url:
+            own.new_page().goto(url)
+            (event,) = received.wait("csp", timeout=30)
+    finally:
+        own.close()
+        collector.stop()
+    assert (event.blocked_uri, event.effective_directive, event.disposition) == (BLOCKED, "img-src", "enforce")
+    assert event.page_url == url
+    assert event.original_policy == "img-src 'self'; report-to vigil"
+    ((entry,),) = [[e for e in received.entries() if e.source == "reporting_api"]]
+    assert entry.user_agent.startswith("Mozilla/5.0")
+    assert event.ts <= entry.received_at  # received, minus the report's age
