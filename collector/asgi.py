@@ -85,10 +85,21 @@ class Request:
         return b"".join(chunks)
 
 
+EMPTY = (b"content-length", b"0")
+
+
 async def respond(send: Send, status: int, body: Any, headers: Headers | None = None) -> None:
-    """A JSON answer: ``body`` encoded, with ``headers`` (raw, lower-case names) added."""
+    """A JSON answer: ``body`` encoded, with ``headers`` (raw, lower-case names) added.
+
+    An empty ``body`` (``{}``, ``None``) is sent as no body at all: the server then writes
+    the answer in one piece instead of two (a system call and a packet less per request).
+    """
     if status in NO_BODY:
         await send({"type": "http.response.start", "status": status, "headers": list(headers or [])})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if not body:
+        await send({"type": "http.response.start", "status": status, "headers": [EMPTY, *(headers or [])]})
         await send({"type": "http.response.body", "body": b""})
         return
     payload = _encode(body)

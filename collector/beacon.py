@@ -39,9 +39,10 @@ class BeaconEndpoint:
             client_ip=context.client_ip,
             country=context.country,
         )
-        answer: dict[str, object] = {"accepted": len(decoded.batch.events)}
+        # Nothing to say when every event was queued: 202 without a body (docs/protocol.md).
+        answer: dict[str, object] = {}
         if decoded.skipped:
-            answer["skipped"] = decoded.skipped
+            answer = {"accepted": len(decoded.batch.events), "skipped": decoded.skipped}
         skipped = {"unknown_kind": decoded.skipped} if decoded.skipped else {}
         return Parsed([(EVENTS_STREAM, encode_entry(entry, decoded.raw))], len(decoded.batch.events), skipped, answer)
 

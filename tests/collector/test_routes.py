@@ -45,7 +45,8 @@ def post(
 def test_a_valid_batch_is_queued_and_answered_202(http, collector, demo_project, redis_client: redis.Redis):
     response = post(http, collector, demo_project, batch(release="shop@1.0", environment="prod"))
 
-    assert (response.status_code, response.json()) == (202, {"accepted": 1})
+    # Every event queued: nothing more to say, so no body (one write instead of two per answer).
+    assert (response.status_code, response.content, response.headers["content-length"]) == (202, b"", "0")
     ((_, fields),) = redis_client.xrange(EVENTS_STREAM)
     entry = decode_entry(fields[b"e"])
     assert (entry.project_id, entry.project, entry.user_agent) == (demo_project.id, "demo", "test-agent/1.0")
@@ -157,7 +158,7 @@ def test_a_project_created_while_running_is_accepted_within_seconds(http, collec
         what="the new project to be accepted",
         interval=0.1,
     )
-    assert response.json() == {"accepted": 1}
+    assert response.status_code == 202
 
 
 def test_origins_are_enforced_for_projects_that_list_them(http, collector, data_dir, redis_client):
@@ -194,7 +195,7 @@ def test_without_redis_events_are_spooled_and_readiness_says_so(http, data_dir, 
     try:
         assert http.get(f"{service.url}/readyz").status_code == 503
         response = post(http, service, demo_project, batch())
-        assert (response.status_code, response.json()) == (202, {"accepted": 1})
+        assert (response.status_code, response.content) == (202, b"")
     finally:
         service.stop()
     (segment,) = (data_dir / "spool").iterdir()  # kept for the next collector to replay
