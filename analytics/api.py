@@ -23,6 +23,7 @@ from starlette.types import Lifespan
 from analytics.consume import Consumer
 from analytics.issues import StatusError, set_status
 from analytics.queries import REGISTRY, QueryError, Result, run_query, run_sql
+from analytics.store import cursor
 
 T = TypeVar("T")
 MAX_SQL_BYTES = 100_000
@@ -61,11 +62,11 @@ def create_api(
 
     def on_cursor(work: Callable[[duckdb.DuckDBPyConnection], T]) -> Callable[[], T]:
         def run() -> T:
-            cursor = con.cursor()
+            own = cursor(con)
             try:
-                return work(cursor)
+                return work(own)
             finally:
-                cursor.close()
+                own.close()
 
         return run
 

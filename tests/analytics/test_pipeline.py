@@ -12,7 +12,7 @@ import pytest
 
 from analytics.consume import Consumer
 from analytics.events import ms
-from analytics.store import SCHEMA_VERSION, SchemaTooNew, open_database
+from analytics.store import ROW_GROUP_SIZE, SCHEMA_VERSION, SchemaTooNew, cursor, open_database
 from analytics.tables import SHARED, TABLES
 from collector.schema import decode_batch
 from collector.stream import EVENTS_STREAM, StreamEntry, encode_entry
@@ -145,6 +145,35 @@ def test_an_older_file_gains_new_tables_and_columns_and_keeps_its_rows(tmp_path)
         assert con.execute("SELECT value FROM vigil_meta").fetchone() == (str(SCHEMA_VERSION),)
     finally:
         con.close()
+
+
+def test_rows_go_in_small_row_groups_and_the_file_stays_a_plain_duckdb_file(tmp_path):
+    path = tmp_path / "vigil.duckdb"
+    with duckdb.connect(str(path)) as old:  # written with DuckDB's own row groups (122,880 rows)
+        old.execute("CREATE TABLE legacy AS SELECT range AS i FROM range(130000)")
+    groups = (
+        "SELECT sum(count) FROM pragma_storage_info('legacy') "
+        "WHERE column_id = 0 AND segment_type <> 'VALIDITY' GROUP BY row_group_id ORDER BY row_group_id"
+    )
+    con = open_database(path)
+    try:
+        for start in range(0, 4 * ROW_GROUP_SIZE, ROW_GROUP_SIZE // 2):
+            con.execute("INSERT INTO legacy SELECT range FROM range(?, ?)", [start, start + ROW_GROUP_SIZE // 2])
+            con.execute("CHECKPOINT")
+        sizes = [size for (size,) in con.execute(groups).fetchall()]
+        # The old full group is kept as it is; every group written since holds at most ROW_GROUP_SIZE rows.
+        assert sizes[0] == 122880
+        assert max(sizes[1:]) <= ROW_GROUP_SIZE
+        assert sum(sizes) == 130000 + 4 * ROW_GROUP_SIZE
+        # A cursor (the read API's, on another thread) works in the same catalog.
+        reader = cursor(con)
+        assert reader.execute("SELECT count(*) FROM legacy").fetchone() == (130000 + 4 * ROW_GROUP_SIZE,)
+        reader.close()
+    finally:
+        con.close()
+    with duckdb.connect(str(path), read_only=True) as plain:
+        assert plain.execute("SELECT count(*) FROM legacy").fetchone() == (130000 + 4 * ROW_GROUP_SIZE,)
+        assert plain.execute("SELECT value FROM vigil_meta").fetchone() == (str(SCHEMA_VERSION),)
 
 
 def test_a_newer_file_is_refused(tmp_path):
