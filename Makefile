@@ -25,7 +25,7 @@ beacon-js/dist/vigil.js: beacon-js/node_modules/.installed $(BEACON_SRC)
 # makes; install them when missing and we may.
 chromium:
 	@for tool in chromium openssl; do command -v $$tool >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$tool >/dev/null; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$tool >/dev/null || exit 1; \
 	  else echo "make: the browser tests need Debian's $$tool package: sudo apt-get install $$tool" >&2; exit 1; fi; }; \
 	done
 

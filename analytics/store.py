@@ -66,15 +66,29 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 
+def attach(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the file as catalog ``vigil``, however the file is named.
+
+    Attached, not connected: only ATTACH takes a row group size. DuckDB's spill files go
+    next to the file, as with a plain connect, not into the working directory.
+    """
+    con = duckdb.connect(config={"temp_directory": f"{path}.tmp"})
+    try:
+        quoted = "'" + str(path).replace("'", "''") + "'"
+        options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
+        con.execute(f"ATTACH {quoted} AS {CATALOG} ({options})")
+        con.execute(f"USE {CATALOG}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def open_database(path: Path) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the DuckDB file for writing and bring its tables up to date."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
+    con = attach(path)
     try:
-        # Attached, not connected: only ATTACH takes a row group size.
-        quoted = "'" + str(path).replace("'", "''") + "'"
-        con.execute(f"ATTACH {quoted} AS {CATALOG} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
-        con.execute(f"USE {CATALOG}")
         migrate(con)
     except BaseException:
         con.close()

@@ -107,6 +107,7 @@ def create_app(settings: CollectorSettings) -> ASGIApp:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            metrics.fold()  # the last second's counts (the files outlive a worker with several)
         finally:
             for task in tasks:
                 task.cancel()

@@ -98,7 +98,7 @@ async def respond(send: Send, status: int, body: Any, headers: Headers | None = 
         await send({"type": "http.response.start", "status": status, "headers": list(headers or [])})
         await send({"type": "http.response.body", "body": b""})
         return
-    if not body:
+    if body is None or body == {}:
         await send({"type": "http.response.start", "status": status, "headers": [EMPTY, *(headers or [])]})
         await send({"type": "http.response.body", "body": b""})
         return

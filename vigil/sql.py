@@ -17,6 +17,7 @@ import duckdb
 from analytics.client import ReadClient
 from analytics.queries import Result, run_sql
 from analytics.settings import AnalyticsSettings
+from analytics.store import attach
 from vigil import runtime
 from vigil.config import ConfigError, load
 from vigil.table import render_table
@@ -31,7 +32,7 @@ def query(data_dir: Path, statement: str) -> Result:
     if not path.exists():
         raise ConfigError(f"no database at {path} yet: start Vigil (vigil up) and send some events first")
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = attach(path, read_only=True)  # the same catalog name as through the read API
     except duckdb.IOException as e:
         raise ConfigError(f"cannot open {path}: {str(e).splitlines()[0]}") from None
     try:

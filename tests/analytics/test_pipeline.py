@@ -165,6 +165,8 @@ def test_rows_go_in_small_row_groups_and_the_file_stays_a_plain_duckdb_file(tmp_
         assert sizes[0] == 122880
         assert max(sizes[1:]) <= ROW_GROUP_SIZE
         assert sum(sizes) == 130000 + 4 * ROW_GROUP_SIZE
+        # DuckDB spills next to the file, not into the working directory.
+        assert con.execute("SELECT current_setting('temp_directory')").fetchone() == (f"{path}.tmp",)
         # A cursor (the read API's, on another thread) works in the same catalog.
         reader = cursor(con)
         assert reader.execute("SELECT count(*) FROM legacy").fetchone() == (130000 + 4 * ROW_GROUP_SIZE,)

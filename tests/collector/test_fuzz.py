@@ -55,7 +55,7 @@ def send(http: httpx.Client, collector: Service, project: Project, endpoint: str
         headers={k.replace("_", "-"): v for k, v in headers.items() if v},
     )
     assert response.status_code < 500, (endpoint, body[:200], response.text[:200])
-    if response.status_code != 204:
+    if response.content:  # 204, and a 202 with every event queued, have none
         assert isinstance(response.json(), dict)
     return response.status_code
 

@@ -85,18 +85,20 @@ def test_a_reporting_api_report_arrives_over_https(browser, tmp_path, data_dir, 
         ca_file=tls[0],
     )  # fmt: skip
     collector.start("/healthz")
-    own = browser.browser_type.launch(
-        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--ignore-certificate-errors"], headless=True
-    )
     try:
-        endpoint = f"{collector.url}/api/{demo_project.id}/reports?key={demo_project.public_key}"
-        # report-to only: the report can come no other way than through the Reporting API.
-        app = ReportingHeaders(shop("img-src 'self'; report-to vigil"), endpoint=endpoint, nel=False)
-        with serving(app, tls) as url:
-            own.new_page().goto(url)
-            (event,) = received.wait("csp", timeout=30)
+        own = browser.browser_type.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--ignore-certificate-errors"], headless=True
+        )
+        try:
+            endpoint = f"{collector.url}/api/{demo_project.id}/reports?key={demo_project.public_key}"
+            # report-to only: the report can come no other way than through the Reporting API.
+            app = ReportingHeaders(shop("img-src 'self'; report-to vigil"), endpoint=endpoint, nel=False)
+            with serving(app, tls) as url:
+                own.new_page().goto(url)
+                (event,) = received.wait("csp", timeout=30)
+        finally:
+            own.close()
     finally:
-        own.close()
         collector.stop()
     assert (event.blocked_uri, event.effective_directive, event.disposition) == (BLOCKED, "img-src", "enforce")
     assert event.page_url == url
