@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analytics.store import registered
+from analytics.store import registered, time_range
 from analytics.tables import ROLLUPS, TIMESTAMP
 
 #: Percentiles read from ``vitals_1m`` are within 2 % of the true value.
@@ -89,7 +89,8 @@ def earlier_vitals(con: duckdb.DuckDBPyConnection, vitals: pa.Table | None) -> p
     keyed = vitals.filter(pc.is_valid(vitals["metric_key"])).select(["project_id", "metric_key"])
     if keyed.num_rows == 0:
         return None
-    window = {"low": _min_ts(vitals) - VITAL_LOOKBACK, "high": _max_ts(vitals) + VITAL_LOOKBACK}
+    low, high = time_range(vitals)
+    window = {"low": low - VITAL_LOOKBACK, "high": high + VITAL_LOOKBACK}
     with registered(con, "_vigil_keys", keyed):
         return con.sql(
             """SELECT s.project_id, s.metric_key, s.ts, s.value FROM web_vitals s
@@ -198,13 +199,3 @@ def compact(con: duckdb.DuckDBPyConnection, before: datetime) -> int:
 def _with_view(con: duckdb.DuckDBPyConnection, rows: pa.Table, sql: str) -> None:
     with registered(con, "_vigil_inserted", rows):
         con.execute(sql)
-
-
-def _min_ts(rows: pa.Table) -> datetime:
-    value: datetime = pc.min(rows["ts"]).as_py()
-    return value
-
-
-def _max_ts(rows: pa.Table) -> datetime:
-    value: datetime = pc.max(rows["ts"]).as_py()
-    return value

@@ -94,12 +94,9 @@ async def respond(send: Send, status: int, body: Any, headers: Headers | None = 
     An empty ``body`` (``{}``, ``None``) is sent as no body at all: the server then writes
     the answer in one piece instead of two (a system call and a packet less per request).
     """
-    if status in NO_BODY:
-        await send({"type": "http.response.start", "status": status, "headers": list(headers or [])})
-        await send({"type": "http.response.body", "body": b""})
-        return
-    if body is None or body == {}:
-        await send({"type": "http.response.start", "status": status, "headers": [EMPTY, *(headers or [])]})
+    if status in NO_BODY or body is None or body == {}:
+        head = [*(headers or [])] if status in NO_BODY else [EMPTY, *(headers or [])]
+        await send({"type": "http.response.start", "status": status, "headers": head})
         await send({"type": "http.response.body", "body": b""})
         return
     payload = _encode(body)

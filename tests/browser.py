@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import shutil
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -14,6 +16,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from tests.helpers import free_port, wait_until
 
@@ -57,6 +60,21 @@ class Reply:
     delay: float = 0.0
 
 
+@contextlib.contextmanager
+def served(app: ASGIApp, port: int, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """``app`` under a real uvicorn in a thread on 127.0.0.1 (HTTPS with ``tls``: cert, key); yields its URL."""
+    certificate = {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])} if tls else {}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **certificate))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, timeout=10, what=f"the test site on port {port}")
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
 class Site:
     """Pages served on 127.0.0.1 by a real uvicorn in a thread: ``site.pages["/x"] = "<html>…"`` or a ``Reply``.
 
@@ -78,18 +96,16 @@ class Site:
                 await asyncio.sleep(reply.delay)
             return Response(reply.body, reply.status, headers=reply.headers, media_type=reply.content_type)
 
-        app = Starlette(routes=[Route("/{path:path}", show, methods=["GET", "POST", "PUT", "DELETE"])])
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self._serving = served(
+            Starlette(routes=[Route("/{path:path}", show, methods=["GET", "POST", "PUT", "DELETE"])]), self.port
+        )
 
     def __enter__(self) -> Site:
-        self.thread.start()
-        wait_until(lambda: self.server.started, timeout=10, what="the test site")
+        self._serving.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        self._serving.__exit__(None, None, None)
 
 
 @pytest.fixture

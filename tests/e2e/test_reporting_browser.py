@@ -13,22 +13,16 @@ Two ways, as browsers send them:
 
 from __future__ import annotations
 
-import contextlib
 import sys
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from collector.reporting.headers import ReportingHeaders
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.helpers import Service, env_without_vigil, free_port, self_signed_certificate, wait_until
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, served
+from tests.helpers import Service, env_without_vigil, free_port, self_signed_certificate
 
 pytestmark = pytest.mark.browser
 
@@ -45,25 +39,12 @@ def shop(policy: str) -> Starlette:
     return Starlette(routes=[Route("/", page)])
 
 
-@contextlib.contextmanager
-def serving(app: ASGIApp, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
-    """``app`` under uvicorn in a thread on a free port (HTTPS with ``tls``); yields its URL."""
-    port = free_port()
-    certificate = {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])} if tls else {}
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **certificate))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, timeout=10, what="the shop")
-        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 def test_a_csp_report_uri_report_arrives(page, collector, demo_project, received):
     endpoint = f"{collector.url}/api/{demo_project.id}/reports?key={demo_project.public_key}"
-    with serving(ReportingHeaders(shop(f"img-src 'self'; report-uri {endpoint}"), endpoint=endpoint)) as url:
+    with served(
+        ReportingHeaders(shop(f"img-src 'self'; report-uri {endpoint}"), endpoint=endpoint), free_port()
+    ) as site:
+        url = f"{site}/"
         page.goto(url)
         (event,) = received.wait("csp", timeout=30)
     assert (event.blocked_uri, event.effective_directive, event.disposition) == (BLOCKED, "img-src", "enforce")
@@ -93,7 +74,8 @@ def test_a_reporting_api_report_arrives_over_https(browser, tmp_path, data_dir, 
             endpoint = f"{collector.url}/api/{demo_project.id}/reports?key={demo_project.public_key}"
             # report-to only: the report can come no other way than through the Reporting API.
             app = ReportingHeaders(shop("img-src 'self'; report-to vigil"), endpoint=endpoint, nel=False)
-            with serving(app, tls) as url:
+            with served(app, free_port(), tls) as site:
+                url = f"{site}/"
                 own.new_page().goto(url)
                 (event,) = received.wait("csp", timeout=30)
         finally:
