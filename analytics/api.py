@@ -22,8 +22,10 @@ from starlette.types import Lifespan
 
 from analytics.consume import Consumer
 from analytics.issues import StatusError, set_status
-from analytics.queries import REGISTRY, QueryError, Result, run_query, run_sql
+from analytics.queries import run_query, run_sql
 from analytics.store import cursor
+from contracts.queries import QUERIES, QueryError
+from contracts.read_api import Result
 
 T = TypeVar("T")
 MAX_SQL_BYTES = 100_000
@@ -104,7 +106,7 @@ def create_api(
                         "doc": q.doc,
                         "params": [{"name": p.name, "kind": p.kind, "doc": p.doc} for p in q.params],
                     }
-                    for q in REGISTRY.values()
+                    for q in QUERIES.values()
                 ]
             },
         )
@@ -114,7 +116,7 @@ def create_api(
         try:
             return _result(await run_in_threadpool(on_cursor(lambda c: run_query(c, name, params))))
         except QueryError as e:
-            return _json(404 if name not in REGISTRY else 400, {"error": str(e)})
+            return _json(404 if name not in QUERIES else 400, {"error": str(e)})
 
     def authorized(request: Request) -> bool:
         supplied = request.headers.get("authorization", "").removeprefix("Bearer ").encode()

@@ -37,7 +37,7 @@ from analytics.issues import IssueIndex
 from analytics.pipeline import PROCESSORS, Processor, merge, to_tables
 from analytics.store import insert
 from analytics.workers import Pending, Processed, ProcessorPool, Result, Work, process_entries
-from collector.stream import CONSUMER_GROUP, payloads
+from contracts.stream import CONSUMER_GROUP, payloads
 
 log = logging.getLogger("vigil.analytics")
 

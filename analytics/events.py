@@ -26,7 +26,7 @@ from analytics.filters import filter_reason
 from analytics.fingerprint import Grouping, grouping
 from analytics.project_settings import ProjectSettings
 from analytics.scrub import Scrubber
-from collector.schema import (
+from contracts.beacon import (
     Breadcrumb,
     Cause,
     CspEvent,
@@ -38,7 +38,7 @@ from collector.schema import (
     ResourceEvent,
     VitalEvent,
 )
-from collector.stream import StreamEntry, decode_entry
+from contracts.stream import StreamEntry, decode_entry
 
 Rows = dict[str, list[tuple[Any, ...]]]
 _replace = msgspec.structs.replace

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from analytics.enrich.stack import Frame
-from vigil.config import ConfigError
+from contracts.settings import ConfigError
 
 # The names ``filter_reason`` returns, in the order the filters run.
 FILTERS = ("browser_extension", "crawler", "localhost", "legacy_browser", "message", "url")
@@ -27,7 +27,7 @@ FILTERS = ("browser_extension", "crawler", "localhost", "legacy_browser", "messa
 MAX_GLOBS = 50
 MAX_GLOB_LENGTH = 200
 # The longest message and URL a glob is matched against: the collector's own bounds
-# (collector/schema.py MAX_MESSAGE, MAX_URL), restated so a caller passing more costs no more.
+# (contracts/beacon.py MAX_MESSAGE, MAX_URL), restated so a caller passing more costs no more.
 MAX_MESSAGE = 8192
 MAX_URL = 2048
 MAX_FAMILIES = 100

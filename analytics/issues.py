@@ -24,8 +24,8 @@ import duckdb
 import pyarrow as pa
 
 from analytics.store import registered
+from contracts.queries import ISSUE_STATUSES
 
-STATUSES = ("unresolved", "resolved", "resolved_in_release", "ignored", "regressed")
 RESOLVED = ("resolved", "resolved_in_release")
 
 DDL = [
@@ -237,7 +237,7 @@ def set_status(con: duckdb.DuckDBPyConnection, issue_id: int, status: str, relea
     ``resolved`` remembers the newest release seen so far as the one it was resolved in;
     ``resolved_in_release`` needs ``release``.
     """
-    if status not in STATUSES or status == "regressed":
+    if status not in ISSUE_STATUSES or status == "regressed":
         raise StatusError(
             f"status must be one of unresolved, resolved, resolved_in_release, ignored; not {status[:40]!r}"
         )

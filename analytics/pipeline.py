@@ -16,11 +16,16 @@ from analytics.events import EventPipeline, Rows, ms
 from analytics.probes import process_probes
 from analytics.project_settings import DEFAULT
 from analytics.tables import TABLES
-from collector.outcomes import decode_outcomes
-from collector.probes import PROBES_STREAM
-from collector.sentry.convert import decode_sentry_entry
-from collector.sourcemaps import decode_sourcemap_entry
-from collector.stream import EVENTS_STREAM, OUTCOMES_STREAM, SENTRY_STREAM, SOURCEMAPS_STREAM
+from contracts.stream import (
+    EVENTS_STREAM,
+    OUTCOMES_STREAM,
+    PROBES_STREAM,
+    SENTRY_STREAM,
+    SOURCEMAPS_STREAM,
+    decode_outcomes,
+    decode_sentry_entry,
+    decode_sourcemap_entry,
+)
 
 _ms = ms
 

@@ -28,8 +28,8 @@ import pyarrow as pa
 
 from analytics.events import Rows, ms
 from analytics.rows import as_json
-from collector.probes import decode_probe_entry
-from server_probes.schema import CheckResult, Heartbeat, HostMetrics
+from contracts.probes import CheckResult, Heartbeat, HostMetrics
+from contracts.stream import decode_probe_entry
 
 FAILURES_TO_DOWN = 3
 SUCCESSES_TO_UP = 2

@@ -24,7 +24,7 @@ from typing import Any
 
 from analytics.filters import FilterSettings
 from analytics.scrub import Scrubber, ScrubSettings
-from vigil.config import CONFIG_FILE, ConfigError
+from contracts.settings import CONFIG_FILE, ConfigError
 
 log = logging.getLogger("vigil.analytics")
 

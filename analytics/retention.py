@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from analytics.tables import ROLLUPS, TABLES
-from vigil.config import ConfigError
+from contracts.settings import ConfigError
 
 log = logging.getLogger("vigil.analytics")
 

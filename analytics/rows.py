@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from collector.schema import (
+from contracts.beacon import (
     CspEvent,
     ErrorEvent,
     Event,

@@ -23,7 +23,7 @@ from urllib.parse import unquote_plus
 
 import re2
 
-from vigil.config import ConfigError
+from contracts.settings import ConfigError
 
 MAX_PATTERNS = 50
 MAX_PATTERN_LENGTH = 500

@@ -32,8 +32,8 @@ from analytics.settings import AnalyticsSettings
 from analytics.sourcemaps import replaced_maps, source_map_loader
 from analytics.store import open_database
 from analytics.workers import ProcessorPool, WorkerSetup
-from vigil import runtime
-from vigil.config import ConfigError
+from contracts import runfiles
+from contracts.settings import ConfigError
 
 log = logging.getLogger("vigil.analytics")
 
@@ -103,14 +103,14 @@ def serve(settings: AnalyticsSettings) -> None:
         thread.start()
         host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host  # noqa: S104
         url = f"http://{host}:{settings.port}"
-        runtime.write(settings.data_dir, "analytics", {"url": url, "token": token})
+        runfiles.write(settings.data_dir, "analytics", {"url": url, "token": token})
         log.info("analytics: read API on %s, database %s", url, settings.database_path)
         try:
             yield
         finally:
             consumer.stopping.set()
             thread.join(STOP_TIMEOUT_SECONDS)
-            runtime.remove(settings.data_dir, "analytics")
+            runfiles.remove(settings.data_dir, "analytics")
 
     app = create_api(con, consumer, token, lifespan=lifespan)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))

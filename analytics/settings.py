@@ -7,9 +7,8 @@ import socket
 from pathlib import Path
 
 from analytics.retention import policy
-from vigil.config import DEFAULT_DATA_DIR, setting
-
-DEFAULT_PORT = 8472
+from contracts.read_api import DEFAULT_PORT
+from contracts.settings import DEFAULT_DATA_DIR, setting
 
 
 @dataclasses.dataclass(frozen=True)

@@ -41,7 +41,7 @@ from analytics.enrich.symbolicate import MapLoader, SourceMapCache
 from analytics.events import EventPipeline, Rows
 from analytics.pipeline import Processor, processors, to_tables
 from analytics.project_settings import ProjectSettingsRegistry
-from collector.stream import payloads
+from contracts.stream import payloads
 
 log = logging.getLogger("vigil.analytics")
 

@@ -30,8 +30,8 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from collector.projects import create_project  # noqa: E402
-from collector.stream import EVENTS_STREAM  # noqa: E402
+from contracts.projects import create_project  # noqa: E402
+from contracts.stream import EVENTS_STREAM  # noqa: E402
 from tests.helpers import free_port, stop_process, wait_until  # noqa: E402
 from vigil import redis_server  # noqa: E402
 

@@ -51,9 +51,10 @@ sys.path.insert(0, str(ROOT))
 
 from e2e_load import BUNDLE_URL, RELEASE, build_bundle, paced, saturate, templates  # noqa: E402
 
-from collector.projects import create_project  # noqa: E402
+from contracts import runfiles  # noqa: E402
+from contracts.projects import create_project  # noqa: E402
 from tests.helpers import free_port, stop_process, wait_until  # noqa: E402
-from vigil import redis_server, runtime  # noqa: E402
+from vigil import redis_server  # noqa: E402
 
 EVENT_TABLES = ("errors", "web_vitals", "page_views", "network_failures")
 
@@ -137,7 +138,7 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
             processes.append(serve("collector", env, data, f"http://127.0.0.1:{cport}/healthz"))
             processes.append(serve("analytics", env, data, f"http://127.0.0.1:{aport}/healthz"))
             api = f"http://127.0.0.1:{aport}"
-            info = runtime.read_live(data, "analytics")
+            info = runfiles.read_live(data, "analytics")
             assert info is not None, "analytics wrote no run file"
             token = info["token"]
             ingest = f"http://127.0.0.1:{cport}/api/{project.id}/events?key={project.public_key}"

@@ -28,7 +28,6 @@ from collector.beacon import BeaconEndpoint
 from collector.enqueue import Enqueuer
 from collector.ingest import Endpoint, ingest
 from collector.outcomes import Outcomes
-from collector.projects import ProjectRegistry
 from collector.reporting.endpoint import ReportsEndpoint
 from collector.responses import error
 from collector.routes import routes
@@ -37,8 +36,9 @@ from collector.sentry.endpoints import EnvelopeEndpoint, StoreEndpoint
 from collector.settings import CollectorSettings
 from collector.spool import Spool
 from collector.state import Limits, State
-from collector.stream import EVENTS_STREAM
-from vigil.config import ConfigError, data_dir_from_env, load
+from contracts.projects import ProjectRegistry
+from contracts.settings import ConfigError, data_dir_from_env, load
+from contracts.stream import EVENTS_STREAM
 
 log = logging.getLogger("vigil.collector")
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collector.asgi import Headers, Request
-from collector.ingest import Context, Parsed, Refused
-from collector.projects import Project
-from collector.schema import InvalidBatch, decode_batch
+from collector.ingest import Context, Parsed
+from collector.refused import Refused
 from collector.state import State
-from collector.stream import EVENTS_STREAM, StreamEntry, encode_entry
+from contracts.beacon import InvalidBatch, decode_batch
+from contracts.projects import Project
+from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
 
 MAX_KEY = 128
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from collector.projects import Project
+from contracts.projects import Project
 
 MAX_AGE = "86400"
 EXPOSED = "Retry-After, X-Sentry-Rate-Limits, X-Sentry-Error"

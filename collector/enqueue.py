@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 
 from collector import metrics
 from collector.spool import Segment, Spool, SpoolFull
-from collector.stream import ENTRY_FIELD, EVENTS_STREAM, GROUP_FIELD
+from contracts.stream import ENTRY_FIELD, EVENTS_STREAM, GROUP_FIELD
 
 log = logging.getLogger("vigil.collector")
 

@@ -25,10 +25,10 @@ from collector import metrics
 from collector.anonymize import anonymize_ip
 from collector.asgi import BodyTooLarge, ClientGone, Headers, Request, respond
 from collector.cors import allowed_origin, cors_headers
-from collector.decompress import BadEncoding, TooLarge, UnknownEncoding, decompress
 from collector.enqueue import EnqueueFailed
-from collector.projects import Project
+from collector.refused import Refused, decoded
 from collector.state import State
+from contracts.projects import Project
 
 log = logging.getLogger("vigil.collector")
 
@@ -37,18 +37,6 @@ QUEUE_RETRY_AFTER = 5
 #: A wait that long (or a batch that can never fit a project's burst) is told as this many seconds.
 MAX_RETRY_AFTER = 60
 BACKLOG_RETRY_AFTER = 30
-
-
-class Refused(Exception):
-    """The request is refused: ``status``, a one-line ``reason``, and the outcome its events get."""
-
-    def __init__(
-        self, status: int, reason: str, outcome: str, why: str, retry_after: float | None = None, events: int = 0
-    ) -> None:
-        super().__init__(reason)
-        self.status, self.reason, self.outcome, self.why = status, reason, outcome, why
-        self.retry_after, self.events = retry_after, events
-        self.project: Project | None = None  # set once the sender is known
 
 
 @dataclasses.dataclass
@@ -140,17 +128,10 @@ async def _read_body(state: State, request: Request, endpoint: Endpoint) -> byte
     settings = state.settings
     try:
         body = await request.body(settings.max_body_bytes)
-        metrics.add(metrics.BYTES, (endpoint.name,), len(body))
-        encoding = request.header(b"content-encoding")
-        if encoding:
-            body = decompress(body, encoding, settings.max_decompressed_bytes)
-    except (BodyTooLarge, TooLarge) as e:
+    except BodyTooLarge as e:
         raise Refused(413, str(e), "too_large", "body") from None
-    except UnknownEncoding as e:
-        raise Refused(415, str(e), "invalid", "encoding") from None
-    except BadEncoding as e:
-        raise Refused(400, str(e), "invalid", "encoding") from None
-    return body
+    metrics.add(metrics.BYTES, (endpoint.name,), len(body))
+    return decoded(body, request.header(b"content-encoding"), settings.max_decompressed_bytes)
 
 
 async def _steps(

@@ -18,44 +18,15 @@ import secrets
 import time
 from collections import Counter
 
-import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from collector import metrics
-from collector.stream import ENTRY_FIELD, OUTCOMES_STREAM
+from contracts.stream import ENTRY_FIELD, OUTCOMES_STREAM, OutcomeBatch, OutcomeRow, encode_record
 
 log = logging.getLogger("vigil.collector")
 
 FLUSH_EVERY_SECONDS = 10.0
-
-
-class OutcomeRow(msgspec.Struct, frozen=True):
-    project_id: int  # 0 when no project was identified
-    project: str
-    # "accepted", "invalid", "forbidden", "rate_limited", "spike_sampled", "too_large", "unavailable", "skipped"
-    outcome: str
-    reason: str
-    unit: str  # "event" or "request"
-    count: int
-
-
-class OutcomeBatch(msgspec.Struct, frozen=True):
-    """One flush: the counts of one collector process over [start, end) in ms since the epoch."""
-
-    id: str
-    collector: str
-    start: int
-    end: int
-    rows: list[OutcomeRow]
-
-
-_encode = msgspec.json.Encoder().encode
-_decoder = msgspec.json.Decoder(OutcomeBatch)
-
-
-def decode_outcomes(data: bytes) -> OutcomeBatch:
-    return _decoder.decode(data)
 
 
 class Outcomes:
@@ -83,7 +54,7 @@ class Outcomes:
         rows = [OutcomeRow(p, name, o, r, u, c) for (p, name, o, r, u), c in counts.items()]
         batch = OutcomeBatch(f"{self.collector}-{self._seq}", self.collector, self._since, now, rows)
         try:
-            await self.client.xadd(OUTCOMES_STREAM, {ENTRY_FIELD: _encode(batch)})
+            await self.client.xadd(OUTCOMES_STREAM, {ENTRY_FIELD: encode_record(batch)})
         except (RedisError, OSError) as e:
             self._counts.update(counts)  # counted again next time, from the same start
             log.info("outcomes kept for the next flush: %s", e)

@@ -1,6 +1,6 @@
 """Probe agents' results and host metrics in; the shared check list out (docs/probes.md).
 
-``POST /api/{project_id}/probes`` takes a ``ProbeBatch`` (``server_probes/schema.py``) with the
+``POST /api/{project_id}/probes`` takes a ``ProbeBatch`` (``contracts/probes.py``) with the
 project's secret token, validates it whole, and queues it on ``vigil:probes``; analytics stores
 its records and drops those it has seen (a retried batch carries the same record ids).
 ``GET /api/{project_id}/probes/config`` hands every region the same ``probes.toml``, kept in
@@ -16,38 +16,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from collector.enqueue import EnqueueFailed
+from collector.refused import Refused
 from collector.responses import error, json_response
-from collector.secret import SecretRefused
 from collector.state import State
-from collector.uploads import Refused, secret_project, upload_body
-from server_probes.schema import ProbeBatch, decode_batch
+from collector.uploads import secret_project, upload_body
+from contracts.probes import decode_batch
+from contracts.stream import PROBES_STREAM, ProbeEntry, encode_record
 
-PROBES_STREAM = "vigil:probes"
 MAX_CONFIG_BYTES = 1_000_000
-
-
-class ProbeEntry(msgspec.Struct, frozen=True):
-    """One accepted batch, as queued for analytics."""
-
-    project_id: int
-    project: str
-    received_at: int  # ms since the epoch, the collector's clock
-    batch: msgspec.Raw  # the request's own bytes, validated as a ProbeBatch
-
-
-class DecodedProbeEntry(msgspec.Struct, frozen=True):
-    project_id: int
-    project: str
-    received_at: int
-    batch: ProbeBatch
-
-
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder(DecodedProbeEntry).decode
-
-
-def decode_probe_entry(data: bytes) -> DecodedProbeEntry:
-    return _decode(data)
 
 
 async def receive(request: Request) -> Response:
@@ -56,10 +32,8 @@ async def receive(request: Request) -> Response:
     try:
         project = secret_project(request)
         body = await upload_body(request, settings.max_body_bytes, settings.max_decompressed_bytes, "probe batch")
-    except SecretRefused as e:
-        return error(403, str(e))
     except Refused as e:
-        return error(e.status, str(e))
+        return error(e.status, e.reason)
     try:
         batch = decode_batch(body)
     except (msgspec.DecodeError, RecursionError) as e:
@@ -68,7 +42,7 @@ async def receive(request: Request) -> Response:
         return error(503, "analytics is behind, retry later", {"Retry-After": "30"})
     entry = ProbeEntry(project.id, project.name, time.time_ns() // 1_000_000, msgspec.Raw(body))
     try:
-        await state.enqueuer.put(_encode(entry), PROBES_STREAM)
+        await state.enqueuer.put(encode_record(entry), PROBES_STREAM)
     except EnqueueFailed:
         return error(503, "queue unavailable, retry later", {"Retry-After": "5"})
     return json_response(202, {"accepted": len(batch.records)})
@@ -79,8 +53,8 @@ async def config(request: Request) -> Response:
     state: State = request.state.vigil
     try:
         project = secret_project(request)
-    except SecretRefused as e:
-        return error(403, str(e))
+    except Refused as e:
+        return error(e.status, e.reason)
     path = state.settings.data_dir / "probes" / f"{project.name}.toml"
     try:
         with path.open("rb") as f:

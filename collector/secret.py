@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import secrets
 
-from collector.projects import Project, ProjectRegistry
+from collector.refused import Refused
+from contracts.projects import Project, ProjectRegistry
 
 MAX_TOKEN = 128
 
 
-class SecretRefused(Exception):
-    """The request does not prove the project; ``str()`` is the one-line reason for the 403."""
-
-
 def authenticate_secret(registry: ProjectRegistry, project_id: int, authorization: str, origin: str | None) -> Project:
     if origin is not None:
-        raise SecretRefused("secret tokens are not accepted from browsers")
+        raise Refused(403, "secret tokens are not accepted from browsers", "forbidden", "secret_token")
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN:
-        raise SecretRefused("expected Authorization: Bearer <the project's secret token>")
+        raise Refused(403, "expected Authorization: Bearer <the project's secret token>", "forbidden", "secret_token")
     project = registry.projects.get(project_id)
     if project is None or not secrets.compare_digest(project.secret_token.encode(), token.encode()):
-        raise SecretRefused("unknown project or secret token")
+        raise Refused(403, "unknown project or secret token", "forbidden", "secret_token")
     return project

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from vigil.config import DEFAULT_DATA_DIR, setting
+from contracts.settings import DEFAULT_DATA_DIR, setting
 
 DEFAULT_PORT = 8470
 

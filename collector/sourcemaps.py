@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from collector.enqueue import EnqueueFailed
+from collector.refused import Refused
 from collector.responses import error, json_response
-from collector.secret import SecretRefused
 from collector.state import State
-from collector.stream import SOURCEMAPS_STREAM
-from collector.uploads import Refused, secret_project, upload_body
+from collector.uploads import secret_project, upload_body
+from contracts.stream import SOURCEMAPS_STREAM, SourceMapEntry, encode_record
 
 MAX_RELEASE = 200
 MAX_URL = 2048
@@ -41,25 +41,7 @@ class MapHead(msgspec.Struct):
     debug_id: str | None = None
 
 
-class SourceMapEntry(msgspec.Struct, frozen=True):
-    """One uploaded map, on the ``vigil:sourcemaps`` stream."""
-
-    project_id: int
-    project: str
-    release: str
-    url: str
-    debug_id: str
-    uploaded_at: int  # ms since the epoch
-    map: msgspec.Raw
-
-
 _head = msgspec.json.Decoder(MapHead)
-_encode = msgspec.json.Encoder().encode
-_entry = msgspec.json.Decoder(SourceMapEntry)
-
-
-def decode_sourcemap_entry(data: bytes) -> SourceMapEntry:
-    return _entry.decode(data)
 
 
 async def upload(request: Request) -> Response:
@@ -67,8 +49,8 @@ async def upload(request: Request) -> Response:
     settings = state.settings
     try:
         project = secret_project(request)
-    except SecretRefused as e:
-        return error(403, str(e))
+    except Refused as e:
+        return error(e.status, e.reason)
     release = request.query_params.get("release", "")
     url = request.query_params.get("url", "")
     if not 0 < len(release) <= MAX_RELEASE:
@@ -78,7 +60,7 @@ async def upload(request: Request) -> Response:
     try:
         body = await upload_body(request, settings.max_sourcemap_bytes, settings.max_sourcemap_bytes, "source map")
     except Refused as e:
-        return error(e.status, str(e))
+        return error(e.status, e.reason)
     try:
         head = _head.decode(body)
     except (msgspec.DecodeError, RecursionError) as e:
@@ -90,7 +72,7 @@ async def upload(request: Request) -> Response:
         project.id, project.name, release, url, debug_id, time.time_ns() // 1_000_000, msgspec.Raw(body)
     )
     try:
-        await state.enqueuer.put(_encode(entry), SOURCEMAPS_STREAM)
+        await state.enqueuer.put(encode_record(entry), SOURCEMAPS_STREAM)
     except EnqueueFailed:
         return error(503, "queue unavailable, retry later", {"Retry-After": "5"})
     answer: dict[str, Any] = {"release": release, "url": url, "debug_id": debug_id, "bytes": len(body)}

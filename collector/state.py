@@ -10,9 +10,9 @@ from collector.backlog import Backlog
 from collector.enqueue import Enqueuer
 from collector.limits import Buckets, SpikeGuard
 from collector.outcomes import Outcomes
-from collector.projects import ProjectRegistry
 from collector.scripts import Script
 from collector.settings import CollectorSettings
+from contracts.projects import ProjectRegistry
 
 
 @dataclasses.dataclass

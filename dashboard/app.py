@@ -8,7 +8,7 @@ import dash
 import flask
 from dash import dcc, html
 
-from analytics.client import ReadClient
+from contracts.read_api import ReadClient
 from dashboard.data import CLIENT_KEY
 from dashboard.settings import DashboardSettings
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import flask
 
-from analytics.client import ReadClient
+from contracts.read_api import ReadClient
 
 CLIENT_KEY = "VIGIL_READ_CLIENT"
 

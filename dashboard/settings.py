@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from analytics.settings import DEFAULT_PORT as ANALYTICS_PORT
-from vigil.config import DEFAULT_DATA_DIR, setting
+from contracts.read_api import DEFAULT_PORT as ANALYTICS_PORT
+from contracts.settings import DEFAULT_DATA_DIR, setting
 
 DEFAULT_PORT = 8471
 

@@ -14,7 +14,7 @@ import flask
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from analytics.queries import Result
+from contracts.read_api import Result
 from dashboard.data import RANGES
 
 

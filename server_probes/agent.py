@@ -32,15 +32,15 @@ from pathlib import Path
 import httpx
 import msgspec
 
+from contracts.probes import AgentInfo, CheckResult, Heartbeat, ProbeBatch, Record
+from contracts.settings import ConfigError
 from server_probes.config import Check, HttpCheck, ProbeConfig
 from server_probes.host import HostSampler
 from server_probes.metrics import ProbeMetrics
 from server_probes.push import Sender
 from server_probes.schedule import Scheduler, every
-from server_probes.schema import AgentInfo, CheckResult, Heartbeat, ProbeBatch, Record
 from server_probes.shared import FetchFailed, SharedChecks
 from server_probes.spool import Spool
-from vigil.config import ConfigError
 
 log = logging.getLogger("vigil.probe")
 

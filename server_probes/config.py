@@ -1,6 +1,6 @@
 """The agent's config file (``docs/probes.md``): an ``[agent]`` table and ``[[checks]]``, validated once at start.
 
-Every error is one line naming the file, the check and the field, raised as ``vigil.config.ConfigError``
+Every error is one line naming the file, the check and the field, raised as ``contracts.settings.ConfigError``
 so ``vigil probe`` exits with status 2 before running anything. With ``checks_from_collector`` the
 ``[[checks]]`` come from the collector instead (``shared.py``) and go through ``parse_shared_checks``:
 the same validation, with the collector's URL as the file.
@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from contracts.settings import ConfigError
 from server_probes.jsonpath import JsonPathError, parse_path
-from vigil.config import ConfigError
 
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
 Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$")]

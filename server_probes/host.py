@@ -16,7 +16,7 @@ from typing import Any
 
 import psutil
 
-from server_probes.schema import DiskIo, DiskUsage, HostMetrics, Memory, NetIo, Swap
+from contracts.probes import DiskIo, DiskUsage, HostMetrics, Memory, NetIo, Swap
 
 FILE_NR = Path("/proc/sys/fs/file-nr")
 # Mounts that hold no user data: pseudo and image file systems.

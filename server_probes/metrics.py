@@ -11,7 +11,7 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-from server_probes.schema import CheckResult
+from contracts.probes import CheckResult
 
 
 class ProbeMetrics:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import httpx
 import msgspec
 
-from server_probes.schema import ENDPOINT, ProbeBatch
+from contracts.probes import ENDPOINT, ProbeBatch
 from server_probes.spool import Spool
 
 log = logging.getLogger("vigil.probe.push")

@@ -16,10 +16,10 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 
+from contracts.probes import CheckResult
 from server_probes import checks
 from server_probes.checks.result import make_result, started
 from server_probes.config import Check
-from server_probes.schema import CheckResult
 
 log = logging.getLogger("vigil.probe.schedule")
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from contracts.settings import ConfigError
 from server_probes.config import AgentConfig, Check, parse_shared_checks
-from vigil.config import ConfigError
 
 log = logging.getLogger("vigil.probe.shared")
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import redis
 
-from collector.projects import Project, ensure_demo_project
+from contracts.projects import Project, ensure_demo_project
 from tests.helpers import Service, env_without_vigil, free_port, stop_process, wait_until
 from vigil import redis_server
 

@@ -10,14 +10,14 @@ import click
 import msgspec
 import pytest
 
-from analytics.queries import REGISTRY
 from analytics.settings import AnalyticsSettings
 from analytics.tables import ROLLUPS, TABLES
-from collector.schema import Batch, Event
 from collector.settings import CollectorSettings
+from contracts.beacon import Batch, Event
+from contracts.queries import QUERIES
+from contracts.settings import documented
 from dashboard.settings import DashboardSettings
 from vigil.cli import main
-from vigil.config import documented
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
@@ -63,7 +63,7 @@ def test_every_command_is_in_the_readme():
 
 def test_every_named_query_is_documented():
     rows = table_rows((ROOT / "docs" / "analytics.md").read_text())
-    for name, query in REGISTRY.items():
+    for name, query in QUERIES.items():
         assert name in rows, f"query {name} is not in docs/analytics.md"
         for param in query.params:
             if param.name not in {"project", "since", "until"}:

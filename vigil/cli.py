@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import msgspec
 
-from vigil.config import ConfigError, data_dir_from_env
+from contracts.settings import ConfigError, data_dir_from_env
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,9 +39,9 @@ def friendly(fn: F) -> F:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from analytics.client import ReadApiError
-        from analytics.queries import QueryError
         from analytics.store import SchemaTooNew
+        from contracts.queries import QueryError
+        from contracts.read_api import ReadApiError
         from vigil.sourcemaps_cli import UploadFailed
         from vigil.supervise import ChildFailed
 
@@ -216,7 +215,7 @@ def sql(statement: str, fmt: str, data_dir: Path | None) -> None:
 @friendly
 def serve(part: str, data_dir: Path | None) -> None:
     """Run one part in the foreground (what `vigil up` runs; also for running parts on separate hosts)."""
-    from vigil.config import load
+    from contracts.settings import load
 
     root = _data_dir(data_dir)
     if part == "collector":
@@ -242,10 +241,6 @@ def serve(part: str, data_dir: Path | None) -> None:
         from vigil.demo.traffic import run as run_traffic
 
         run_traffic(root)
-
-
-def dumps(value: Any) -> str:
-    return msgspec.json.encode(value, enc_hook=str).decode()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from collector.projects import Project, create_project, load_projects
 from collector.settings import CollectorSettings
-from vigil.config import load
-from vigil.table import render_table
+from contracts.projects import Project, create_project, load_projects
+from contracts.settings import load
+from vigil.table import dumps, render_table
 
 Echo = Callable[[str], None]
 
@@ -40,8 +40,6 @@ def describe(collector_url: str, project: Project) -> dict[str, Any]:
 
 
 def create(data_dir: Path, name: str, origins: tuple[str, ...], as_json: bool, echo: Echo) -> None:
-    from vigil.cli import dumps
-
     collector_url = load(CollectorSettings, "collector", data_dir).url
     info = describe(collector_url, create_project(data_dir, name, origins))
     if as_json:
@@ -56,8 +54,6 @@ def create(data_dir: Path, name: str, origins: tuple[str, ...], as_json: bool, e
 
 
 def list_projects(data_dir: Path, as_json: bool, echo: Echo) -> None:
-    from vigil.cli import dumps
-
     collector_url = load(CollectorSettings, "collector", data_dir).url
     projects = sorted(load_projects(data_dir).values(), key=lambda p: p.id)
     if as_json:

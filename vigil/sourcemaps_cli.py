@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from collector.projects import Project, load_projects
 from collector.settings import CollectorSettings
-from vigil.config import ConfigError, load
+from contracts.projects import Project, load_projects
+from contracts.settings import ConfigError, load
 
 Echo = Callable[[str], None]
 DEBUG_ID_COMMENT = "//# debugId="

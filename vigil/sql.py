@@ -14,17 +14,17 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.client import ReadClient
-from analytics.queries import Result, run_sql
+from analytics.queries import run_sql
 from analytics.settings import AnalyticsSettings
 from analytics.store import attach
-from vigil import runtime
-from vigil.config import ConfigError, load
-from vigil.table import render_table
+from contracts import runfiles
+from contracts.read_api import ReadClient, Result
+from contracts.settings import ConfigError, load
+from vigil.table import dumps, render_table
 
 
 def query(data_dir: Path, statement: str) -> Result:
-    live = runtime.read_live(data_dir, "analytics")
+    live = runfiles.read_live(data_dir, "analytics")
     if live is not None:
         with ReadClient(live["url"], token=live["token"]) as client:
             return client.sql(statement)
@@ -42,8 +42,6 @@ def query(data_dir: Path, statement: str) -> Result:
 
 
 def print_result(result: Result, fmt: str, echo: Callable[[str], None], warn: Callable[[str], None]) -> None:
-    from vigil.cli import dumps
-
     if fmt == "json":
         echo(dumps([dict(zip(result.columns, row, strict=True)) for row in result.rows]))
     elif fmt == "csv":

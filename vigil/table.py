@@ -1,9 +1,11 @@
-"""Plain-text tables for the terminal."""
+"""What commands print: plain-text tables for the terminal, and JSON for scripts."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+import msgspec
 
 MAX_CELL = 80
 
@@ -21,3 +23,8 @@ def render_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     rule = "  ".join("-" * w for w in widths)
     body = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     return "\n".join([line, rule, *body])
+
+
+def dumps(value: Any) -> str:
+    """``value`` as one line of JSON; what JSON has no type for (times, paths) as its ``str()``."""
+    return msgspec.json.encode(value, enc_hook=str).decode()

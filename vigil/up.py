@@ -19,11 +19,12 @@ import httpx
 import redis
 
 from analytics.settings import AnalyticsSettings
-from collector.projects import Project, ensure_demo_project
 from collector.settings import CollectorSettings
+from contracts import runfiles
+from contracts.projects import Project, ensure_demo_project
+from contracts.settings import ConfigError, load
 from dashboard.settings import DashboardSettings
-from vigil import redis_server, runtime, self_probe
-from vigil.config import ConfigError, load
+from vigil import redis_server, self_probe
 from vigil.supervise import Child, Supervisor
 
 
@@ -161,7 +162,7 @@ def _local(settings: CollectorSettings | DashboardSettings) -> str:
 
 def run(p: Plan, echo: Callable[[str], None]) -> None:
     """Start everything, print where it listens, and supervise until SIGTERM or Ctrl-C."""
-    lock = runtime.lock_data_dir(p.data_dir)
+    lock = runfiles.lock_data_dir(p.data_dir)
     check_ports(p)
     demo = ensure_demo_project(p.data_dir)
     supervisor = Supervisor(children(p, demo))

@@ -1,47 +1,31 @@
-"""The issues queries: issues with their counts and people affected, and one issue's latest events."""
+"""The SQL of the issues queries: issues with their counts and people affected, and one issue's latest events."""
 
 from __future__ import annotations
 
-from analytics.queries.overview import PROJECT, RANGE
-from analytics.queries.spec import NamedQuery, Param
-
-STATUS = Param("status", "str", "unresolved, resolved, resolved_in_release, ignored or regressed; any when absent.")
-ISSUE = Param("issue_id", "int", "The issue.", None, 1, 2**62)
-LIMIT = Param("limit", "int", "Most rows returned.", 50, 1, 1000)
-
-QUERIES = [
-    NamedQuery(
-        "issues",
-        "Issues with events in the range, most recent first: events, users and sessions in the range, and all-time.",
+SQL = {
+    "issues": (
         """WITH recent AS (
-               SELECT issue_id, count(*) AS events_in_range,
-                      count(DISTINCT nullif(user_id, '')) AS users, count(DISTINCT nullif(session_id, '')) AS sessions
-               FROM errors
-               WHERE ts >= $since AND ts < $until AND ($project IS NULL OR project = $project)
-               GROUP BY issue_id)
-           SELECT i.issue_id, i.project, i.title, i.culprit, i.error_type, i.level, i.status, i.resolved_in_release,
-                  r.events_in_range, r.users, r.sessions, i.events, i.first_seen, i.last_seen,
-                  i.first_release, i.last_release
-           FROM issues i JOIN recent r USING (issue_id)
-           WHERE $status IS NULL OR i.status = $status
-           ORDER BY i.last_seen DESC LIMIT $limit""",
-        (*RANGE, STATUS, LIMIT),
+            SELECT issue_id, count(*) AS events_in_range,
+                   count(DISTINCT nullif(user_id, '')) AS users, count(DISTINCT nullif(session_id, '')) AS sessions
+            FROM errors
+            WHERE ts >= $since AND ts < $until AND ($project IS NULL OR project = $project)
+            GROUP BY issue_id)
+        SELECT i.issue_id, i.project, i.title, i.culprit, i.error_type, i.level, i.status, i.resolved_in_release,
+               r.events_in_range, r.users, r.sessions, i.events, i.first_seen, i.last_seen,
+               i.first_release, i.last_release
+        FROM issues i JOIN recent r USING (issue_id)
+        WHERE $status IS NULL OR i.status = $status
+        ORDER BY i.last_seen DESC LIMIT $limit"""
     ),
-    NamedQuery(
-        "issue",
-        "One issue, with users and sessions affected all-time.",
+    "issue": (
         """SELECT i.*, (SELECT count(DISTINCT nullif(user_id, '')) FROM errors WHERE issue_id = $issue_id) AS users,
-                  (SELECT count(DISTINCT nullif(session_id, '')) FROM errors WHERE issue_id = $issue_id) AS sessions
-           FROM issues i WHERE i.issue_id = $issue_id""",
-        (ISSUE,),
+               (SELECT count(DISTINCT nullif(session_id, '')) FROM errors WHERE issue_id = $issue_id) AS sessions
+        FROM issues i WHERE i.issue_id = $issue_id"""
     ),
-    NamedQuery(
-        "issue_events",
-        "An issue's latest events, with their frames (symbolicated when a source map was there).",
+    "issue_events": (
         """SELECT event_id, ts, release, environment, page_url, browser, browser_version, os, message, frames,
-                  breadcrumbs, causes, tags
-           FROM errors WHERE issue_id = $issue_id AND ($project IS NULL OR project = $project)
-           ORDER BY ts DESC LIMIT $limit""",
-        (ISSUE, PROJECT, LIMIT),
+               breadcrumbs, causes, tags
+        FROM errors WHERE issue_id = $issue_id AND ($project IS NULL OR project = $project)
+        ORDER BY ts DESC LIMIT $limit"""
     ),
-]
+}

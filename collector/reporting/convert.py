@@ -18,7 +18,8 @@ from typing import Any
 
 import msgspec
 
-from collector import schema as vigil
+from contracts import beacon as vigil
+from contracts.beacon import cut
 
 MAX_REPORTS = 100
 
@@ -33,11 +34,6 @@ class Report(msgspec.Struct):
 
 reports_decoder = msgspec.json.Decoder(list[Report])
 csp_report_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
-
-
-def _cut(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else "" if value is None else str(value)
-    return text[:limit]
 
 
 def _int(value: Any, upper: int = 2**31 - 1) -> int | None:
@@ -73,18 +69,16 @@ def csp_event(body: dict[str, Any], ts: int, page_url: str) -> vigil.CspEvent:
     return vigil.CspEvent(
         event_id=_id(),
         ts=ts,
-        page_url=_cut(get("documentURL", "document-uri") or page_url, vigil.MAX_URL),
-        blocked_uri=_cut(get("blockedURL", "blocked-uri"), vigil.MAX_URL),
-        effective_directive=_cut(
-            get("effectiveDirective", "effective-directive", "violated-directive"), vigil.MAX_NAME
-        ),
-        violated_directive=_cut(get("violatedDirective", "violated-directive"), vigil.MAX_NAME),
-        original_policy=_cut(get("originalPolicy", "original-policy"), 4096),
-        disposition=_cut(get("disposition") or "enforce", vigil.MAX_SHORT),
-        source_file=_cut(get("sourceFile", "source-file"), vigil.MAX_URL),
+        page_url=cut(get("documentURL", "document-uri") or page_url, vigil.MAX_URL),
+        blocked_uri=cut(get("blockedURL", "blocked-uri"), vigil.MAX_URL),
+        effective_directive=cut(get("effectiveDirective", "effective-directive", "violated-directive"), vigil.MAX_NAME),
+        violated_directive=cut(get("violatedDirective", "violated-directive"), vigil.MAX_NAME),
+        original_policy=cut(get("originalPolicy", "original-policy"), 4096),
+        disposition=cut(get("disposition") or "enforce", vigil.MAX_SHORT),
+        source_file=cut(get("sourceFile", "source-file"), vigil.MAX_URL),
         line=_int(get("lineNumber", "line-number")),
         column=_int(get("columnNumber", "column-number")),
-        sample=_cut(get("sample", "script-sample"), 256),
+        sample=cut(get("sample", "script-sample"), 256),
         status_code=_int(get("statusCode", "status-code"), 999),
     )
 
@@ -96,21 +90,21 @@ def report_event(report: Report, received_at: int) -> vigil.Event | None:
     if report.type == "csp-violation":
         return csp_event(body, ts, report.url)
     if report.type == "network-error":
-        nel_type = _cut(body.get("type"), vigil.MAX_SHORT)
+        nel_type = cut(body.get("type"), vigil.MAX_SHORT)
         if nel_type == "ok":
             return None
         elapsed = body.get("elapsed_time")
         return vigil.NetworkEvent(
             event_id=_id(),
             ts=ts,
-            page_url=_cut(body.get("referrer") or "", vigil.MAX_URL),
+            page_url=cut(body.get("referrer") or "", vigil.MAX_URL),
             api="nel",
-            method=_cut(body.get("method") or "GET", vigil.MAX_SHORT),
-            url=_cut(report.url, vigil.MAX_URL),
+            method=cut(body.get("method") or "GET", vigil.MAX_SHORT),
+            url=cut(report.url, vigil.MAX_URL),
             status=_int(body.get("status_code"), 999) or 0,
             duration=float(elapsed) if isinstance(elapsed, int | float) and 0 <= elapsed <= 86_400_000 else 0.0,
             failure=_failure(nel_type),
-            nel_phase=_cut(body.get("phase") or "unknown", vigil.MAX_SHORT),
+            nel_phase=cut(body.get("phase") or "unknown", vigil.MAX_SHORT),
             nel_type=nel_type or "unknown",
         )
     message = body.get("message") or body.get("reason")
@@ -119,11 +113,11 @@ def report_event(report: Report, received_at: int) -> vigil.Event | None:
     return vigil.ReportEvent(
         event_id=_id(),
         ts=ts,
-        page_url=_cut(report.url, vigil.MAX_URL),
-        report_type=_cut(report.type or "unknown", vigil.MAX_SHORT),
-        report_id=_cut(body.get("id"), vigil.MAX_NAME),
-        message=_cut(message, vigil.MAX_MESSAGE),
-        source_file=_cut(body.get("sourceFile"), vigil.MAX_URL),
+        page_url=cut(report.url, vigil.MAX_URL),
+        report_type=cut(report.type or "unknown", vigil.MAX_SHORT),
+        report_id=cut(body.get("id"), vigil.MAX_NAME),
+        message=cut(message, vigil.MAX_MESSAGE),
+        source_file=cut(body.get("sourceFile"), vigil.MAX_URL),
         line=_int(body.get("lineNumber")),
         column=_int(body.get("columnNumber")),
     )

@@ -7,12 +7,13 @@ import secrets
 import msgspec
 
 from collector.asgi import Headers, Request
-from collector.ingest import Context, Parsed, Refused
-from collector.projects import Project
+from collector.ingest import Context, Parsed
+from collector.refused import Refused
 from collector.reporting.convert import MAX_REPORTS, csp_event, csp_report_decoder, report_event, reports_decoder
-from collector.schema import Batch, Event
 from collector.state import State
-from collector.stream import EVENTS_STREAM, StreamEntry, encode_entry
+from contracts.beacon import Batch, Event
+from contracts.projects import Project
+from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
 
 MAX_KEY = 128
 

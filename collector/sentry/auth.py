@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from collector.asgi import Request
-from collector.projects import Project
 from collector.state import State
+from contracts.projects import Project
 
 MAX_KEY = 128
 

@@ -1,6 +1,6 @@
 """From Sentry payloads to Vigil's own records.
 
-An error or message event becomes a Vigil error event (``collector/schema.py``) in a
+An error or message event becomes a Vigil error event (``contracts/beacon.py``) in a
 one-event batch on the events stream, so it is parsed, grouped and stored like the
 beacon's. Session updates, session aggregates and client reports become a ``SentryEntry``
 on the ``vigil:sentry`` stream. Every string is cut to Vigil's bounds here: Sentry's
@@ -12,17 +12,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
-from typing import Any
 
-import msgspec
-
-from collector import schema as vigil
 from collector.sentry import schema as sentry
-
-
-def _cut(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else "" if value is None else str(value)
-    return text[:limit]
+from contracts import beacon as vigil
+from contracts.beacon import cut
+from contracts.stream import DropRow, SessionRow
 
 
 def to_ms(timestamp: sentry.Timestamp, default: int) -> int:
@@ -82,15 +76,13 @@ def _breadcrumbs(event: sentry.Event) -> list[vigil.Breadcrumb]:
     for crumb in values[-vigil.MAX_BREADCRUMBS :]:
         message = crumb.message
         if not message and crumb.data:
-            message = " ".join(
-                _cut(crumb.data.get(k), 300) for k in ("method", "url", "status_code") if k in crumb.data
-            )
+            message = " ".join(cut(crumb.data.get(k), 300) for k in ("method", "url", "status_code") if k in crumb.data)
         crumbs.append(
             vigil.Breadcrumb(
                 ts=to_ms(crumb.timestamp, 0),
-                category=_cut(crumb.category or crumb.type or "default", vigil.MAX_SHORT),
-                message=_cut(message, 512),
-                level=_cut(crumb.level or "info", vigil.MAX_SHORT),
+                category=cut(crumb.category or crumb.type or "default", vigil.MAX_SHORT),
+                message=cut(message, 512),
+                level=cut(crumb.level or "info", vigil.MAX_SHORT),
             )
         )
     return crumbs
@@ -102,9 +94,9 @@ def _tags(event: sentry.Event) -> dict[str, str]:
     )
     tags: dict[str, str] = {}
     for key, value in pairs:
-        name = _cut(key, 32)
+        name = cut(key, 32)
         if name and len(tags) < vigil.MAX_TAGS:
-            tags[name] = _cut(value, 200)
+            tags[name] = cut(value, 200)
     return tags
 
 
@@ -113,13 +105,13 @@ def _user_agent(event: sentry.Event) -> str:
     pairs = headers.items() if isinstance(headers, dict) else (tuple(p[:2]) for p in headers or [] if len(p) >= 2)
     for name, value in pairs:
         if isinstance(name, str) and name.lower() == "user-agent":
-            return _cut(value, 512)
+            return cut(value, 512)
     return ""
 
 
 def to_batch(event: sentry.Event, key: str, envelope_event_id: str, received_at: int) -> tuple[vigil.Batch, str]:
     """A Vigil batch holding the event as one error event, and the User-Agent of the page it came from, if any."""
-    event_id = _cut(event.event_id or envelope_event_id or secrets.token_hex(16), vigil.MAX_ID)
+    event_id = cut(event.event_id or envelope_event_id or secrets.token_hex(16), vigil.MAX_ID)
     errors = _exceptions(event)
     if errors:
         top = errors[-1]
@@ -131,8 +123,8 @@ def to_batch(event: sentry.Event, key: str, envelope_event_id: str, received_at:
         error_type, message, mechanism = "Message", _message(event), "message"
     causes = [
         vigil.Cause(
-            error_type=_cut(e.type or "Error", vigil.MAX_NAME),
-            message=_cut(e.value, vigil.MAX_MESSAGE),
+            error_type=cut(e.type or "Error", vigil.MAX_NAME),
+            message=cut(e.value, vigil.MAX_MESSAGE),
             stack=_stack(e)[0],
         )
         for e in reversed(errors[:-1])
@@ -140,18 +132,18 @@ def to_batch(event: sentry.Event, key: str, envelope_event_id: str, received_at:
     error = vigil.ErrorEvent(
         event_id=event_id,
         ts=to_ms(event.timestamp, received_at),
-        page_url=_cut(event.request.url if event.request else "", vigil.MAX_URL),
-        error_type=_cut(error_type, vigil.MAX_NAME),
-        message=_cut(message, vigil.MAX_MESSAGE),
+        page_url=cut(event.request.url if event.request else "", vigil.MAX_URL),
+        error_type=cut(error_type, vigil.MAX_NAME),
+        message=cut(message, vigil.MAX_MESSAGE),
         stack=stack,
-        file=_cut((frame.abs_path or frame.filename) if frame else "", vigil.MAX_URL),
+        file=cut((frame.abs_path or frame.filename) if frame else "", vigil.MAX_URL),
         line=frame.lineno if frame and frame.lineno is not None and 0 <= frame.lineno < 2**31 else None,
         column=frame.colno if frame and frame.colno is not None and 0 <= frame.colno < 2**31 else None,
-        mechanism=_cut(mechanism, vigil.MAX_SHORT),
-        level=_cut(event.level or "error", vigil.MAX_SHORT),
+        mechanism=cut(mechanism, vigil.MAX_SHORT),
+        level=cut(event.level or "error", vigil.MAX_SHORT),
         causes=causes,
         breadcrumbs=_breadcrumbs(event),
-        fingerprint=[_cut(f, vigil.MAX_NAME) for f in (event.fingerprint or [])[:8]],
+        fingerprint=[cut(f, vigil.MAX_NAME) for f in (event.fingerprint or [])[:8]],
     )
     sdk = f"{event.sdk.name}/{event.sdk.version}" if event.sdk and event.sdk.name else "sentry"
     batch = vigil.Batch(
@@ -159,58 +151,24 @@ def to_batch(event: sentry.Event, key: str, envelope_event_id: str, received_at:
         batch_id=event_id,
         sent_at=received_at,
         events=[error],
-        release=_cut(event.release, vigil.MAX_NAME),
-        environment=_cut(event.environment, vigil.MAX_SHORT),
+        release=cut(event.release, vigil.MAX_NAME),
+        environment=cut(event.environment, vigil.MAX_SHORT),
         user_id=hashed_user(key, event.user),
         tags=_tags(event),
-        sdk=_cut(sdk, vigil.MAX_SHORT),
+        sdk=cut(sdk, vigil.MAX_SHORT),
     )
     return batch, _user_agent(event)
-
-
-# What goes on the vigil:sentry stream.
-
-
-class SessionRow(msgspec.Struct, frozen=True):
-    release: str
-    environment: str
-    started: int  # ms since the epoch
-    session_id: str  # empty for aggregated counts
-    distinct_id: str
-    status: str  # "ok", "exited", "errored", "abnormal", "crashed"
-    errors: int
-    duration: float | None
-    quantity: int  # 1 for a session update; the count for an aggregate
-    init: bool
-
-
-class DropRow(msgspec.Struct, frozen=True):
-    reason: str
-    category: str
-    quantity: int
-
-
-class SentryEntry(msgspec.Struct, frozen=True):
-    """Sessions and client reports from one request, for analytics' ``sentry_sessions`` and ``client_drops``."""
-
-    id: str
-    project_id: int
-    project: str
-    received_at: int
-    sdk: str
-    sessions: list[SessionRow] = []
-    drops: list[DropRow] = []
 
 
 def session_rows(item: sentry.Session, received_at: int) -> list[SessionRow]:
     return [
         SessionRow(
-            release=_cut(item.attrs.release, vigil.MAX_NAME),
-            environment=_cut(item.attrs.environment, vigil.MAX_SHORT),
+            release=cut(item.attrs.release, vigil.MAX_NAME),
+            environment=cut(item.attrs.environment, vigil.MAX_SHORT),
             started=to_ms(item.started, received_at),
-            session_id=_cut(item.sid, vigil.MAX_ID),
-            distinct_id=_cut(item.did, vigil.MAX_ID),
-            status=_cut(item.status, vigil.MAX_SHORT),
+            session_id=cut(item.sid, vigil.MAX_ID),
+            distinct_id=cut(item.did, vigil.MAX_ID),
+            status=cut(item.status, vigil.MAX_SHORT),
             errors=max(0, min(item.errors, 2**31 - 1)),
             duration=item.duration if item.duration is not None and 0 <= item.duration < 1e9 else None,
             quantity=1,
@@ -227,11 +185,11 @@ def aggregate_rows(item: sentry.Sessions, received_at: int) -> list[SessionRow]:
             if count > 0:
                 rows.append(
                     SessionRow(
-                        release=_cut(item.attrs.release, vigil.MAX_NAME),
-                        environment=_cut(item.attrs.environment, vigil.MAX_SHORT),
+                        release=cut(item.attrs.release, vigil.MAX_NAME),
+                        environment=cut(item.attrs.environment, vigil.MAX_SHORT),
                         started=to_ms(aggregate.started, received_at),
                         session_id="",
-                        distinct_id=_cut(aggregate.did, vigil.MAX_ID),
+                        distinct_id=cut(aggregate.did, vigil.MAX_ID),
                         status=status,
                         errors=0,
                         duration=None,
@@ -244,19 +202,7 @@ def aggregate_rows(item: sentry.Sessions, received_at: int) -> list[SessionRow]:
 
 def drop_rows(item: sentry.ClientReport) -> list[DropRow]:
     return [
-        DropRow(_cut(d.reason, vigil.MAX_SHORT), _cut(d.category, vigil.MAX_SHORT), max(0, min(d.quantity, 2**31 - 1)))
+        DropRow(cut(d.reason, vigil.MAX_SHORT), cut(d.category, vigil.MAX_SHORT), max(0, min(d.quantity, 2**31 - 1)))
         for d in item.discarded_events[:200]
         if d.quantity > 0
     ]
-
-
-_encode = msgspec.json.Encoder().encode
-_sentry_entry = msgspec.json.Decoder(SentryEntry)
-
-
-def encode_sentry_entry(entry: SentryEntry) -> bytes:
-    return _encode(entry)
-
-
-def decode_sentry_entry(data: bytes) -> SentryEntry:
-    return _sentry_entry.decode(data)

@@ -12,21 +12,22 @@ from typing import Any
 import msgspec
 
 from collector.asgi import Headers, Request
-from collector.ingest import Context, Parsed, Refused
-from collector.projects import Project
+from collector.ingest import Context, Parsed
+from collector.refused import Refused
 from collector.sentry import schema
 from collector.sentry.auth import authenticate, dsn_parts
-from collector.sentry.convert import (
-    SentryEntry,
-    aggregate_rows,
-    drop_rows,
-    encode_sentry_entry,
-    session_rows,
-    to_batch,
-)
+from collector.sentry.convert import aggregate_rows, drop_rows, session_rows, to_batch
 from collector.sentry.envelope import EnvelopeError, Item, parse_envelope
 from collector.state import State
-from collector.stream import EVENTS_STREAM, SENTRY_STREAM, StreamEntry, encode_entry
+from contracts.projects import Project
+from contracts.stream import (
+    EVENTS_STREAM,
+    SENTRY_STREAM,
+    SentryEntry,
+    StreamEntry,
+    encode_entry,
+    encode_record,
+)
 
 #: Item types that are stored; others (attachments, transactions, replays…) are counted as skipped.
 STORED = {"event", "session", "sessions", "client_report"}
@@ -91,7 +92,7 @@ def _items(items: list[Item], header: dict[str, Any], context: Context) -> Parse
             raise Refused(400, f"item {n} ({item.type}) is not valid: {e}", "invalid", "sentry_item") from None
         stored += 1
     if sentry.sessions or sentry.drops:
-        entries.append((SENTRY_STREAM, encode_sentry_entry(sentry)))
+        entries.append((SENTRY_STREAM, encode_record(sentry)))
     return Parsed(entries, stored, skipped, {"id": event_id})
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import dash
 from dash import Input, Output, callback, dcc, html
 
-from analytics.client import ReadApiError
+from contracts.read_api import ReadApiError
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
 from dashboard.widgets import filters, project_options, records, refresh_ms, search, when
 

@@ -13,8 +13,8 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
-from analytics.client import ReadApiError
-from analytics.issues import STATUSES
+from contracts.queries import ISSUE_STATUSES as STATUSES
+from contracts.read_api import ReadApiError
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
 from dashboard.widgets import figure, filters, project_options, records, refresh_ms, search, when
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from contracts.probes import CheckResult
 from server_probes.checks.dns import run_dns
 from server_probes.checks.http import run_http
 from server_probes.checks.tcp import run_tcp
 from server_probes.checks.tls import run_tls
 from server_probes.config import Check, DnsCheck, HttpCheck, TcpCheck
-from server_probes.schema import CheckResult
 
 
 def run(check: Check) -> CheckResult:

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import certifi
 import pycurl
 
+from contracts.probes import Phases
 from server_probes.errors import classify_curl
-from server_probes.schema import Phases
 
 PHASES = ("dns", "connect", "tls", "processing", "transfer")
 USER_AGENT = "vigil-probe/1"

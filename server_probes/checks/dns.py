@@ -6,9 +6,9 @@ import dns.exception
 import dns.rdatatype
 import dns.resolver
 
+from contracts.probes import CheckResult, Phases
 from server_probes.checks.result import latency_failure, make_result, started
 from server_probes.config import DnsCheck, split_nameserver
-from server_probes.schema import CheckResult, Phases
 
 
 def run_dns(check: DnsCheck, resolver: dns.resolver.Resolver | None = None) -> CheckResult:

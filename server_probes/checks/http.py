@@ -10,11 +10,11 @@ from urllib.parse import urlsplit
 
 import pycurl
 
+from contracts.probes import CheckResult
 from server_probes.checks.curl import MAX_BODY_KEPT, Transfer, add_phases, as_struct, new_handle, perform
 from server_probes.checks.result import cert_fields, latency_failure, make_result, started
 from server_probes.config import HttpCheck
 from server_probes.jsonpath import lookup
-from server_probes.schema import CheckResult
 
 
 def run_http(check: HttpCheck) -> CheckResult:

@@ -7,8 +7,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from contracts.probes import CheckResult
 from server_probes.config import Check
-from server_probes.schema import CheckResult
 
 
 def started() -> tuple[int, float]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from contracts.probes import CheckResult
 from server_probes.checks.curl import as_struct, connect
 from server_probes.checks.result import latency_failure, make_result, started
 from server_probes.config import TcpCheck, split_target
-from server_probes.schema import CheckResult
 
 
 def run_tcp(check: TcpCheck) -> CheckResult:

@@ -6,10 +6,10 @@ was shown), so an expired or self-signed certificate still shows how many days i
 
 from __future__ import annotations
 
+from contracts.probes import CheckResult
 from server_probes.checks.curl import as_struct, connect
 from server_probes.checks.result import cert_fields, latency_failure, make_result, started
 from server_probes.config import TlsCheck, split_target
-from server_probes.schema import CheckResult
 
 
 def run_tls(check: TlsCheck) -> CheckResult:

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from analytics.client import ReadApiError, ReadClient
+from contracts import runfiles
+from contracts.read_api import ReadApiError, ReadClient
 from tests.collector.test_routes import batch, post
 from tests.helpers import wait_until
-from vigil import runtime
 
 
 def test_events_posted_to_the_collector_become_queryable(http, collector, analytics, demo_project, data_dir):
@@ -43,10 +43,10 @@ def test_named_queries_are_listed_and_checked(http, analytics):
 
 
 def test_sql_needs_the_token_from_the_run_file(http, analytics, data_dir):
-    info = runtime.read_live(data_dir, "analytics")
+    info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
     assert info["url"] == analytics.url
-    assert (runtime.run_file(data_dir, "analytics").stat().st_mode & 0o777) == 0o600
+    assert (runfiles.run_file(data_dir, "analytics").stat().st_mode & 0o777) == 0o600
 
     refused = http.post(f"{analytics.url}/v1/sql", json={"sql": "SELECT 1"})
     assert refused.status_code == 401
@@ -69,9 +69,9 @@ def test_sql_needs_the_token_from_the_run_file(http, analytics, data_dir):
 
 
 def test_the_run_file_is_removed_at_stop(analytics, data_dir):
-    assert runtime.read_live(data_dir, "analytics") is not None
+    assert runfiles.read_live(data_dir, "analytics") is not None
     analytics.stop()
-    assert not runtime.run_file(data_dir, "analytics").exists()
+    assert not runfiles.run_file(data_dir, "analytics").exists()
 
 
 def test_what_the_collector_refused_is_counted_in_the_outcomes_table(
@@ -85,7 +85,7 @@ def test_what_the_collector_refused_is_counted_in_the_outcomes_table(
         assert post(http, collector, demo_project, batch()).status_code == 202
         assert post(http, collector, demo_project, b"{nope").status_code == 400
         assert post(http, collector, demo_project, batch(), key="wrong").status_code == 403
-        info = runtime.read_live(data_dir, "analytics")
+        info = runfiles.read_live(data_dir, "analytics")
         assert info is not None
         with ReadClient(info["url"], token=info["token"]) as client:
             statement = "SELECT project, outcome, reason, unit, sum(count)::INT FROM outcomes GROUP BY ALL ORDER BY ALL"
@@ -114,7 +114,7 @@ def test_issues_are_listed_and_their_status_changed_through_the_api(http, collec
         "TypeError: boom", "unresolved", 2, 0,
     )  # fmt: skip
 
-    info = runtime.read_live(data_dir, "analytics")
+    info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
     url = f"{analytics.url}/v1/issues/{issue['issue_id']}/status"
     auth = {"Authorization": f"Bearer {info['token']}"}

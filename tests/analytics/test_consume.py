@@ -11,8 +11,8 @@ import redis
 
 from analytics.consume import DEAD_LETTER_STREAM, Consumer
 from analytics.store import open_database
-from collector.schema import Batch, ErrorEvent
-from collector.stream import CONSUMER_GROUP, EVENTS_STREAM, StreamEntry, encode_entry
+from contracts.beacon import Batch, ErrorEvent
+from contracts.stream import CONSUMER_GROUP, EVENTS_STREAM, StreamEntry, encode_entry
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"

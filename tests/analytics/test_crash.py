@@ -36,10 +36,11 @@ import httpx
 import pytest
 import redis
 
-from analytics.client import ReadClient
 from analytics.consume import DEAD_LETTER_STREAM
-from collector.projects import Project
-from collector.stream import (
+from contracts import runfiles
+from contracts.projects import Project
+from contracts.read_api import ReadClient
+from contracts.stream import (
     CONSUMER_GROUP,
     EVENTS_STREAM,
     OUTCOMES_STREAM,
@@ -50,7 +51,6 @@ from collector.stream import (
 )
 from tests.conftest import _service
 from tests.helpers import Service, wait_until
-from vigil import runtime
 
 REQUESTS = 100
 EVENTS_PER_REQUEST = 50  # 5,000 events
@@ -95,7 +95,7 @@ class Analytics:
             self.service.stop()
 
     def sql(self, statement: str) -> list[list[object]]:
-        info = runtime.read_live(self.data_dir, "analytics")
+        info = runfiles.read_live(self.data_dir, "analytics")
         assert info is not None
         with ReadClient(info["url"], token=info["token"]) as client:
             return client.sql(statement).rows

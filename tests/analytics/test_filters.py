@@ -10,7 +10,7 @@ import pytest
 
 from analytics.enrich.stack import Frame
 from analytics.filters import DEFAULT_MIN_VERSIONS, FILTERS, NEVER, FilterSettings, filter_reason
-from vigil.config import ConfigError
+from contracts.settings import ConfigError
 
 WHERE = "vigil.toml [projects.shop.filters]"
 PAGE = "https://shop.example/cart"

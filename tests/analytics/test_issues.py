@@ -10,8 +10,8 @@ import pytest
 from analytics.consume import Consumer
 from analytics.issues import StatusError, set_status
 from analytics.store import open_database
-from collector.schema import Batch, ErrorEvent
-from collector.stream import EVENTS_STREAM, StreamEntry, encode_entry
+from contracts.beacon import Batch, ErrorEvent
+from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
 from tests.analytics.test_fingerprint import CHROME_1, FIREFOX_2, SAFARI_2
 
 CHROME_UA = (

@@ -14,8 +14,8 @@ from analytics.consume import Consumer
 from analytics.events import ms
 from analytics.store import ROW_GROUP_SIZE, SCHEMA_VERSION, SchemaTooNew, cursor, open_database
 from analytics.tables import SHARED, TABLES
-from collector.schema import decode_batch
-from collector.stream import EVENTS_STREAM, StreamEntry, encode_entry
+from contracts.beacon import decode_batch
+from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
 
 SAFARI = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "

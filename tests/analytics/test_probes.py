@@ -14,8 +14,7 @@ import redis
 from analytics.consume import Consumer
 from analytics.queries import run_query
 from analytics.store import open_database
-from collector.probes import PROBES_STREAM, ProbeEntry
-from server_probes.schema import (
+from contracts.probes import (
     AgentInfo,
     CheckResult,
     Heartbeat,
@@ -26,6 +25,7 @@ from server_probes.schema import (
     ProbeBatch,
     Swap,
 )
+from contracts.stream import PROBES_STREAM, ProbeEntry
 
 T0 = 1_764_072_000_000  # 2025-11-25 12:00:00 UTC
 START = datetime(2025, 11, 25, 12, 0)

@@ -15,9 +15,9 @@ from analytics.consume import Consumer, Job
 from analytics.queries import run_query
 from analytics.settings import AnalyticsSettings
 from analytics.store import open_database
-from collector.schema import Batch, ErrorEvent, PageViewEvent, VitalEvent
-from collector.stream import EVENTS_STREAM, StreamEntry, encode_entry
-from vigil.config import ConfigError
+from contracts.beacon import Batch, ErrorEvent, PageViewEvent, VitalEvent
+from contracts.settings import ConfigError
+from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
 
 T0 = 1_764_072_000_000  # 2025-11-25 12:00:00 UTC
 MINUTE = 60_000

@@ -14,7 +14,7 @@ from analytics.scrub import (
     ScrubSettings,
     sensitive_param,
 )
-from vigil.config import ConfigError
+from contracts.settings import ConfigError
 
 WHERE = "vigil.toml [projects.shop.scrub]"
 scrub = Scrubber(ScrubSettings())

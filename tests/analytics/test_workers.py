@@ -24,8 +24,8 @@ from analytics.consume import DEAD_LETTER_STREAM, Consumer
 from analytics.pipeline import PROCESSORS, merge, to_tables
 from analytics.tables import TABLES
 from analytics.workers import Processed, ProcessorPool, Result, Work, WorkerSetup, process_entries
-from collector.schema import Batch, ErrorEvent
-from collector.stream import EVENTS_STREAM, OUTCOMES_STREAM, StreamEntry, encode_entry
+from contracts.beacon import Batch, ErrorEvent
+from contracts.stream import EVENTS_STREAM, OUTCOMES_STREAM, StreamEntry, encode_entry
 from tests.analytics.test_consume import CHROME, con, entry, pending  # noqa: F401 (con is a fixture)
 from tests.analytics.test_symbolicate import URL, raw_map, shop  # noqa: F401 (shop is a fixture)
 from tests.helpers import wait_until

@@ -7,11 +7,11 @@ import time
 
 import httpx
 
-from analytics.client import ReadClient
+from contracts import runfiles
+from contracts.read_api import ReadClient
 from tests.collector.test_routes import batch
 from tests.conftest import _service
 from tests.helpers import wait_until
-from vigil import runtime
 
 SENDERS = 4
 BATCHES = 40
@@ -60,7 +60,7 @@ def test_redis_stopped_during_a_load_then_started_loses_and_duplicates_nothing(
         redis_server_process.start()
         for thread in senders:
             thread.join(60)
-        info = runtime.read_live(data_dir, "analytics")
+        info = runfiles.read_live(data_dir, "analytics")
         assert info is not None
         statement = "SELECT count(*), count(DISTINCT event_id) FROM errors"
         with ReadClient(info["url"], token=info["token"]) as client:

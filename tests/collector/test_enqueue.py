@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 
 from collector.enqueue import SPOOLED, EnqueueFailed, Enqueuer
 from collector.spool import Spool
-from collector.stream import EVENTS_STREAM, payloads
+from contracts.stream import EVENTS_STREAM, payloads
 
 
 @pytest.fixture

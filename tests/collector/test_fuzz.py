@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector.projects import Project
+from contracts.projects import Project
 from tests.helpers import Service
 
 # One collector serves every example of a test: these tests look for crashes, not state.

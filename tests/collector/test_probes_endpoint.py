@@ -6,8 +6,8 @@ import gzip
 
 import msgspec
 
-from collector.probes import PROBES_STREAM, decode_probe_entry
-from server_probes.schema import AgentInfo, CheckResult, ProbeBatch
+from contracts.probes import AgentInfo, CheckResult, ProbeBatch
+from contracts.stream import PROBES_STREAM, decode_probe_entry
 
 
 def body() -> bytes:

@@ -10,10 +10,10 @@ import httpx
 import msgspec
 import redis
 
-from collector.projects import Project, create_project, load_projects
 from collector.scripts import DIST
 from collector.spool import read_records
-from collector.stream import EVENTS_STREAM, decode_entry
+from contracts.projects import Project, create_project, load_projects
+from contracts.stream import EVENTS_STREAM, decode_entry
 from tests.helpers import Service, wait_until
 
 

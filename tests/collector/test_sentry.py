@@ -9,12 +9,11 @@ import pytest
 import sentry_sdk
 from sentry_sdk.envelope import Envelope, Item, PayloadRef
 
-from analytics.client import ReadClient
-from collector.projects import Project
-from collector.sentry.convert import decode_sentry_entry
-from collector.stream import EVENTS_STREAM, SENTRY_STREAM, decode_entry, payloads
+from contracts import runfiles
+from contracts.projects import Project
+from contracts.read_api import ReadClient
+from contracts.stream import EVENTS_STREAM, SENTRY_STREAM, decode_entry, decode_sentry_entry, payloads
 from tests.helpers import Service, wait_until
-from vigil import runtime
 
 
 def dsn(collector: Service, project: Project) -> str:
@@ -53,7 +52,7 @@ def test_the_python_sdk_reports_an_exception_with_its_cause_and_it_is_stored(sdk
     sdk.capture_message("disk almost full", level="warning")
     sdk.flush(timeout=5)
 
-    info = runtime.read_live(data_dir, "analytics")
+    info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
     with ReadClient(info["url"], token=info["token"]) as client:
         statement = (
@@ -150,7 +149,7 @@ def test_the_store_endpoint_takes_one_event(http, collector, demo_project, redis
 
 
 def test_auth_is_required_and_must_agree(http, collector, demo_project, data_dir, redis_client):
-    from collector.projects import create_project
+    from contracts.projects import create_project
 
     other = create_project(data_dir, "other")
     url = envelope_url(collector, demo_project)

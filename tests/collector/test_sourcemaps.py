@@ -5,8 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 
-from collector.sourcemaps import decode_sourcemap_entry
-from collector.stream import SOURCEMAPS_STREAM, payloads
+from contracts.stream import SOURCEMAPS_STREAM, decode_sourcemap_entry, payloads
 
 MAP = {"version": 3, "sources": ["src/cart.ts"], "names": ["total"], "mappings": "AAAA", "debugId": "d-1"}
 

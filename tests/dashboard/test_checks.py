@@ -8,8 +8,8 @@ import time
 import msgspec
 import pytest
 
-from analytics.client import ReadClient
-from server_probes.schema import AgentInfo, CheckResult, Heartbeat, ProbeBatch
+from contracts.probes import AgentInfo, CheckResult, Heartbeat, ProbeBatch
+from contracts.read_api import ReadClient
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.browser

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from analytics.client import ReadClient
+from contracts.read_api import ReadClient
 from tests.collector.test_routes import batch, post
 from tests.conftest import _service
 from tests.helpers import wait_until

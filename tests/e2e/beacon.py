@@ -9,9 +9,9 @@ from collections.abc import Callable
 import msgspec
 import redis
 
-from collector.projects import Project
-from collector.schema import Event
-from collector.stream import EVENTS_STREAM, StreamEntry, decode_entry, payloads
+from contracts.beacon import Event
+from contracts.projects import Project
+from contracts.stream import EVENTS_STREAM, StreamEntry, decode_entry, payloads
 
 # Headless Chromium keeps every page visible, so tests hide a page the way the page itself would see it.
 HIDE = (

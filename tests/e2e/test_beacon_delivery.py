@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from analytics.client import ReadClient
+from contracts import runfiles
+from contracts.read_api import ReadClient
 from tests.conftest import _service
 from tests.e2e.beacon import HIDE, tag
 from tests.e2e.beacon import page as html_page
 from tests.helpers import free_port, wait_until
-from vigil import runtime
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +88,7 @@ def test_events_survive_the_collector_being_down_across_a_reload(
 
     # A page left while its send was in flight may have delivered a batch that its outbox
     # still holds; the next page load sends it again, with the same ids, and it is stored once.
-    info = runtime.read_live(data_dir, "analytics")
+    info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
     with ReadClient(info["url"], token=info["token"]) as client:
         rows = wait_until(

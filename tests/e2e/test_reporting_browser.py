@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from collector.reporting.headers import ReportingHeaders
+from integrations.reporting import ReportingHeaders
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, served
 from tests.helpers import Service, env_without_vigil, free_port, self_signed_certificate
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics.client import ReadClient
+from contracts import runfiles
+from contracts.read_api import ReadClient
 from tests.browser import Reply
 from tests.helpers import wait_until
-from vigil import runtime
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def test_the_sentry_browser_sdk_reports_an_error_that_is_stored(
     page.goto(f"{site.url}/app")
     page.click("#pay")
 
-    info = runtime.read_live(data_dir, "analytics")
+    info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
     statement = "SELECT error_type, message, release, environment, page_url, browser, causes, stack FROM errors"
     with ReadClient(info["url"], token=info["token"]) as client:

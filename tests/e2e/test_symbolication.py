@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from analytics.client import ReadClient
+from contracts import runfiles
+from contracts.read_api import ReadClient
 from tests.browser import Reply
 from tests.e2e.beacon import page as html_page
 from tests.e2e.beacon import tag
 from tests.helpers import env_without_vigil, wait_until
-from vigil import runtime
 
 pytestmark = pytest.mark.browser
 
@@ -107,7 +107,7 @@ def test_a_minified_error_from_chromium_is_stored_against_the_original_source(
     map_size = (shop / "app.js.map").stat().st_size
     assert upload.stdout.splitlines() == [f"uploaded app.js.map as ~/app.js ({map_size} bytes)"]
 
-    info = runtime.read_live(data_dir, "analytics")
+    info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
     with ReadClient(info["url"], token=info["token"]) as client:
         # The map must be stored before the error is processed, or the error is kept unmapped.

@@ -7,7 +7,7 @@ import socketserver
 import threading
 from collections.abc import Callable
 
-from server_probes.schema import CheckResult, ProbeBatch, decode_batch
+from contracts.probes import CheckResult, ProbeBatch, decode_batch
 
 TOKEN = "vgs_test_token"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.probes import CheckResult
 from server_probes.checks import run
 from server_probes.config import DnsCheck, HttpCheck, TcpCheck, TlsCheck
-from server_probes.schema import CheckResult
 from tests.helpers import free_port
 
 PHASES = ("dns", "connect", "tls", "processing", "transfer")

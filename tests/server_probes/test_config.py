@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from contracts.settings import ConfigError
 from server_probes.config import HttpCheck, load_config
 from tests.helpers import env_without_vigil
-from vigil.config import ConfigError
 
 ROOT = Path(__file__).parent.parent.parent
 AGENT = '[agent]\nregion = "eu-west"\n'

@@ -9,7 +9,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from server_probes import config, schema
+from contracts import probes as schema
+from server_probes import config
 
 DOC = (Path(__file__).parent.parent.parent / "docs" / "probes.md").read_text()
 

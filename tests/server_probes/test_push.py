@@ -13,11 +13,11 @@ import httpx
 import msgspec
 import pytest
 
+from contracts.probes import AgentInfo, Heartbeat, ProbeBatch, Record
 from server_probes import push
 from server_probes.agent import Agent
 from server_probes.config import load_config
 from server_probes.push import Sender, parse_retry_after
-from server_probes.schema import AgentInfo, Heartbeat, ProbeBatch, Record
 from server_probes.spool import Spool
 from tests.helpers import env_without_vigil, free_port, wait_until
 from tests.server_probes.receiver import TOKEN, Receiver

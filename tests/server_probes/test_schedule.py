@@ -6,10 +6,10 @@ import asyncio
 import threading
 import time
 
+from contracts.probes import CheckResult
 from server_probes.checks.result import make_result, started
 from server_probes.config import Check, TcpCheck
 from server_probes.schedule import Scheduler, every
-from server_probes.schema import CheckResult
 
 
 def test_a_slow_check_does_not_delay_the_others():

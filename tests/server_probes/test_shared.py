@@ -14,16 +14,16 @@ import httpx
 import msgspec
 import pytest
 
-from collector.projects import Project
+from contracts.probes import CheckResult, ProbeBatch
+from contracts.projects import Project
+from contracts.settings import ConfigError
 from server_probes import push, shared
 from server_probes.agent import Agent
 from server_probes.config import AgentConfig, ProbeConfig, load_config
-from server_probes.schema import CheckResult, ProbeBatch
 from server_probes.shared import FetchFailed, SharedChecks
 from tests.helpers import Service, env_without_vigil, free_port, wait_until
 from tests.server_probes.receiver import TOKEN, Receiver
 from tests.server_probes.running import Running
-from vigil.config import ConfigError
 
 ENV = {"TOKEN": TOKEN}
 

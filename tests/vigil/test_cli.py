@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from analytics.store import open_database
-from collector.projects import load_projects
+from contracts.projects import load_projects
 from tests.helpers import env_without_vigil
 
 VIGIL = [sys.executable, "-m", "vigil"]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from collector.stream import EVENTS_STREAM, decode_entry, payloads
+from contracts.stream import EVENTS_STREAM, decode_entry, payloads
 from tests.helpers import env_without_vigil, free_port, stop_process, wait_until
 from vigil.demo.site import page as demo_page
 from vigil.demo.traffic import BROWSERS, batch, generate

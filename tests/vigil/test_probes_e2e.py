@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from analytics.client import ReadClient
-from collector.projects import Project
+from contracts import runfiles
+from contracts.projects import Project
+from contracts.read_api import ReadClient
 from tests.helpers import Service, env_without_vigil, free_port, wait_until
-from vigil import runtime, self_probe
+from vigil import self_probe
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def states(client: ReadClient) -> dict[str, str]:
 
 @pytest.fixture
 def client(data_dir: Path, analytics: Service) -> Iterator[ReadClient]:
-    info = runtime.read_live(data_dir, "analytics")
+    info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
     with ReadClient(analytics.url, token=info["token"]) as read:
         yield read

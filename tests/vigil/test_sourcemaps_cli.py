@@ -6,9 +6,9 @@ import json
 import subprocess
 import sys
 
-from analytics.client import ReadClient
+from contracts import runfiles
+from contracts.read_api import ReadClient
 from tests.helpers import env_without_vigil, wait_until
-from vigil import runtime
 
 
 def build(tmp_path):  # type: ignore[no-untyped-def]
@@ -39,7 +39,7 @@ def test_every_map_of_a_build_is_uploaded_and_stored(tmp_path, data_dir, collect
         f"uploaded static/app.js.map as https://shop.example/static/app.js ({sizes[0]} bytes)",
         f"uploaded vendor.js.map as https://shop.example/vendor.js ({sizes[1]} bytes)",
     ]
-    info = runtime.read_live(data_dir, "analytics")
+    info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
     with ReadClient(info["url"], token=info["token"]) as client:
         rows = wait_until(

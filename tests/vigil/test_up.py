@@ -13,7 +13,7 @@ import httpx
 import psutil
 import pytest
 
-from collector.projects import load_projects
+from contracts.projects import load_projects
 from tests.collector.test_routes import batch
 from tests.helpers import env_without_vigil, free_port, stop_process, wait_until
 

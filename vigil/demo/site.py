@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from collector.projects import ensure_demo_project
 from collector.settings import CollectorSettings
-from vigil.config import load
+from contracts.projects import ensure_demo_project
+from contracts.settings import load
 
 RELEASE = "shop@1.5.0"
 

@@ -22,9 +22,9 @@ from typing import TypeVar
 
 import httpx
 
-from collector.projects import ensure_demo_project
 from collector.settings import CollectorSettings
-from vigil.config import load
+from contracts.projects import ensure_demo_project
+from contracts.settings import load
 
 SITE = f"http://127.0.0.1:{os.environ.get('VIGIL_DEMO_PORT', '8474')}"
 RELEASES = [("shop@1.4.2", 1), ("shop@1.5.0", 3)]

@@ -1,6 +1,6 @@
 """An ASGI middleware for your own app: the response headers that make browsers report to Vigil.
 
-    from collector.reporting.headers import ReportingHeaders
+    from integrations.reporting import ReportingHeaders
     app = ReportingHeaders(app, endpoint="https://vigil.example/api/2/reports?key=PUBLIC_KEY")
 
 It adds ``Reporting-Endpoints`` (the Reporting API), ``Report-To`` (its older form, which

@@ -6,7 +6,7 @@ import pytest
 
 from analytics.settings import AnalyticsSettings
 from collector.settings import CollectorSettings
-from vigil.config import ConfigError, load
+from contracts.settings import ConfigError, load
 
 
 @pytest.fixture(autouse=True)

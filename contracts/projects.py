@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import tomlkit
 
-from vigil.config import CONFIG_FILE, ConfigError
+from contracts.settings import CONFIG_FILE, ConfigError
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 #: Ids are stored as 32-bit integers.

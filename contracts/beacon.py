@@ -29,6 +29,14 @@ MAX_CAUSES = 5
 MAX_TAGS = 32
 MAX_ATTRIBUTION = 16
 
+
+def cut(value: object, limit: int) -> str:
+    """``value`` as text of at most ``limit`` characters (``None`` is empty): how converters from other
+    protocols (Sentry, the Reporting API) fit a field to these bounds instead of refusing the event."""
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    return text[:limit]
+
+
 # Milliseconds since the Unix epoch; up to year 9999, so a timestamp is always representable.
 EpochMs = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799_999)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID)]

@@ -1,16 +1,35 @@
-"""A client for the read API, used by the dashboard and ``vigil sql``.
+"""The analytics service's read API as its callers see it: where it listens, its answers, and a client.
 
-The transport is injectable (``httpx.MockTransport`` in unit tests); the default is a
-real pooled HTTP connection.
+    GET  /v1/queries                       the declared queries (contracts/queries.py)
+    GET  /v1/queries/{name}?param=value    one named query     → {"columns": [...], "rows": [[...]], "truncated": false}
+    POST /v1/sql {"sql": "SELECT …"}       read-only SQL, with the token of run/analytics.json
+    POST /v1/issues/{id}/status            change an issue's status, with the same token
+    GET  /healthz                          the consumer's heartbeat
+
+The dashboard and ``vigil sql`` use ``ReadClient``; errors come back as ``{"error": "one line"}``
+(docs/analytics.md, Read API). The transport is injectable (``httpx.MockTransport`` in unit
+tests); the default is a real pooled HTTP connection.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import httpx
 
-from analytics.queries import Result
+from contracts.queries import declared
+
+DEFAULT_PORT = 8472
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """The answer to a named query or SQL: column names and rows, cut at the row limit when ``truncated``."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    truncated: bool = False
 
 
 class ReadApiError(Exception):
@@ -39,7 +58,11 @@ class ReadClient:
         self.close()
 
     def query(self, name: str, **params: Any) -> Result:
-        """Run a named query; ``None`` parameters are left out (the query's default applies)."""
+        """Run a declared query; ``None`` parameters are left out (the query's default applies).
+
+        A name that is not declared raises ``QueryError`` here, without a request.
+        """
+        declared(name)
         clean = {k: str(v) for k, v in params.items() if v is not None}
         return self._result(lambda: self._http.get(f"/v1/queries/{name}", params=clean))
 

@@ -6,14 +6,14 @@ import threading
 
 import pytest
 
-from collector.projects import (
+from contracts.projects import (
     ProjectRegistry,
     create_project,
     ensure_demo_project,
     load_projects,
     normalize_origin,
 )
-from vigil.config import ConfigError
+from contracts.settings import ConfigError
 
 
 def test_created_projects_get_increasing_ids_and_distinct_keys(data_dir):

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import psutil
 
-from vigil.config import ConfigError
+from contracts.settings import ConfigError
 
 
 def run_file(data_dir: Path, name: str) -> Path:

@@ -1,0 +1,172 @@
+"""The read API's named queries: their names, what each answers, and their typed, bounded parameters.
+
+These are the only reads the network may ask for (besides the token-guarded ``vigil sql``).
+The analytics service gives each declared query its SQL (``analytics/queries/``) and
+refuses to start if one is missing; the dashboard asks for them by these names. A
+request's parameters are checked against the declaration by ``bind`` and bound as SQL
+parameters, never pasted into SQL text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+#: An issue's statuses (docs/analytics.md, Issues); ``regressed`` is set by analytics, never by a user.
+ISSUE_STATUSES = ("unresolved", "resolved", "resolved_in_release", "ignored", "regressed")
+MAX_PARAM = 200
+_INTEGER = re.compile(r"-?[0-9]{1,12}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    name: str
+    kind: Literal["str", "int", "time"]
+    doc: str
+    default: Any = None
+    minimum: int = 0
+    maximum: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Query:
+    name: str
+    doc: str
+    params: tuple[Param, ...] = ()
+
+
+class QueryError(ValueError):
+    """Unknown query or bad parameter; the message is one line for a 400."""
+
+
+PROJECT = Param("project", "str", "Project name; all projects when absent.")
+SINCE = Param("since", "time", "Start of the range, ISO-8601 UTC; an hour ago when absent.")
+UNTIL = Param("until", "time", "End of the range, ISO-8601 UTC; now when absent.")
+RANGE = (PROJECT, SINCE, UNTIL)
+STATUS = Param("status", "str", f"{', '.join(ISSUE_STATUSES[:-1])} or {ISSUE_STATUSES[-1]}; any when absent.")
+ISSUE = Param("issue_id", "int", "The issue.", None, 1, 2**53)
+BUCKET = Param("bucket_seconds", "int", "Bucket width in seconds.", 60, 60, 86_400)
+KIND = Param(
+    "kind", "str", "Only this kind (errors, network_failures, resource_failures, web_vitals, page_views, reports)."
+)
+
+
+def limit(default: int) -> Param:
+    return Param("limit", "int", "Most rows returned.", default, 1, 1000)
+
+
+_DECLARED = [
+    # The overview.
+    Query("projects", "Projects that have sent errors, by name."),
+    Query("totals", "Errors, distinct messages, pages and sessions in the range.", RANGE),
+    Query("errors_by_type", "Error events per error type, most frequent first.", (*RANGE, limit(20))),
+    Query(
+        "top_messages",
+        "The most frequent error messages with their type, pages, browsers and last time seen.",
+        (*RANGE, limit(20)),
+    ),
+    # Issues.
+    Query(
+        "issues",
+        "Issues with events in the range, most recent first: events, users and sessions in the range, and all-time.",
+        (*RANGE, STATUS, limit(50)),
+    ),
+    Query("issue", "One issue, with users and sessions affected all-time.", (ISSUE,)),
+    Query(
+        "issue_events",
+        "An issue's latest events, with their frames (symbolicated when a source map was there).",
+        (ISSUE, PROJECT, limit(50)),
+    ),
+    # The per-minute rollups: cheap for any range, days or months.
+    Query(
+        "events_per_minute",
+        "Error events per time bucket (a minute by default), from the per-minute rollups.",
+        (*RANGE, BUCKET),
+    ),
+    Query("event_counts", "Events per time bucket and kind, from the per-minute rollups.", (*RANGE, BUCKET, KIND)),
+    Query(
+        "event_counts_by",
+        "Events in the range per release and browser for one kind (errors by default), from the rollups.",
+        (*RANGE, KIND, limit(50)),
+    ),
+    Query("issue_events_per_minute", "Events of one issue per time bucket, from the rollups.", (*RANGE, BUCKET, ISSUE)),
+    Query(
+        "vitals_percentiles",
+        "p50, p75 and p95 of each Core Web Vital in the range (within 2 %), the last value of each page's metric.",
+        RANGE,
+    ),
+    # Probe agents' results.
+    Query("checks", "The current state of every check per region, and across its regions (region '*').", (PROJECT,)),
+    Query(
+        "check_history",
+        "Every change of a check's state (per region, and '*' across regions) or an agent's (check empty).",
+        RANGE,
+    ),
+    Query(
+        "check_reachability",
+        "Per project, check, region and UTC day: runs with a conclusive result, how many were up, and their share.",
+        RANGE,
+    ),
+    Query(
+        "check_uptime",
+        "Per project, check and UTC day: of the minutes with a conclusive result, the share with a region up.",
+        RANGE,
+    ),
+    Query("agents", "Every probe agent (region and host): its last heartbeat and whether it is lost.", (PROJECT,)),
+]
+QUERIES: dict[str, Query] = {q.name: q for q in _DECLARED}
+
+
+def _parse_time(name: str, raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise QueryError(f"{name}: expected an ISO-8601 time, got {raw[:40]!r}") from None
+    return value
+
+
+def declared(name: str) -> Query:
+    """The query called ``name``; raises ``QueryError`` for any other name."""
+    query = QUERIES.get(name)
+    if query is None:
+        raise QueryError(f"unknown query {name[:60]!r}")
+    return query
+
+
+def bind(query: Query, raw: Mapping[str, str], now: datetime | None = None) -> dict[str, Any]:
+    """Check ``raw`` request parameters against the query's declaration; returns SQL parameters.
+
+    Times are naive UTC datetimes; an absent ``since`` is an hour before ``now``, an absent ``until`` is ``now``.
+    """
+    unknown = set(raw) - {p.name for p in query.params}
+    if unknown:
+        raise QueryError(f"{query.name}: unknown parameter {sorted(unknown)[0]!r}")
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    values: dict[str, Any] = {}
+    for p in query.params:
+        text = raw.get(p.name)
+        if text is None or text == "":
+            if p.kind == "time":
+                values[p.name] = now - timedelta(hours=1) if p.name == "since" else now
+            else:
+                values[p.name] = p.default
+            continue
+        if len(text) > MAX_PARAM:
+            raise QueryError(f"{p.name}: longer than {MAX_PARAM} characters")
+        if p.kind == "time":
+            values[p.name] = _parse_time(p.name, text)
+        elif p.kind == "int":
+            if not _INTEGER.fullmatch(text):
+                raise QueryError(f"{p.name}: expected an integer, got {text[:40]!r}")
+            number = int(text)
+            if not p.minimum <= number <= p.maximum:
+                raise QueryError(f"{p.name}: must be between {p.minimum} and {p.maximum}")
+            values[p.name] = number
+        else:
+            values[p.name] = text
+    return values

@@ -1,0 +1,232 @@
+"""The stream contract: what the collector appends to Redis and the analytics service reads.
+
+One stream per kind of record, read by the consumer group ``ingest``. An entry carries
+one encoded record in its field ``e``, or several that arrived together as a JSON array
+in ``g``; JSON keeps ``redis-cli XRANGE`` readable. Each record is declared here once, as a
+typed struct, with the functions that encode and decode it:
+
+======================  ===================================  ==================================
+stream                  record                               written by
+======================  ===================================  ==================================
+``vigil:events``        ``StreamEntry`` (a beacon batch)      beacon, Sentry and Reporting API endpoints
+``vigil:sentry``        ``SentryEntry`` (sessions, drops)    Sentry envelope endpoint
+``vigil:sourcemaps``    ``SourceMapEntry``                   source map upload endpoint
+``vigil:probes``        ``ProbeEntry`` (a probe batch)       probe agents' endpoint
+``vigil:outcomes``      ``OutcomeBatch`` (counts)            every collector, every few seconds
+======================  ===================================  ==================================
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from contracts.beacon import Batch
+from contracts.probes import ProbeBatch
+
+EVENTS_STREAM = "vigil:events"
+OUTCOMES_STREAM = "vigil:outcomes"
+SENTRY_STREAM = "vigil:sentry"
+SOURCEMAPS_STREAM = "vigil:sourcemaps"
+PROBES_STREAM = "vigil:probes"
+CONSUMER_GROUP = "ingest"
+ENTRY_FIELD = b"e"
+#: Several entries that arrived together, in one stream entry: a JSON array of them.
+GROUP_FIELD = b"g"
+
+_encode = msgspec.json.Encoder().encode
+
+
+def encode_record(record: OutcomeBatch | SentryEntry | SourceMapEntry | ProbeEntry) -> bytes:
+    """A record's bytes for its stream; a ``StreamEntry`` goes through ``encode_entry`` instead."""
+    return _encode(record)
+
+
+class StreamEntry(msgspec.Struct, frozen=True):
+    """One accepted beacon request, as queued for analytics."""
+
+    project_id: int
+    project: str
+    received_at: int  # milliseconds since the Unix epoch, the collector's clock
+    user_agent: str
+    # The validated batch. The collector writes the request's own bytes here when they
+    # decoded as a batch unchanged (no re-encoding on the hot path), so unknown extra
+    # fields may ride along; decoding ignores them.
+    batch: Batch
+    v: int = 1
+    # The sender's address, anonymized unless the project keeps addresses; empty if unknown.
+    client_ip: str = ""
+    # The client's country (ISO 3166 two letters) from a trusted CDN header; empty if unknown.
+    country: str = ""
+    # Who sent it: "beacon" (page script, Sentry SDKs included) or "reporting_api" (the browser itself).
+    source: str = "beacon"
+
+
+class _OutgoingEntry(msgspec.Struct, frozen=True):
+    project_id: int
+    project: str
+    received_at: int
+    user_agent: str
+    batch: msgspec.Raw
+    v: int = 1
+    client_ip: str = ""
+    country: str = ""
+
+
+_decoder = msgspec.json.Decoder(StreamEntry)
+
+
+def encode_entry(entry: StreamEntry, raw_batch: bytes | None = None) -> bytes:
+    """The entry's bytes; with ``raw_batch``, those bytes stand for ``entry.batch`` as they are."""
+    if raw_batch is None:
+        return _encode(entry)
+    return _encode(
+        _OutgoingEntry(
+            entry.project_id,
+            entry.project,
+            entry.received_at,
+            entry.user_agent,
+            msgspec.Raw(raw_batch),
+            entry.v,
+            entry.client_ip,
+            entry.country,
+        )
+    )
+
+
+_group = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def payloads(fields: dict[bytes, bytes] | None) -> list[bytes]:
+    """The entries a stream entry holds: its ``e`` field, or each element of its ``g`` array.
+
+    Raises ``msgspec.DecodeError`` for a ``g`` that is not a JSON array, ``KeyError`` when neither is there.
+    """
+    fields = fields or {}
+    single = fields.get(ENTRY_FIELD)
+    if single is not None:
+        return [single]
+    return [bytes(raw) for raw in _group.decode(fields[GROUP_FIELD])]
+
+
+def decode_entry(data: bytes) -> StreamEntry:
+    """Decode one entry's ``e`` field; raises ``msgspec.DecodeError`` if it is not one."""
+    return _decoder.decode(data)
+
+
+# vigil:outcomes
+
+
+class OutcomeRow(msgspec.Struct, frozen=True):
+    project_id: int  # 0 when no project was identified
+    project: str
+    # "accepted", "invalid", "forbidden", "rate_limited", "spike_sampled", "too_large", "unavailable", "skipped"
+    outcome: str
+    reason: str
+    unit: str  # "event" or "request"
+    count: int
+
+
+class OutcomeBatch(msgspec.Struct, frozen=True):
+    """One flush: the counts of one collector process over [start, end) in ms since the epoch."""
+
+    id: str
+    collector: str
+    start: int
+    end: int
+    rows: list[OutcomeRow]
+
+
+_outcomes = msgspec.json.Decoder(OutcomeBatch)
+
+
+def decode_outcomes(data: bytes) -> OutcomeBatch:
+    return _outcomes.decode(data)
+
+
+# vigil:sentry
+
+
+class SessionRow(msgspec.Struct, frozen=True):
+    release: str
+    environment: str
+    started: int  # ms since the epoch
+    session_id: str  # empty for aggregated counts
+    distinct_id: str
+    status: str  # "ok", "exited", "errored", "abnormal", "crashed"
+    errors: int
+    duration: float | None
+    quantity: int  # 1 for a session update; the count for an aggregate
+    init: bool
+
+
+class DropRow(msgspec.Struct, frozen=True):
+    reason: str
+    category: str
+    quantity: int
+
+
+class SentryEntry(msgspec.Struct, frozen=True):
+    """Sessions and client reports from one request, for analytics' ``sentry_sessions`` and ``client_drops``."""
+
+    id: str
+    project_id: int
+    project: str
+    received_at: int
+    sdk: str
+    sessions: list[SessionRow] = []
+    drops: list[DropRow] = []
+
+
+_sentry_entry = msgspec.json.Decoder(SentryEntry)
+
+
+def decode_sentry_entry(data: bytes) -> SentryEntry:
+    return _sentry_entry.decode(data)
+
+
+# vigil:sourcemaps
+
+
+class SourceMapEntry(msgspec.Struct, frozen=True):
+    """One uploaded map: checked to be a version-3 source map, stored as uploaded."""
+
+    project_id: int
+    project: str
+    release: str
+    url: str
+    debug_id: str
+    uploaded_at: int  # ms since the epoch
+    map: msgspec.Raw
+
+
+_sourcemap_entry = msgspec.json.Decoder(SourceMapEntry)
+
+
+def decode_sourcemap_entry(data: bytes) -> SourceMapEntry:
+    return _sourcemap_entry.decode(data)
+
+
+# vigil:probes
+
+
+class ProbeEntry(msgspec.Struct, frozen=True):
+    """One accepted probe batch, as queued for analytics."""
+
+    project_id: int
+    project: str
+    received_at: int  # ms since the epoch, the collector's clock
+    batch: msgspec.Raw  # the request's own bytes, validated as a ProbeBatch
+
+
+class DecodedProbeEntry(msgspec.Struct, frozen=True):
+    project_id: int
+    project: str
+    received_at: int
+    batch: ProbeBatch
+
+
+_probe_entry = msgspec.json.Decoder(DecodedProbeEntry)
+
+
+def decode_probe_entry(data: bytes) -> DecodedProbeEntry:
+    return _probe_entry.decode(data)
