@@ -20,9 +20,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Lifespan
 
+from analytics import user_sql
 from analytics.consume import Consumer
 from analytics.issues import StatusError, set_status
-from analytics.queries import run_query, run_sql
+from analytics.queries import run_query
 from analytics.store import cursor
 from contracts.queries import QUERIES, QueryError
 from contracts.read_api import Result
@@ -58,7 +59,11 @@ def _result(result: Result) -> Response:
 
 
 def create_api(
-    con: duckdb.DuckDBPyConnection, consumer: Consumer | None, token: str, lifespan: Lifespan[Any] | None = None
+    con: duckdb.DuckDBPyConnection,
+    consumer: Consumer | None,
+    token: str,
+    lifespan: Lifespan[Any] | None = None,
+    sql_limits: user_sql.Limits = user_sql.DEFAULT_LIMITS,
 ) -> Starlette:
     """The read API over ``con``; ``consumer`` (if any) reports its heartbeat on ``/healthz``."""
 
@@ -133,7 +138,7 @@ def create_api(
         except msgspec.DecodeError as e:
             return _json(400, {"error": f'expected {{"sql": "SELECT …"}}: {e}'})
         try:
-            return _result(await run_in_threadpool(on_cursor(lambda c: run_sql(c, statement))))
+            return _result(await run_in_threadpool(on_cursor(lambda c: user_sql.run(c, statement, sql_limits))))
         except QueryError as e:
             return _json(400, {"error": str(e)})
 

@@ -21,7 +21,7 @@ import redis
 import uvicorn
 from starlette.applications import Starlette
 
-from analytics import retention, rollups
+from analytics import retention, rollups, user_sql
 from analytics.api import create_api
 from analytics.consume import Consumer, Job
 from analytics.enrich.symbolicate import SourceMapCache
@@ -56,6 +56,7 @@ def serve(settings: AnalyticsSettings) -> None:
     if not settings.redis_url:
         raise ConfigError("no Redis configured: set VIGIL_REDIS_URL (vigil up sets it for its own redis-server)")
     con = open_database(settings.database_path)
+    user_sql.lock_down(con)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=10.0, socket_connect_timeout=2.0)
     project_settings = ProjectSettingsRegistry(settings.data_dir)
     load_map = source_map_loader(con)
@@ -112,7 +113,7 @@ def serve(settings: AnalyticsSettings) -> None:
             thread.join(STOP_TIMEOUT_SECONDS)
             runfiles.remove(settings.data_dir, "analytics")
 
-    app = create_api(con, consumer, token, lifespan=lifespan)
+    app = create_api(con, consumer, token, lifespan=lifespan, sql_limits=user_sql.Limits.of(settings))
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
     try:
         server.run()

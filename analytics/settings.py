@@ -47,6 +47,21 @@ class AnalyticsSettings:
     rollup_retention_days: int = setting(400, "Days the per-minute rollups are kept; 0 keeps them forever.", minimum=0)
     retention: str = setting("", "Days kept for single tables, overriding the two above: `errors=180,page_views=30`.")
     retention_check_seconds: float = setting(3600.0, "How often rows past their retention are deleted.", minimum=1)
+    sql_timeout_seconds: float = setting(
+        30.0, "`vigil sql` and the read API's SQL: a query running longer is interrupted.", minimum=0.1
+    )
+    sql_max_rows: int = setting(
+        10_000, "`vigil sql`: most rows in an answer; the rest is cut (and said so).", minimum=1
+    )
+    sql_max_bytes: int = setting(
+        10_000_000, "`vigil sql`: most bytes of an answer (as JSON); the rest is cut, and said.", minimum=1000
+    )
+    sql_memory_bytes: int = setting(
+        256_000_000,
+        "`vigil sql`: memory for one query's sorts and hash tables; past it they spill to disk, "
+        "so a heavy query never takes the writer's memory.",
+        minimum=16_000_000,
+    )
     consumer: str = setting(
         "",
         "This consumer's name in the group; empty means analytics-HOSTNAME. "

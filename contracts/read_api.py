@@ -36,6 +36,10 @@ class ReadApiError(Exception):
     """The read API refused the request or could not be reached; the message is one line."""
 
 
+class Refused(ReadApiError):
+    """The read API answered 400: the query, its parameters or the SQL are wrong (the caller's input)."""
+
+
 class ReadClient:
     def __init__(
         self,
@@ -80,5 +84,6 @@ class ReadClient:
         except ValueError:
             raise ReadApiError(f"analytics read API answered {response.status_code} without JSON") from None
         if response.status_code != 200:
-            raise ReadApiError(body.get("error") or f"analytics read API answered {response.status_code}")
+            error = ReadApiError if response.status_code != 400 else Refused
+            raise error(body.get("error") or f"analytics read API answered {response.status_code}")
         return Result(body["columns"], body["rows"], body.get("truncated", False))

@@ -41,13 +41,13 @@ def friendly(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from analytics.store import SchemaTooNew
         from contracts.queries import QueryError
-        from contracts.read_api import ReadApiError
+        from contracts.read_api import ReadApiError, Refused
         from vigil.sourcemaps_cli import UploadFailed
         from vigil.supervise import ChildFailed
 
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, QueryError) as e:
+        except (ConfigError, QueryError, Refused) as e:
             raise BadInput(str(e)) from None
         except (ReadApiError, ChildFailed, UploadFailed, SchemaTooNew) as e:
             raise Failed(str(e)) from None

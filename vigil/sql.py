@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.queries import run_sql
+from analytics import user_sql
 from analytics.settings import AnalyticsSettings
 from analytics.store import attach
 from contracts import runfiles
@@ -28,7 +28,8 @@ def query(data_dir: Path, statement: str) -> Result:
     if live is not None:
         with ReadClient(live["url"], token=live["token"]) as client:
             return client.sql(statement)
-    path = load(AnalyticsSettings, "analytics", data_dir).database_path
+    settings = load(AnalyticsSettings, "analytics", data_dir)
+    path = settings.database_path
     if not path.exists():
         raise ConfigError(f"no database at {path} yet: start Vigil (vigil up) and send some events first")
     try:
@@ -36,7 +37,8 @@ def query(data_dir: Path, statement: str) -> Result:
     except duckdb.IOException as e:
         raise ConfigError(f"cannot open {path}: {str(e).splitlines()[0]}") from None
     try:
-        return run_sql(con, statement)
+        user_sql.lock_down(con)
+        return user_sql.run(con, statement, user_sql.Limits.of(settings))
     finally:
         con.close()
 

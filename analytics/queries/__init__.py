@@ -1,5 +1,7 @@
 """Named queries: the SQL behind each query the read API declares (``contracts/queries.py``).
 
+Users' own SQL goes through ``analytics/user_sql.py`` instead.
+
 Each module here maps query names to SQL; ``$name`` placeholders are bound from the
 parameters ``contracts.queries.bind`` checked, never pasted into SQL text. Every declared
 query must have its SQL and no SQL may go undeclared, or this module refuses to load.
@@ -13,7 +15,7 @@ from datetime import datetime
 import duckdb
 
 from analytics.queries import issues, overview, probes, rollups
-from contracts.queries import QUERIES, QueryError, bind, declared
+from contracts.queries import QUERIES, bind, declared
 from contracts.read_api import Result
 
 SQL: dict[str, str] = {**overview.SQL, **issues.SQL, **rollups.SQL, **probes.SQL}
@@ -30,26 +32,3 @@ def run_query(con: duckdb.DuckDBPyConnection, name: str, raw: Mapping[str, str],
     relation = con.execute(SQL[name], bind(query, raw, now))
     columns = [d[0] for d in relation.description or []]
     return Result(columns, [list(r) for r in relation.fetchall()])
-
-
-class NotReadOnly(QueryError):
-    """Ad-hoc SQL that is not a single SELECT."""
-
-
-def run_sql(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int = 10_000) -> Result:
-    """One read-only ``SELECT`` (``vigil sql``); anything else is refused before it runs."""
-    try:
-        statements = con.extract_statements(sql)
-    except duckdb.Error as e:
-        raise QueryError(f"SQL error: {str(e).splitlines()[0]}") from None
-    if len(statements) != 1:
-        raise NotReadOnly("exactly one statement, please")
-    if statements[0].type != duckdb.StatementType.SELECT:
-        raise NotReadOnly(f"only SELECT is allowed here, not {statements[0].type.name}")
-    try:
-        relation = con.execute(sql)
-        rows = relation.fetchmany(max_rows + 1)
-    except duckdb.Error as e:
-        raise QueryError(f"SQL error: {str(e).splitlines()[0]}") from None
-    columns = [d[0] for d in relation.description or []]
-    return Result(columns, [list(r) for r in rows[:max_rows]], truncated=len(rows) > max_rows)

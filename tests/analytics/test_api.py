@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
 
 from contracts import runfiles
-from contracts.read_api import ReadApiError, ReadClient
+from contracts.read_api import ReadApiError, ReadClient, Refused
 from tests.collector.test_routes import batch, post
-from tests.helpers import wait_until
+from tests.helpers import env_without_vigil, wait_until
 
 
 def test_events_posted_to_the_collector_become_queryable(http, collector, analytics, demo_project, data_dir):
@@ -66,6 +68,49 @@ def test_sql_needs_the_token_from_the_run_file(http, analytics, data_dir):
         headers={"Authorization": f"Bearer {info['token']}"},
     )
     assert huge.status_code == 413
+
+
+def test_sql_through_the_running_service_cannot_write_or_read_files(http, collector, analytics, demo_project, data_dir):
+    """The statements that once went through: each refused with 400, and nothing changes."""
+    body = batch(batch_id="b1")
+    body["events"][0]["ts"] = int(time.time() * 1000)  # type: ignore[index]
+    assert post(http, collector, demo_project, body).status_code == 202
+    info = runfiles.read_live(data_dir, "analytics")
+    assert info is not None
+    with ReadClient(analytics.url, token=info["token"]) as client:
+        wait_until(lambda: client.query("issues").rows, timeout=10, what="an issue")
+        state = "SELECT (SELECT list(message) FROM errors), (SELECT list(issue_id) FROM issues)"
+        before = client.sql(state).rows
+        for statement in (
+            "WITH d AS (DELETE FROM issues WHERE issue_id = 1 RETURNING issue_id) SELECT * FROM d",
+            "WITH u AS (UPDATE errors SET message = 'x' WHERE true RETURNING 1) SELECT count(*) FROM u",
+            "SELECT * FROM read_csv('/etc/passwd')",
+            f"SELECT * FROM read_text('{data_dir / 'vigil.toml'}')",
+            "SELECT * FROM glob('/root/*')",
+            "SELECT * FROM read_csv('https://example.invalid/x.csv')",
+            "SELECT * FROM checkpoint()",
+            "CALL checkpoint()",
+        ):
+            with pytest.raises(Refused):
+                client.sql(statement)
+        assert client.sql(state).rows == before
+        # The issue index still agrees with the table: a new event of the same issue joins it.
+        again = batch(batch_id="b2")
+        again["events"][0]["event_id"] = "e2"  # type: ignore[index]
+        again["events"][0]["ts"] = int(time.time() * 1000)  # type: ignore[index]
+        assert post(http, collector, demo_project, again).status_code == 202
+        issues = wait_until(
+            lambda: (r := client.query("issues")).rows and r.rows[0][8] == 2 and r, timeout=10, what="2"
+        )
+        assert len(issues.rows) == 1
+
+
+def test_vigil_sql_exits_2_with_one_line_for_refused_sql_through_the_service(analytics, data_dir):
+    done = subprocess.run(
+        [sys.executable, "-m", "vigil", "sql", "SELECT * FROM read_text('/etc/hostname')", "--data-dir", str(data_dir)],
+        capture_output=True, text=True, timeout=60, env=env_without_vigil(),
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (2, "vigil: error: the table function read_text() is not allowed here\n")
 
 
 def test_the_run_file_is_removed_at_stop(analytics, data_dir):

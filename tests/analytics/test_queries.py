@@ -1,4 +1,4 @@
-"""Named queries and read-only SQL on a real DuckDB file."""
+"""Named queries on a real DuckDB file."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pyarrow as pa
 import pytest
 
 from analytics import rollups
-from analytics.queries import NotReadOnly, QueryError, run_query, run_sql
+from analytics.queries import run_query
 from analytics.store import insert, open_database
 from analytics.tables import ERRORS
+from contracts.queries import QueryError
 
 NOW = datetime(2026, 11, 25, 12, 30)
 
@@ -97,32 +98,3 @@ def test_bad_parameters_are_refused_with_a_reason(con, name, params, reason):
 def test_parameters_are_bound_not_pasted(con):
     result = run_query(con, "totals", {"project": "shop' OR '1'='1"}, now=NOW)
     assert result.rows == [[0, 0, 0, 0]]
-
-
-def test_sql_runs_one_select(con):
-    result = run_sql(con, "SELECT project, count(*) AS n FROM errors GROUP BY ALL ORDER BY project")
-    assert (result.columns, result.rows) == (["project", "n"], [["blog", 1], ["shop", 4]])
-
-
-@pytest.mark.parametrize(
-    "statement",
-    [
-        "DELETE FROM errors",
-        "DROP TABLE errors",
-        "SELECT 1; DELETE FROM errors",
-        "COPY errors TO 'x.csv'",
-        "ATTACH 'x.db'",
-    ],
-)
-def test_sql_refuses_anything_but_a_single_select(con, statement):
-    with pytest.raises(NotReadOnly):
-        run_sql(con, statement)
-    assert con.execute("SELECT count(*) FROM errors").fetchone() == (5,)
-
-
-def test_sql_errors_are_one_line_and_results_are_capped(con):
-    with pytest.raises(QueryError, match=r"^SQL error: ") as caught:
-        run_sql(con, "SELECT nope FROM errors")
-    assert "\n" not in str(caught.value)
-    result = run_sql(con, "SELECT * FROM range(25)", max_rows=10)
-    assert (len(result.rows), result.truncated) == (10, True)
