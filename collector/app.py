@@ -34,10 +34,11 @@ from collector.routes import routes
 from collector.scripts import DIST, load_scripts
 from collector.sentry.endpoints import EnvelopeEndpoint, StoreEndpoint
 from collector.settings import CollectorSettings
-from collector.spool import Spool
+from collector.spool import import_segments
 from collector.state import Limits, State
 from contracts.projects import ProjectRegistry
 from contracts.settings import ConfigError, data_dir_from_env, load
+from contracts.spool import Spool
 from contracts.stream import EVENTS_STREAM
 
 log = logging.getLogger("vigil.collector")
@@ -91,6 +92,8 @@ def create_app(settings: CollectorSettings) -> ASGIApp:
         backlog = Backlog(client, EVENTS_STREAM, settings.max_backlog)
         outcomes = Outcomes(client, settings.outcomes_flush_seconds)
         spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes) if settings.spool_max_bytes else None
+        if spool is not None:
+            import_segments(spool.directory, spool)
         tasks: list[asyncio.Task[None]] = []
         try:
             async with Enqueuer(client, spool, spool_after=settings.spool_after_ms / 1000) as enqueuer:

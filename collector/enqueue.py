@@ -5,10 +5,10 @@ everything that arrived since its last round trip in a single pipeline, so under
 request costs a fraction of a round trip, and when idle it costs exactly one.
 
 When Redis fails or has not taken an entry within ``spool_after`` seconds, the entry goes
-to the local spool (``collector/spool.py``, fsync'd) and the request is answered as
-accepted; from then on new entries go to the spool too, keeping their order, until a
-replay task has moved everything spooled into Redis. Only when the spool is full (or
-there is none) does a request fail, and the caller answers 503.
+to the local spool (``contracts/spool.py``: SQLite, synced to disk) and the request is
+answered as accepted; from then on new entries go to the spool too, keeping their order,
+until a replay task has moved everything spooled into Redis. Only when the spool is full,
+its disk fails, or there is none, does a request fail, and the caller answers 503.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from collector import metrics
-from collector.spool import Segment, Spool, SpoolFull
+from contracts.spool import Spool, SpoolError
 from contracts.stream import ENTRY_FIELD, EVENTS_STREAM, GROUP_FIELD
 
 log = logging.getLogger("vigil.collector")
@@ -65,8 +65,10 @@ class Enqueuer:
         self._wake_spool = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
-        #: Entries in the spool (or on their way to it) not yet in Redis; while any, new ones follow them.
-        self.spooled = 0
+        #: Entries in the spool (of every process sharing it) not replayed yet, as last counted or added.
+        self._in_spool = 0
+        #: The last spool record this process put into Redis; records up to it are deleted as soon as the disk lets us.
+        self._replayed_seq = 0
         self.replayed = 0
 
     async def __aenter__(self) -> Enqueuer:
@@ -105,6 +107,11 @@ class Enqueuer:
         self._wake.set()
         self._wake_spool.set()
 
+    @property
+    def spooled(self) -> int:
+        """Entries in the spool or on their way to it, not yet in Redis; while any, new ones follow them."""
+        return len(self._routed) + self._in_spool
+
     async def put(self, data: bytes, stream: str = EVENTS_STREAM) -> bytes:
         """Queue one entry on ``stream``; returns its stream id (or ``SPOOLED``), or raises ``EnqueueFailed``."""
         loop = asyncio.get_running_loop()
@@ -141,7 +148,6 @@ class Enqueuer:
                     self._send_to_spool(item)
 
     def _send_to_spool(self, item: Item) -> None:
-        self.spooled += 1
         self._routed.add(item[2])
         self._to_spool.append(item)
         self._wake_spool.set()
@@ -214,7 +220,7 @@ class Enqueuer:
         return ids
 
     async def _spool_loop(self) -> None:
-        """Write what must be spooled in groups: one fsync for every request waiting at that moment."""
+        """Write what must be spooled in groups: one transaction (one sync to disk) for every request waiting then."""
         assert self._spool is not None
         while True:
             await self._wake_spool.wait()
@@ -222,12 +228,12 @@ class Enqueuer:
             while self._to_spool:
                 batch, self._to_spool = self._to_spool, []
                 try:
-                    records = [stream.encode() + b"\n" + data for stream, data, _ in batch]
-                    await asyncio.to_thread(self._spool.append, records)
-                except SpoolFull as e:
-                    self.spooled -= len(batch)
+                    await asyncio.to_thread(self._spool.put, [(stream, data, 1) for stream, data, _ in batch])
+                except SpoolError as e:  # full, or its disk failed: nothing of the batch was kept
+                    log.warning("spooling %d entries failed: %s", len(batch), e)
                     self._fail(batch, str(e))
                 else:
+                    self._in_spool += len(batch)
                     for _, _, future in batch:
                         if not future.done():
                             future.set_result(SPOOLED)
@@ -235,43 +241,47 @@ class Enqueuer:
                     self._routed.difference_update(future for _, _, future in batch)
 
     async def _replay_loop(self) -> None:
-        """Move spooled entries into Redis, oldest first: this process's, then those of processes that are gone."""
+        """Move spooled entries into Redis, oldest first, whichever process wrote them."""
         assert self._spool is not None
         backoff = REPLAY_EVERY_SECONDS
         while True:
             await asyncio.sleep(backoff)
             try:
-                if self.spooled and not self._to_spool:
-                    await asyncio.to_thread(self._spool.seal)
-                    while self._spool.sealed:
-                        replayed = await self._replay(self._spool.sealed[0])
-                        self._spool.sealed.pop(0)
-                        self.spooled -= replayed
-                for orphan in await asyncio.to_thread(lambda: list(self._spool.orphans())):  # type: ignore[union-attr]
-                    await self._replay(orphan)
+                await self._replay(self._spool)
                 backoff = REPLAY_EVERY_SECONDS
-            except (RedisError, OSError) as e:
+            except (RedisError, OSError, SpoolError) as e:
                 backoff = min(5.0, backoff * 2)
-                log.info("spool replay waits for Redis: %s", e)
+                log.info("spool replay waits: %s", e)
 
-    async def _replay(self, segment: Segment) -> int:
-        records = [_unpack(r) for r in await asyncio.to_thread(segment.records)]
-        for start in range(0, len(records), MAX_PIPELINE):
-            await self._xadd(records[start : start + MAX_PIPELINE])
-        await asyncio.to_thread(segment.delete)
-        self.replayed += len(records)
-        if records:
-            log.info("replayed %d spooled entries from %s", len(records), segment.path.name)
-        return len(records)
+    async def _replay(self, spool: Spool) -> None:
+        """Drain the spool into Redis unless another process sharing it is doing so; then count what is left.
+
+        A record leaves the spool only after Redis took it: a crash between the two sends it
+        again, and analytics keeps one copy (by event id). A delete the disk refuses (full)
+        does not hold the replay up: the records replayed are remembered and deleted later.
+        """
+        with spool.replaying() as mine:
+            while mine:
+                records = await asyncio.to_thread(spool.oldest, MAX_PIPELINE, self._replayed_seq)
+                if not records:
+                    break
+                await self._xadd([(r.topic, r.data) for r in records])
+                self._replayed_seq = records[-1].seq
+                self.replayed += len(records)
+                log.info("replayed %d spooled entries", len(records))
+                await self._forget_replayed(spool)
+            if mine:
+                await self._forget_replayed(spool)
+        self._in_spool = await asyncio.to_thread(spool.count, self._replayed_seq)
+
+    async def _forget_replayed(self, spool: Spool) -> None:
+        try:
+            await asyncio.to_thread(spool.remove_through, self._replayed_seq)
+        except SpoolError as e:
+            log.warning("replayed spool records are deleted later: %s", e)
 
     @staticmethod
     def _fail(batch: list[Item], reason: str) -> None:
         for _, _, future in batch:
             if not future.done():
                 future.set_exception(EnqueueFailed(reason))
-
-
-def _unpack(record: bytes) -> tuple[str, bytes]:
-    """A spool record is ``stream \\n entry``."""
-    stream, _, data = record.partition(b"\n")
-    return stream.decode(), data

@@ -34,6 +34,7 @@ import msgspec
 
 from contracts.probes import AgentInfo, CheckResult, Heartbeat, ProbeBatch, Record
 from contracts.settings import ConfigError
+from contracts.spool import SpoolError
 from server_probes.config import Check, HttpCheck, ProbeConfig
 from server_probes.host import HostSampler
 from server_probes.metrics import ProbeMetrics
@@ -47,6 +48,8 @@ log = logging.getLogger("vigil.probe")
 VERSION = "vigil-probe/1"
 SELF_CHECK = "vigil-self-check"
 SHUTDOWN_DRAIN_S = 5.0
+#: Batches of records kept in memory while the spool's disk fails.
+BUFFER_MAX_BATCHES = 20
 
 
 class Agent:
@@ -105,7 +108,13 @@ class Agent:
                 self._buffer[self.config.agent.batch_max :],
             )
             batch = ProbeBatch(uuid.uuid4().hex, int(time.time() * 1000), self.info, records)
-            self.spool.put(msgspec.json.encode(batch), len(records))
+            try:
+                self.spool.put(msgspec.json.encode(batch), len(records))
+            except SpoolError as e:
+                # The disk failed: keep the records buffered (the oldest go first past a bound) and try again later.
+                self._buffer = [*records, *self._buffer][-BUFFER_MAX_BATCHES * self.config.agent.batch_max :]
+                log.error("records stay in memory, the spool failed: %s", e)
+                break
             self.produced_ids.extend(r.id for r in records)
         self.metrics.spooled.set(len(self.spool))
         self.metrics.dropped.set(self.spool.dropped_records)
@@ -223,6 +232,7 @@ class Agent:
                     self.metrics.sent.set(self.sender.sent_records)
                 self.metrics.close()
         log.info("stopped; %d batches left in the spool", len(self.spool))
+        self.spool.close()
 
 
 def run_agent(config: ProbeConfig, *, once: bool = False) -> None:

@@ -58,14 +58,14 @@ class Sender:
 
     async def send_oldest(self) -> float | None:
         """Try the oldest batch: None when the spool is empty, 0 after a delivery, else how long to wait."""
-        path = self.spool.oldest()
-        if path is None:
+        spooled = self.spool.oldest()
+        if spooled is None:
             return None
         try:
-            batch = msgspec.json.decode(path.read_bytes(), type=ProbeBatch)
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError) as e:
-            log.warning("dropping unreadable spooled batch %s: %s", path.name, e)
-            self.spool.remove(path)
+            batch = msgspec.json.decode(spooled.data, type=ProbeBatch)
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            log.warning("dropping unreadable spooled batch %d: %s", spooled.seq, e)
+            self.spool.remove(spooled)
             return 0.0
         batch.sent_at = int(time.time() * 1000)
         try:
@@ -73,7 +73,7 @@ class Sender:
         except httpx.HTTPError as e:
             return self._failed(f"{type(e).__name__}: {e}", None)
         if response.is_success or response.status_code in REFUSED_FOR_GOOD:
-            self.spool.remove(path)
+            self.spool.remove(spooled)
             self.failures = 0
             if response.is_success:
                 self.sent_batches += 1

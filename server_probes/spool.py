@@ -1,19 +1,27 @@
-"""The agent's outbox on disk: one file per batch, sent oldest first, bounded in bytes.
+"""The agent's outbox on disk: batches sent oldest first, bounded in bytes (``contracts/spool.py``).
 
 Every batch goes through the spool, so a batch written here survives the collector being away
-and the agent restarting. When a new batch would pass ``max_bytes``, the oldest batches are
-deleted and their records counted as dropped: recent results matter more than old ones.
-A file is written to a temporary name, fsync'd and renamed, so a crash never leaves half a batch.
+and the agent restarting. It is the collector's spool mechanism (SQLite, synced to disk; a crash
+never leaves half a batch), with one difference: when a new batch would pass ``max_bytes``, the
+oldest batches are deleted and their records counted as dropped, since recent results matter
+more than old ones.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
+import logging
 import re
 from pathlib import Path
 
-_NAME = re.compile(r"^(\d{12})-(\d+)\.json$")
+from contracts import spool
+
+log = logging.getLogger("vigil.probe")
+
+TOPIC = "probes"
+#: A batch file of agents before the outbox moved to SQLite: ``{sequence}-{records}.json``.
+_OLD_BATCH = re.compile(r"^(\d{12})-(\d+)\.json$")
+
+Batch = spool.Record
 
 
 class Spool:
@@ -21,52 +29,35 @@ class Spool:
 
     def __init__(self, directory: Path, max_bytes: int) -> None:
         self.directory = directory
-        self.max_bytes = max_bytes
+        self.queue = spool.Spool(directory, max_bytes)
         self.dropped_records = 0  # since this process started
-        directory.mkdir(parents=True, exist_ok=True)
-        for leftover in directory.glob("*.tmp"):
-            leftover.unlink(missing_ok=True)
-        existing = self._files()
-        self._next = int(_NAME.match(existing[-1].name).group(1)) + 1 if existing else 1  # type: ignore[union-attr]
+        self._import_old_batches()
 
-    def _files(self) -> list[Path]:
-        return sorted(p for p in self.directory.iterdir() if _NAME.match(p.name))
+    def _import_old_batches(self) -> None:
+        """Batch files an older agent left are sent like any other, oldest first."""
+        for leftover in self.directory.glob("*.tmp"):
+            leftover.unlink(missing_ok=True)
+        for path in sorted(p for p in self.directory.iterdir() if _OLD_BATCH.match(p.name)):
+            match = _OLD_BATCH.match(path.name)
+            assert match is not None
+            self.put(path.read_bytes(), int(match.group(2)))
+            path.unlink()
+            log.info("moved the spooled batch %s into the outbox", path.name)
 
     def put(self, body: bytes, records: int) -> None:
         """Keep one encoded batch of ``records`` records, dropping the oldest batches if it does not fit."""
-        files = self._files()
-        used = sum(_size(p) for p in files)
-        while files and used + len(body) > self.max_bytes:
-            oldest = files.pop(0)
-            used -= _size(oldest)
-            self._drop(oldest)
-        path = self.directory / f"{self._next:012d}-{records}.json"
-        self._next += 1
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as f:
-            f.write(body)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        self.dropped_records += self.queue.put([(TOPIC, body, records)], drop_oldest=True)
 
-    def oldest(self) -> Path | None:
-        files = self._files()
-        return files[0] if files else None
+    def oldest(self) -> Batch | None:
+        found = self.queue.oldest(1)
+        return found[0] if found else None
 
-    def remove(self, path: Path) -> None:
+    def remove(self, batch: Batch) -> None:
         """The batch was delivered (or refused for good)."""
-        path.unlink(missing_ok=True)
-
-    def _drop(self, path: Path) -> None:
-        match = _NAME.match(path.name)
-        self.dropped_records += int(match.group(2)) if match else 0
-        path.unlink(missing_ok=True)
+        self.queue.remove(batch.seq)
 
     def __len__(self) -> int:
-        return len(self._files())
+        return len(self.queue)
 
-
-def _size(path: Path) -> int:
-    with contextlib.suppress(FileNotFoundError):
-        return path.stat().st_size
-    return 0
+    def close(self) -> None:
+        self.queue.close()

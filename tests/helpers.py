@@ -10,7 +10,7 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -116,3 +116,19 @@ class Service:
 def env_without_vigil() -> dict[str, str]:
     """The test process's environment minus any ``VIGIL_*`` a developer may have set."""
     return {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(directory: Path, size: int) -> Iterator[Path]:
+    """A real filesystem of ``size`` bytes at ``directory``, for tests of a full disk (needs root, as CI has)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(directory)],
+        capture_output=True, text=True, timeout=10, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        raise AssertionError(f"cannot mount a small tmpfs for a full-disk test: {mounted.stderr.strip()}")
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], capture_output=True, timeout=10, check=False)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 
 import pytest
 import redis.asyncio as aioredis
 
 from collector.enqueue import SPOOLED, EnqueueFailed, Enqueuer
-from collector.spool import Spool
+from collector.spool import HEADER, import_segments
+from contracts.spool import Spool
 from contracts.stream import EVENTS_STREAM, payloads
+from tests.helpers import mounted_tmpfs
 
 
 @pytest.fixture
@@ -116,19 +119,20 @@ async def test_entries_redis_cannot_take_are_spooled_then_replayed_in_order(redi
     assert list(dict.fromkeys(entries)) == expected
     assert len(entries) - len(expected) <= 5
     assert after != SPOOLED
-    assert list((tmp_path / "spool").iterdir()) == []  # every segment replayed and removed
+    assert len(Spool(tmp_path / "spool", max_bytes=1_000_000)) == 0  # every record replayed and removed
 
 
 @pytest.mark.anyio
 async def test_a_full_spool_refuses(redis_server_process, tmp_path):
     client = aioredis.Redis.from_url(redis_server_process.url, socket_timeout=0.3)
-    spool = Spool(tmp_path / "spool", max_bytes=100)
+    spool = Spool(tmp_path / "spool", max_bytes=80)
     redis_server_process.freeze()
     try:
         async with Enqueuer(client, spool, spool_after=0.2) as enqueuer:
             assert await enqueuer.put(b'"' + b"x" * 48 + b'"') == SPOOLED
             with pytest.raises(EnqueueFailed, match="the spool is full"):
                 await enqueuer.put(b'"' + b"y" * 48 + b'"')
+            assert enqueuer.spooled == 1
     finally:
         redis_server_process.thaw()
         spool.close()
@@ -136,24 +140,82 @@ async def test_a_full_spool_refuses(redis_server_process, tmp_path):
 
 
 @pytest.mark.anyio
+async def test_a_full_disk_refuses_with_a_reason_keeps_what_was_spooled_and_recovers(redis_server_process, tmp_path):
+    client = aioredis.Redis.from_url(redis_server_process.url, socket_timeout=0.3)
+    accepted: list[bytes] = []
+    with mounted_tmpfs(tmp_path / "disk", 2 * 1024 * 1024) as disk:
+        spool = Spool(disk / "spool", max_bytes=100_000_000)
+        filler = disk / "filler"
+        filler.write_bytes(b"\0" * (1024 * 1024))
+        redis_server_process.freeze()
+        try:
+            async with Enqueuer(client, spool, spool_after=0.2) as enqueuer:
+                failure = None
+                for n in range(5000):  # bounded: the disk is full long before
+                    data = f'"{n:05d}{"x" * 2000}"'.encode()
+                    try:
+                        assert await enqueuer.put(data) == SPOOLED
+                    except EnqueueFailed as e:
+                        failure = e
+                        break
+                    accepted.append(data)
+                assert failure is not None
+                assert "disk is full" in str(failure)
+                assert enqueuer.spooled == len(accepted)  # the refused entry is not counted as spooled
+                filler.unlink()
+                redis_server_process.thaw()
+                await wait_for(lambda: enqueuer.spooled == 0, timeout=30)
+                assert await enqueuer.put(b'"after"') != SPOOLED
+        finally:
+            redis_server_process.thaw()
+            spool.close()
+    entries = {p for _, fields in await client.xrange(EVENTS_STREAM) for p in payloads(fields)}
+    await client.aclose()
+    assert set(accepted) | {b'"after"'} <= entries  # nothing acknowledged is lost
+
+
+@pytest.mark.anyio
 async def test_the_spool_of_a_process_that_died_is_replayed_by_the_next(redis_url, tmp_path):
     directory = tmp_path / "spool"
     crashed = Spool(directory, max_bytes=1_000_000)
-    crashed.append([b'vigil:events\n"one"', b'vigil:events\n"two"'])  # records are "stream \\n entry"
-    crashed.current.file.write(b"\x00\x00\x00\x09torn")  # a write cut short by the crash
-    crashed.current.file.flush()
-    crashed.current.file.close()  # the lock goes with the process
+    crashed.put([(EVENTS_STREAM, b'"one"', 1), (EVENTS_STREAM, b'"two"', 1)])
+    crashed.close()
 
     client = aioredis.Redis.from_url(redis_url)
     spool = Spool(directory, max_bytes=1_000_000)
     try:
         async with Enqueuer(client, spool):
-            await wait_for(lambda: sorted(directory.iterdir()) == [spool.current.path], timeout=10)
+            await wait_for(lambda: len(spool) == 0, timeout=10)
     finally:
         spool.close()
     entries = [p for _, fields in await client.xrange(EVENTS_STREAM) for p in payloads(fields)]
     await client.aclose()
     assert entries == [b'"one"', b'"two"']
+
+
+def segment(*records: bytes) -> bytes:
+    """An old collector's spool segment: ``length · crc32 · stream \\n entry`` records."""
+    return b"".join(HEADER.pack(len(r), zlib.crc32(r)) + r for r in records)
+
+
+def test_old_segments_move_into_the_spool_and_a_torn_record_hides_nothing_after_it(tmp_path):
+    directory = tmp_path / "spool"
+    directory.mkdir()
+    torn = b"\x00\x00\x00\x09tor"  # a record whose write was cut short, in the middle of the file
+    (directory / "0001-a.spool").write_bytes(
+        segment(b'vigil:events\n"one"') + torn + segment(b'vigil:events\n"two"', b'vigil:sourcemaps\n"map"')
+    )
+    (directory / "0002-b.spool").write_bytes(segment(b'vigil:events\n"three"'))
+    spool = Spool(directory, max_bytes=1_000_000)
+    assert import_segments(directory, spool) == 4
+    assert [(r.topic, r.data) for r in spool.oldest(10)] == [
+        (EVENTS_STREAM, b'"one"'),
+        (EVENTS_STREAM, b'"two"'),
+        ("vigil:sourcemaps", b'"map"'),
+        (EVENTS_STREAM, b'"three"'),
+    ]
+    assert list(directory.glob("*.spool")) == []
+    spool.close()
 
 
 async def wait_for(check, timeout: float) -> None:  # type: ignore[no-untyped-def]

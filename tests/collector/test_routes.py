@@ -11,8 +11,8 @@ import msgspec
 import redis
 
 from collector.scripts import DIST
-from collector.spool import read_records
 from contracts.projects import Project, create_project, load_projects
+from contracts.spool import Spool
 from contracts.stream import EVENTS_STREAM, decode_entry
 from tests.helpers import Service, wait_until
 
@@ -198,12 +198,11 @@ def test_without_redis_events_are_spooled_and_readiness_says_so(http, data_dir, 
         assert (response.status_code, response.content) == (202, b"")
     finally:
         service.stop()
-    (segment,) = (data_dir / "spool").iterdir()  # kept for the next collector to replay
-    with segment.open("rb") as f:
-        (record,) = read_records(f)
-    stream, _, entry = record.partition(b"\n")
-    assert stream == EVENTS_STREAM.encode()
-    assert decode_entry(entry).batch.events[0].event_id == "e1"
+    spool = Spool(data_dir / "spool", max_bytes=1_000_000)  # kept for the next collector to replay
+    (record,) = spool.oldest(10)
+    spool.close()
+    assert record.topic == EVENTS_STREAM
+    assert decode_entry(record.data).batch.events[0].event_id == "e1"
 
 
 def test_without_redis_or_spool_it_answers_503(http, data_dir, demo_project):

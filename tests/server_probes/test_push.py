@@ -81,7 +81,9 @@ def test_collector_away_and_back_every_record_arrives_once(receiver, http_port, 
         wait_until(lambda: len(spool) <= 1, timeout=30, what="the spool to drain")
     finally:
         running.stop()
-    assert len(spool) == 0
+    left = Spool(spool.directory, 1_000_000)  # the agent closed its own at stop
+    assert len(left) == 0
+    left.close()
     produced = running.agent.produced_ids
     received = Counter(receiver.record_ids())
     lost, unexpected = set(produced) - set(received), set(received) - set(produced)
@@ -149,12 +151,31 @@ def test_spool_drops_the_oldest_when_full_and_counts(tmp_path):
     kept = len(spool)
     assert 0 < kept < 40
     assert spool.dropped_records == 2 * (40 - kept)
-    assert sum(p.stat().st_size for p in tmp_path.iterdir()) <= 10_000
+    assert spool.queue.bytes() <= 10_000
+    newest = spool.queue.oldest(100)[-1].seq
+    spool.close()
     again = Spool(tmp_path, 10_000)  # a restarted agent finds them, and appends after them
     assert len(again) == kept
-    newest = max(p.name for p in tmp_path.iterdir())
     put(again)
-    assert max(p.name for p in tmp_path.iterdir()) > newest
+    assert again.queue.oldest(100)[-1].seq > newest
+    again.close()
+
+
+def test_batches_an_older_agent_left_as_files_are_sent_first(tmp_path):
+    older = msgspec.json.encode(
+        ProbeBatch("old", 1, AgentInfo("r", "h", "a", "v"), [
+            Heartbeat(id="h1", ts=1, started_at=1, interval_s=1, checks=0, spooled_batches=0, dropped_records=0)
+        ])
+    )  # fmt: skip
+    (tmp_path / "000000000001-1.json").write_bytes(older)
+    (tmp_path / "000000000002-1.tmp").write_bytes(b"half a batch")
+    spool = Spool(tmp_path, 1_000_000)
+    put(spool)
+    first = spool.oldest()
+    assert first is not None
+    assert (first.data, first.items, len(spool)) == (older, 1, 2)
+    assert [p.name for p in tmp_path.iterdir() if p.suffix in {".json", ".tmp"}] == []
+    spool.close()
 
 
 def test_parse_retry_after():

@@ -21,6 +21,7 @@ from server_probes import push, shared
 from server_probes.agent import Agent
 from server_probes.config import AgentConfig, ProbeConfig, load_config
 from server_probes.shared import FetchFailed, SharedChecks
+from server_probes.spool import Spool
 from tests.helpers import Service, env_without_vigil, free_port, wait_until
 from tests.server_probes.receiver import TOKEN, Receiver
 from tests.server_probes.running import Running
@@ -78,7 +79,9 @@ def load_config_text(text: str, directory: Path, environ: dict[str, str] = ENV) 
 
 
 def spooled_check_names(spool_dir: Path) -> list[str]:
-    batches = [msgspec.json.decode(p.read_bytes(), type=ProbeBatch) for p in sorted(spool_dir.glob("*.json"))]
+    outbox = Spool(spool_dir, 1_000_000)
+    batches = [msgspec.json.decode(r.data, type=ProbeBatch) for r in outbox.queue.oldest(1000)]
+    outbox.close()
     return [r.check for b in batches for r in b.records if isinstance(r, CheckResult)]
 
 
