@@ -45,7 +45,7 @@ class BeaconEndpoint:
         if decoded.skipped:
             answer = {"accepted": len(decoded.batch.events), "skipped": decoded.skipped}
         skipped = {"unknown_kind": decoded.skipped} if decoded.skipped else {}
-        return Parsed([(EVENTS_STREAM, encode_entry(entry, decoded.raw))], len(decoded.batch.events), skipped, answer)
+        return Parsed([(EVENTS_STREAM, encode_entry(entry))], len(decoded.batch.events), skipped, answer)
 
     def refusal_headers(self, refused: Refused) -> Headers:
         return []

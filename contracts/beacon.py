@@ -2,8 +2,8 @@
 
 Every string, array and map an attacker can reach has a bound here; the collector decodes
 a request body straight into ``Batch`` and anything that does not fit is a 400. The same
-structs are re-encoded into the stream entry, so the analytics service decodes exactly
-what was validated.
+structs are re-encoded into the stream entry (fields at their default left out), so the
+stream holds what was validated and nothing else: no unknown field, no padding.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ Millis = Annotated[float, msgspec.Meta(ge=0, le=86_400_000)]
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 
 
-class Breadcrumb(msgspec.Struct, gc=False):
+class Breadcrumb(msgspec.Struct, gc=False):  # stored as JSON whole: every field kept
     """Something that happened on the page before an error: a click, a navigation, a console line, a failed request."""
 
     ts: EpochMs
@@ -61,7 +61,7 @@ class Breadcrumb(msgspec.Struct, gc=False):
     level: Short = "info"  # "info", "warning" or "error"
 
 
-class Cause(msgspec.Struct, gc=False):
+class Cause(msgspec.Struct, gc=False):  # stored as JSON whole: every field kept
     """One link of an error's ``cause`` chain."""
 
     error_type: Name
@@ -69,7 +69,7 @@ class Cause(msgspec.Struct, gc=False):
     stack: Stack = ""
 
 
-class ErrorEvent(msgspec.Struct, tag="error", tag_field="type", gc=False):
+class ErrorEvent(msgspec.Struct, tag="error", tag_field="type", gc=False, omit_defaults=True):
     """An uncaught error, an unhandled rejection, or an error or message the page reported itself."""
 
     event_id: Id
@@ -92,7 +92,7 @@ class ErrorEvent(msgspec.Struct, tag="error", tag_field="type", gc=False):
     fingerprint: Annotated[list[Name], msgspec.Meta(max_length=8)] = []
 
 
-class ResourceEvent(msgspec.Struct, tag="resource", tag_field="type", gc=False):
+class ResourceEvent(msgspec.Struct, tag="resource", tag_field="type", gc=False, omit_defaults=True):
     """A sub-resource (image, script, stylesheet, media…) that failed to load."""
 
     event_id: Id
@@ -105,7 +105,7 @@ class ResourceEvent(msgspec.Struct, tag="resource", tag_field="type", gc=False):
     duration: Millis | None = None
 
 
-class NetworkEvent(msgspec.Struct, tag="network", tag_field="type", gc=False):
+class NetworkEvent(msgspec.Struct, tag="network", tag_field="type", gc=False, omit_defaults=True):
     """A failed ``fetch`` or ``XMLHttpRequest``: network error, timeout, abort, 4xx or 5xx."""
 
     event_id: Id
@@ -122,7 +122,7 @@ class NetworkEvent(msgspec.Struct, tag="network", tag_field="type", gc=False):
     nel_type: Short = "unknown"
 
 
-class VitalEvent(msgspec.Struct, tag="vital", tag_field="type", gc=False):
+class VitalEvent(msgspec.Struct, tag="vital", tag_field="type", gc=False, omit_defaults=True):
     """A Core Web Vital from the web-vitals library. Updates of one metric share ``metric_id``; the last one counts."""
 
     event_id: Id
@@ -139,7 +139,7 @@ class VitalEvent(msgspec.Struct, tag="vital", tag_field="type", gc=False):
     ] = {}
 
 
-class PageViewEvent(msgspec.Struct, tag="pageview", tag_field="type", gc=False):
+class PageViewEvent(msgspec.Struct, tag="pageview", tag_field="type", gc=False, omit_defaults=True):
     """A page load (with its navigation timing) or a single-page-app route change."""
 
     event_id: Id
@@ -156,7 +156,7 @@ class PageViewEvent(msgspec.Struct, tag="pageview", tag_field="type", gc=False):
     load: Millis | None = None
 
 
-class CspEvent(msgspec.Struct, tag="csp", tag_field="type", gc=False):
+class CspEvent(msgspec.Struct, tag="csp", tag_field="type", gc=False, omit_defaults=True):
     """A Content Security Policy violation seen by the page (``securitypolicyviolation``)."""
 
     event_id: Id
@@ -174,7 +174,7 @@ class CspEvent(msgspec.Struct, tag="csp", tag_field="type", gc=False):
     status_code: Status | None = None
 
 
-class ReportEvent(msgspec.Struct, tag="report", tag_field="type", gc=False):
+class ReportEvent(msgspec.Struct, tag="report", tag_field="type", gc=False, omit_defaults=True):
     """A report from the browser's ``ReportingObserver``: a deprecation or an intervention."""
 
     event_id: Id
@@ -191,7 +191,7 @@ class ReportEvent(msgspec.Struct, tag="report", tag_field="type", gc=False):
 Event = ErrorEvent | ResourceEvent | NetworkEvent | VitalEvent | PageViewEvent | CspEvent | ReportEvent
 
 
-class Batch(msgspec.Struct, gc=False):
+class Batch(msgspec.Struct, gc=False, omit_defaults=True):
     """One request from the beacon: shared context plus up to ``MAX_EVENTS`` events."""
 
     v: Literal[1]
@@ -255,9 +255,6 @@ def _decode_wire(body: bytes) -> _WireBatch:
 class Decoded(msgspec.Struct, frozen=True):
     batch: Batch
     skipped: int  # events of a type this collector does not know (a newer sender); not stored
-    # The request's bytes when they decoded as this batch unchanged (the common case), so
-    # the stream entry can carry them without encoding the batch again.
-    raw: bytes | None = None
 
 
 def decode_batch(body: bytes) -> Decoded:
@@ -267,7 +264,7 @@ def decode_batch(body: bytes) -> Decoded:
     event type keeps working against this collector (docs/protocol.md, Versions).
     """
     try:
-        return Decoded(_batch.decode(body), 0, body)  # the common case, in one pass
+        return Decoded(_batch.decode(body), 0)  # the common case, in one pass
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         pass  # an unknown event type, a lone surrogate, or a real error: the careful path tells which
     try:

@@ -48,9 +48,7 @@ class StreamEntry(msgspec.Struct, frozen=True):
     project: str
     received_at: int  # milliseconds since the Unix epoch, the collector's clock
     user_agent: str
-    # The validated batch. The collector writes the request's own bytes here when they
-    # decoded as a batch unchanged (no re-encoding on the hot path), so unknown extra
-    # fields may ride along; decoding ignores them.
+    # The validated batch, encoded again from the decoded structs.
     batch: Batch
     v: int = 1
     # The sender's address, anonymized unless the project keeps addresses; empty if unknown.
@@ -61,36 +59,12 @@ class StreamEntry(msgspec.Struct, frozen=True):
     source: str = "beacon"
 
 
-class _OutgoingEntry(msgspec.Struct, frozen=True):
-    project_id: int
-    project: str
-    received_at: int
-    user_agent: str
-    batch: msgspec.Raw
-    v: int = 1
-    client_ip: str = ""
-    country: str = ""
-
-
 _decoder = msgspec.json.Decoder(StreamEntry)
 
 
-def encode_entry(entry: StreamEntry, raw_batch: bytes | None = None) -> bytes:
-    """The entry's bytes; with ``raw_batch``, those bytes stand for ``entry.batch`` as they are."""
-    if raw_batch is None:
-        return _encode(entry)
-    return _encode(
-        _OutgoingEntry(
-            entry.project_id,
-            entry.project,
-            entry.received_at,
-            entry.user_agent,
-            msgspec.Raw(raw_batch),
-            entry.v,
-            entry.client_ip,
-            entry.country,
-        )
-    )
+def encode_entry(entry: StreamEntry) -> bytes:
+    """The entry's bytes: the validated batch encoded again, so nothing unvalidated rides along."""
+    return _encode(entry)
 
 
 _group = msgspec.json.Decoder(list[msgspec.Raw])

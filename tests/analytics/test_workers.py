@@ -97,9 +97,7 @@ def mixed(n: int) -> bytes:
         ],
     }  # fmt: skip
     raw = json.dumps(body).encode()
-    return encode_entry(
-        StreamEntry(1, "demo", 1_764_072_001_000, CHROME, msgspec.json.decode(raw, type=Batch)), raw_batch=raw
-    )
+    return encode_entry(StreamEntry(1, "demo", 1_764_072_001_000, CHROME, msgspec.json.decode(raw, type=Batch)))
 
 
 def stored(results: list[Result], columns: dict[str, list[pa.Table]] | None = None) -> dict[str, pa.Table]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 import zlib
@@ -106,6 +107,22 @@ def test_event_types_this_collector_does_not_know_are_skipped_and_counted(http, 
     assert (response.status_code, response.json()) == (202, {"accepted": 1, "skipped": 1})
     ((_, fields),) = redis_client.xrange(EVENTS_STREAM)
     assert [e.event_id for e in decode_entry(fields[b"e"]).batch.events] == ["e1"]
+
+
+def test_only_what_the_schema_validated_reaches_the_stream(http, collector, demo_project, redis_client):
+    """A 4 KB gzip body of unknown fields and padding once became a 4 MB stream entry."""
+    body = batch(padding="x" * 2_000_000)
+    body["events"][0]["unknown"] = ["y" * 1000] * 1000  # type: ignore[index]
+    raw = json.dumps(body, indent=100).encode()  # whitespace too
+    compressed = gzip.compress(raw)
+    assert len(compressed) < 50_000 < 3_000_000 < len(raw)
+    response = post(http, collector, demo_project, compressed, headers={"Content-Encoding": "gzip"})
+    assert response.status_code == 202
+    ((_, fields),) = redis_client.xrange(EVENTS_STREAM)
+    assert len(fields[b"e"]) < 1000
+    assert b"padding" not in fields[b"e"]
+    assert b"unknown" not in fields[b"e"]
+    assert decode_entry(fields[b"e"]).batch.events[0].message == "boom"
 
 
 def test_a_bad_event_is_named_by_its_index(http, collector, demo_project, redis_client):
