@@ -89,7 +89,7 @@ def create_app(settings: CollectorSettings) -> ASGIApp:
         registry = ProjectRegistry(settings.data_dir)
         client = redis_client(settings.redis_url)
         scripts = load_scripts(Path(settings.scripts_dir) if settings.scripts_dir else DIST)
-        backlog = Backlog(client, EVENTS_STREAM, settings.max_backlog)
+        backlog = Backlog(client, EVENTS_STREAM, settings.max_backlog, settings.max_backlog_bytes)
         outcomes = Outcomes(client, settings.outcomes_flush_seconds)
         spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes) if settings.spool_max_bytes else None
         if spool is not None:

@@ -1,9 +1,11 @@
-"""How far analytics is behind: the stream's length, checked in the background.
+"""How far analytics is behind, in entries and in bytes, checked in the background.
 
-Analytics deletes what it has stored, so the stream's length is the backlog. When it is
-over ``max_backlog`` the collector refuses new requests with 503 and ``Retry-After``
-rather than let Redis memory grow without bound; it checks once a second, never per
-request.
+Analytics deletes what it has stored, so the stream's length is the backlog, and the
+memory Redis uses is mostly the streams waiting for it. When either is over its bound
+(``max_backlog`` entries, ``max_backlog_bytes``) the collector refuses new requests with
+503 and ``Retry-After`` rather than let Redis memory grow without bound; it checks once a
+second, never per request. ``vigil up`` gives its redis-server a ``maxmemory`` above the
+byte bound (``redis_maxmemory``), so Redis itself never has to refuse a write.
 """
 
 from __future__ import annotations
@@ -20,22 +22,37 @@ log = logging.getLogger("vigil.collector")
 CHECK_EVERY_SECONDS = 1.0
 
 
+#: Redis memory beyond the backlog's byte bound: what arrives within one check, and Redis's own.
+REDIS_HEADROOM_BYTES = 256_000_000
+
+
+def redis_maxmemory(max_backlog_bytes: int) -> int:
+    """The ``maxmemory`` for a Redis whose collectors refuse new entries past ``max_backlog_bytes``."""
+    return max_backlog_bytes + REDIS_HEADROOM_BYTES
+
+
 class Backlog:
-    def __init__(self, client: aioredis.Redis, stream: str, limit: int) -> None:
-        self.client, self.stream, self.limit = client, stream, limit
+    def __init__(self, client: aioredis.Redis, stream: str, limit: int, limit_bytes: int = 0) -> None:
+        self.client, self.stream, self.limit, self.limit_bytes = client, stream, limit, limit_bytes
         self.length = 0
+        self.bytes = 0
 
     @property
     def over(self) -> bool:
-        return self.length > self.limit
+        return self.length > self.limit or (self.limit_bytes > 0 and self.bytes > self.limit_bytes)
 
     async def check(self) -> None:
         was_over = self.over
-        self.length = int(await self.client.xlen(self.stream))
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xlen(self.stream)
+        pipe.info("memory")
+        length, memory = await pipe.execute()
+        self.length, self.bytes = int(length), int(memory.get("used_memory", 0))
         if self.over != was_over:
             log.warning(
-                "stream backlog %d is %s its bound %d", self.length, "over" if self.over else "back under", self.limit
-            )
+                "backlog of %d entries, Redis using %d bytes: %s its bounds (%d entries, %d bytes)",
+                self.length, self.bytes, "over" if self.over else "back under", self.limit, self.limit_bytes,
+            )  # fmt: skip
 
     async def watch(self) -> None:
         while True:

@@ -68,6 +68,12 @@ class CollectorSettings:
         "get 503 with Retry-After, so Redis memory stays bounded.",
         minimum=1,
     )
+    max_backlog_bytes: int = setting(
+        256_000_000,
+        "Memory Redis uses (mostly the streams waiting for analytics) beyond which new requests get 503 "
+        "with Retry-After; vigil up gives its redis-server a maxmemory 256 MB above it. 0 turns it off.",
+        minimum=0,
+    )
     project_reload_seconds: float = setting(
         2.0, "How often vigil.toml is checked for new or changed projects.", minimum=0.1
     )

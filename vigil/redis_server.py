@@ -48,8 +48,12 @@ def private_directory(path: Path) -> None:
         path.chmod(0o700)  # ours: tighten it
 
 
-def command(data_dir: Path, *, port: int = 0, sock: Path | None = None) -> list[str]:
-    """The redis-server command line for ``data_dir`` (AOF on; Unix socket, plus TCP if ``port``)."""
+def command(data_dir: Path, *, port: int = 0, sock: Path | None = None, maxmemory: int = 0) -> list[str]:
+    """The redis-server command line for ``data_dir`` (AOF on; Unix socket, plus TCP if ``port``).
+
+    With ``maxmemory``, Redis refuses writes past it rather than evicting anything (``noeviction``);
+    the collectors' backlog bound keeps clear of it.
+    """
     directory = data_dir.resolve() / "redis"
     private_directory(directory)
     sock = sock or socket_path(data_dir)
@@ -66,6 +70,8 @@ def command(data_dir: Path, *, port: int = 0, sock: Path | None = None) -> list[
         "--save", "",
         "--daemonize", "no",
         "--loglevel", "warning",
+        "--maxmemory", str(maxmemory),
+        "--maxmemory-policy", "noeviction",
     ]  # fmt: skip
 
 

@@ -19,6 +19,7 @@ import httpx
 import redis
 
 from analytics.settings import AnalyticsSettings
+from collector.backlog import redis_maxmemory
 from collector.settings import CollectorSettings
 from contracts import runfiles
 from contracts.projects import Project, ensure_demo_project
@@ -118,7 +119,9 @@ def children(p: Plan, project: Project) -> list[Child]:
     result = []
     if p.embedded_redis:
         sock = Path(p.redis_url.removeprefix("unix://"))
-        result.append(Child("redis", redis_server.command(p.data_dir, sock=sock), ready=_redis_ok(p.redis_url)))
+        maxmemory = redis_maxmemory(p.collector.max_backlog_bytes) if p.collector.max_backlog_bytes else 0
+        command = redis_server.command(p.data_dir, sock=sock, maxmemory=maxmemory)
+        result.append(Child("redis", command, ready=_redis_ok(p.redis_url)))
     result += [
         Child("analytics", [*vigil, "serve", "analytics"], env, ready=_http_ok(f"{p.dashboard.analytics_url}/healthz")),
         Child("collector", [*vigil, "serve", "collector"], env, ready=_http_ok(f"{_local(p.collector)}/readyz")),

@@ -325,6 +325,25 @@ def test_a_backlog_over_its_bound_gets_503_until_analytics_catches_up(
         service.stop()
 
 
+def test_redis_memory_over_the_byte_bound_gets_503_too(http, data_dir, demo_project, redis_url, redis_client):
+    from tests.conftest import _service
+
+    used = int(redis_client.info("memory")["used_memory"])
+    env = {"VIGIL_REDIS_URL": redis_url, "VIGIL_COLLECTOR_MAX_BACKLOG_BYTES": str(used + 2_000_000)}
+    service = _service("collector", data_dir, env, "/healthz")
+    try:
+        assert post(http, service, demo_project, batch()).status_code == 202
+        redis_client.set("ballast", b"x" * 3_000_000)  # Redis now uses more than the bound
+        refused = wait_until(
+            lambda: (r := post(http, service, demo_project, batch())).status_code == 503 and r, timeout=5, what="503"
+        )
+        assert refused.headers["retry-after"] == "30"
+        redis_client.delete("ballast")
+        wait_until(lambda: post(http, service, demo_project, batch()).status_code == 202, timeout=5, what="202 again")
+    finally:
+        service.stop()
+
+
 def test_too_many_requests_from_one_address_get_429_with_retry_after(http, data_dir, demo_project, redis_url):
     from tests.conftest import _service
 

@@ -12,10 +12,12 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import redis
 
 from contracts.projects import load_projects
 from tests.collector.test_routes import batch
 from tests.helpers import env_without_vigil, free_port, stop_process, wait_until
+from vigil import redis_server
 
 
 def ports() -> dict[str, int]:
@@ -51,6 +53,10 @@ def test_up_runs_every_part_and_sigterm_stops_them_all(up, data_dir, http):
     assert http.get(f"http://127.0.0.1:{p['dashboard']}/").status_code == 200
     assert f"collector   http://127.0.0.1:{p['collector']}" in log.read_text()
     assert (data_dir / "redis" / "appendonly.aof").exists()
+    with redis.Redis.from_url(redis_server.url(redis_server.socket_path(data_dir))) as client:
+        # Above the collectors' byte bound (256 MB by default): Redis never has to refuse a write.
+        assert client.config_get("maxmemory") == {"maxmemory": str(512_000_000)}
+        assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
 
     (demo,) = load_projects(data_dir).values()
     response = http.post(
