@@ -83,3 +83,31 @@ def _zstd(body: bytes, limit: int) -> bytes:
             return out
     except zstandard.ZstdError as e:
         raise BadEncoding(f"body is not valid zstd data: {e}") from None
+
+
+def decompress_prefix(body: bytes, encoding: str, limit: int) -> bytes:
+    """At most the first ``limit`` bytes of ``body`` decoded: enough to read a header line before the rest.
+
+    Raises ``UnknownEncoding`` or ``BadEncoding`` as ``decompress`` does; never ``TooLarge``.
+    """
+    coding = encoding.strip().lower()
+    if coding in {"", "identity"}:
+        return body[:limit]
+    try:
+        if coding in {"gzip", "x-gzip"}:
+            return zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(body, limit)
+        if coding == "deflate":
+            try:
+                return zlib.decompressobj(zlib.MAX_WBITS).decompress(body, limit)
+            except zlib.error:
+                return zlib.decompressobj(-zlib.MAX_WBITS).decompress(body, limit)
+        if coding == "br":
+            out: bytes = brotli.Decompressor().process(body, output_buffer_limit=limit)
+            return out[:limit]
+        if coding == "zstd":
+            with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body)) as reader:
+                prefix: bytes = reader.read(limit)
+                return prefix
+    except (zlib.error, brotli.error, zstandard.ZstdError) as e:
+        raise BadEncoding(f"body is not valid {coding} data: {e}") from None
+    raise UnknownEncoding(f"unsupported Content-Encoding {coding[:40]!r} (use gzip, deflate, br or zstd)")

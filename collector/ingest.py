@@ -71,7 +71,8 @@ class Endpoint(Protocol):
 
     def authenticate(self, state: State, request: Request, project_id: int) -> Project | None: ...
 
-    def authenticate_body(self, state: State, request: Request, project_id: int, body: bytes) -> Project | None: ...
+    def authenticate_body(self, state: State, request: Request, project_id: int, raw: bytes) -> Project | None:
+        """The project proven inside the body as sent (still compressed); only what proves it is read."""
 
     def parse(self, body: bytes, context: Context) -> Parsed: ...
 
@@ -123,15 +124,14 @@ async def ingest(scope: Scope, receive: Receive, send: Send, project_id: int, en
     await respond(send, status, answer, headers)
 
 
-async def _read_body(state: State, request: Request, endpoint: Endpoint) -> bytes:
-    """The body, within ``max_body_bytes`` as sent and ``max_decompressed_bytes`` once decoded."""
-    settings = state.settings
+async def _read_raw(state: State, request: Request, endpoint: Endpoint) -> bytes:
+    """The body as sent (compressed or not), within ``max_body_bytes``."""
     try:
-        body = await request.body(settings.max_body_bytes)
+        raw = await request.body(state.settings.max_body_bytes)
     except BodyTooLarge as e:
         raise Refused(413, str(e), "too_large", "body") from None
-    metrics.add(metrics.BYTES, (endpoint.name,), len(body))
-    return decoded(body, request.header(b"content-encoding"), settings.max_decompressed_bytes)
+    metrics.add(metrics.BYTES, (endpoint.name,), len(raw))
+    return raw
 
 
 async def _steps(
@@ -143,11 +143,12 @@ async def _steps(
     if wait:
         raise Refused(429, "too many requests from this address", "rate_limited", "address", wait)
     project = endpoint.authenticate(state, request, project_id)
-    body: bytes | None = None
+    raw: bytes | None = None
     if project is None and endpoint.body_authenticates:
-        # Some senders prove their project only inside the body (a Sentry envelope's DSN).
-        body = await _read_body(state, request, endpoint)
-        project = endpoint.authenticate_body(state, request, project_id, body)
+        # Some senders prove their project only inside the body (a Sentry envelope's DSN):
+        # the endpoint reads just that part; the rest is decoded once the sender is known.
+        raw = await _read_raw(state, request, endpoint)
+        project = endpoint.authenticate_body(state, request, project_id, raw)
     if project is None:
         raise Refused(403, "unknown project or key", "forbidden", "unknown_key")
     try:
@@ -155,8 +156,9 @@ async def _steps(
             raise Refused(403, "origin not allowed for this project", "forbidden", "origin")
         if state.backlog.over:
             raise Refused(503, "analytics is behind, retry later", "unavailable", "backlog", BACKLOG_RETRY_AFTER)
-        if body is None:
-            body = await _read_body(state, request, endpoint)
+        if raw is None:
+            raw = await _read_raw(state, request, endpoint)
+        body = decoded(raw, request.header(b"content-encoding"), state.settings.max_decompressed_bytes)
         context = Context(
             project=project,
             request=request,

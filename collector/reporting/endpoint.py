@@ -27,7 +27,7 @@ class ReportsEndpoint:
         key = request.query("key")
         return state.registry.authenticate(project_id, key) if len(key) <= MAX_KEY else None
 
-    def authenticate_body(self, state: State, request: Request, project_id: int, body: bytes) -> Project | None:
+    def authenticate_body(self, state: State, request: Request, project_id: int, raw: bytes) -> Project | None:
         return None
 
     def parse(self, body: bytes, context: Context) -> Parsed:

@@ -12,12 +12,13 @@ from typing import Any
 import msgspec
 
 from collector.asgi import Headers, Request
+from collector.decompress import BadEncoding, UnknownEncoding, decompress_prefix
 from collector.ingest import Context, Parsed
 from collector.refused import Refused
 from collector.sentry import schema
 from collector.sentry.auth import authenticate, dsn_parts
 from collector.sentry.convert import aggregate_rows, drop_rows, session_rows, to_batch
-from collector.sentry.envelope import EnvelopeError, Item, parse_envelope
+from collector.sentry.envelope import MAX_HEADER_BYTES, EnvelopeError, Item, parse_envelope, parse_header
 from collector.state import State
 from contracts.projects import Project
 from contracts.stream import (
@@ -107,10 +108,12 @@ class EnvelopeEndpoint:
             return authenticate(state, request, project_id)
         return None
 
-    def authenticate_body(self, state: State, request: Request, project_id: int, body: bytes) -> Project | None:
+    def authenticate_body(self, state: State, request: Request, project_id: int, raw: bytes) -> Project | None:
+        """The DSN of the envelope's header line: only that line is decoded and parsed, before anything else."""
         try:
-            header, _ = parse_envelope(body, state.settings.max_event_bytes)
-        except EnvelopeError:
+            head = decompress_prefix(raw, request.header(b"content-encoding"), MAX_HEADER_BYTES + 1)
+            header = parse_header(head.split(b"\n", 1)[0])
+        except (BadEncoding, UnknownEncoding, EnvelopeError):
             return None
         return authenticate(state, request, project_id, header)
 
@@ -140,7 +143,7 @@ class StoreEndpoint:
     def authenticate(self, state: State, request: Request, project_id: int) -> Project | None:
         return authenticate(state, request, project_id)
 
-    def authenticate_body(self, state: State, request: Request, project_id: int, body: bytes) -> Project | None:
+    def authenticate_body(self, state: State, request: Request, project_id: int, raw: bytes) -> Project | None:
         return None
 
     def parse(self, body: bytes, context: Context) -> Parsed:

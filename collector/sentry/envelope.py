@@ -12,6 +12,8 @@ from typing import Any
 import msgspec
 
 MAX_ITEMS = 100
+#: The envelope's header line (event id, DSN, SDK, sent_at) is small; longer is not an envelope.
+MAX_HEADER_BYTES = 16_384
 
 
 class EnvelopeError(ValueError):
@@ -33,14 +35,26 @@ _object = msgspec.json.Decoder(dict[str, Any])
 _item_header = msgspec.json.Decoder(ItemHeader)
 
 
+def parse_header(line: bytes) -> dict[str, Any]:
+    """The envelope's first line as a JSON object (``{}`` at least); ``EnvelopeError`` otherwise.
+
+    An empty body or a blank first line is not an envelope: Relay refuses it too.
+    """
+    if not line.strip():
+        raise EnvelopeError("empty envelope: the first line must be a JSON object, such as {}")
+    if len(line) > MAX_HEADER_BYTES:
+        raise EnvelopeError(f"envelope header is longer than {MAX_HEADER_BYTES} bytes")
+    try:
+        return _object.decode(line)
+    except (msgspec.DecodeError, RecursionError) as e:
+        raise EnvelopeError(f"envelope header is not a JSON object: {e}") from None
+
+
 def parse_envelope(body: bytes, max_item_bytes: int) -> tuple[dict[str, Any], list[Item]]:
     """The envelope's header and its items; ``EnvelopeError`` for anything that breaks the format."""
     end = body.find(b"\n")
     first, position = (body, len(body)) if end < 0 else (body[:end], end + 1)
-    try:
-        header = _object.decode(first) if first.strip() else {}
-    except (msgspec.DecodeError, RecursionError) as e:
-        raise EnvelopeError(f"envelope header is not a JSON object: {e}") from None
+    header = parse_header(first)
     items: list[Item] = []
     while position < len(body):
         end = body.find(b"\n", position)

@@ -193,11 +193,36 @@ def test_unknown_items_are_skipped_and_counted(http, collector, demo_project, re
 def test_bad_envelopes_are_400_with_the_reason(http, collector, demo_project, redis_client):
     key = {"sentry_key": demo_project.public_key}
     url = envelope_url(collector, demo_project)
-    for body in (b"not json\n", b'{}\n{"type":"event","length":500}\n{}', b'{}\n{"type":"event"}\n{"exception": 5}\n'):
+    bodies = (
+        b"not json\n", b'{}\n{"type":"event","length":500}\n{}', b'{}\n{"type":"event"}\n{"exception": 5}\n',
+        b"", b"\n", b"   \n\n", b"\x00\x01\xff garbage", b'"just a string"', b"[1, 2]",
+    )  # fmt: skip
+    for body in bodies:
         response = http.post(url, params=key, content=body)
         assert response.status_code == 400, body
         assert "\n" not in response.json()["error"]
+        assert response.headers["x-sentry-error"]
     assert stream(redis_client, EVENTS_STREAM) == []
+    # A valid envelope that holds no event is still fine, as with Relay.
+    empty = http.post(url, params=key, content=b"{}\n")
+    assert (empty.status_code, empty.json()) == (200, {"id": None})
+
+
+def test_a_dsn_in_the_header_line_authenticates_before_the_rest_is_decompressed(
+    http, collector, demo_project, redis_client
+):
+    url = envelope_url(collector, demo_project)
+    good = gzip.compress(envelope_body(demo_project, EVENT, with_length=True, dsn_text=dsn(collector, demo_project)))
+    response = http.post(url, content=good, headers={"Content-Encoding": "gzip"})
+    assert (response.status_code, response.json()) == (200, {"id": "a" * 32})
+    # A wrong DSN followed by a decompression bomb: refused for the DSN (403), not for the bomb (413):
+    # only the header line was decoded.
+    wrong = json.dumps({"dsn": dsn(collector, demo_project).replace(demo_project.public_key, "0" * 32)}).encode()
+    bomb = gzip.compress(wrong + b"\n" + b"{" * 50_000_000)
+    assert len(bomb) < 1_000_000
+    refused = http.post(url, content=bomb, headers={"Content-Encoding": "gzip"})
+    assert refused.status_code == 403
+    assert len(stream(redis_client, EVENTS_STREAM)) == 1
 
 
 def test_cors_lets_the_browser_sdk_read_rate_limits(http, collector, demo_project):
