@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 import redis
 from redis.exceptions import RedisError, ResponseError
+from redis.typing import EncodableT, FieldT
 
 from analytics import group, issues, probes, rollups
 from analytics.events import Rows
@@ -43,6 +44,8 @@ log = logging.getLogger("vigil.analytics")
 
 #: Entries that cannot be processed, with the reason; never silently dropped.
 DEAD_LETTER_STREAM = "vigil:dead"
+#: The dead-letter stream keeps about this many entries, the newest (Redis trims it in whole nodes).
+DEAD_LETTER_MAXLEN = 10_000
 MAX_BACKOFF_SECONDS = 5.0
 CLAIM_EVERY_SECONDS = 10.0
 #: Errors that mean "this data cannot be stored", as opposed to "the database is unwell".
@@ -288,7 +291,8 @@ class Consumer:
     def _acknowledge(self, entries: list[Entry], dead: list[tuple[Entry, bytes, str]]) -> None:
         pipe = self.client.pipeline(transaction=True)
         for (stream, entry_id, _), data, reason in dead:
-            pipe.xadd(DEAD_LETTER_STREAM, {b"id": entry_id, b"stream": stream, b"reason": reason, b"e": data})
+            fields: dict[FieldT, EncodableT] = {b"id": entry_id, b"stream": stream, b"reason": reason, b"e": data}
+            pipe.xadd(DEAD_LETTER_STREAM, fields, maxlen=DEAD_LETTER_MAXLEN, approximate=True)
         by_stream: dict[str, list[bytes]] = {}
         for stream, entry_id, _ in entries:
             by_stream.setdefault(stream, []).append(entry_id)

@@ -37,6 +37,7 @@ class Outcomes:
         self._counts: Counter[tuple[int, str, str, str, str]] = Counter()
         self._since = time.time_ns() // 1_000_000
         self._seq = 0
+        self._unsent: OutcomeBatch | None = None
 
     def count(self, project_id: int, project: str, outcome: str, reason: str, n: int = 1, unit: str = "event") -> None:
         if n <= 0:
@@ -45,7 +46,16 @@ class Outcomes:
         metrics.add(metrics.OUTCOMES, (project or "-", outcome, reason, unit), n)
 
     async def flush(self) -> None:
-        """Send what was counted since the last flush; on failure keep it for the next."""
+        """Send what was counted since the last flush; a batch that failed is sent again first, unchanged.
+
+        A failed XADD may still have reached Redis (the answer was lost): the batch is retried
+        with the same id and window, and analytics keeps one copy of it (by id and window), so
+        no count is added twice. What is counted meanwhile goes into the next batch.
+        """
+        if self._unsent is not None:
+            if not await self._send(self._unsent):
+                return
+            self._unsent = None
         if not self._counts:
             return
         now = time.time_ns() // 1_000_000
@@ -53,13 +63,17 @@ class Outcomes:
         self._seq += 1
         rows = [OutcomeRow(p, name, o, r, u, c) for (p, name, o, r, u), c in counts.items()]
         batch = OutcomeBatch(f"{self.collector}-{self._seq}", self.collector, self._since, now, rows)
+        self._since = now
+        if not await self._send(batch):
+            self._unsent = batch
+
+    async def _send(self, batch: OutcomeBatch) -> bool:
         try:
             await self.client.xadd(OUTCOMES_STREAM, {ENTRY_FIELD: encode_record(batch)})
         except (RedisError, OSError) as e:
-            self._counts.update(counts)  # counted again next time, from the same start
-            log.info("outcomes kept for the next flush: %s", e)
-            return
-        self._since = now
+            log.info("outcomes batch %s is sent again next time: %s", batch.id, e)
+            return False
+        return True
 
     async def run(self) -> None:
         try:

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 import redis
 
+from analytics import consume
 from analytics.consume import DEAD_LETTER_STREAM, Consumer
 from analytics.store import open_database
 from contracts.beacon import Batch, ErrorEvent
@@ -103,6 +104,19 @@ def test_an_undecodable_entry_goes_to_the_dead_letter_stream_and_the_rest_are_st
     assert dead[b"reason"].startswith(b"undecodable entry")
     assert dead[b"e"] == b"{not a stream entry"
     assert (c.dead_entries, pending(redis_client)) == (1, 0)
+
+
+def test_the_dead_letter_stream_keeps_only_the_newest(redis_client, con, monkeypatch):
+    monkeypatch.setattr(consume, "DEAD_LETTER_MAXLEN", 5)
+    redis_client.config_set("stream-node-max-entries", 2)  # Redis trims "~" in whole nodes
+    for n in range(40):
+        redis_client.xadd(EVENTS_STREAM, {"e": f"{{bad {n}".encode()})
+    c = consumer(redis_client, con)
+    c.run(burst=True)
+    dead = redis_client.xrange(DEAD_LETTER_STREAM)
+    assert c.dead_entries == 40
+    assert 5 <= len(dead) <= 7
+    assert dead[-1][1][b"e"] == b"{bad 39"
 
 
 def test_a_restarted_consumer_finishes_its_own_pending_entries_first(redis_client, con):
