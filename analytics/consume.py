@@ -34,7 +34,7 @@ from redis.typing import EncodableT, FieldT
 
 from analytics import group, issues, probes, rollups
 from analytics.events import Rows
-from analytics.issues import IssueIndex
+from analytics.issue_index import IssueIndex
 from analytics.pipeline import PROCESSORS, Processor, merge, to_tables
 from analytics.store import insert
 from analytics.workers import Pending, Processed, ProcessorPool, Result, Work, process_entries
@@ -81,6 +81,8 @@ class Consumer:
         after_commit: Sequence[Callable[[Rows], None]] = (),
         jobs: Sequence[Job] = (),
         pool: ProcessorPool | None = None,
+        new_issues_per_minute: int = 100,
+        issue_cache_entries: int = 100_000,
     ) -> None:
         self.client, self.con = client, con
         self.name, self.batch_entries, self.block_ms, self.claim_idle_ms = name, batch_entries, block_ms, claim_idle_ms
@@ -93,7 +95,7 @@ class Consumer:
         self.jobs = list(jobs)
         #: Worker processes that process entries while this thread stores; None processes here.
         self.pool = pool
-        self.issues = IssueIndex(con)
+        self.issues = IssueIndex(con, cache_entries=issue_cache_entries, new_per_minute=new_issues_per_minute)
         self.probes = probes.ProbeStates(con)
         self.stopping = threading.Event()
         self.last_tick = 0.0  # heartbeat: the loop turned
@@ -261,8 +263,9 @@ class Consumer:
         """
         merged = merge(processed)
         plan = None
+        now = datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None)
         if merged.get("errors"):
-            merged["errors"], plan, events = group.assign(self.con, self.issues, merged["errors"])
+            merged["errors"], plan, events = group.assign(self.con, self.issues, merged["errors"], now)
         tables = to_tables([merged])
         for name, parts in (columns or {}).items():
             tables[name] = pa.concat_tables([tables[name], *parts] if name in tables else parts)
@@ -276,7 +279,7 @@ class Consumer:
             rollups.apply(self.con, inserted, earlier)
             self.probes.apply(self.con, inserted)
             if plan is not None:
-                issues.apply(self.con, self.issues, plan, events)
+                issues.apply(self.con, self.issues, plan, events, now)
             self.con.commit()
         except BaseException:
             self.con.rollback()

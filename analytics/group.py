@@ -2,18 +2,20 @@
 
 Runs in the consumer's thread, as the batch is stored: rows of events already stored
 (a retry, a replay) are dropped first, so an issue counts each event once; the rest are
-assigned issues by ``IssueIndex.plan`` and ``issues.apply`` writes the issues in the
-same transaction as the rows.
+assigned issues by ``IssueIndex.plan`` (``analytics/issue_index.py``) and ``issues.apply``
+writes the issues in the same transaction as the rows.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from analytics.issues import Event, IssueIndex, Plan
+from analytics.issue_index import IssueIndex
+from analytics.issues import Event, Plan
 from analytics.store import registered
 from analytics.tables import ERRORS
 
@@ -62,10 +64,10 @@ def new_rows(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> lis
 
 
 def assign(
-    con: duckdb.DuckDBPyConnection, index: IssueIndex, rows: list[tuple[Any, ...]]
+    con: duckdb.DuckDBPyConnection, index: IssueIndex, rows: list[tuple[Any, ...]], now: datetime
 ) -> tuple[list[tuple[Any, ...]], Plan, list[Event]]:
     """The rows with their issue ids filled in, the plan, and the events it was made from."""
     rows = new_rows(con, rows)
     events = [issue_event(row) for row in rows]
-    plan = index.plan(events)
+    plan = index.plan(con, events, now)
     return [(*row[:_ISSUE], issue_id) for row, issue_id in zip(rows, plan.ids, strict=True)], plan, events

@@ -1,24 +1,21 @@
 """Issues: error events grouped by fingerprint, with counts, first/last seen and a status.
 
-The consumer is the only writer of new issues: ``IssueIndex`` keeps every issue's two
-hashes in memory (loaded at start), assigns each error event to the issue one of its
-hashes already belongs to or to a new one, and ``apply`` writes the new issues and the
-counts in the consumer's transaction. The index learns the new issues only after that
-transaction commits (``commit``).
+The consumer is the only writer of new issues: ``IssueIndex`` (``analytics/issue_index.py``)
+assigns each error event to an issue, and ``apply`` writes the new issues and the counts
+in the consumer's transaction.
 
 Status: ``unresolved`` (new), ``resolved``, ``resolved_in_release``, ``ignored``,
 ``regressed``. An event on a resolved issue from a release newer than the one it was
 resolved in marks it ``regressed``; from that release or an older one it does not.
-Releases compare by their version numbers when both have them (``shop@1.10.0`` is newer
-than ``shop@1.9.2``), else by when each was first seen.
+Which release is newer is ``analytics/releases.py``'s to say.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Iterable
+import secrets
 from datetime import UTC, datetime
+from typing import Protocol
 
 import duckdb
 import pyarrow as pa
@@ -52,14 +49,6 @@ DDL = [
     "PRIMARY KEY (project_id, release))",
 ]
 
-_VERSION = re.compile(r"\d+(?:\.\d+){0,5}")
-
-
-def version(release: str) -> tuple[int, ...] | None:
-    """The last dotted number in a release name: ``shop@1.10.0`` → (1, 10, 0)."""
-    found = _VERSION.findall(release[:200])
-    return tuple(int(part) for part in found[-1].split(".")) if found else None
-
 
 @dataclasses.dataclass
 class Event:
@@ -83,76 +72,30 @@ class Plan:
 
     ids: list[int]
     new: dict[int, Event]  # issue id → its first event
-    keys: list[tuple[int, str, str, int]]  # (project, app hash, full hash, issue id) for new issues
+    keys: list[tuple[int, str, str, int]]  # (project, app hash, full hash, issue id) to remember at commit
     releases: dict[tuple[int, str], datetime]
+    overflow: dict[int, int] = dataclasses.field(default_factory=dict)  # project → its new overflow issue
+    overflowed: dict[tuple[int, str], int] = dataclasses.field(default_factory=dict)  # (project, name) → events
 
 
-class IssueIndex:
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        for statement in DDL:
-            con.execute(statement)
-        self._by_app: dict[tuple[int, str], int] = {}
-        self._by_full: dict[tuple[int, str], int] = {}
-        for issue_id, project_id, app_hash, full_hash in con.execute(
-            "SELECT issue_id, project_id, app_hash, full_hash FROM issues ORDER BY issue_id"
-        ).fetchall():
-            self._by_app.setdefault((project_id, app_hash), issue_id)
-            self._by_full.setdefault((project_id, full_hash), issue_id)
-        row = con.execute("SELECT coalesce(max(issue_id), 0) FROM issues").fetchone()
-        self._next = int(row[0]) + 1 if row else 1
-        self._releases: dict[tuple[int, str], datetime] = {
-            (p, r): t for p, r, t in con.execute("SELECT project_id, release, first_seen FROM releases").fetchall()
-        }
-
-    def plan(self, events: Iterable[Event]) -> Plan:
-        """Assign every event to an issue; nothing is remembered until ``commit``."""
-        ids: list[int] = []
-        new: dict[int, Event] = {}
-        keys: list[tuple[int, str, str, int]] = []
-        by_app: dict[tuple[int, str], int] = {}
-        by_full: dict[tuple[int, str], int] = {}
-        releases: dict[tuple[int, str], datetime] = {}
-        next_id = self._next
-        for event in events:
-            app, full = (event.project_id, event.app_hash), (event.project_id, event.full_hash)
-            issue_id = self._by_app.get(app) or self._by_full.get(full) or by_app.get(app) or by_full.get(full)
-            if issue_id is None:
-                issue_id, next_id = next_id, next_id + 1
-                new[issue_id] = event
-                keys.append((event.project_id, event.app_hash, event.full_hash, issue_id))
-            by_app.setdefault(app, issue_id)
-            by_full.setdefault(full, issue_id)
-            ids.append(issue_id)
-            release = (event.project_id, event.release)
-            if event.release and release not in self._releases:
-                releases[release] = min(releases.get(release, event.ts), event.ts)
-        return Plan(ids, new, keys, releases)
-
-    def commit(self, plan: Plan) -> None:
-        """The transaction holding ``plan`` committed: remember its new issues and releases."""
-        for project_id, app_hash, full_hash, issue_id in plan.keys:
-            self._by_app.setdefault((project_id, app_hash), issue_id)
-            self._by_full.setdefault((project_id, full_hash), issue_id)
-        self._next = max(self._next, *(k[3] + 1 for k in plan.keys)) if plan.keys else self._next
-        self._releases.update(plan.releases)
-
-    def newer(self, project_id: int, release: str, than: str) -> bool:
-        """Whether ``release`` is newer than ``than`` (a release with no name is never newer)."""
-        if not release:
-            return False
-        if not than:
-            return True
-        mine, theirs = version(release), version(than)
-        if mine is not None and theirs is not None and mine != theirs:
-            return mine > theirs
-        seen = self._releases.get((project_id, release)), self._releases.get((project_id, than))
-        return seen[0] is not None and seen[1] is not None and seen[0] > seen[1]
+class Releases(Protocol):
+    def newer(self, project_id: int, release: str, than: str) -> bool: ...
 
 
-def apply(con: duckdb.DuckDBPyConnection, index: IssueIndex, plan: Plan, events: list[Event]) -> None:
+def apply(con: duckdb.DuckDBPyConnection, index: Releases, plan: Plan, events: list[Event], now: datetime) -> None:
     """Write new issues, add counts, move resolved issues that regressed: in the caller's transaction."""
     if not events:
         return
+    if plan.overflowed:
+        # Events past a project's new-issue bound (analytics/issue_index.py), visible next to the collectors' counts.
+        con.executemany(
+            "INSERT INTO outcomes VALUES (?, 'analytics', ?, ?, ?, ?, 'issue_overflow', 'new_issues_per_minute', "
+            "'event', ?)",
+            [
+                [secrets.token_hex(16), now, now, project_id, project, n]
+                for (project_id, project), n in plan.overflowed.items()
+            ],
+        )
     for project_id, release in plan.releases:
         con.execute(
             "INSERT INTO releases VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -219,7 +162,7 @@ def apply(con: duckdb.DuckDBPyConnection, index: IssueIndex, plan: Plan, events:
 
 
 def _regresses(
-    index: IssueIndex, project_id: int, release: str, in_release: str, last_ts: object, changed_at: datetime | None
+    index: Releases, project_id: int, release: str, in_release: str, last_ts: object, changed_at: datetime | None
 ) -> bool:
     if in_release or release:
         return index.newer(project_id, release, in_release)

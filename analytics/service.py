@@ -94,6 +94,8 @@ def serve(settings: AnalyticsSettings) -> None:
             ),
         ],
         pool=pool,
+        new_issues_per_minute=settings.new_issues_per_minute,
+        issue_cache_entries=settings.issue_cache_entries,
     )
     token = secrets.token_urlsafe(32)
     crashed = threading.Event()

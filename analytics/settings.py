@@ -47,6 +47,17 @@ class AnalyticsSettings:
     rollup_retention_days: int = setting(400, "Days the per-minute rollups are kept; 0 keeps them forever.", minimum=0)
     retention: str = setting("", "Days kept for single tables, overriding the two above: `errors=180,page_views=30`.")
     retention_check_seconds: float = setting(3600.0, "How often rows past their retention are deleted.", minimum=1)
+    new_issues_per_minute: int = setting(
+        100,
+        "New issues a project may open in a minute; past it, events that would open one are grouped into the "
+        'project\'s one "too many new issues" issue and counted in outcomes (issue_overflow).',
+        minimum=1,
+    )
+    issue_cache_entries: int = setting(
+        100_000,
+        "Fingerprints of recent issues kept in memory (of each of the two hashes); others are looked up in the file.",
+        minimum=100,
+    )
     sql_timeout_seconds: float = setting(
         30.0, "`vigil sql` and the read API's SQL: a query running longer is interrupted.", minimum=0.1
     )

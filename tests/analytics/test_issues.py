@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -40,10 +41,10 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     connection.close()
 
 
-def consume(redis_client, con, *entries: bytes) -> Consumer:  # type: ignore[no-untyped-def]
+def consume(redis_client, con, *entries: bytes, **options: Any) -> Consumer:  # type: ignore[no-untyped-def]
     for data in entries:
         redis_client.xadd(EVENTS_STREAM, {"e": data})
-    consumer = Consumer(redis_client, con, name="c1", block_ms=50)
+    consumer = Consumer(redis_client, con, name="c1", block_ms=50, **options)
     consumer.run(burst=True)
     return consumer
 
@@ -127,3 +128,43 @@ def test_bad_status_changes_are_refused(redis_client, con, issue_id, status, rel
     consume(redis_client, con, entry("e1", "shop@1.0", CHROME_UA, "TypeError", "x", CHROME_1))
     with pytest.raises(StatusError, match=message):
         set_status(con, issue_id, status, release)
+
+
+def test_a_pre_release_of_the_next_major_regresses_an_issue_resolved_in_the_last_minor(redis_client, con):
+    consume(redis_client, con, entry("e1", "shop@1.9.0", CHROME_UA, "TypeError", "x", CHROME_1))
+    set_status(con, 1, "resolved")
+    consume(redis_client, con, entry("e2", "shop@2.0.0-rc.1", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 10))
+    assert issues(con)[0][4] == "regressed"
+
+
+def distinct(n: int, ts: int = T0) -> bytes:
+    """An error with a fingerprint of its own (a page can send any)."""
+    stack = f"TypeError: x\n    at f{n} (https://shop.example/app{n}.js:{n}:{n})"
+    return entry(f"d{n}", "shop@1.0", CHROME_UA, "TypeError", f"unique {n}", stack, ts)
+
+
+def test_new_issues_past_the_bound_go_to_the_projects_overflow_issue_and_are_counted(redis_client, con):
+    now = [1_800_000_001.0]  # the consumer's clock: two runs, in two minutes
+    consume(redis_client, con, *(distinct(n) for n in range(5)), new_issues_per_minute=2, clock=lambda: now[0])
+    rows = con.execute("SELECT title, events, app_hash FROM issues ORDER BY issue_id").fetchall()
+    assert [r[1] for r in rows] == [1, 1, 3]
+    assert rows[2][0].startswith("Too many new issues")
+    assert rows[2][2] == "~overflow"
+    assert con.execute("SELECT count(*) FROM errors").fetchone() == (5,)  # nothing dropped
+    assert con.execute(
+        "SELECT project, outcome, reason, unit, sum(count)::INT FROM outcomes GROUP BY ALL"
+    ).fetchall() == [("demo", "issue_overflow", "new_issues_per_minute", "event", 3)]
+    # The next minute, a fingerprint that overflowed opens its own issue; the overflow issue is reused.
+    now[0] += 60
+    consume(redis_client, con, distinct(3, T0 + 5), distinct(7, T0 + 6), distinct(8, T0 + 7),
+            new_issues_per_minute=2, clock=lambda: now[0])  # fmt: skip
+    rows = con.execute("SELECT title, events FROM issues ORDER BY issue_id").fetchall()
+    assert [r[1] for r in rows] == [1, 1, 4, 1, 1]
+
+
+def test_the_index_forgets_in_memory_but_never_opens_a_second_issue_for_a_fingerprint(redis_client, con):
+    consumer = consume(redis_client, con, *(distinct(n) for n in range(6)), issue_cache_entries=2)
+    assert len(consumer.issues._by_app) <= 2
+    again = [distinct(n, T0 + 100) for n in range(6)]
+    consume(redis_client, con, *[e.replace(b'"d', b'"again-d', 1) for e in again], issue_cache_entries=2)
+    assert [r[3] for r in issues(con)] == [2] * 6

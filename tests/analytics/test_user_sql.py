@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from analytics import user_sql
-from analytics.issues import IssueIndex
+from analytics.issue_index import IssueIndex
 from analytics.store import cursor, insert, open_database
 from analytics.user_sql import Limits, NotReadOnly
 from contracts.queries import QueryError
