@@ -6,6 +6,8 @@
 Each step is a small function composed in ``EventPipeline.__call__``, which reads top to
 bottom. A step that raises fails the whole entry, which the consumer dead-letters alone.
 Events a project's inbound filters drop become ``filtered`` outcome rows, one per reason.
+Event times are put on the collector's clock by each batch's ``sent_at`` (``event_time``);
+times still absurd are clamped and counted as ``clamped`` outcome rows.
 Issue ids are assigned later, by the consumer, in the transaction that stores the rows.
 """
 
@@ -50,6 +52,32 @@ _EPOCH = datetime(1970, 1, 1)
 def ms(value: int) -> datetime:
     """Milliseconds since the Unix epoch as a naive UTC datetime (exact: no float on the way)."""
     return _EPOCH + timedelta(milliseconds=value)
+
+
+#: A batch's clock is corrected only when it is off by this much at least (a wrong time zone, a
+#: clock not set): a smaller gap between ``sent_at`` and arrival may just be a retry's delay
+#: (a retried body keeps its ``sent_at``). Relay draws the line at the same place.
+MIN_DRIFT_MS = 55 * 60_000
+#: How far from its arrival an event's time may be, once corrected: older is older than any
+#: retention keeps, later is a clock gone wrong (Relay's bounds too).
+MAX_PAST_MS = 30 * 86_400_000
+MAX_FUTURE_MS = 60_000
+
+
+def event_time(ts: int, skew: int, received_at: int) -> tuple[int, str | None]:
+    """The event's time on the collector's clock, and why it was clamped (``None`` when it was not).
+
+    ``skew`` is the batch's ``received_at - sent_at``: how far the sender's clock is off, as
+    Sentry corrects clock drift, when it is at least ``MIN_DRIFT_MS``. A time still absurd
+    after that becomes ``received_at``: a 1970 clock would be deleted at once by retention,
+    a 9999 one never, and either would make every look-up of its batch scan the whole table.
+    """
+    corrected = ts + skew if abs(skew) >= MIN_DRIFT_MS else ts
+    if corrected < received_at - MAX_PAST_MS:
+        return received_at, "timestamp_past"
+    if corrected > received_at + MAX_FUTURE_MS:
+        return received_at, "timestamp_future"
+    return corrected, None
 
 
 def kind_of(event: Event) -> str:
@@ -135,8 +163,10 @@ class EventPipeline:
         project = self.settings(entry.project_id)
         out: Rows = {}
         filtered: dict[str, int] = {}
+        clamped: dict[str, int] = {}
         release_key = f"{entry.project_id}\x00{entry.batch.release}"
         received_at = ms(entry.received_at)  # one object for the whole entry (pickled once on the way to the writer)
+        skew = entry.received_at - entry.batch.sent_at
         for event in entry.batch.events:
             frames = parse_stack(event.stack, event.page_url) if isinstance(event, ErrorEvent) else []
             reason = self.filtered(project, event, client, frames)
@@ -150,7 +180,10 @@ class EventPipeline:
                     frames = parse_stack(scrubbed.stack, scrubbed.page_url)  # positions survive scrubbing
                 analysis = analyse(scrubbed, frames, release_key, self.cache)
             event = scrubbed
-            table, row = self.row(entry, client, event, analysis, received_at)
+            ts, why = event_time(event.ts, skew, entry.received_at)
+            if why is not None:
+                clamped[why] = clamped.get(why, 0) + 1
+            table, row = self.row(entry, client, event, analysis, received_at, ms(ts))
             out.setdefault(table, []).append(row)
         batch = entry.batch
         for reason, count in batch.dropped.items():
@@ -158,11 +191,12 @@ class EventPipeline:
                 (batch.batch_id, received_at, entry.project, entry.project_id, batch.session_id, batch.sdk, reason,
                  count, "")
             )  # fmt: skip
-        for reason, count in filtered.items():
-            out.setdefault("outcomes", []).append(
-                (f"analytics-{batch.batch_id}", "analytics", received_at, received_at, entry.project_id, entry.project,
-                 "filtered", reason, "event", count)
-            )  # fmt: skip
+        for outcome, counts in (("filtered", filtered), ("clamped", clamped)):
+            for reason, count in counts.items():
+                out.setdefault("outcomes", []).append(
+                    (f"analytics-{batch.batch_id}", "analytics", received_at, received_at, entry.project_id,
+                     entry.project, outcome, reason, "event", count)
+                )  # fmt: skip
         return out
 
     @staticmethod
@@ -181,13 +215,18 @@ class EventPipeline:
 
     @staticmethod
     def row(
-        entry: StreamEntry, client: Client, event: Event, analysis: Analysis | None, received_at: datetime
+        entry: StreamEntry,
+        client: Client,
+        event: Event,
+        analysis: Analysis | None,
+        received_at: datetime,
+        ts: datetime,
     ) -> tuple[str, tuple[Any, ...]]:
-        """The event's table and its row: the shared keys, then its own columns."""
+        """The event's table and its row (``ts``: its time on the collector's clock): shared keys, then its own."""
         batch = entry.batch
         table, build = rows.BY_KIND[type(event)]
         shared = (
-            event.event_id, batch.batch_id, ms(event.ts), received_at, entry.project, entry.project_id,
+            event.event_id, batch.batch_id, ts, received_at, entry.project, entry.project_id,
             batch.environment, batch.release, batch.session_id, batch.user_id, event.page_url,
             client.browser, client.browser_version, client.os, client.os_version, client.device_type, client.is_bot,
             entry.client_ip or None, entry.country or None,

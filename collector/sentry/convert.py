@@ -109,8 +109,14 @@ def _user_agent(event: sentry.Event) -> str:
     return ""
 
 
-def to_batch(event: sentry.Event, key: str, envelope_event_id: str, received_at: int) -> tuple[vigil.Batch, str]:
-    """A Vigil batch holding the event as one error event, and the User-Agent of the page it came from, if any."""
+def to_batch(
+    event: sentry.Event, key: str, envelope_event_id: str, received_at: int, sent_at: int | None = None
+) -> tuple[vigil.Batch, str]:
+    """A Vigil batch holding the event as one error event, and the User-Agent of the page it came from, if any.
+
+    ``sent_at`` is the envelope header's (the SDK's clock when it sent), so analytics can correct
+    the event's time by it as Relay does; without it, the arrival time.
+    """
     event_id = cut(event.event_id or envelope_event_id or secrets.token_hex(16), vigil.MAX_ID)
     errors = _exceptions(event)
     if errors:
@@ -149,7 +155,7 @@ def to_batch(event: sentry.Event, key: str, envelope_event_id: str, received_at:
     batch = vigil.Batch(
         v=1,
         batch_id=event_id,
-        sent_at=received_at,
+        sent_at=received_at if sent_at is None else sent_at,
         events=[error],
         release=cut(event.release, vigil.MAX_NAME),
         environment=cut(event.environment, vigil.MAX_SHORT),

@@ -17,7 +17,7 @@ from collector.ingest import Context, Parsed
 from collector.refused import Refused
 from collector.sentry import schema
 from collector.sentry.auth import authenticate, dsn_parts
-from collector.sentry.convert import aggregate_rows, drop_rows, session_rows, to_batch
+from collector.sentry.convert import aggregate_rows, drop_rows, session_rows, to_batch, to_ms
 from collector.sentry.envelope import MAX_HEADER_BYTES, EnvelopeError, Item, parse_envelope, parse_header
 from collector.state import State
 from contracts.projects import Project
@@ -42,13 +42,15 @@ def _refusal_headers(refused: Refused) -> Headers:
     return headers
 
 
-def _event_entry(payload: bytes, n: int, header_event_id: str, context: Context) -> tuple[bytes, str]:
+def _event_entry(
+    payload: bytes, n: int, header_event_id: str, context: Context, sent_at: int | None = None
+) -> tuple[bytes, str]:
     """An ``event`` item as a stream entry of the events stream, and its event id."""
     try:
         event = schema.event_decoder.decode(payload)
     except (msgspec.DecodeError, RecursionError) as e:
         raise Refused(400, f"item {n} (event) is not a valid event: {e}", "invalid", "sentry_event") from None
-    batch, page_user_agent = to_batch(event, context.project.public_key, header_event_id, context.received_at)
+    batch, page_user_agent = to_batch(event, context.project.public_key, header_event_id, context.received_at, sent_at)
     entry = StreamEntry(
         project_id=context.project.id,
         project=context.project.name,
@@ -71,11 +73,13 @@ def _items(items: list[Item], header: dict[str, Any], context: Context) -> Parse
     )  # fmt: skip
     skipped: dict[str, int] = {}
     event_id: str | None = header_event_id or None
+    raw_sent_at = header.get("sent_at")
+    sent_at = to_ms(raw_sent_at, context.received_at) if isinstance(raw_sent_at, str | int | float) else None
     stored = 0
     for n, item in enumerate(items):
         try:
             if item.type == "event":
-                entry, event_id = _event_entry(item.payload, n, header_event_id or "", context)
+                entry, event_id = _event_entry(item.payload, n, header_event_id or "", context, sent_at)
                 entries.append((EVENTS_STREAM, entry))
             elif item.type == "session":
                 sentry.sessions.extend(session_rows(schema.session_decoder.decode(item.payload), context.received_at))

@@ -191,3 +191,29 @@ def test_milliseconds_become_exact_naive_utc_datetimes() -> None:
     assert ms(0) == datetime(1970, 1, 1)
     assert ms(1_764_072_000_123) == datetime(2025, 11, 25, 12, 0, 0, 123_000)
     assert ms(4_102_444_799_999) == datetime(2099, 12, 31, 23, 59, 59, 999_000)  # no float rounding at the top
+
+
+@pytest.mark.parametrize(
+    ("event_ts", "sent_at", "stored_ts", "clamped"),
+    [
+        (T0, T0, T0, None),  # a clock that is right
+        (T0 - 30_000, T0 - 30_000, T0 - 30_000, None),  # 30 s off (or a retry's delay): left alone
+        (T0 - 7_200_000, T0 - 7_200_000 + 500, T0 + 500, None),  # 2 h slow (a time zone): put right
+        (T0 + 3_600_000, T0 + 3_600_000, T0 + 1000, None),  # 1 h fast: put right
+        (0, T0, T0 + 1000, "timestamp_past"),  # 1970 on a right clock: would be deleted at once
+        (253_402_300_799_000, T0, T0 + 1000, "timestamp_future"),  # year 9999: never deleted
+        (T0 + 120_000, T0, T0 + 1000, "timestamp_future"),  # two minutes after its own batch was sent
+        (T0 - 40 * 86_400_000, T0, T0 + 1000, "timestamp_past"),  # older than retention keeps anything
+    ],
+)
+def test_event_times_go_on_the_collectors_clock_and_absurd_ones_are_clamped_and_counted(
+    redis_client, con, event_ts, sent_at, stored_ts, clamped
+):
+    body = {**BATCH, "sent_at": sent_at, "events": [{**BATCH["events"][4], "ts": event_ts}]}  # type: ignore[index]
+    batch = decode_batch(msgspec.json.encode(body)).batch
+    entry = StreamEntry(project_id=3, project="shop", received_at=T0 + 1000, user_agent=SAFARI, batch=batch)
+    redis_client.xadd(EVENTS_STREAM, {"e": encode_entry(entry)})
+    Consumer(redis_client, con, name="c1", block_ms=50).run(burst=True)
+    assert one(con, "SELECT ts FROM page_views") == (ms(stored_ts),)
+    counted = con.execute("SELECT reason, count FROM outcomes WHERE outcome = 'clamped'").fetchall()
+    assert counted == ([(clamped, 1)] if clamped else [])

@@ -27,10 +27,12 @@ RANGE = {"since": "2025-11-25T11:00:00Z", "until": "2025-11-25T14:00:00Z"}
 
 
 def send(client: redis.Redis, batch_id: str, events: list, release: str = "1.0", user_agent: str = CHROME) -> None:
+    # Sent and received after every event of the tests (an event later than its arrival would be clamped).
+    sent = T0 + 10 * MINUTE
     batch = Batch(
-        v=1, batch_id=batch_id, sent_at=T0, release=release, environment="prod", session_id="s1", events=events
+        v=1, batch_id=batch_id, sent_at=sent, release=release, environment="prod", session_id="s1", events=events
     )
-    entry = StreamEntry(project_id=1, project="demo", received_at=T0, user_agent=user_agent, batch=batch)
+    entry = StreamEntry(project_id=1, project="demo", received_at=sent, user_agent=user_agent, batch=batch)
     client.xadd(EVENTS_STREAM, {"e": encode_entry(entry)})
 
 
