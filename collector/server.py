@@ -28,6 +28,8 @@ def serve(settings: CollectorSettings) -> None:
         log_level="warning",
         # Browsers keep connections to the collector open between batches.
         timeout_keep_alive=30,
-        # Client addresses come from the connection; X-Forwarded-For is not trusted.
-        proxy_headers=False,
+        # Client addresses come from the connection, or from X-Forwarded-For when the connection
+        # is from a proxy the settings trust (the rightmost address no trusted proxy added).
+        proxy_headers=bool(settings.proxies),
+        forwarded_allow_ips=settings.proxies or None,
     )

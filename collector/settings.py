@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from pathlib import Path
 
-from contracts.settings import DEFAULT_DATA_DIR, setting
+from contracts.settings import DEFAULT_DATA_DIR, ConfigError, setting
 
 DEFAULT_PORT = 8470
 
@@ -83,10 +84,29 @@ class CollectorSettings:
         "in front of the collector that you trust, such as CF-IPCountry or CloudFront-Viewer-Country; "
         "empty stores no country.",
     )
+    trusted_proxies: str = setting(
+        "",
+        "Addresses or networks (CIDR), comma-separated, of the proxies in front of the collector (a TLS "
+        "terminator, a load balancer) whose X-Forwarded-For names the client; empty trusts no proxy header.",
+    )
     workers: int = setting(1, "Collector worker processes sharing the port.", minimum=1)
     scripts_dir: str = setting(
         "", "Folder with the built vigil.js and loader.js; empty means beacon-js/dist of this checkout."
     )
+
+    def __post_init__(self) -> None:
+        self.proxies  # noqa: B018 (a bad trusted_proxies fails at start, in one line)
+
+    @property
+    def proxies(self) -> list[str]:
+        """``trusted_proxies`` as a list of networks, each checked."""
+        found = [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
+        for part in found:
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ConfigError(f"trusted_proxies: {part[:60]!r} is not an IP address or network") from None
+        return found
 
     @property
     def url(self) -> str:
