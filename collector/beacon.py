@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collector.anonymize import user_hash
 from collector.asgi import Headers, Request
 from collector.ingest import Context, Parsed
 from collector.refused import Refused
@@ -31,6 +32,8 @@ class BeaconEndpoint:
             decoded = decode_batch(body)
         except InvalidBatch as e:
             raise Refused(400, str(e), "invalid", "malformed" if str(e).startswith("malformed") else "schema") from None
+        if decoded.batch.user_id:
+            decoded.batch.user_id = user_hash(context.project.secret_token, decoded.batch.user_id)
         entry = StreamEntry(
             project_id=context.project.id,
             project=context.project.name,

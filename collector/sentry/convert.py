@@ -9,10 +9,10 @@ schema has none, and an SDK's event should be stored, not refused, for a long me
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime
 
+from collector.anonymize import user_hash
 from collector.sentry import schema as sentry
 from contracts import beacon as vigil
 from contracts.beacon import cut
@@ -33,14 +33,14 @@ def to_ms(timestamp: sentry.Timestamp, default: int) -> int:
     return value if 0 <= value <= 253_402_300_799_999 else default
 
 
-def hashed_user(key: str, user: sentry.User | None) -> str:
-    """A hash of the user's id (or e-mail, or name), salted with the project's key; never the id itself."""
+def hashed_user(secret: str, user: sentry.User | None) -> str:
+    """The user's id (or e-mail, or name) keyed with the project's secret (``user_hash``); never the id itself."""
     if user is None:
         return ""
     identity = user.id if user.id not in (None, "") else user.email or user.username
     if identity in (None, ""):
         return ""
-    return hashlib.sha256(f"{key}:{identity}".encode()).hexdigest()
+    return user_hash(secret, str(identity))
 
 
 def _exceptions(event: sentry.Event) -> list[sentry.Exception_]:
@@ -110,7 +110,7 @@ def _user_agent(event: sentry.Event) -> str:
 
 
 def to_batch(
-    event: sentry.Event, key: str, envelope_event_id: str, received_at: int, sent_at: int | None = None
+    event: sentry.Event, secret: str, envelope_event_id: str, received_at: int, sent_at: int | None = None
 ) -> tuple[vigil.Batch, str]:
     """A Vigil batch holding the event as one error event, and the User-Agent of the page it came from, if any.
 
@@ -159,7 +159,7 @@ def to_batch(
         events=[error],
         release=cut(event.release, vigil.MAX_NAME),
         environment=cut(event.environment, vigil.MAX_SHORT),
-        user_id=hashed_user(key, event.user),
+        user_id=hashed_user(secret, event.user),
         tags=_tags(event),
         sdk=cut(sdk, vigil.MAX_SHORT),
     )

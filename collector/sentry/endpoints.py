@@ -50,7 +50,9 @@ def _event_entry(
         event = schema.event_decoder.decode(payload)
     except (msgspec.DecodeError, RecursionError) as e:
         raise Refused(400, f"item {n} (event) is not a valid event: {e}", "invalid", "sentry_event") from None
-    batch, page_user_agent = to_batch(event, context.project.public_key, header_event_id, context.received_at, sent_at)
+    batch, page_user_agent = to_batch(
+        event, context.project.secret_token, header_event_id, context.received_at, sent_at
+    )
     entry = StreamEntry(
         project_id=context.project.id,
         project=context.project.name,

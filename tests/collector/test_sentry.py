@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -10,7 +12,7 @@ import sentry_sdk
 from sentry_sdk.envelope import Envelope, Item, PayloadRef
 
 from contracts import runfiles
-from contracts.projects import Project
+from contracts.projects import Project, load_projects
 from contracts.read_api import ReadClient
 from contracts.stream import EVENTS_STREAM, SENTRY_STREAM, decode_entry, decode_sentry_entry, payloads
 from tests.helpers import Service, wait_until
@@ -67,8 +69,11 @@ def test_the_python_sdk_reports_an_exception_with_its_cause_and_it_is_stored(sdk
     ]
     assert error[8].startswith("ValueError: cart total failed\n    at checkout (")
     assert message[1:4] == ["Message", "disk almost full", "warning"]
-    assert len(message[9]) == 64  # the user's id, hashed
-    assert "alice" not in message[9]
+    # The user's id, keyed with the project's secret token: the public key (in every DSN) cannot rebuild it.
+    info_project = next(iter(load_projects(data_dir).values()))
+    expected = hmac.new(info_project.secret_token.encode(), b"alice@example.com", hashlib.sha256).hexdigest()
+    assert message[9] == expected
+    assert hashlib.sha256(f"{info_project.public_key}:alice@example.com".encode()).hexdigest() != expected
 
 
 def test_sessions_and_client_reports_as_the_sdk_frames_them(http, collector, demo_project, redis_client):
