@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from analytics.events import Rows, ms
+from analytics.events import MIN_DRIFT_MS, Rows, ms
 from analytics.rows import as_json
 from contracts.probes import CheckResult, Heartbeat, HostMetrics
 from contracts.stream import decode_probe_entry
@@ -61,8 +61,12 @@ def process_probes(data: bytes) -> Rows:
     """One queued probe batch → rows of probe_results, host_metrics and agent_heartbeats."""
     entry = decode_probe_entry(data)
     batch, agent = entry.batch, entry.batch.agent
-    # The agent's clock may be off: shift its times by the skew its sent_at shows.
+    # An agent's clock off by a time zone or never set is put right by the skew its sent_at shows, as
+    # browsers' are (analytics/events.py). A smaller gap may be a delivery that waited on a hung
+    # collector: moving its records by it would put them at the wrong time, and a retry of the same
+    # records (stamped at its own sending) elsewhere.
     skew = entry.received_at - batch.sent_at
+    skew = skew if abs(skew) >= MIN_DRIFT_MS else 0
     received = _ms(entry.received_at)
     out: Rows = {}
     for record in batch.records:
@@ -120,6 +124,7 @@ class AgentState:
     last_heartbeat: datetime
     interval_s: float
     state: str  # "ok" or "lost"
+    changed_at: datetime | None = None  # when it was last found lost, to keep the history in order
 
 
 Change = tuple[Any, ...]  # a probe_state_changes row
@@ -198,7 +203,7 @@ class ProbeStates:
         for key, agent in self.agents.items():
             silent = (now - agent.last_heartbeat).total_seconds()
             if agent.state == "ok" and silent > LOST_AFTER_INTERVALS * agent.interval_s:
-                agent.state = "lost"
+                agent.state, agent.changed_at = "lost", now
                 project_id, region, host = key
                 changes.append((now, project_id, agent.project, "", region, host, "lost", "ok", None, None,
                                 f"no heartbeat for {silent:.0f} s"))  # fmt: skip
@@ -222,7 +227,9 @@ class ProbeStates:
         current = self.checks.get(key)
         if current is None:
             current = self.checks[key] = RegionState(project, "unknown", 0, 0, ts, ts)
-        current.last_ts = max(current.last_ts, ts)
+        if ts < current.last_ts:
+            return  # delivered late, older than what the state already counts: history, not news
+        current.last_ts = ts
         if status == "down":
             current.failures, current.successes = current.failures + 1, 0
         elif status == "up":
@@ -266,7 +273,12 @@ class ProbeStates:
         agent.last_heartbeat, agent.interval_s = max(agent.last_heartbeat, ts), interval
         if agent.state == "lost":
             agent.state = "ok"
-            changes.append((ts, project_id, project, "", region, host, "ok", "lost", None, None, "heartbeat again"))
+            # A heartbeat delivered late may be older than the moment the agent was found lost: the
+            # history says it is back no earlier than that, so its rows stay in true order.
+            when, reason = ts, "heartbeat again"
+            if agent.changed_at is not None and ts < agent.changed_at:
+                when, reason = agent.changed_at, "heartbeat again (delivered late)"
+            changes.append((when, project_id, project, "", region, host, "ok", "lost", None, None, reason))
 
     def _store(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -28,6 +28,7 @@ CATALOG = "vigil"
 #: row groups written after each open.
 ROW_GROUP_SIZE = 32_768
 
+PROBE_TABLES = ("probe_results", "host_metrics", "agent_heartbeats")
 #: What makes a row the same row again: (key columns, time column the duplicate shares).
 DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {
     **{name: (("project_id", "event_id"), "ts") for name in TABLES if "event_id" in TABLES[name].names},
@@ -36,8 +37,12 @@ DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "sentry_sessions": (("project_id", "entry_id", "row"), "received_at"),
     "outcomes": (("batch_id", "project_id", "outcome", "reason", "unit"), "window_start"),
     # A probe agent retries a batch with the same record ids.
-    **{name: (("project_id", "id"), "ts") for name in ("probe_results", "host_metrics", "agent_heartbeats")},
+    **{name: (("project_id", "id"), "ts") for name in PROBE_TABLES},
 }
+#: How far around a batch's time range a duplicate is looked for. A probe batch retried after a
+#: delivery that hung may have had its clock corrected differently (analytics/probes.py): its
+#: records are looked for a day either side.
+DEDUPE_MARGIN: dict[str, timedelta] = {name: timedelta(days=1) for name in PROBE_TABLES}
 #: Tables where a new row replaces the stored one with the same key (the latest wins).
 REPLACE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "source_maps": (("project_id", "release", "url"), "uploaded_at"),
@@ -162,7 +167,9 @@ def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, retu
     with registered(con, "_vigil_batch", rows):
         params: dict[str, object] = {}
         if time_column is not None:
-            params["low"], params["high"] = time_range(rows, time_column)
+            low, high = time_range(rows, time_column)
+            margin = DEDUPE_MARGIN.get(table_name, timedelta(0))
+            params["low"], params["high"] = low - margin, high + margin
             match += f" AND s.{time_column} BETWEEN $low AND $high"
         return con.sql(
             f"""INSERT INTO {table_name} BY NAME

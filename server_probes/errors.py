@@ -26,6 +26,9 @@ _VERIFY_RESULT = {
     64: "tls.cert.name_invalid",  # IP_ADDRESS_MISMATCH
 }
 
+_NO_COMMON_GROUND = ("protocol version", "unsupported protocol", "no protocols available", "cipher",
+                     "handshake failure")  # fmt: skip
+
 # libcurl codes pycurl has no name for (curl/curl.h).
 _WEIRD_SERVER_REPLY = 8
 _HTTP2_STREAM = 92
@@ -51,11 +54,17 @@ def classify_curl(code: int, message: str, os_errno: int, verify_result: int, ph
     if code == pycurl.E_PEER_FAILED_VERIFICATION:
         if verify_result in _VERIFY_RESULT:
             return _VERIFY_RESULT[verify_result]
-        # libcurl checks the host name itself, after OpenSSL's chain verification passed.
-        return "tls.cert.name_invalid" if "does not match" in message else "tls.cert.invalid"
-    if code == pycurl.E_SSL_CONNECT_ERROR:
+        # libcurl checks the host name itself, after OpenSSL's chain verification passed: "no alternative
+        # certificate subject name matches target host name" (OpenSSL builds), "subject name … does not
+        # match target host name" (older ones).
         lowered = message.lower()
-        if "version" in lowered or "cipher" in lowered:
+        named = "subject name" in lowered or "does not match" in lowered or "hostname" in lowered
+        return "tls.cert.name_invalid" if named else "tls.cert.invalid"
+    if code == pycurl.E_SSL_CONNECT_ERROR:
+        # OpenSSL's words for a negotiation that found nothing in common; "wrong version number" is
+        # not one of them: it is what a server that does not speak TLS at all makes it say.
+        lowered = message.lower()
+        if any(words in lowered for words in _NO_COMMON_GROUND):
             return "tls.version_or_cipher_mismatch"
         return "tls.protocol.error"
     if code == pycurl.E_SSL_CERTPROBLEM:
@@ -68,6 +77,8 @@ def classify_curl(code: int, message: str, os_errno: int, verify_result: int, ph
         return "tcp.reset" if os_errno == errno.ECONNRESET else "tcp.failed"
     if code in {_WEIRD_SERVER_REPLY, pycurl.E_PARTIAL_FILE, pycurl.E_BAD_CONTENT_ENCODING}:
         return "http.response.invalid"
+    if code == pycurl.E_UNSUPPORTED_PROTOCOL and "http/0.9" in message.lower():
+        return "http.response.invalid"  # an answer without an HTTP status line, as Chromium names it
     if code in {pycurl.E_HTTP2, _HTTP2_STREAM, pycurl.E_UNSUPPORTED_PROTOCOL}:
         return "http.protocol.error"
     if code == pycurl.E_TOO_MANY_REDIRECTS:

@@ -8,6 +8,7 @@ A counter that went backwards (a reboot, a re-created interface) counts as zero 
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -30,6 +31,11 @@ def open_fds(path: Path = FILE_NR) -> tuple[int, int]:
     return allocated - unused, maximum
 
 
+#: Block devices that are not disks: loop devices (snaps, images), RAM disks, zram swap, device-mapper
+#: views of a disk already counted. Their I/O would count the same bytes twice or none at all.
+VIRTUAL_DISK = re.compile(r"^(loop|ram|zram|dm-|nbd|sr)\d*")
+
+
 class HostSampler:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -40,7 +46,11 @@ class HostSampler:
         return {
             "cpu": psutil.cpu_times()._asdict(),
             "swap": psutil.swap_memory(),
-            "disk": {k: v._asdict() for k, v in (psutil.disk_io_counters(perdisk=True) or {}).items()},
+            "disk": {
+                k: v._asdict()
+                for k, v in (psutil.disk_io_counters(perdisk=True) or {}).items()
+                if not VIRTUAL_DISK.match(k)
+            },
             "net": {k: v._asdict() for k, v in psutil.net_io_counters(pernic=True).items()},
         }
 

@@ -1,9 +1,12 @@
 """Running the checks: each on its own fixed grid of times, all in a bounded pool of worker threads.
 
 A check's runs are due at start + k * interval, whatever the previous run took, so the schedule
-does not drift. A run that is still going when its next one is due makes that next one skip (and
-count): a check never overlaps itself. Runs wait for one of ``concurrency`` workers; each is bounded
-by its own timeout inside libcurl or dnspython, so a slow target holds one worker, never the others.
+does not drift. A check never overlaps itself: a run still going when the next one is due (a
+failing target takes its whole timeout, which may equal the interval) makes that next run wait
+for it and start as soon as it ends, late (``late`` counts them), so a slow target never halves
+the rate; only slots missed entirely are skipped (``skipped``). Runs wait for one of
+``concurrency`` workers; each is bounded by its own timeout inside libcurl or dnspython, so a
+slow target holds one worker, never the others.
 ``replace`` swaps the check list while running (the shared list changed): only what changed is rescheduled.
 """
 
@@ -72,6 +75,7 @@ class Scheduler:
         self.runner = runner
         self.clock = clock
         self.skipped = 0
+        self.late = 0
         self._slots = asyncio.Semaphore(concurrency)
         self._pool = concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="vigil-probe")
         self._in_flight: dict[str, asyncio.Task[None]] = {}
@@ -103,9 +107,12 @@ class Scheduler:
         while await sleep_until(next_at, stop, self.clock):
             running = self._in_flight.get(check.name)
             if running is not None and not running.done():
-                self.skipped += 1
-            else:
-                self._in_flight[check.name] = asyncio.create_task(self._run_and_report(check))
+                # Run as soon as the last run ends (it is bounded by its timeout), not an interval later.
+                await asyncio.wait({running}, timeout=check.timeout + BACKSTOP_S)
+                if stop.is_set():
+                    break
+                self.late += 1
+            self._in_flight[check.name] = asyncio.create_task(self._run_and_report(check))
             if once:
                 return
             next_at += check.interval

@@ -10,6 +10,11 @@ from contracts.probes import CheckResult, Phases
 from server_probes.checks.result import latency_failure, make_result, started
 from server_probes.config import DnsCheck, split_nameserver
 
+#: dnspython pauses this long before it retries a nameserver, and the pause is not counted in the
+#: lifetime it is given (dns/resolver.py): the query's lifetime leaves room for it, so a check that
+#: gets no answer ends within its timeout.
+RETRY_PAUSE_S = 0.1
+
 
 def run_dns(check: DnsCheck, resolver: dns.resolver.Resolver | None = None) -> CheckResult:
     start = started()
@@ -22,9 +27,11 @@ def run_dns(check: DnsCheck, resolver: dns.resolver.Resolver | None = None) -> C
         resolver.cache = None
     answers: list[str] = []
     error = reason = ""
+    lifetime = max(check.timeout - RETRY_PAUSE_S, check.timeout / 2)
+    resolver.timeout = lifetime  # one try may take all of it: no retry that would run past the timeout
     try:
         answer = resolver.resolve(
-            check.query, dns.rdatatype.from_text(check.record_type), lifetime=check.timeout, raise_on_no_answer=False
+            check.query, dns.rdatatype.from_text(check.record_type), lifetime=lifetime, raise_on_no_answer=False
         )
         answers = sorted(normalize(rdata.to_text()) for rdata in answer)
         if not answers:

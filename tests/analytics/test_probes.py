@@ -70,8 +70,8 @@ def states(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def test_results_become_rows_with_their_phases_and_the_agents_clock_corrected(redis_client, con):
-    # The agent's clock is 5 s behind: its sent_at and its results' times are shifted by the skew.
-    send(redis_client, "eu", [result(T0 - 5000, "up")], sent_at=T0 - 5000, received_at=T0)
+    # The agent's clock is 2 h behind (a time zone): its results' times are moved by the skew its sent_at shows.
+    send(redis_client, "eu", [result(T0 - 7_200_000, "up")], sent_at=T0 - 7_200_000, received_at=T0)
     consume(redis_client, con)
 
     row = con.execute(
@@ -190,3 +190,47 @@ def test_reachability_per_region_and_uptime_across_regions(redis_client, con):
     assert [(r[2], r[4], r[5], r[6]) for r in reach] == [("eu", 3, 1, 0.333333), ("us", 3, 1, 0.333333)]
     uptime = run_query(con, "check_uptime", RANGE).rows
     assert [(r[0], r[1], r[3], r[4], r[5]) for r in uptime] == [("demo", "shop", 3, 2, 0.666667)]
+
+
+def test_a_delivery_that_waited_on_a_hung_collector_is_not_moved_and_its_retry_is_not_stored_twice(redis_client, con):
+    """The agent gave up on a push the collector took 10 minutes later, then retried (sent_at per attempt)."""
+    records = [result(T0, "up"), result(T0 + 1000, "up")]
+    batch = ProbeBatch(batch_id="late", sent_at=T0, agent=AgentInfo("eu", "probe-eu", "a-eu", "1"), records=records)
+    late = msgspec.json.encode(ProbeEntry(1, "demo", T0 + 600_000, msgspec.Raw(msgspec.json.encode(batch))))
+    retry = msgspec.structs.replace(batch, sent_at=T0 + 599_000)
+    again = msgspec.json.encode(ProbeEntry(1, "demo", T0 + 600_100, msgspec.Raw(msgspec.json.encode(retry))))
+    redis_client.xadd(PROBES_STREAM, {"e": again})  # the retry lands first, in one drain
+    consume(redis_client, con)
+    redis_client.xadd(PROBES_STREAM, {"e": late})  # the hung request in a later one
+    consume(redis_client, con)
+    rows = con.execute("SELECT id, ts FROM probe_results ORDER BY ts").fetchall()
+    assert rows == [(records[0].id, START), (records[1].id, START + timedelta(seconds=1))]
+
+
+def test_a_heartbeat_delivered_late_keeps_the_agents_history_in_order(redis_client, con):
+    def beat(n: int, ts: int) -> Heartbeat:
+        return Heartbeat(id=f"hb{n}", ts=ts, started_at=T0 - 1000, interval_s=10, checks=1, spooled_batches=0,
+                         dropped_records=0, self_check_ok=True)  # fmt: skip
+
+    send(redis_client, "eu", [beat(1, T0)])
+    consumer = consume(redis_client, con)
+    assert consumer.probes.lost_agents(con, START + timedelta(seconds=40)) == 1
+    send(redis_client, "eu", [beat(2, T0 + 20_000)])  # sent before the agent was found lost, arriving after
+    consumer.run(burst=True)
+
+    history = [r for r in run_query(con, "check_history", RANGE).rows if r[2] == ""]
+    assert [(r[5], r[6]) for r in history] == [("ok", None), ("lost", "ok"), ("ok", "lost")]
+    times = [r[0] for r in history]
+    assert times == sorted(times)
+    assert history[-1][9] == "heartbeat again (delivered late)"
+
+
+def test_a_result_delivered_late_does_not_move_the_state_back(redis_client, con):
+    for n in range(3):
+        send(redis_client, "eu", [result(T0 + (n + 5) * 60_000, "down", error="http.error")])
+    consume(redis_client, con)
+    send(redis_client, "eu", [result(T0, "up"), result(T0 + 60_000, "up")])  # older, from a spool that waited
+    consume(redis_client, con)
+    history = [(r[0], r[5]) for r in run_query(con, "check_history", RANGE).rows if r[3] == "eu"]
+    assert [state for _, state in history] == ["down"]
+    assert states(con)["eu"] == "down"

@@ -27,8 +27,9 @@ def tls_ports(certs: Certs) -> Iterator[dict[str, int]]:
         http_server(tls_context(certs.valid)) as valid,
         http_server(tls_context(certs.expired)) as expired,
         http_server(tls_context(certs.self_signed)) as self_signed,
+        http_server(tls_context(certs.other_name)) as other_name,
     ):
-        yield {"valid": valid, "expired": expired, "self_signed": self_signed}
+        yield {"valid": valid, "expired": expired, "self_signed": self_signed, "other_name": other_name}
 
 
 @pytest.fixture(scope="module")

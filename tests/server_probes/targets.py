@@ -6,8 +6,10 @@ import contextlib
 import dataclasses
 import http.server
 import json
+import socket
 import socketserver
 import ssl
+import struct
 import subprocess
 import threading
 import time
@@ -84,6 +86,39 @@ class Certs:
     valid: tuple[Path, Path]  # signed by ca, for 127.0.0.1, 30 days
     expired: tuple[Path, Path]  # signed by ca, expired yesterday
     self_signed: tuple[Path, Path]
+    other_name: tuple[Path, Path]  # signed by ca, valid, for shop.example only (not 127.0.0.1)
+
+
+@contextlib.contextmanager
+def raw_server(answer: str) -> Iterator[int]:
+    """A TCP server that reads a request, then misbehaves: ``close`` without a word, ``reset`` (RST), ``garbage``."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                with contextlib.suppress(OSError):
+                    conn.recv(65536)
+                    if answer == "reset":
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    elif answer == "garbage":
+                        conn.sendall(b"this is not HTTP\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
 
 
 def _openssl(*args: str) -> None:
@@ -116,11 +151,18 @@ def make_certs(directory: Path) -> Certs:
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "self.key"),
              "-out", str(d / "self.pem"), "-days", "30", "-subj", "/CN=127.0.0.1",
              "-addext", "subjectAltName=IP:127.0.0.1")  # fmt: skip
+    (d / "other.cnf").write_text("subjectAltName=DNS:shop.example\n")
+    _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "other.key"),
+             "-out", str(d / "other.csr"), "-subj", "/CN=shop.example")  # fmt: skip
+    _openssl("x509", "-req", "-in", str(d / "other.csr"), "-CA", str(d / "ca.pem"), "-CAkey", str(d / "ca.key"),
+             "-CAcreateserial", "-days", "30", "-extfile", str(d / "other.cnf"),
+             "-out", str(d / "other.pem"))  # fmt: skip
     return Certs(
         d / "ca.pem",
         (d / "valid.pem", d / "valid.key"),
         (d / "expired.pem", d / "expired.key"),
         (d / "self.pem", d / "self.key"),
+        (d / "other.pem", d / "other.key"),
     )
 
 

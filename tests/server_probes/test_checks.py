@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+
+import dns.resolver
 import pytest
 
 from contracts.probes import CheckResult
 from server_probes.checks import run
+from server_probes.checks.dns import RETRY_PAUSE_S, run_dns
 from server_probes.config import DnsCheck, HttpCheck, TcpCheck, TlsCheck
 from tests.helpers import free_port
+from tests.server_probes.targets import raw_server
 
 PHASES = ("dns", "connect", "tls", "processing", "transfer")
 
@@ -178,3 +183,39 @@ def test_dns_server_that_does_not_answer():
     result = run(DnsCheck(name="d", query="shop.test", nameserver=f"127.0.0.1:{free_port()}", timeout=0.3))
     assert result.status == "down"
     assert result.error in {"dns.unreachable", "dns.failed"}  # ICMP port unreachable may end it early
+
+
+def test_a_dns_check_leaves_room_in_its_timeout_for_dnspythons_retry_pause():
+    """The pause before a retry is outside dnspython's lifetime: 3.2 s for a 3 s timeout, once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # bound, never answers
+        silent.bind(("127.0.0.1", 0))
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers, resolver.port, resolver.cache = ["127.0.0.1"], silent.getsockname()[1], None
+        result = run_dns(DnsCheck(name="d", query="shop.test", timeout=1.0), resolver)
+    assert (result.status, result.error) == ("down", "dns.unreachable")
+    # One try may take the whole lifetime, and the lifetime plus the pause fit in the timeout.
+    assert resolver.timeout + RETRY_PAUSE_S <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [("close", "tcp.closed"), ("reset", "tcp.reset"), ("garbage", "http.response.invalid")],
+)
+def test_a_server_that_misbehaves_after_the_request_is_named_by_how(answer, error):
+    with raw_server(answer) as port:
+        result = run(HttpCheck(name="raw", url=f"http://127.0.0.1:{port}/", timeout=5))
+    assert (result.status, result.error) == ("down", error)
+
+
+def test_a_certificate_for_another_name_is_name_invalid(tls_ports, certs):
+    """libcurl says "no alternative certificate subject name matches target host name"."""
+    url = f"https://127.0.0.1:{tls_ports['other_name']}/ok"
+    result = run(HttpCheck(name="name", url=url, ca_file=str(certs.ca)))
+    assert (result.status, result.error) == ("down", "tls.cert.name_invalid")
+    tls = run(TlsCheck(name="name", target=f"127.0.0.1:{tls_ports['other_name']}", ca_file=str(certs.ca)))
+    assert (tls.status, tls.error) == ("down", "tls.cert.name_invalid")
+
+
+def test_tls_to_a_server_that_speaks_plain_http_is_a_protocol_error(http_port):
+    result = run(HttpCheck(name="plain", url=f"https://127.0.0.1:{http_port}/ok", timeout=5))
+    assert (result.status, result.error) == ("down", "tls.protocol.error")

@@ -55,3 +55,15 @@ def test_counters_become_rates(tmp_path):
 def test_open_fds_reads_file_nr(tmp_path):
     (tmp_path / "file-nr").write_text("1536\t0\t9223372036854775807\n")
     assert open_fds(tmp_path / "file-nr") == (1536, 9223372036854775807)
+
+
+def test_disk_io_leaves_out_block_devices_that_are_not_disks():
+    from server_probes.host import VIRTUAL_DISK
+
+    kept = [
+        name for name in ("sda", "sda1", "nvme0n1", "vda", "xvdb", "mmcblk0", "md0") if not VIRTUAL_DISK.match(name)
+    ]
+    left_out = [
+        name for name in ("loop0", "loop12", "ram0", "zram0", "dm-0", "nbd3", "sr0") if VIRTUAL_DISK.match(name)
+    ]
+    assert (len(kept), len(left_out)) == (7, 7)

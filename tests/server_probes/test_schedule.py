@@ -39,10 +39,43 @@ def test_a_slow_check_does_not_delay_the_others():
         scheduler.close()
         return scheduler
 
-    scheduler = asyncio.run(main())
+    asyncio.run(main())
     assert [r.check for r in results].count("fast") == 5
     assert [r.check for r in results].count("slow") == 1  # it never overlapped itself
-    assert scheduler.skipped >= 4  # the slow check's slots while it ran
+
+
+def test_a_run_slower_than_its_interval_is_followed_at_once_not_skipped():
+    """A failing target takes its whole timeout, which may be the interval: the next run follows it, late."""
+    running = threading.Semaphore(1)  # more than one run of the check at a time would block here
+    overlaps: list[str] = []
+    results: list[CheckResult] = []
+
+    def runner(check: Check) -> CheckResult:
+        start = started()
+        if not running.acquire(blocking=False):
+            overlaps.append(check.name)
+        time.sleep(0.06)  # longer than the 0.05 s interval, as a target that never answers
+        running.release()
+        return make_result(check, "t", start, "tcp.timed_out", "")
+
+    async def main() -> Scheduler:
+        stop = asyncio.Event()
+
+        def on_result(result: CheckResult) -> None:
+            results.append(result)
+            if len(results) == 5:
+                stop.set()
+
+        check = TcpCheck(name="c", target="a:1", interval=0.05, timeout=0.05)
+        scheduler = Scheduler((check,), 2, on_result, runner=runner)
+        await asyncio.wait_for(scheduler.run(stop), 10)
+        scheduler.close()
+        return scheduler
+
+    scheduler = asyncio.run(main())
+    assert overlaps == []
+    # Every run after the first found the one before it still going: each followed it, none was dropped for it.
+    assert scheduler.late >= 4
 
 
 def test_ticks_stay_on_the_grid_without_drift():
