@@ -65,7 +65,13 @@ def serve(settings: AnalyticsSettings) -> None:
     pool = None
     if settings.processors:
         setup = WorkerSetup(settings.data_dir, settings.source_map_cache_bytes)
-        pool = ProcessorPool(settings.processors, setup, load_map=load_map, inline=lambda: consumer.processors)
+        pool = ProcessorPool(
+            settings.processors,
+            setup,
+            load_map=load_map,
+            inline=lambda: consumer.processors,
+            timeout=settings.processor_timeout_seconds,
+        )
 
     def forget_maps(rows: Rows) -> None:
         keys = replaced_maps(rows)

@@ -40,6 +40,12 @@ class AnalyticsSettings:
         "stores the batch before; 0 does that work in the consumer's own thread.",
         minimum=0,
     )
+    processor_timeout_seconds: float = setting(
+        30.0,
+        "A processor worker that has not answered for its share of a batch this long (stopped, stuck) is killed "
+        "and restarted; its share is processed in the consumer's thread.",
+        minimum=0.1,
+    )
     compact_seconds: float = setting(
         60.0, "How often the per-minute rollups fold the partial rows of finished minutes.", minimum=1
     )

@@ -16,8 +16,9 @@ the same pipe, and the consumer answers from its connection while it collects. W
 batch brings new source maps, the consumer tells every worker which cached maps to forget
 before it hands out the next batch.
 
-A worker that dies (killed, out of memory) is started again, and its slice is processed
-in the consumer's thread instead: nothing is lost and nothing waits on it. Workers exit
+A worker that dies (killed, out of memory), or does not answer within ``timeout`` seconds
+(stopped, stuck), is killed and started again, and its slice is processed in the
+consumer's thread instead: nothing is lost and ingest never waits on it for longer. Workers exit
 on their own when the consumer's end of the pipe closes, so they never outlive the
 service, even when it is killed.
 """
@@ -30,6 +31,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import signal
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -157,13 +159,16 @@ class _Worker:
         if not self.conn.poll(START_TIMEOUT_SECONDS) or self.conn.recv() != ("ready",):
             raise RuntimeError(f"processor worker {self.process.name} did not start")
 
-    def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self.conn.send(("stop",))
+    def stop(self, *, kill: bool = False) -> None:
+        """Ask it to stop and wait a little; ``kill`` ends it at once (it does not answer)."""
+        if not kill:
+            with contextlib.suppress(OSError):
+                self.conn.send(("stop",))
         self.conn.close()
-        self.process.join(5.0)
+        if not kill:
+            self.process.join(5.0)
         if self.process.is_alive():
-            self.process.kill()
+            self.process.kill()  # SIGKILL ends a stopped (SIGSTOP) process too
             self.process.join(5.0)
 
 
@@ -185,6 +190,7 @@ class ProcessorPool:
         *,
         load_map: MapLoader,
         inline: Callable[[], dict[str, Processor]],
+        timeout: float = 30.0,
     ) -> None:
         if count < 1:
             raise ValueError("a processor pool needs at least one worker")
@@ -192,6 +198,7 @@ class ProcessorPool:
         self._context = multiprocessing.get_context("spawn")
         self.setup, self.load_map = setup, load_map
         self._inline = inline  # the consumer's own processors, for a slice whose worker died
+        self.timeout = timeout  # the longest a worker may take over its slice before it is given up on
         self.restarts = 0
         self._outstanding: Pending | None = None  # handed out, not collected yet
         self.workers = [_Worker(self._context, setup, n) for n in range(count)]
@@ -253,8 +260,13 @@ class ProcessorPool:
     def _collect_slice(
         self, worker: _Worker, work: list[Work], first: int, end: int
     ) -> tuple[list[Result], dict[str, pa.Table]]:
+        deadline = time.monotonic() + self.timeout
+        stuck = False
         try:
             while True:
+                if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                    stuck = True
+                    break
                 message = worker.conn.recv()
                 if message[0] == "map":
                     worker.conn.send(self.load_map(message[1], message[2]))
@@ -264,12 +276,16 @@ class ProcessorPool:
         except (EOFError, OSError):
             pass
         name, code = worker.process.name, worker.process.exitcode
-        log.error("processor worker %s died (exit code %s); restarting it, its slice processed here", name, code)
-        self._restart(worker)
+        if stuck:
+            log.error("processor worker %s gave no answer in %.0f s; killing and restarting it, its slice processed "
+                      "here", name, self.timeout)  # fmt: skip
+        else:
+            log.error("processor worker %s died (exit code %s); restarting it, its slice processed here", name, code)
+        self._restart(worker, kill=stuck)
         return process_entries(self._inline(), work[first:end], first), {}
 
-    def _restart(self, worker: _Worker) -> None:
-        worker.stop()
+    def _restart(self, worker: _Worker, *, kill: bool = False) -> None:
+        worker.stop(kill=kill)
         number = self.workers.index(worker)
         self.workers[number] = _Worker(self._context, self.setup, number)
         self.workers[number].wait_ready()

@@ -196,6 +196,26 @@ def test_a_worker_killed_mid_batch_costs_nothing(pool: ProcessorPool) -> None:
     assert_as_in_thread(pool.collect(pool.submit(work)), work)  # the new worker takes its share
 
 
+def test_a_stopped_worker_is_given_up_on_killed_and_its_slice_processed_here(tmp_path: Path, maps: Maps) -> None:
+    """A SIGSTOPped worker once froze ingest: nothing bounded the wait on its pipe."""
+    pool = ProcessorPool(2, WorkerSetup(tmp_path, 10_000_000), load_map=maps, inline=lambda: PROCESSORS, timeout=1.0)
+    try:
+        work: list[Work] = [(EVENTS_STREAM, {b"e": entry(n, events=5) if n % 2 else mixed(n)}) for n in range(20)]
+        victim = pool.workers[0].process
+        assert victim.pid is not None
+        os.kill(victim.pid, signal.SIGSTOP)
+        processed = pool.collect(pool.submit(work))
+
+        assert_as_in_thread(processed, work)  # its slice was processed by the parent instead
+        assert pool.restarts == 1
+        victim.join(5)
+        assert not victim.is_alive()  # killed, not left stopped
+        assert pool.workers[0].process.pid != victim.pid
+        assert_as_in_thread(pool.collect(pool.submit(work)), work)  # the new worker takes its share
+    finally:
+        pool.close()
+
+
 def test_a_failing_map_lookup_restarts_the_workers_and_raises(
     shop: tuple[str, bytes, str],  # noqa: F811
     tmp_path: Path,
