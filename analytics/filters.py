@@ -172,7 +172,8 @@ def _from_extension(message: str, frames: Sequence[Frame]) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)  # a site has few pages; a page view repeats them
-def _is_localhost(page_url: str) -> bool:
+def is_localhost(page_url: str) -> bool:
+    """Whether the URL's host is loopback: ``localhost`` (and names under it), 127.0.0.0/8, ::1, or unspecified."""
     try:
         host = urlsplit(page_url[:MAX_URL]).hostname or ""
     except ValueError:
@@ -228,7 +229,7 @@ def filter_reason(
         return "browser_extension"
     if settings.crawlers and is_bot:
         return "crawler"
-    if settings.localhost and _is_localhost(page_url):
+    if settings.localhost and is_localhost(page_url):
         return "localhost"
     if settings.legacy_browsers and _is_legacy(settings, browser, browser_version):
         return "legacy_browser"

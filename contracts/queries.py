@@ -68,6 +68,12 @@ _DECLARED = [
         "The most frequent error messages with their type, pages, browsers and last time seen.",
         (*RANGE, limit(20)),
     ),
+    Query(
+        "not_stored",
+        "What was not stored as sent, in the range, by outcome and reason: refused by a collector, filtered, "
+        "skipped, or stored changed (clamped time, grouped into the overflow issue).",
+        (*RANGE, limit(50)),
+    ),
     # Issues.
     Query(
         "issues",

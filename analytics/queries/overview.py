@@ -5,6 +5,12 @@ from __future__ import annotations
 WHERE = "ts >= $since AND ts < $until AND ($project IS NULL OR project = $project)"
 
 SQL = {
+    "not_stored": (
+        """SELECT outcome, reason, unit, sum(count)::BIGINT AS count FROM outcomes
+        WHERE window_start >= $since AND window_start < $until AND ($project IS NULL OR project = $project)
+          AND outcome <> 'accepted'
+        GROUP BY ALL ORDER BY count DESC, outcome, reason LIMIT $limit"""
+    ),
     "projects": (
         """SELECT project, count(*) AS errors, max(ts) AS last_seen FROM errors
         GROUP BY project ORDER BY project"""

@@ -1,4 +1,4 @@
-"""Overview: error volume over time, errors by type and the top messages, per project and time range.
+"""Overview: error volume over time, errors by type, the top messages, and what was not stored, per project and range.
 
 Linkable: ``/?project=shop&range=6h`` opens the same view; changing a filter rewrites the
 URL. Everything shown comes from named queries of the read API; text from events is
@@ -17,6 +17,26 @@ from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
 from dashboard.widgets import figure, filters, plotly_text, project_options, records, refresh_ms, search, when
 
 dash.register_page(__name__, path="/", name="Overview", title="Vigil · Overview", order=0)
+
+NOT_STORED_COLUMNS = [
+    {"id": "what", "name": "What happened"},
+    {"id": "outcome", "name": "Outcome"},
+    {"id": "reason", "name": "Reason"},
+    {"id": "count", "name": "How many"},
+]
+#: What each outcome means for the user, and what to do about it (docs/collector.md, docs/analytics.md).
+OUTCOMES = {
+    "filtered": "Dropped by the project's inbound filters ([projects.filters] in vigil.toml)",
+    "invalid": "Refused: not a valid body (a sender bug, or a newer protocol)",
+    "forbidden": "Refused: unknown key, wrong project or an origin the project does not allow",
+    "rate_limited": "Refused: over a rate limit; the sender was told to retry later",
+    "spike_sampled": "Dropped by spike protection during a sudden flood",
+    "too_large": "Refused: larger than the collector's bounds",
+    "unavailable": "Refused for now: Redis or analytics behind; the sender retries",
+    "skipped": "Not kept: a kind of item Vigil does not store",
+    "clamped": "Stored, its time replaced: the sender's clock was absurd",
+    "issue_overflow": 'Stored, grouped into the project\'s "Too many new issues" issue',
+}
 
 MESSAGE_COLUMNS = [
     {"id": "error_type", "name": "Type"},
@@ -57,6 +77,25 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
                 ],
                 className="card",
             ),
+            html.Div(
+                [
+                    html.H3("Not stored as sent"),
+                    html.P(
+                        "Events and requests a collector refused, a filter dropped, or analytics changed, in the "
+                        "range: when a page shows less than you expect, the reason is here.",
+                        className="hint",
+                    ),
+                    html.Div(id="overview-not-stored-empty", className="notice"),
+                    dash_table.DataTable(  # type: ignore[attr-defined]
+                        id="overview-not-stored",
+                        columns=NOT_STORED_COLUMNS,
+                        page_size=20,
+                        style_cell={"textAlign": "left", "whiteSpace": "normal", "maxWidth": "40rem"},
+                        style_header={"fontWeight": "600"},
+                    ),
+                ],
+                className="card",
+            ),
             dcc.Interval(id="overview-refresh", interval=refresh_ms()),
         ],
         className="page",
@@ -67,6 +106,8 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
     Output("overview-per-minute", "figure"),
     Output("overview-by-type", "figure"),
     Output("overview-messages", "data"),
+    Output("overview-not-stored", "data"),
+    Output("overview-not-stored-empty", "children"),
     Output("overview-kpis", "children"),
     Output("overview-project", "options"),
     Output("overview-notice", "children"),
@@ -90,9 +131,10 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         types = read.query("errors_by_type", limit=10, **window)
         messages = read.query("top_messages", limit=50, **window)
         (totals,) = read.query("totals", **window).rows
+        not_stored = read.query("not_stored", limit=50, **window)
         projects = read.query("projects")
     except ReadApiError as e:
-        return per_minute, by_type, [], [], dash.no_update, f"No data: {e}", url
+        return per_minute, by_type, [], [], "", [], dash.no_update, f"No data: {e}", url
     per_minute.add_bar(x=[r[0] for r in series.rows], y=[r[1] for r in series.rows], name="errors")
     # The whole range, not just the minutes that had errors, so quiet time shows as quiet.
     per_minute.update_xaxes(range=[since.rstrip("Z"), until.rstrip("Z")])
@@ -110,4 +152,9 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         for value, label in zip(totals, ["errors", "distinct messages", "pages", "sessions"], strict=True)
     ]
     options = project_options([r[0] for r in projects.rows], project)
-    return per_minute, by_type, rows, kpis, options, "", url
+    dropped = [
+        {**row, "what": OUTCOMES.get(row["outcome"], row["outcome"]), "reason": f"{row['reason']} ({row['unit']}s)"}
+        for row in records(not_stored)
+    ]
+    empty = "" if dropped else "Everything sent in this range was stored as sent."
+    return per_minute, by_type, rows, dropped, empty, kpis, options, "", url

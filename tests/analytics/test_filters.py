@@ -231,3 +231,16 @@ def test_from_toml_errors_are_one_line_naming_where_and_key(table, message):
     text = str(caught.value)
     assert text.startswith(f"{WHERE}: {message}")
     assert "\n" not in text
+
+
+def test_a_project_served_from_loopback_keeps_its_loopback_events(tmp_path):
+    """A site created with --origin http://127.0.0.1:8480 had every event dropped while the collector said 202."""
+    from analytics.project_settings import parse
+
+    document = {"projects": [
+        {"id": 1, "origins": ["http://127.0.0.1:8480"]},
+        {"id": 2, "origins": ["https://shop.example"]},
+        {"id": 3, "origins": ["http://localhost:3000"], "filters": {"localhost": True}},  # said outright: kept
+    ]}  # fmt: skip
+    settings = parse(document, tmp_path / "vigil.toml")
+    assert [settings[n].filters.localhost for n in (1, 2, 3)] == [False, True, True]

@@ -79,3 +79,23 @@ def test_an_unreachable_read_api_is_said_plainly(page, data_dir):
         notice.get_by_text("analytics read API unreachable").wait_for(timeout=15_000)
     finally:
         service.stop()
+
+
+def test_what_was_not_stored_is_shown_with_its_reason(page, http, collector, analytics, dashboard, demo_project):
+    crawler = {"User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}
+    assert post(http, collector, demo_project, batch(), headers=crawler).status_code == 202  # then filtered
+    with ReadClient(analytics.url) as client:
+        wait_until(lambda: client.query("not_stored", project="demo").rows, timeout=15, what="the filtered outcome")
+
+    page.goto(f"{dashboard.url}/?project=demo&range=1h")
+    table = page.locator("#overview-not-stored")
+    table.get_by_text("Dropped by the project's inbound filters").wait_for(timeout=15_000)
+    assert table.locator("td").all_inner_texts()[1:4] == ["filtered", "crawler (events)", "1"]
+
+
+def test_a_range_where_everything_was_stored_says_so(page, http, collector, analytics, dashboard, demo_project):
+    send_errors(http, collector, demo_project, analytics, [("TypeError", "fine")])
+    page.goto(f"{dashboard.url}/?project=demo&range=1h")
+    page.locator("#overview-not-stored-empty").get_by_text("Everything sent in this range was stored").wait_for(
+        timeout=15_000
+    )
