@@ -73,7 +73,7 @@ def test_sql_needs_the_token_from_the_run_file(http, analytics, data_dir):
 def test_sql_through_the_running_service_cannot_write_or_read_files(http, collector, analytics, demo_project, data_dir):
     """The statements that once went through: each refused with 400, and nothing changes."""
     body = batch(batch_id="b1")
-    body["events"][0]["ts"] = int(time.time() * 1000)  # type: ignore[index]
+    body["events"][0]["ts"] = body["sent_at"] = int(time.time() * 1000)  # type: ignore[index]
     assert post(http, collector, demo_project, body).status_code == 202
     info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
@@ -97,7 +97,7 @@ def test_sql_through_the_running_service_cannot_write_or_read_files(http, collec
         # The issue index still agrees with the table: a new event of the same issue joins it.
         again = batch(batch_id="b2")
         again["events"][0]["event_id"] = "e2"  # type: ignore[index]
-        again["events"][0]["ts"] = int(time.time() * 1000)  # type: ignore[index]
+        again["events"][0]["ts"] = again["sent_at"] = int(time.time() * 1000)  # type: ignore[index]
         assert post(http, collector, demo_project, again).status_code == 202
         issues = wait_until(
             lambda: (r := client.query("issues")).rows and r.rows[0][8] == 2 and r, timeout=10, what="2"
@@ -148,7 +148,7 @@ def test_issues_are_listed_and_their_status_changed_through_the_api(http, collec
     for n in range(2):
         body = batch(batch_id=f"b{n}")
         body["events"][0]["event_id"] = f"e{n}"  # type: ignore[index]
-        body["events"][0]["ts"] = int(time.time() * 1000)  # type: ignore[index]
+        body["events"][0]["ts"] = body["sent_at"] = int(time.time() * 1000)  # type: ignore[index]
         assert post(http, collector, demo_project, body).status_code == 202
     with ReadClient(analytics.url) as client:
         issues = wait_until(

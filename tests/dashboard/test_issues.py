@@ -24,7 +24,7 @@ def send_errors(http, collector, project, analytics, messages: list[tuple[str, s
          "error_type": error_type, "message": message}
         for n, (error_type, message) in enumerate(messages)
     ]  # fmt: skip
-    body = batch(events=events, release="shop@1.2", user_id="u1", session_id="s1")
+    body = batch(events=events, release="shop@1.2", user_id="u1", session_id="s1", sent_at=now)
     assert post(http, collector, project, body).status_code == 202
     with ReadClient(analytics.url) as client:
         rows = wait_until(

@@ -22,7 +22,7 @@ def send_errors(http, collector, project, analytics, messages: list[tuple[str, s
          "error_type": error_type, "message": message}
         for n, (error_type, message) in enumerate(messages)
     ]  # fmt: skip
-    assert post(http, collector, project, batch(events=events)).status_code == 202
+    assert post(http, collector, project, batch(events=events, sent_at=now)).status_code == 202
     with ReadClient(analytics.url) as client:
         wait_until(lambda: client.query("projects").rows, timeout=10, what="stored errors")
 
