@@ -36,6 +36,7 @@ from collector.sentry.endpoints import EnvelopeEndpoint, StoreEndpoint
 from collector.settings import CollectorSettings
 from collector.spool import import_segments
 from collector.state import Limits, State
+from contracts import runfiles
 from contracts.projects import ProjectRegistry
 from contracts.settings import ConfigError, data_dir_from_env, load
 from contracts.spool import Spool
@@ -104,6 +105,8 @@ def create_app(settings: CollectorSettings) -> ASGIApp:
                     asyncio.create_task(_update_gauges(enqueuer, backlog)),
                 ]
                 limits = Limits.from_settings(settings)
+                # Where browsers reach this collector, for `vigil project create` (its script tag and DSN).
+                runfiles.write(settings.data_dir, "collector", {"url": settings.url})
                 yield {"vigil": State(settings, registry, client, enqueuer, scripts, backlog, outcomes, limits)}
                 # Stop: the tasks first (the outcome counter flushes its last counts), then the enqueuer.
                 for task in tasks:
@@ -112,6 +115,7 @@ def create_app(settings: CollectorSettings) -> ASGIApp:
                         await task
             metrics.fold()  # the last second's counts (the files outlive a worker with several)
         finally:
+            runfiles.remove_own(settings.data_dir, "collector")
             for task in tasks:
                 task.cancel()
             if spool is not None:

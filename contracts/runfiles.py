@@ -3,6 +3,8 @@
 The analytics service writes ``run/analytics.json`` (its pid, read API URL and a token
 for read-only SQL) in the data directory, readable by its owner only, and removes it at
 stop. ``vigil sql`` uses it when the pid is alive and falls back to the file otherwise.
+The collector writes ``run/collector.json`` (the URL browsers reach it at), which
+``vigil project create`` prints its script tag and DSN from.
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ def read_live(data_dir: Path, name: str) -> dict[str, Any] | None:
 
 def remove(data_dir: Path, name: str) -> None:
     run_file(data_dir, name).unlink(missing_ok=True)
+
+
+def remove_own(data_dir: Path, name: str) -> None:
+    """Remove the run file if this process wrote it (several worker processes may each have written it)."""
+    try:
+        info = json.loads(run_file(data_dir, name).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return
+    if info.get("pid") == os.getpid():
+        remove(data_dir, name)
 
 
 def lock_data_dir(data_dir: Path) -> IO[str]:

@@ -11,6 +11,7 @@ the process at start with one line naming where it came from.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tomllib
 import types
@@ -21,6 +22,9 @@ from typing import Any, TypeVar
 
 CONFIG_FILE = "vigil.toml"
 DEFAULT_DATA_DIR = Path("vigil-data")
+#: What may stand at the top of ``vigil.toml``: each process kind's table, the projects, and the
+#: settings every kind shares. Anything else is a typo (``[colector]``) and stops the process.
+FILE_KEYS = ("collector", "analytics", "dashboard", "projects", "redis_url")
 
 S = TypeVar("S")
 
@@ -49,11 +53,17 @@ def read_config_file(data_dir: Path) -> dict[str, Any]:
     path = data_dir / CONFIG_FILE
     try:
         with path.open("rb") as f:
-            return tomllib.load(f)
+            document = tomllib.load(f)
     except FileNotFoundError:
         return {}
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    for key in document:
+        if key not in FILE_KEYS:
+            close = difflib.get_close_matches(key, FILE_KEYS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(FILE_KEYS)})"
+            raise ConfigError(f"{path}: unknown table or setting {key[:60]!r}{hint}")
+    return document
 
 
 def env_name(kind: str, field: dataclasses.Field[Any]) -> str:

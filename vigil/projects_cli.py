@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from collector.settings import CollectorSettings
+from contracts import runfiles
 from contracts.projects import Project, create_project, load_projects
 from contracts.settings import load
 from vigil.table import dumps, render_table
@@ -27,6 +28,14 @@ def dsn(collector_url: str, project: Project) -> str:
     return f"{parts.scheme}://{project.public_key}@{parts.netloc}{parts.path.rstrip('/')}/{project.id}"
 
 
+def collector_url(data_dir: Path) -> str:
+    """Where browsers reach the collector: the running one's address (its run file), else the settings'."""
+    live = runfiles.read_live(data_dir, "collector")
+    if live is not None and isinstance(live.get("url"), str):
+        return str(live["url"])
+    return load(CollectorSettings, "collector", data_dir).url
+
+
 def describe(collector_url: str, project: Project) -> dict[str, Any]:
     return {
         "id": project.id,
@@ -40,8 +49,7 @@ def describe(collector_url: str, project: Project) -> dict[str, Any]:
 
 
 def create(data_dir: Path, name: str, origins: tuple[str, ...], as_json: bool, echo: Echo) -> None:
-    collector_url = load(CollectorSettings, "collector", data_dir).url
-    info = describe(collector_url, create_project(data_dir, name, origins))
+    info = describe(collector_url(data_dir), create_project(data_dir, name, origins))
     if as_json:
         echo(dumps(info))
         return
@@ -54,13 +62,13 @@ def create(data_dir: Path, name: str, origins: tuple[str, ...], as_json: bool, e
 
 
 def list_projects(data_dir: Path, as_json: bool, echo: Echo) -> None:
-    collector_url = load(CollectorSettings, "collector", data_dir).url
+    url = collector_url(data_dir)
     projects = sorted(load_projects(data_dir).values(), key=lambda p: p.id)
     if as_json:
-        echo(dumps([describe(collector_url, p) for p in projects]))
+        echo(dumps([describe(url, p) for p in projects]))
         return
     if not projects:
         echo(f"No projects yet in {data_dir}. Create one with: vigil project create NAME")
         return
-    rows = [[p.id, p.name, p.public_key, ", ".join(p.origins) or "any", dsn(collector_url, p)] for p in projects]
+    rows = [[p.id, p.name, p.public_key, ", ".join(p.origins) or "any", dsn(url, p)] for p in projects]
     echo(render_table(["id", "name", "public key", "origins", "dsn"], rows))

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from collector.settings import CollectorSettings
 from contracts.projects import Project, load_projects
-from contracts.settings import ConfigError, load
+from contracts.settings import ConfigError
+from vigil.projects_cli import collector_url as running_collector
 
 Echo = Callable[[str], None]
 DEBUG_ID_COMMENT = "//# debugId="
@@ -76,7 +76,7 @@ def upload(
     if token is None or project_id is None:
         project = choose_project(data_dir, project_name)
         token, project_id = token or project.secret_token, project_id or project.id
-    base = (collector_url or load(CollectorSettings, "collector", data_dir).url).rstrip("/")
+    base = (collector_url or running_collector(data_dir)).rstrip("/")
     prefix = url_prefix if url_prefix.endswith("/") else url_prefix + "/"
     failed = 0
     with httpx.Client(timeout=60, transport=transport) as http:

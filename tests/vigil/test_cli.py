@@ -114,3 +114,39 @@ def test_help_lists_every_command():
     done = vigil("--help")
     for command in ("up", "demo", "project", "sql", "serve"):
         assert f"  {command} " in done.stdout
+
+
+def test_project_create_prints_the_running_collectors_address(collector, data_dir):
+    """Not 8470: the collector runs on another port, as with vigil up --collector-port."""
+    assert not collector.url.endswith(":8470")
+    done = vigil("project", "create", "shop", "--json", data_dir=data_dir)
+    info = json.loads(done.stdout)
+    host = collector.url.removeprefix("http://")
+    assert info["dsn"] == f"http://{info['public_key']}@{host}/{info['id']}"
+    assert f'src="{collector.url}/beacon.js"' in info["script_tag"]
+    collector.stop()
+    listed = json.loads(vigil("project", "list", "--json", data_dir=data_dir).stdout)
+    (shop,) = [p for p in listed if p["name"] == "shop"]
+    assert shop["dsn"].endswith(f"@127.0.0.1:8470/{info['id']}")  # the run file went with it: the settings again
+
+
+def test_a_wrong_command_line_is_one_line_and_exit_2(data_dir):
+    for args, message in [
+        (("up", "--colector-port", "9000"), "vigil: error: No such option '--colector-port'. Did you mean"),
+        (("sql",), "vigil: error: Missing argument 'STATEMENT'."),
+        (("up", "--collector-port", "99999"), "vigil: error: Invalid value for '--collector-port'"),
+        (("nope",), "vigil: error: No such command 'nope'."),
+    ]:
+        done = vigil(*args)
+        assert done.returncode == 2, args
+        assert done.stderr.startswith(message), done.stderr
+        assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_misspelled_table_in_vigil_toml_stops_with_a_suggestion(data_dir):
+    (data_dir / "vigil.toml").write_text("[colector]\nport = 9000\n")
+    done = vigil("serve", "collector", data_dir=data_dir)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].endswith(
+        "vigil.toml: unknown table or setting 'colector' (did you mean collector?)"
+    )
