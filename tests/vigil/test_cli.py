@@ -147,6 +147,8 @@ def test_a_misspelled_table_in_vigil_toml_stops_with_a_suggestion(data_dir):
     (data_dir / "vigil.toml").write_text("[colector]\nport = 9000\n")
     done = vigil("serve", "collector", data_dir=data_dir)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].endswith(
-        "vigil.toml: unknown table or setting 'colector' (did you mean collector?)"
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .endswith("vigil.toml: unknown table or setting 'colector' (did you mean collector?)")
     )
