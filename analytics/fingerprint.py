@@ -9,12 +9,15 @@ frames that matter, by what they are rather than where they were:
   (``Cart.sum`` / ``sum``, ``checkout/<`` → ``checkout``); the context line (the original
   source line, when a source map embeds it) has its whitespace collapsed. Line and column
   numbers never enter, so a rebuild that shifts code does not split an issue.
-- anonymous, eval and native frames, and URL origins, do not enter either.
+- anonymous, eval and native frames, and URL origins, do not enter either; nor do frames
+  a minifier named (two letters or fewer) that no source map gave a real name: the next
+  build names them otherwise, and a release would split the issue.
 - the app hash uses only frames of the site's own code; the full hash every frame. An
   event joins an issue if either hash matches, so changing what counts as "app" code
   never splits an issue.
-- with no usable frame, the error type and its normalized message (numbers, hex, UUIDs,
-  e-mails, URLs and IP addresses replaced).
+- with no usable frame, the error type and its message in one wording whatever the engine
+  (``analytics/wordings.py``), normalized (numbers, hex, UUIDs, e-mails, URLs and IP
+  addresses replaced). The title is that wording too, not whichever browser came first.
 - a fingerprint the page chose wins; ``{{ default }}`` in it stands for the computed hash.
 - noisy families group by family: chunk-load failures, cross-origin "Script error.", and
   ResizeObserver loop warnings.
@@ -28,6 +31,8 @@ import hashlib
 import re
 from collections.abc import Sequence
 from typing import Protocol
+
+from analytics.wordings import canonical
 
 DEFAULT = "{{ default }}"
 
@@ -61,6 +66,7 @@ class Grouping:
     full_hash: str
     title: str
     culprit: str
+    rule: str = "message"  # what made the hashes: "frames", "message", "family" or "fingerprint"
 
 
 def normalize_message(message: str) -> str:
@@ -99,7 +105,13 @@ def function_of(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
+#: A function name this short that no source map replaced is a minifier's.
+MINIFIED_NAME = 2
+
+
 def _frame_key(frame: FrameLike, url: str, source: str, context: str) -> str | None:
+    if not source and len(function_of(frame.function)) <= MINIFIED_NAME:
+        return None
     return _key(frame.kind, frame.function, url, source, context)
 
 
@@ -130,6 +142,7 @@ def grouping(
     ``frames`` are innermost first, each with the URL, original source file and context
     line it resolved to ("" where unknown).
     """
+    error_type, message = canonical(error_type, message)
     title = f"{error_type}: {message}"[:200] if message else error_type[:200]
     keyed = [(f, _frame_key(f, url, source, context), url, source) for f, url, source, context in frames]
     app = [key for f, key, _, _ in keyed if key and f.in_app]
@@ -145,11 +158,14 @@ def grouping(
         family = ""
     if family:
         app_hash = full_hash = _digest("family", family)
+        rule = "family"
     else:
         # The message is normalized only when no frame can be used: most errors have frames.
         full_hash = _digest("frames", *every) if every else _digest("message", error_type, normalize_message(message))
         app_hash = _digest("frames", *app) if app else full_hash
+        rule = "frames" if every else "message"
     if client_fingerprint:
         parts = [app_hash if p == DEFAULT else p for p in client_fingerprint]
         app_hash = full_hash = _digest("client", *parts)
-    return Grouping(app_hash, full_hash, title, culprit)
+        rule = "fingerprint"
+    return Grouping(app_hash, full_hash, title, culprit, rule)

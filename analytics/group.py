@@ -37,6 +37,7 @@ def issue_event(row: tuple[Any, ...]) -> Event:
         culprit=row[c["culprit"]] or "",
         level=row[c["level"]] or "error",
         release=row[c["release"]] or "",
+        grouping=row[c["grouping"]] or "",
     )
 
 

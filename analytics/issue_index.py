@@ -149,7 +149,7 @@ class IssueIndex:
                         overflow[event.project_id] = issue_id
                         new[issue_id] = dataclasses.replace(
                             event, app_hash=OVERFLOW_HASH, full_hash=OVERFLOW_HASH, error_type="",
-                            title=OVERFLOW_TITLE, culprit="", level="warning",
+                            title=OVERFLOW_TITLE, culprit="", level="warning", grouping="overflow",
                         )  # fmt: skip
                     counted = (event.project_id, event.project)
                     overflowed[counted] = overflowed.get(counted, 0) + 1

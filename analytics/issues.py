@@ -47,6 +47,8 @@ DDL = [
     )""",
     "CREATE TABLE IF NOT EXISTS releases (project_id INTEGER, release VARCHAR, first_seen TIMESTAMP, "
     "PRIMARY KEY (project_id, release))",
+    # Added later (kept last in older files too): what grouped the issue's first event.
+    "ALTER TABLE issues ADD COLUMN IF NOT EXISTS grouping VARCHAR",
 ]
 
 
@@ -64,6 +66,7 @@ class Event:
     culprit: str
     level: str
     release: str
+    grouping: str = ""
 
 
 @dataclasses.dataclass
@@ -103,9 +106,12 @@ def apply(con: duckdb.DuckDBPyConnection, index: Releases, plan: Plan, events: l
         )
     for issue_id, first in plan.new.items():
         con.execute(
-            """INSERT INTO issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 'unresolved', NULL, NULL)""",
+            """INSERT INTO issues (issue_id, project_id, project, app_hash, full_hash, error_type, title, culprit,
+                   level, first_seen, last_seen, events, first_release, last_release, status, grouping)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 'unresolved', ?)""",
             [issue_id, first.project_id, first.project, first.app_hash, first.full_hash, first.error_type,
-             first.title, first.culprit, first.level, first.ts, first.ts, first.release, first.release],
+             first.title, first.culprit, first.level, first.ts, first.ts, first.release, first.release,
+             first.grouping],
         )  # fmt: skip
     deltas: dict[int, list[object]] = {}
     for issue_id, event in zip(plan.ids, events, strict=True):

@@ -86,10 +86,10 @@ def report(e: ReportEvent, tags: dict[str, str], user_agent: str, source: str) -
 
 
 def analysis(frames: Sequence[Any], grouping: Any) -> tuple[Any, ...]:
-    """The error columns the analysis adds: frames (JSON), title, culprit, the two hashes, and the issue to come."""
+    """The error columns of the analysis: frames (JSON), title, culprit, both hashes, the rule, the issue to come."""
     return (
         as_json(frames),  # msgspec encodes the frame dataclasses field by field
-        grouping.title, grouping.culprit, grouping.app_hash, grouping.full_hash, None,
+        grouping.title, grouping.culprit, grouping.app_hash, grouping.full_hash, grouping.rule, None,
     )  # fmt: skip
 
 

@@ -59,6 +59,7 @@ ERRORS = _table(
     ("culprit", pa.string()),
     ("app_hash", pa.string()),
     ("full_hash", pa.string()),
+    ("grouping", pa.string()),  # what made the hashes: frames, message, family or fingerprint
     ("issue_id", pa.int64()),  # last: the consumer fills it in when it stores the row
 )
 

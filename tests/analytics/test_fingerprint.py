@@ -90,3 +90,25 @@ def test_bundle_hashes_leave_module_names():
     )] == ["app.js", "main.js", "app.js", "page-checkout.js", "vendor.js"]  # fmt: skip
     assert module_of("https://x/app.js", source="webpack://shop/./src/cart.ts") == "src/cart.ts"
     assert module_of("https://x/app.js", source="../src/cart.ts") == "src/cart.ts"
+
+
+def test_without_frames_the_engines_wordings_group_and_title_as_one():
+    safari = group("ReferenceError", "Can't find variable: gtag", "")
+    chrome = group("ReferenceError", "gtag is not defined", "")
+    assert safari.app_hash == chrome.app_hash
+    assert safari.title == chrome.title == "ReferenceError: gtag is not defined"
+    read = group("TypeError", "undefined is not an object (evaluating 'item.price')", "")
+    assert read.title == "TypeError: Cannot read properties of undefined (reading 'price')"
+    assert (safari.rule, group("TypeError", "x", CHROME_1).rule) == ("message", "frames")
+    assert group("TypeError", "x", CHROME_1, client_fingerprint=["a"]).rule == "fingerprint"
+    assert group("Error", "Script error.", "").rule == "family"
+
+
+def test_minified_names_no_map_replaced_do_not_split_an_issue_by_release():
+    """Payment service answered 502, from two builds whose minifier named the functions otherwise."""
+    build_1 = "Error: x\n    at n (https://shop.example/static/app.41ab.js:1:100)\n    at Qe (https://shop.example/static/app.41ab.js:1:900)"
+    build_2 = "Error: x\n    at r (https://shop.example/static/app.9c1e.js:1:180)\n    at Ue (https://shop.example/static/app.9c1e.js:1:950)"
+    first = group("Error", "Payment service answered 502", build_1)
+    second = group("Error", "Payment service answered 502", build_2)
+    assert first.app_hash == second.app_hash
+    assert first.rule == "message"

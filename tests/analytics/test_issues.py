@@ -139,7 +139,7 @@ def test_a_pre_release_of_the_next_major_regresses_an_issue_resolved_in_the_last
 
 def distinct(n: int, ts: int = T0) -> bytes:
     """An error with a fingerprint of its own (a page can send any)."""
-    stack = f"TypeError: x\n    at f{n} (https://shop.example/app{n}.js:{n}:{n})"
+    stack = f"TypeError: x\n    at handler{n} (https://shop.example/app{n}.js:{n}:{n})"
     return entry(f"d{n}", "shop@1.0", CHROME_UA, "TypeError", f"unique {n}", stack, ts)
 
 
@@ -168,3 +168,15 @@ def test_the_index_forgets_in_memory_but_never_opens_a_second_issue_for_a_finger
     again = [distinct(n, T0 + 100) for n in range(6)]
     consume(redis_client, con, *[e.replace(b'"d', b'"again-d', 1) for e in again], issue_cache_entries=2)
     assert [r[3] for r in issues(con)] == [2] * 6
+
+
+def test_an_issue_says_which_rule_grouped_it_and_is_titled_in_one_wording(redis_client, con):
+    consume(redis_client, con,
+            entry("e1", "shop@1.0", SAFARI_UA, "ReferenceError", "Can't find variable: gtag", ""),
+            entry("e2", "shop@1.1", CHROME_UA, "ReferenceError", "gtag is not defined", "", T0 + 5),
+            entry("e3", "shop@1.0", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 6))  # fmt: skip
+    rows = con.execute("SELECT title, grouping, events FROM issues ORDER BY issue_id").fetchall()
+    assert rows == [("ReferenceError: gtag is not defined", "message", 2), ("TypeError: x", "frames", 1)]
+    assert con.execute("SELECT list(grouping ORDER BY event_id) FROM errors").fetchone() == (
+        ["message", "message", "frames"],
+    )
