@@ -29,6 +29,7 @@ class Param:
     default: Any = None
     minimum: int = 0
     maximum: int = 0
+    choices: tuple[str, ...] = ()  # for a "str" parameter: the only values it may take, when given
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +49,9 @@ UNTIL = Param("until", "time", "End of the range, ISO-8601 UTC; now when absent.
 RANGE = (PROJECT, SINCE, UNTIL)
 STATUS = Param("status", "str", f"{', '.join(ISSUE_STATUSES[:-1])} or {ISSUE_STATUSES[-1]}; any when absent.")
 ISSUE = Param("issue_id", "int", "The issue.", None, 1, 2**53)
+BREAKDOWNS = ("browser", "os", "device", "release", "environment", "page", "country")
+BY = Param("by", "str", f"What to count by: {', '.join(BREAKDOWNS)}.", "browser", choices=BREAKDOWNS)
+EVENT = Param("event_id", "str", "The event; the issue's latest when absent.")
 BUCKET = Param("bucket_seconds", "int", "Bucket width in seconds.", 60, 60, 86_400)
 KIND = Param(
     "kind", "str", "Only this kind (errors, network_failures, resource_failures, web_vitals, page_views, reports)."
@@ -81,6 +85,16 @@ _DECLARED = [
         (*RANGE, STATUS, limit(50)),
     ),
     Query("issue", "One issue, with users and sessions affected all-time.", (ISSUE,)),
+    Query(
+        "issue_breakdown",
+        "An issue's events in the range by one dimension, the most frequent values first, with their share.",
+        (ISSUE, SINCE, UNTIL, BY, limit(10)),
+    ),
+    Query(
+        "issue_event",
+        "One event of an issue (the latest when no event_id is given), whole, with its newer and older events.",
+        (ISSUE, EVENT),
+    ),
     Query(
         "issue_events",
         "An issue's latest events, with their frames (symbolicated when a source map was there).",
@@ -174,5 +188,7 @@ def bind(query: Query, raw: Mapping[str, str], now: datetime | None = None) -> d
                 raise QueryError(f"{p.name}: must be between {p.minimum} and {p.maximum}")
             values[p.name] = number
         else:
+            if p.choices and text not in p.choices:
+                raise QueryError(f"{p.name}: one of {', '.join(p.choices)}, not {text[:40]!r}")
             values[p.name] = text
     return values

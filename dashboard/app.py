@@ -40,7 +40,11 @@ def create_app(settings: DashboardSettings, client: ReadClient | None = None) ->
                 [
                     html.A("Vigil", href="/", className="brand"),
                     html.Nav(
-                        [dcc.Link(page["name"], href=page["relative_path"]) for page in dash.page_registry.values()]
+                        [
+                            dcc.Link(page["name"], href=page["relative_path"])
+                            for page in dash.page_registry.values()
+                            if not page.get("path_template")  # one issue's page is reached from the issues
+                        ]
                     ),
                 ]
             ),

@@ -51,6 +51,8 @@ NEGATIVE_TTL = 60.0
 #: Symbolicated stacks remembered per cache (see ``SourceMapCache.remembered``).
 STACK_MEMO_SIZE = 4096
 MAX_CONTEXT = 200
+#: Source lines kept before and after a frame's own, where the map embeds the sources: five lines in all.
+CONTEXT_LINES = 2
 
 # Measured with tracemalloc on 15 esbuild maps (0.14-5 MB, with and without sourcesContent),
 # parse plus every source split into lines: a 1.10 MB map with sources (59,297 tokens, 80 ms to
@@ -85,6 +87,9 @@ class Symbolicated:
     source_column: int | None  # 1-based
     context: str  # the original source line when the map embeds sourcesContent, else ""
     mapped: bool
+    # The lines before and after ``context`` (up to ``CONTEXT_LINES`` each), for an event's stack trace.
+    pre_context: tuple[str, ...] = ()
+    post_context: tuple[str, ...] = ()
 
 
 def candidates(url: str) -> list[str]:
@@ -115,22 +120,39 @@ class ParsedMap:
         self._contents: dict[str, str] = {source: text for source, text in pairs if isinstance(text, str)}
         self._lines: dict[str, list[str]] = {}
 
-    def context(self, source: str, line: int, column: int) -> str:
-        """Line ``line`` (0-based) of ``source``, cut to ``MAX_CONTEXT`` characters around ``column``."""
+    def _source_lines(self, source: str) -> list[str] | None:
         lines = self._lines.get(source)
         if lines is None:
             text = self._contents.get(source)
             if text is None:
-                return ""
+                return None
             lines = self._lines[source] = _NEWLINE.split(text)
-        if not 0 <= line < len(lines):
+        return lines
+
+    def context(self, source: str, line: int, column: int) -> str:
+        """Line ``line`` (0-based) of ``source``, cut to ``MAX_CONTEXT`` characters around ``column``."""
+        lines = self._source_lines(source)
+        if lines is None or not 0 <= line < len(lines):
             return ""
-        text = lines[line]
-        if len(text) <= MAX_CONTEXT:
-            return text
-        # A bundled minified dependency has lines of megabytes: keep what surrounds the position.
-        start = max(0, min(column - MAX_CONTEXT // 2, len(text) - MAX_CONTEXT))
-        return text[start : start + MAX_CONTEXT]
+        return _cut_around(lines[line], column)
+
+    def around(self, source: str, line: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The ``CONTEXT_LINES`` lines before line ``line`` (0-based) of ``source`` and after it, each cut short."""
+        lines = self._source_lines(source)
+        if lines is None or not 0 <= line < len(lines):
+            return (), ()
+        before = lines[max(0, line - CONTEXT_LINES) : line]
+        after = lines[line + 1 : line + 1 + CONTEXT_LINES]
+        return tuple(_cut_around(t, 0) for t in before), tuple(_cut_around(t, 0) for t in after)
+
+
+def _cut_around(text: str, column: int) -> str:
+    """At most ``MAX_CONTEXT`` characters of a line, around ``column``."""
+    if len(text) <= MAX_CONTEXT:
+        return text
+    # A bundled minified dependency has lines of megabytes: keep what surrounds the position.
+    start = max(0, min(column - MAX_CONTEXT // 2, len(text) - MAX_CONTEXT))
+    return text[start : start + MAX_CONTEXT]
 
 
 @dataclasses.dataclass(slots=True)
@@ -307,6 +329,7 @@ def _symbolicate(frames: Sequence[Frame], release: str, cache: SourceMapCache) -
             result.append(_kept(frame))
             continue
         token, parsed = hit
+        before, after = parsed.around(token.src, token.src_line) if frame.in_app else ((), ())
         result.append(
             Symbolicated(
                 function=_caller_name(frames, found, i) or frame.function,
@@ -320,6 +343,8 @@ def _symbolicate(frames: Sequence[Frame], release: str, cache: SourceMapCache) -
                 source_column=token.src_col + 1,
                 context=parsed.context(token.src, token.src_line, token.src_col),
                 mapped=True,
+                pre_context=before,
+                post_context=after,
             )
         )
     return result

@@ -2,7 +2,39 @@
 
 from __future__ import annotations
 
+#: A page URL as a route: the path, with numeric and id-like segments as ``:id``.
+ROUTE = r"""regexp_replace(regexp_replace(
+        regexp_extract(page_url, '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*([^?#]*)', 1),
+        '/([0-9]+|[0-9a-fA-F-]{8,})(/|$)', '/:id\2', 'g'),
+    '/([0-9]+|[0-9a-fA-F-]{8,})(/|$)', '/:id\2', 'g')"""
+
 SQL = {
+    "issue_breakdown": (
+        f"""WITH ev AS (
+            SELECT CASE $by WHEN 'browser' THEN browser WHEN 'os' THEN os WHEN 'device' THEN device_type
+                            WHEN 'release' THEN release WHEN 'environment' THEN environment
+                            WHEN 'country' THEN country WHEN 'page' THEN {ROUTE} END AS value
+            FROM errors WHERE issue_id = $issue_id AND ts >= $since AND ts < $until)
+        SELECT coalesce(nullif(value, ''), '(none)') AS value, count(*) AS events,
+               round(count(*) / sum(count(*)) OVER (), 4) AS share
+        FROM ev GROUP BY ALL ORDER BY events DESC, value LIMIT $limit"""
+    ),
+    "issue_event": (
+        """WITH chosen AS (
+            SELECT * FROM errors WHERE issue_id = $issue_id AND ($event_id IS NULL OR event_id = $event_id)
+            ORDER BY ts DESC, event_id DESC LIMIT 1)
+        SELECT c.event_id, c.ts, c.received_at, c.project, c.release, c.environment, c.page_url, c.browser,
+               c.browser_version, c.os, c.os_version, c.device_type, c.country, c.user_id, c.session_id,
+               c.user_agent, c.error_type, c.message, c.level, c.mechanism, c.stack, c.frames, c.causes,
+               c.breadcrumbs, c.tags, c.fingerprint, c.title, c.grouping,
+               (SELECT e.event_id FROM errors e WHERE e.issue_id = $issue_id
+                  AND (e.ts > c.ts OR (e.ts = c.ts AND e.event_id > c.event_id))
+                ORDER BY e.ts, e.event_id LIMIT 1) AS newer,
+               (SELECT e.event_id FROM errors e WHERE e.issue_id = $issue_id
+                  AND (e.ts < c.ts OR (e.ts = c.ts AND e.event_id < c.event_id))
+                ORDER BY e.ts DESC, e.event_id DESC LIMIT 1) AS older
+        FROM chosen c"""
+    ),
     "issues": (
         """WITH recent AS (
             SELECT issue_id, count(*) AS events_in_range,

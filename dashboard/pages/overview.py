@@ -14,7 +14,17 @@ from dash import Input, Output, callback, dash_table, dcc, html
 
 from contracts.read_api import ReadApiError
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
-from dashboard.widgets import figure, filters, plotly_text, project_options, records, refresh_ms, search, when
+from dashboard.widgets import (
+    figure,
+    filters,
+    plotly_text,
+    project_options,
+    records,
+    refresh_ms,
+    search,
+    time_bars,
+    when,
+)
 
 dash.register_page(__name__, path="/", name="Overview", title="Vigil · Overview", order=0)
 
@@ -135,9 +145,8 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         projects = read.query("projects")
     except ReadApiError as e:
         return per_minute, by_type, [], [], "", [], dash.no_update, f"No data: {e}", url
-    per_minute.add_bar(x=[r[0] for r in series.rows], y=[r[1] for r in series.rows], name="errors")
     # The whole range, not just the minutes that had errors, so quiet time shows as quiet.
-    per_minute.update_xaxes(range=[since.rstrip("Z"), until.rstrip("Z")])
+    time_bars(per_minute, series.rows, bucket, since, until, "errors")
     by_type.add_bar(
         y=[plotly_text(r[0]) for r in reversed(types.rows)],
         x=[r[1] for r in reversed(types.rows)],

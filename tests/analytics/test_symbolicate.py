@@ -116,10 +116,19 @@ def throw_column(bundle: str) -> int:
     return bundle.index("new RangeError") + 1
 
 
+SOURCES = {"src/tax.js": TAX, "src/cart.js": CART, "src/main.js": MAIN}
+
+
 def mapped_frame(function: str, frame: Frame, source: str, line: int, column: int, context: str) -> Symbolicated:
-    return Symbolicated(
-        function, frame.url, frame.line, frame.column, frame.in_app, frame.kind, source, line, column, context, True
+    """A frame the map resolved; a frame of the site's own code carries two source lines either side."""
+    lines = SOURCES[source].split("\n")
+    before, after = (
+        (tuple(lines[max(0, line - 3) : line - 1]), tuple(lines[line : line + 2])) if frame.in_app else ((), ())
     )
+    return Symbolicated(
+        function, frame.url, frame.line, frame.column, frame.in_app, frame.kind, source, line, column, context, True,
+        before, after,
+    )  # fmt: skip
 
 
 def kept(frame: Frame) -> Symbolicated:
