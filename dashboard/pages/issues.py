@@ -22,15 +22,16 @@ from dashboard.widgets import filters, markdown_link, project_options, records, 
 dash.register_page(__name__, path="/issues", name="Issues", title="Vigil · Issues", order=1)
 
 COLUMNS = [
-    {"field": "issue", "headerName": "Issue", "cellRenderer": "markdown", "flex": 4, "minWidth": 260},
-    {"field": "culprit", "headerName": "Culprit", "flex": 2},
-    {"field": "status", "headerName": "Status", "flex": 1},
-    {"field": "events_in_range", "headerName": "Events", "flex": 1, "type": "numericColumn", "sort": "desc"},
-    {"field": "users", "headerName": "Users", "flex": 1, "type": "numericColumn"},
-    {"field": "first_seen", "headerName": "First seen (UTC)", "flex": 2},
-    {"field": "last_seen", "headerName": "Last seen (UTC)", "flex": 2},
-    {"field": "last_release", "headerName": "Last release", "flex": 1},
-]
+    {"field": "issue", "headerName": "Issue", "cellRenderer": "markdown", "flex": 4, "minWidth": 280,
+     "wrapText": True, "autoHeight": True},
+    {"field": "culprit", "headerName": "Culprit", "flex": 2, "minWidth": 160, "wrapText": True, "autoHeight": True},
+    {"field": "status", "headerName": "Status", "minWidth": 120},
+    {"field": "events_in_range", "headerName": "Events", "minWidth": 100, "type": "numericColumn", "sort": "desc"},
+    {"field": "users", "headerName": "Users", "minWidth": 90, "type": "numericColumn"},
+    {"field": "first_seen", "headerName": "First seen (UTC)", "minWidth": 165},
+    {"field": "last_seen", "headerName": "Last seen (UTC)", "minWidth": 165},
+    {"field": "last_release", "headerName": "Last release", "minWidth": 120},
+]  # fmt: skip
 EMPTY = "No issues with events in this range yet. Errors sent to the collector show up here, grouped into issues."
 
 
@@ -58,8 +59,13 @@ def layout(project: str | None = None, range: str | None = None, status: str | N
                         columnDefs=COLUMNS,
                         rowData=[],
                         getRowId="params.data.issue_id",  # a row stays its issue across refreshes
-                        defaultColDef={"sortable": True, "resizable": True, "wrapText": True, "autoHeight": True},
-                        dashGridOptions={"domLayout": "autoHeight", "pagination": True, "paginationPageSize": 25},
+                        defaultColDef={"sortable": True, "resizable": True},
+                        dashGridOptions={
+                            "domLayout": "autoHeight",
+                            "pagination": True,
+                            "paginationPageSize": 20,
+                            "suppressColumnVirtualisation": True,  # every column in the page, scrolled or not
+                        },
                         className="ag-theme-alpine",
                     ),
                 ],

@@ -95,13 +95,16 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
                         "range: when a page shows less than you expect, the reason is here.",
                         className="hint",
                     ),
-                    html.Div(id="overview-not-stored-empty", className="notice"),
-                    dash_table.DataTable(  # type: ignore[attr-defined]
-                        id="overview-not-stored",
-                        columns=NOT_STORED_COLUMNS,
-                        page_size=20,
-                        style_cell={"textAlign": "left", "whiteSpace": "normal", "maxWidth": "40rem"},
-                        style_header={"fontWeight": "600"},
+                    html.P(id="overview-not-stored-empty", className="empty"),
+                    html.Div(
+                        dash_table.DataTable(  # type: ignore[attr-defined]
+                            id="overview-not-stored",
+                            columns=NOT_STORED_COLUMNS,
+                            page_size=20,
+                            style_cell={"textAlign": "left", "whiteSpace": "normal", "maxWidth": "40rem"},
+                            style_header={"fontWeight": "600"},
+                        ),
+                        id="overview-not-stored-box",
                     ),
                 ],
                 className="card",
@@ -118,6 +121,7 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
     Output("overview-messages", "data"),
     Output("overview-not-stored", "data"),
     Output("overview-not-stored-empty", "children"),
+    Output("overview-not-stored-box", "style"),
     Output("overview-kpis", "children"),
     Output("overview-project", "options"),
     Output("overview-notice", "children"),
@@ -144,7 +148,7 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         not_stored = read.query("not_stored", limit=50, **window)
         projects = read.query("projects")
     except ReadApiError as e:
-        return per_minute, by_type, [], [], "", [], dash.no_update, f"No data: {e}", url
+        return per_minute, by_type, [], [], "", {"display": "none"}, [], dash.no_update, f"No data: {e}", url
     # The whole range, not just the minutes that had errors, so quiet time shows as quiet.
     time_bars(per_minute, series.rows, bucket, since, until, "errors")
     by_type.add_bar(
@@ -166,4 +170,5 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         for row in records(not_stored)
     ]
     empty = "" if dropped else "Everything sent in this range was stored as sent."
-    return per_minute, by_type, rows, dropped, empty, kpis, options, "", url
+    box = {} if dropped else {"display": "none"}
+    return per_minute, by_type, rows, dropped, empty, box, kpis, options, "", url

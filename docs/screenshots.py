@@ -1,0 +1,79 @@
+"""Take the screenshots of docs/dashboard.md from a running `vigil demo`, so they show the dashboard as it is.
+
+Run by hand after a change to a page: ``make setup && .venv/bin/python docs/screenshots.py``.
+It starts ``vigil demo`` on free ports in a fresh data directory, waits until the demo's
+traffic has made issues and the self-probe has run its checks, opens each page in headless
+Chromium (Debian's package) at 1400 by 900 pixels, writes ``docs/img/<page>.png``, and stops the demo
+by its pid.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from contracts import runfiles  # noqa: E402
+from contracts.read_api import ReadApiError, ReadClient  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.helpers import free_port, stop_process, wait_until  # noqa: E402
+
+OUT = ROOT / "docs" / "img"
+
+
+def shoot(page: Page, url: str, ready: str, name: str) -> None:
+    page.goto(url)
+    page.locator(ready).first.wait_for(timeout=30_000)
+    time.sleep(1.5)  # let the figures draw
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+    print(f"docs/img/{name}.png")
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    ports = {name: free_port() for name in ("collector", "analytics", "dashboard", "demo")}
+    with tempfile.TemporaryDirectory(prefix="vigil-screens-") as tmp:
+        data = Path(tmp) / "data"
+        argv = [sys.executable, "-m", "vigil", "demo", "--data-dir", str(data),
+                *(f"--{name}-port={port}" for name, port in ports.items())]  # fmt: skip
+        demo = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            dashboard = f"http://127.0.0.1:{ports['dashboard']}"
+
+            def issues() -> list[list[object]]:
+                info = runfiles.read_live(data, "analytics")
+                if info is None:
+                    return []
+                try:
+                    with ReadClient(info["url"]) as client:
+                        rows = client.query("issues", since="2000-01-01T00:00:00Z").rows
+                        checks = client.query("checks").rows
+                except ReadApiError:
+                    return []
+                return rows if len(rows) >= 3 and checks else []
+
+            found = wait_until(issues, timeout=180, what="the demo's issues and checks", interval=2)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                shoot(page, f"{dashboard}/?range=1h", "#overview-kpis .kpi", "overview")
+                shoot(page, f"{dashboard}/issues?range=1h", "#issues-table .ag-row", "issues")
+                shoot(page, f"{dashboard}/issues/{found[0][0]}?range=1h", "#issue-event-view h3", "issue")
+                shoot(page, f"{dashboard}/checks?range=1h", "#checks-states table", "checks")
+                browser.close()
+        finally:
+            demo.send_signal(signal.SIGTERM)
+            stop_process(demo, timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
