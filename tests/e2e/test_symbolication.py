@@ -147,7 +147,12 @@ def test_a_minified_error_from_chromium_is_stored_against_the_original_source(
     # V8 reports the throw at its `new` and every call at its callee; the map gives those back.
     # A frame's original name is the one its caller calls it by, so the frame called from the
     # vendor script and the outermost one (called by the browser) keep their minified (empty) names.
-    assert [{k: v for k, v in f.items() if k not in {"line", "column"}} for f in frames] == [
+    # Two lines of original source either side of an own-code frame's line, for the issue page.
+    assert (frames[0]["pre_context"], frames[0]["post_context"]) == (
+        format_ts.splitlines()[0:2], format_ts.splitlines()[3:5],
+    )  # fmt: skip
+    left_out = {"line", "column", "pre_context", "post_context"}
+    assert [{k: v for k, v in f.items() if k not in left_out} for f in frames] == [
         mapped("formatPrice", "normal", "format.ts", format_ts, "new RangeError"),
         mapped("renderTotal", "normal", "cart.ts", cart_ts, "formatPrice(total)"),
         mapped("", "anonymous", "main.ts", main_ts, "renderTotal(items)"),
