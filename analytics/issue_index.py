@@ -83,6 +83,7 @@ class IssueIndex:
             ).fetchall()
         }
         self._budgets: dict[int, _Budget] = {}
+        self._opening: tuple[datetime, dict[int, int]] = (datetime.min, {})  # the last plan's, until its commit
         self.releases = ReleaseOrder(con, cache_entries)
 
     def _stored(self, con: duckdb.DuckDBPyConnection, events: list[Event]) -> dict[int, int]:
@@ -103,11 +104,15 @@ class IssueIndex:
             }
         )
         with registered(con, "_vigil_unknown", table):
+            # Two equality joins (hashable), not one join on an OR: that one compares every issue of the project.
             rows = con.execute(
-                """SELECT m.n, arg_min(i.issue_id, (i.app_hash <> m.app_hash, i.issue_id))
-                   FROM _vigil_unknown m JOIN issues i
-                     ON i.project_id = m.project_id AND (i.app_hash = m.app_hash OR i.full_hash = m.full_hash)
-                   GROUP BY m.n"""
+                """SELECT n, arg_min(issue_id, (by_full, issue_id)) FROM (
+                       SELECT m.n, i.issue_id, false AS by_full FROM _vigil_unknown m
+                       JOIN issues i ON i.project_id = m.project_id AND i.app_hash = m.app_hash
+                       UNION ALL
+                       SELECT m.n, i.issue_id, true AS by_full FROM _vigil_unknown m
+                       JOIN issues i ON i.project_id = m.project_id AND i.full_hash = m.full_hash)
+                   GROUP BY n"""
             ).fetchall()
         return {int(n): int(issue_id) for n, issue_id in rows}
 
@@ -127,6 +132,7 @@ class IssueIndex:
         by_full: dict[Key, int] = {}
         overflow: dict[int, int] = {}  # project → its overflow issue, when this batch opens it
         overflowed: dict[tuple[int, str], int] = {}  # (project id, project) → events grouped there
+        opening: dict[int, int] = {}  # new issues of this batch per project: charged to the budget at commit
         minute = now.replace(second=0, microsecond=0)
         next_id = self._next
         for n, event in enumerate(events):
@@ -137,8 +143,8 @@ class IssueIndex:
                 keys.append((event.project_id, event.app_hash, event.full_hash, issue_id))  # remembered at commit
             if issue_id is None:
                 budget = self._budget(event.project_id, minute)
-                if budget.opened < self.new_per_minute:
-                    budget.opened += 1
+                if budget.opened + opening.get(event.project_id, 0) < self.new_per_minute:
+                    opening[event.project_id] = opening.get(event.project_id, 0) + 1
                     issue_id, next_id = next_id, next_id + 1
                     new[issue_id] = event
                     keys.append((event.project_id, event.app_hash, event.full_hash, issue_id))
@@ -159,6 +165,7 @@ class IssueIndex:
             by_full.setdefault(full, issue_id)
             ids.append(issue_id)
         releases = self.releases.plan([(e.project_id, e.release, e.ts) for e in events if e.release])
+        self._opening = (minute, opening)
         return Plan(ids, new, keys, releases, overflow, overflowed)
 
     def commit(self, plan: Plan) -> None:
@@ -167,6 +174,10 @@ class IssueIndex:
             self._by_app.remember((project_id, app_hash), issue_id)
             self._by_full.remember((project_id, full_hash), issue_id)
         self._overflow.update(plan.overflow)
+        minute, opening = self._opening
+        for project_id, opened in opening.items():
+            self._budget(project_id, minute).opened += opened
+        self._opening = (minute, {})
         if plan.new:
             self._next = max(self._next, max(plan.new) + 1)
         self.releases.commit(plan.releases)

@@ -108,15 +108,19 @@ class ReleaseOrder:
             for old in list(self._seen)[: len(self._seen) // 2]:
                 del self._seen[old]
 
-    def first_seen(self, project_id: int, release: str) -> datetime | None:
+    def first_seen(self, project_id: int, release: str, *, remember: bool = True) -> datetime | None:
+        """When a release was first seen; ``remember=False`` inside a transaction that may roll back."""
         key = (project_id, release)
         if key not in self._seen:
-            row = self.con.execute(
+            rows = self.con.execute(  # fetchall: a result left open would block the batch's next statement
                 "SELECT first_seen FROM releases WHERE project_id = ? AND release = ?", [project_id, release]
-            ).fetchone()
-            if row is None:
+            ).fetchall()
+            if not rows:
                 return None
-            self._remember(key, row[0])
+            first: datetime = rows[0][0]
+            if not remember:
+                return first
+            self._remember(key, first)
         return self._seen[key]
 
     def plan(self, sightings: list[tuple[int, str, datetime]]) -> dict[tuple[int, str], datetime]:
@@ -144,5 +148,6 @@ class ReleaseOrder:
         by_version = compare(release, than)
         if by_version:
             return by_version > 0
-        seen = self.first_seen(project_id, release), self.first_seen(project_id, than)
+        # Called while a batch is stored: what its transaction inserted is not remembered until it commits.
+        seen = self.first_seen(project_id, release, remember=False), self.first_seen(project_id, than, remember=False)
         return seen[0] is not None and seen[1] is not None and seen[0] > seen[1]

@@ -45,6 +45,8 @@ EFFECTFUL = frozenset({"nextval", "currval", "setseed", "checkpoint", "force_che
 READING_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE"})
 SCHEMAS = frozenset({"", "main", "information_schema"})
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Rows fetched at a time while the answer is checked against its bounds.
+FETCH_ROWS = 500
 #: Settings changed per cursor even once the configuration is locked.
 CURSOR_SETTINGS = ("operator_memory_limit",)
 
@@ -156,9 +158,21 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, limits: Limits = DEFAULT_LIMIT
     con.execute(f"SET operator_memory_limit = '{int(limits.memory_bytes)}B'")
     timer = threading.Timer(limits.timeout, con.interrupt)
     timer.start()
+    kept: list[list[Any]] = []
+    size, truncated = 0, False
     try:
         relation = con.execute(sql)
-        rows = relation.fetchmany(limits.max_rows + 1)
+        # In small chunks, counting bytes as they come: never more than a chunk past the bounds in memory.
+        while not truncated:
+            chunk = relation.fetchmany(FETCH_ROWS)
+            if not chunk:
+                break
+            for row in chunk:
+                size += len(msgspec.json.encode(row, enc_hook=str))
+                if len(kept) == limits.max_rows or size > limits.max_bytes:
+                    truncated = True
+                    break
+                kept.append(list(row))
     except duckdb.InterruptException:
         raise QueryError(f"the query ran longer than {limits.timeout:g} s; narrow it (WHERE, LIMIT)") from None
     except duckdb.Error as e:
@@ -166,13 +180,7 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, limits: Limits = DEFAULT_LIMIT
     finally:
         timer.cancel()
     columns = [d[0] for d in relation.description or []]
-    kept, size = [], 0
-    for row in rows[: limits.max_rows]:
-        size += len(msgspec.json.encode(row, enc_hook=str))
-        if size > limits.max_bytes:
-            break
-        kept.append(list(row))
-    return Result(columns, kept, truncated=len(kept) < len(rows))
+    return Result(columns, kept, truncated=truncated)
 
 
 def _line(error: Exception) -> str:

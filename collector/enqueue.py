@@ -252,6 +252,9 @@ class Enqueuer:
             except (RedisError, OSError, SpoolError) as e:
                 backoff = min(5.0, backoff * 2)
                 log.info("spool replay waits: %s", e)
+                # Count again even so: a stale count would keep sending new entries to a spool that fails.
+                with contextlib.suppress(SpoolError, OSError):
+                    self._in_spool = await asyncio.to_thread(self._spool.count, self._replayed_seq)
 
     async def _replay(self, spool: Spool) -> None:
         """Drain the spool into Redis unless another process sharing it is doing so; then count what is left.

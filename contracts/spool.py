@@ -70,12 +70,16 @@ class Spool:
             self._db = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode = WAL")
+            (mode,) = self._db.execute("PRAGMA journal_mode = WAL").fetchone()
+            if str(mode).lower() != "wal":  # a filesystem without shared memory: readers would block writers
+                raise SpoolError(f"spool open failed: the filesystem of {directory} cannot hold a write-ahead log")
             self._db.execute("PRAGMA synchronous = FULL")
             # Keep the write-ahead log small: it holds every page a commit changed until a checkpoint.
             self._db.execute("PRAGMA wal_autocheckpoint = 256")
             self._db.execute("PRAGMA journal_size_limit = 4194304")
             self._db.executescript(_SCHEMA)
+            # Made once: replaying later only locks it, which works even once the disk went read-only.
+            (directory / "replay.lock").touch(mode=0o600)
         self.path.chmod(0o600)
 
     @contextlib.contextmanager
@@ -93,11 +97,13 @@ class Spool:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
+                # SQLite rolls back by itself after a full disk or an I/O error, not after every failed COMMIT.
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def put(self, records: Sequence[tuple[str, bytes, int]], *, drop_oldest: bool = False) -> int:
         """Keep ``(topic, data, items)`` records durably, all or none; returns the items dropped to make room.
@@ -170,7 +176,7 @@ class Spool:
     @contextlib.contextmanager
     def replaying(self) -> Iterator[bool]:
         """Whether this process may drain the spool now (no other process sharing it is): hold it while draining."""
-        with (self.directory / "replay.lock").open("a") as lock:
+        with (self.directory / "replay.lock").open("rb") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

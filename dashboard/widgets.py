@@ -86,7 +86,7 @@ _MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~"}
 
 def markdown_link(text: str, href: str) -> str:
     """A link for a grid's markdown cell: the text escaped (event text must stay text), the href built by us."""
-    return f"[{text.translate(_MARKDOWN_SPECIALS)}]({href})"
+    return f"[{' '.join(text.split()).translate(_MARKDOWN_SPECIALS)}]({href})"  # one line: no headings, no breaks
 
 
 def time_bars(fig: go.Figure, rows: list[list[Any]], bucket_seconds: int, since: str, until: str, name: str) -> None:

@@ -183,6 +183,7 @@ def _breakdown(by: str, rows: list[list[Any]]) -> html.Div:
 def refresh(
     range_key: str | None, minified: list[str] | None, _: int | None, issue_id: int | None, event_id: str | None
 ) -> tuple[Any, ...]:
+    range_key = range_key if range_key in RANGES else None  # it goes into links: only the ranges offered
     url = search(range=range_key, event=event_id)
     since, until, bucket = time_range(range_key)
     trend = figure("Events per minute" if bucket == 60 else "Events over time", height=260)

@@ -90,6 +90,7 @@ def layout(project: str | None = None, range: str | None = None, status: str | N
 )
 def refresh(project: str | None, range_key: str | None, status: str | None, _: int | None) -> tuple[Any, ...]:
     """Ask the read API for the issues in the range."""
+    range_key = range_key if range_key in RANGES else None  # it goes into links: only the ranges offered
     since, until, _bucket = time_range(range_key)
     url = search(project=project, range=range_key, status=status)
     read = client()
