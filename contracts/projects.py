@@ -14,7 +14,6 @@ import fcntl
 import os
 import re
 import secrets
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from urllib.parse import urlsplit
 
 import tomlkit
 
-from contracts.settings import CONFIG_FILE, ConfigError
+from contracts.settings import CONFIG_FILE, ConfigError, read_toml
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 #: Ids are stored as 32-bit integers.
@@ -113,14 +112,7 @@ def parse_projects(document: dict[str, Any], path: Path) -> dict[int, Project]:
 def load_projects(data_dir: Path) -> dict[int, Project]:
     """All projects of the data directory, by id (none if there is no config file yet)."""
     path = data_dir / CONFIG_FILE
-    try:
-        with path.open("rb") as f:
-            document = tomllib.load(f)
-    except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return parse_projects(document, path)
+    return parse_projects(read_toml(path), path)
 
 
 @contextlib.contextmanager

@@ -48,16 +48,21 @@ def data_dir_from_env(explicit: str | Path | None = None) -> Path:
     return Path(raw) if raw else DEFAULT_DATA_DIR
 
 
-def read_config_file(data_dir: Path) -> dict[str, Any]:
-    """Parse ``vigil.toml`` in the data directory; an absent file is an empty config."""
-    path = data_dir / CONFIG_FILE
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; an absent file is an empty document, a broken one a one-line error."""
     try:
         with path.open("rb") as f:
-            document = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
         return {}
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+
+
+def read_config_file(data_dir: Path) -> dict[str, Any]:
+    """Parse ``vigil.toml`` in the data directory; an absent file is an empty config."""
+    path = data_dir / CONFIG_FILE
+    document = read_toml(path)
     for key in document:
         if key not in FILE_KEYS:
             close = difflib.get_close_matches(key, FILE_KEYS, n=1)
