@@ -155,8 +155,7 @@ class Spool:
             (freed,) = db.execute(
                 f"SELECT coalesce(sum(length(data)), 0) FROM records WHERE {where}", (seq,)
             ).fetchone()
-            if freed or db.execute(f"SELECT 1 FROM records WHERE {where} LIMIT 1", (seq,)).fetchone():
-                db.execute(f"DELETE FROM records WHERE {where}", (seq,))
+            if db.execute(f"DELETE FROM records WHERE {where}", (seq,)).rowcount:
                 db.execute("UPDATE size SET bytes = max(0, bytes - ?)", (freed,))
 
     def count(self, after: int = 0) -> int:
