@@ -223,55 +223,64 @@ def settle_and_check(stack: Stack, load: Load, what: str) -> None:
     assert len(acknowledged) > 0
 
 
-def test_kill_9_of_the_collector(stack: Stack) -> None:
+def survive(stack: Stack, what: str, fault: Callable[[Load], None], *, before: int = 1000, after: int = 1000) -> Load:
+    """Run the load, inject ``fault`` once ``before`` batches are acknowledged, go on for ``after`` more, then check."""
     with Load(stack.url, stack.project) as load:
-        load.wait_for(1000)
+        load.wait_for(before)
+        fault(load)
+        load.wait_for(load.acknowledged() + after)
+    settle_and_check(stack, load, what)
+    return load
+
+
+def test_kill_9_of_the_collector(stack: Stack) -> None:
+    def fault(_: Load) -> None:
         stack.kill_service(stack.collector)
         stack.start_collector()
-        load.wait_for(load.acknowledged() + 1000)
-    settle_and_check(stack, load, "kill -9 collector")
+
+    survive(stack, "kill -9 collector", fault)
 
 
 def test_kill_9_of_analytics(stack: Stack) -> None:
-    with Load(stack.url, stack.project) as load:
-        load.wait_for(1000)
+    def fault(_: Load) -> None:
         stack.kill_service(stack.analytics)
         time.sleep(1)  # the load goes on into Redis meanwhile
         stack.start_analytics()
-        load.wait_for(load.acknowledged() + 1000)
-    settle_and_check(stack, load, "kill -9 analytics")
+
+    survive(stack, "kill -9 analytics", fault)
 
 
 def test_kill_9_of_a_processor_worker(stack: Stack) -> None:
     assert stack.analytics is not None
-    with Load(stack.url, stack.project) as load:
-        load.wait_for(1000)
-        (worker,) = [c for c in psutil.Process(stack.analytics.pid).children() if "spawn_main" in " ".join(c.cmdline())]
+    analytics = psutil.Process(stack.analytics.pid)
+
+    def fault(_: Load) -> None:
+        (worker,) = [c for c in analytics.children() if "spawn_main" in " ".join(c.cmdline())]
         worker.kill()
-        load.wait_for(load.acknowledged() + 1000)
-    settle_and_check(stack, load, "kill -9 processor worker")
+
+    survive(stack, "kill -9 processor worker", fault)
 
 
 def test_kill_9_of_redis_server(stack: Stack) -> None:
-    with Load(stack.url, stack.project) as load:
-        load.wait_for(1000)
+    def fault(_: Load) -> None:
         stack.kill(stack.redis)
         time.sleep(2)  # the collector spools meanwhile
         stack.start_redis()  # the same append-only file
-        load.wait_for(load.acknowledged() + 1000)
-    settle_and_check(stack, load, "kill -9 redis-server")
+
+    survive(stack, "kill -9 redis-server", fault)
 
 
 def test_redis_unreachable_for_60_seconds(stack: Stack) -> None:
     assert stack.redis is not None
-    with Load(stack.url, stack.project) as load:
-        load.wait_for(1000)
-        stack.redis.send_signal(signal.SIGSTOP)
+    server = stack.redis
+
+    def fault(_: Load) -> None:
+        server.send_signal(signal.SIGSTOP)
         time.sleep(60)
-        stack.redis.send_signal(signal.SIGCONT)
-        load.wait_for(load.acknowledged() + 500)
+        server.send_signal(signal.SIGCONT)
+
+    load = survive(stack, "Redis unreachable for 60 s", fault, after=500)
     assert load.counts.statuses.get("202", 0) > 0
-    settle_and_check(stack, load, "Redis unreachable for 60 s")
 
 
 def test_the_spools_disk_full_while_redis_is_away(data_dir: Path) -> None:
@@ -283,13 +292,14 @@ def test_the_spools_disk_full_while_redis_is_away(data_dir: Path) -> None:
             stack.start_analytics()
             stack.start_collector()
             assert stack.redis is not None
-            with Load(stack.url, stack.project) as load:
-                load.wait_for(500)
-                stack.redis.send_signal(signal.SIGSTOP)
+            server = stack.redis
+
+            def fault(load: Load) -> None:
+                server.send_signal(signal.SIGSTOP)
                 wait_until(lambda: load.counts.statuses.get("503", 0) >= 5, timeout=60, what="503s from a full disk")
-                stack.redis.send_signal(signal.SIGCONT)
+                server.send_signal(signal.SIGCONT)
                 (disk / "filler").unlink()
-                load.wait_for(load.acknowledged() + 500)
-            settle_and_check(stack, load, "spool disk full")
+
+            survive(stack, "spool disk full", fault, before=500, after=500)
         finally:
             stack.stop()
