@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import flask
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import dash_table, dcc, html
 
 from contracts.read_api import Result
 from dashboard.data import RANGES
@@ -69,6 +69,17 @@ def project_options(names: list[str], project: str | None) -> list[dict[str, str
     """Dropdown options for the known projects, keeping the selected one even when it has no data."""
     known = sorted(set(names) | ({project} if project else set()))
     return [{"label": name, "value": name} for name in known]
+
+
+def data_table(id: str, columns: list[dict[str, Any]]) -> Any:
+    """A paged table of ``columns``, left-aligned and wrapping long text."""
+    return dash_table.DataTable(  # type: ignore[attr-defined]
+        id=id,
+        columns=columns,
+        page_size=20,
+        style_cell={"textAlign": "left", "whiteSpace": "normal", "maxWidth": "40rem"},
+        style_header={"fontWeight": "600"},
+    )
 
 
 def when(value: object) -> str:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, dash_table, dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from contracts.read_api import ReadApiError
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
 from dashboard.widgets import (
+    data_table,
     figure,
     filters,
     plotly_text,
@@ -77,13 +78,7 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
             html.Div(
                 [
                     html.H3("Top error messages"),
-                    dash_table.DataTable(  # type: ignore[attr-defined]
-                        id="overview-messages",
-                        columns=MESSAGE_COLUMNS,
-                        page_size=20,
-                        style_cell={"textAlign": "left", "whiteSpace": "normal", "maxWidth": "40rem"},
-                        style_header={"fontWeight": "600"},
-                    ),
+                    data_table("overview-messages", MESSAGE_COLUMNS),
                 ],
                 className="card",
             ),
@@ -96,16 +91,7 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
                         className="hint",
                     ),
                     html.P(id="overview-not-stored-empty", className="empty"),
-                    html.Div(
-                        dash_table.DataTable(  # type: ignore[attr-defined]
-                            id="overview-not-stored",
-                            columns=NOT_STORED_COLUMNS,
-                            page_size=20,
-                            style_cell={"textAlign": "left", "whiteSpace": "normal", "maxWidth": "40rem"},
-                            style_header={"fontWeight": "600"},
-                        ),
-                        id="overview-not-stored-box",
-                    ),
+                    html.Div(data_table("overview-not-stored", NOT_STORED_COLUMNS), id="overview-not-stored-box"),
                 ],
                 className="card",
             ),
