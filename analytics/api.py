@@ -1,4 +1,4 @@
-"""The read API: named queries for the dashboard, token-guarded read-only SQL for ``vigil sql``.
+"""The read API: named queries for the dashboard, token-guarded read-only SQL and triage actions.
 
 Every query runs in a worker thread on its own DuckDB cursor, so reads never wait for the
 consumer's writes (DuckDB gives each cursor a consistent snapshot).
@@ -20,13 +20,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Lifespan
 
-from analytics import user_sql
+from analytics import triage, user_sql
 from analytics.consume import Consumer
-from analytics.issues import StatusError, set_status
 from analytics.queries import run_query
 from analytics.store import cursor
+from contracts import triage as triage_contract
 from contracts.queries import QUERIES, QueryError
 from contracts.read_api import Result
+from contracts.triage import ActionError
 
 T = TypeVar("T")
 MAX_SQL_BYTES = 100_000
@@ -43,11 +44,6 @@ _encode = msgspec.json.Encoder(enc_hook=_enc_hook).encode
 
 class SqlRequest(msgspec.Struct):
     sql: str
-
-
-class StatusChange(msgspec.Struct):
-    status: str
-    release: str = ""
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -142,33 +138,22 @@ def create_api(
         except QueryError as e:
             return _json(400, {"error": str(e)})
 
-    async def issue_status(request: Request) -> Response:
-        """``POST /v1/issues/{id}/status`` with ``{"status": …, "release": …}``: the token is needed, as for SQL."""
+    async def issue_actions(request: Request) -> Response:
+        """``POST /v1/issues/actions`` (contracts/triage.py): the token is needed, as for SQL."""
         if not authorized(request):
             return _json(401, {"error": "a valid token is required (it is in the data directory's run/analytics.json)"})
-        body = await request.body()
-        if len(body) > 10_000:
-            return _json(413, {"error": "body longer than 10000 bytes"})
         try:
-            change = msgspec.json.decode(body, type=StatusChange)
-        except msgspec.DecodeError as e:
-            return _json(400, {"error": f'expected {{"status": "resolved", "release": "…"}}: {e}'})
-        issue_id = request.path_params["issue_id"]
-
-        def change_status(cursor: duckdb.DuckDBPyConnection) -> dict[str, object]:
-            return set_status(cursor, issue_id, change.status, change.release)
-
-        try:
-            return _json(200, await run_in_threadpool(on_cursor(change_status)))
-        except StatusError as e:
+            action = triage_contract.decode(await request.body())
+            return _json(200, await run_in_threadpool(on_cursor(lambda c: triage.act(c, action))))
+        except ActionError as e:
             return _json(404 if str(e).startswith("no issue") else 400, {"error": str(e)})
         except duckdb.TransactionException:
-            # The consumer was updating the same issue: nothing changed; the caller retries.
-            return _json(409, {"error": "the issue changed meanwhile, retry"}, {"Retry-After": "1"})
+            # The consumer was updating the same issues: nothing changed; the caller retries.
+            return _json(409, {"error": "the issues changed meanwhile, retry"}, {"Retry-After": "1"})
 
     routes = [
         Route("/healthz", healthz),
-        Route("/v1/issues/{issue_id:int}/status", issue_status, methods=["POST"]),
+        Route("/v1/issues/actions", issue_actions, methods=["POST"]),
         Route("/v1/queries", list_queries),
         Route("/v1/queries/{name}", named_query),
         Route("/v1/sql", sql, methods=["POST"]),

@@ -264,13 +264,15 @@ class Consumer:
         merged = merge(processed)
         plan = None
         now = datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None)
-        if merged.get("errors"):
-            merged["errors"], plan, events = group.assign(self.con, self.issues, merged["errors"], now)
-        tables = to_tables([merged])
-        for name, parts in (columns or {}).items():
-            tables[name] = pa.concat_tables([tables[name], *parts] if name in tables else parts)
+        # Grouping reads issues in the batch's transaction: a merge or status change made meanwhile by
+        # the read API is either seen or conflicts with this batch's update (analytics/triage.py).
         self.con.begin()
         try:
+            if merged.get("errors"):
+                merged["errors"], plan, events = group.assign(self.con, self.issues, merged["errors"], now)
+            tables = to_tables([merged])
+            for name, parts in (columns or {}).items():
+                tables[name] = pa.concat_tables([tables[name], *parts] if name in tables else parts)
             earlier = rollups.earlier_vitals(self.con, tables.get("web_vitals"))  # before the batch is in the table
             inserted = {
                 name: insert(self.con, name, table, rollups.returning(name) or probes.returning(name))

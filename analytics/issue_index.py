@@ -6,6 +6,9 @@ of each, the oldest forgotten first. An event whose hashes it does not remember 
 up in the ``issues`` table (one query for all such events of a batch), so forgetting costs
 a look-up, never a second issue for the same fingerprint.
 
+An issue merged into another has its events sent to that one (``_redirect``), its
+fingerprints kept: the merge stays in effect for events yet to come.
+
 A project may open at most ``new_per_minute`` new issues in a minute: a page can send any
 fingerprint it likes, and each would otherwise be an issue forever. Past the bound, events
 that would open one are grouped into the project's one "too many new issues" issue
@@ -164,9 +167,29 @@ class IssueIndex:
             by_app.setdefault(app, issue_id)
             by_full.setdefault(full, issue_id)
             ids.append(issue_id)
+        ids = self._redirect(con, ids, new)
         releases = self.releases.plan([(e.project_id, e.release, e.ts) for e in events if e.release])
         self._opening = (minute, opening)
         return Plan(ids, new, keys, releases, overflow, overflowed)
+
+    @staticmethod
+    def _redirect(con: duckdb.DuckDBPyConnection, ids: list[int], new: dict[int, Event]) -> list[int]:
+        """``ids`` with every issue merged into another (``analytics/triage.py``) replaced by that one.
+
+        Looked up in the batch's transaction, so a merge either happened before it (and is
+        seen here) or conflicts with its update of the merged issue's counts.
+        """
+        known = [i for i in set(ids) if i not in new]
+        if not known:
+            return ids
+        merged = dict(
+            con.execute(
+                "SELECT issue_id, merged_into FROM issues WHERE issue_id IN (SELECT unnest($ids)) "
+                "AND merged_into IS NOT NULL",
+                {"ids": known},
+            ).fetchall()
+        )
+        return [merged.get(i, i) for i in ids] if merged else ids
 
     def commit(self, plan: Plan) -> None:
         """The transaction holding ``plan`` committed: remember its issues (new or looked up) and releases."""

@@ -4,26 +4,28 @@ The consumer is the only writer of new issues: ``IssueIndex`` (``analytics/issue
 assigns each error event to an issue, and ``apply`` writes the new issues and the counts
 in the consumer's transaction.
 
-Status: ``unresolved`` (new), ``resolved``, ``resolved_in_release``, ``ignored``,
-``regressed``. An event on a resolved issue from a release newer than the one it was
-resolved in marks it ``regressed``; from that release or an older one it does not.
-Which release is newer is ``analytics/releases.py``'s to say.
+Status: ``unresolved`` (new), ``resolved``, ``resolved_next_release``,
+``resolved_in_release``, ``ignored``, ``regressed``, ``merged`` (people change them:
+``analytics/triage.py``). An event on a resolved issue from a release newer than the one it
+was resolved in marks it ``regressed``; from that release or an older one it does not.
+Which release is newer is ``analytics/releases.py``'s to say. An event on an ignored issue
+past its condition (a time, a number of events or of users) makes it ``unresolved``
+again. Each such change is written to ``issue_activity`` by ``vigil``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 import duckdb
 import pyarrow as pa
 
 from analytics.store import registered
-from contracts.queries import ISSUE_STATUSES
 
-RESOLVED = ("resolved", "resolved_in_release")
+RESOLVED = ("resolved", "resolved_next_release", "resolved_in_release")
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS issues (
@@ -49,6 +51,18 @@ DDL = [
     "PRIMARY KEY (project_id, release))",
     # Added later (kept last in older files too): what grouped the issue's first event.
     "ALTER TABLE issues ADD COLUMN IF NOT EXISTS grouping VARCHAR",
+    # Triage (analytics/triage.py): where a merged issue went, and when an ignored one wakes up.
+    "ALTER TABLE issues ADD COLUMN IF NOT EXISTS merged_into BIGINT",
+    "ALTER TABLE issues ADD COLUMN IF NOT EXISTS ignore_until TIMESTAMP",
+    "ALTER TABLE issues ADD COLUMN IF NOT EXISTS ignore_until_events BIGINT",
+    "ALTER TABLE issues ADD COLUMN IF NOT EXISTS ignore_users BIGINT",
+    """CREATE TABLE IF NOT EXISTS issue_activity (
+        issue_id BIGINT NOT NULL,
+        ts TIMESTAMP NOT NULL,
+        actor VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        detail VARCHAR
+    )""",
 ]
 
 
@@ -131,18 +145,7 @@ def apply(con: duckdb.DuckDBPyConnection, index: Releases, plan: Plan, events: l
         ):
             delta[4] = event.release  # the newest release of the batch, for regressions
     ids = list(deltas)
-    resolved = con.execute(
-        "SELECT issue_id, project_id, resolved_in_release, status_changed_at FROM issues "
-        "WHERE issue_id IN (SELECT unnest($ids)) AND status IN ('resolved', 'resolved_in_release')",
-        {"ids": ids},
-    ).fetchall()
-    regressed = [
-        issue_id
-        for issue_id, project_id, in_release, changed_at in resolved
-        if _regresses(
-            index, project_id, str(deltas[issue_id][4] or ""), in_release or "", deltas[issue_id][2], changed_at
-        )
-    ]
+    changes = _status_changes(con, index, ids, deltas, now)
     table = pa.table(
         {
             "issue_id": pa.array(ids, pa.int64()),
@@ -150,7 +153,7 @@ def apply(con: duckdb.DuckDBPyConnection, index: Releases, plan: Plan, events: l
             "first_ts": pa.array([deltas[i][1] for i in ids], pa.timestamp("ms")),
             "last_ts": pa.array([deltas[i][2] for i in ids], pa.timestamp("ms")),
             "last_rel": pa.array([deltas[i][3] or None for i in ids], pa.string()),
-            "regressed": pa.array([i in regressed for i in ids], pa.bool_()),
+            "new_status": pa.array([changes[i][0] if i in changes else None for i in ids], pa.string()),
         }
     )
     with registered(con, "_vigil_issue_deltas", table):
@@ -161,10 +164,51 @@ def apply(con: duckdb.DuckDBPyConnection, index: Releases, plan: Plan, events: l
                    last_seen = greatest(issues.last_seen, d.last_ts),
                    last_release = CASE WHEN d.last_ts >= issues.last_seen THEN coalesce(d.last_rel, issues.last_release)
                                        ELSE issues.last_release END,
-                   status = CASE WHEN d.regressed THEN 'regressed' ELSE issues.status END,
-                   status_changed_at = CASE WHEN d.regressed THEN d.last_ts ELSE issues.status_changed_at END
+                   status = coalesce(d.new_status, issues.status),
+                   status_changed_at = CASE WHEN d.new_status IS NULL THEN issues.status_changed_at ELSE d.last_ts END,
+                   ignore_until = CASE WHEN d.new_status IS NULL THEN issues.ignore_until END,
+                   ignore_until_events = CASE WHEN d.new_status IS NULL THEN issues.ignore_until_events END,
+                   ignore_users = CASE WHEN d.new_status IS NULL THEN issues.ignore_users END
                FROM _vigil_issue_deltas d WHERE issues.issue_id = d.issue_id"""
         )
+    if changes:
+        con.executemany(
+            "INSERT INTO issue_activity VALUES (?, ?, 'vigil', ?, ?)",
+            [[issue_id, now, status, detail] for issue_id, (status, detail) in changes.items()],
+        )
+
+
+def _status_changes(
+    con: duckdb.DuckDBPyConnection, index: Releases, ids: list[int], deltas: dict[int, list[object]], now: datetime
+) -> dict[int, tuple[str, str]]:
+    """The batch's resolved issues that regress and ignored issues that wake up: id → (new status, why)."""
+    rows = con.execute(
+        """SELECT issue_id, project_id, status, resolved_in_release, status_changed_at, events,
+                  ignore_until, ignore_until_events, ignore_users
+           FROM issues WHERE issue_id IN (SELECT unnest($ids)) AND status IN $watched""",
+        {"ids": ids, "watched": [*RESOLVED, "ignored"]},
+    ).fetchall()
+    changes: dict[int, tuple[str, str]] = {}
+    for issue_id, project_id, status, in_release, changed_at, events, until, until_events, users in rows:
+        n, last_ts, newest = deltas[issue_id][0], deltas[issue_id][2], str(deltas[issue_id][4] or "")
+        if status != "ignored":
+            if _regresses(index, project_id, newest, in_release or "", last_ts, changed_at):
+                changes[issue_id] = ("regressed", f"an event from {newest}" if newest else "a new event")
+        elif until is not None and now >= until:
+            changes[issue_id] = ("unresolved", "the time it was ignored for is over")
+        elif until_events is not None and events + n >= until_events:
+            changes[issue_id] = ("unresolved", "the number of events it was ignored until came")
+        elif users is not None and _users_since(con, issue_id, changed_at) >= users:
+            changes[issue_id] = ("unresolved", "the number of users it was ignored until came")
+    return changes
+
+
+def _users_since(con: duckdb.DuckDBPyConnection, issue_id: int, since: datetime | None) -> int:
+    ((count,),) = con.execute(  # fetchall: a result left open would block the batch's next statement
+        "SELECT count(DISTINCT nullif(user_id, '')) FROM errors WHERE issue_id = ? AND ts >= ?",
+        [issue_id, since or datetime.min],
+    ).fetchall()
+    return int(count)
 
 
 def _regresses(
@@ -174,31 +218,3 @@ def _regresses(
         return index.newer(project_id, release, in_release)
     # A site without releases: any event after the issue was resolved.
     return changed_at is None or (isinstance(last_ts, datetime) and last_ts > changed_at)
-
-
-class StatusError(ValueError):
-    """A status change that cannot be made; the message is one line for a 400 or 404."""
-
-
-def set_status(con: duckdb.DuckDBPyConnection, issue_id: int, status: str, release: str = "") -> dict[str, object]:
-    """Change an issue's status (the read API's ``POST /v1/issues/{id}/status``); returns the issue's new state.
-
-    ``resolved`` remembers the newest release seen so far as the one it was resolved in;
-    ``resolved_in_release`` needs ``release``.
-    """
-    if status not in ISSUE_STATUSES or status == "regressed":
-        raise StatusError(
-            f"status must be one of unresolved, resolved, resolved_in_release, ignored; not {status[:40]!r}"
-        )
-    if status == "resolved_in_release" and not 0 < len(release) <= 200:
-        raise StatusError("resolved_in_release needs a release (at most 200 characters)")
-    row = con.execute("SELECT last_release FROM issues WHERE issue_id = ?", [issue_id]).fetchone()
-    if row is None:
-        raise StatusError(f"no issue {issue_id}")
-    in_release = release if status == "resolved_in_release" else row[0] if status == "resolved" else None
-    now = datetime.now(UTC).replace(tzinfo=None)
-    con.execute(
-        "UPDATE issues SET status = ?, resolved_in_release = ?, status_changed_at = ? WHERE issue_id = ?",
-        [status, in_release, now, issue_id],
-    )
-    return {"issue_id": issue_id, "status": status, "resolved_in_release": in_release}

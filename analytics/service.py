@@ -21,7 +21,7 @@ import redis
 import uvicorn
 from starlette.applications import Starlette
 
-from analytics import retention, rollups, user_sql
+from analytics import retention, rollups, triage, user_sql
 from analytics.api import create_api
 from analytics.consume import Consumer, Job
 from analytics.enrich.symbolicate import SourceMapCache
@@ -93,6 +93,7 @@ def serve(settings: AnalyticsSettings) -> None:
             # A minute is folded once the next one has begun (events arrive a little late).
             Job("compact rollups", settings.compact_seconds, lambda con, now: rollups.compact(con, now - ONE_MINUTE)),
             Job("agents lost", 5.0, lambda con, now: consumer.probes.lost_agents(con, now)),
+            Job("ignored issues due", 30.0, triage.wake_ignored),
             Job(
                 "retention",
                 settings.retention_check_seconds,

@@ -16,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 #: An issue's statuses (docs/analytics.md, Issues); ``regressed`` is set by analytics, never by a user.
-ISSUE_STATUSES = ("unresolved", "resolved", "resolved_in_release", "ignored", "regressed")
+ISSUE_STATUSES = (
+    "unresolved", "resolved", "resolved_next_release", "resolved_in_release", "ignored", "regressed", "merged",
+)  # fmt: skip
 MAX_PARAM = 200
 _INTEGER = re.compile(r"-?[0-9]{1,12}")
 
@@ -85,6 +87,11 @@ _DECLARED = [
         (*RANGE, STATUS, limit(50)),
     ),
     Query("issue", "One issue, with users and sessions affected all-time.", (ISSUE,)),
+    Query(
+        "issue_activity",
+        "Who did what to an issue and when (triage, regressions), the latest first.",
+        (ISSUE, limit(100)),
+    ),
     Query(
         "issue_breakdown",
         "An issue's events in the range by one dimension, the most frequent values first, with their share.",

@@ -3,7 +3,7 @@
     GET  /v1/queries                       the declared queries (contracts/queries.py)
     GET  /v1/queries/{name}?param=value    one named query     → {"columns": [...], "rows": [[...]], "truncated": false}
     POST /v1/sql {"sql": "SELECT …"}       read-only SQL, with the token of run/analytics.json
-    POST /v1/issues/{id}/status            change an issue's status, with the same token
+    POST /v1/issues/actions                triage one issue or many (contracts/triage.py), with the same token
     GET  /healthz                          the consumer's heartbeat
 
 The dashboard and ``vigil sql`` use ``ReadClient``; errors come back as ``{"error": "one line"}``
@@ -17,8 +17,10 @@ import dataclasses
 from typing import Any
 
 import httpx
+import msgspec
 
 from contracts.queries import declared
+from contracts.triage import Action, check
 
 DEFAULT_PORT = 8472
 
@@ -37,7 +39,7 @@ class ReadApiError(Exception):
 
 
 class Refused(ReadApiError):
-    """The read API answered 400: the query, its parameters or the SQL are wrong (the caller's input)."""
+    """The read API answered 400 or 404: the query, its parameters, the SQL or the action are wrong (the caller's)."""
 
 
 class ReadClient:
@@ -74,7 +76,19 @@ class ReadClient:
         """Run one read-only SELECT (needs the token from the run file)."""
         return self._result(lambda: self._http.post("/v1/sql", json={"sql": statement}))
 
+    def act(self, action: Action) -> dict[str, Any]:
+        """Triage issues (needs the token); the action is checked here first, without a request."""
+        check(action)
+        body: dict[str, Any] = self._answer(
+            lambda: self._http.post("/v1/issues/actions", content=msgspec.json.encode(action))
+        )
+        return body
+
     def _result(self, send: Any) -> Result:
+        body = self._answer(send)
+        return Result(body["columns"], body["rows"], body.get("truncated", False))
+
+    def _answer(self, send: Any) -> Any:
         try:
             response: httpx.Response = send()
         except httpx.HTTPError as e:
@@ -84,6 +98,6 @@ class ReadClient:
         except ValueError:
             raise ReadApiError(f"analytics read API answered {response.status_code} without JSON") from None
         if response.status_code != 200:
-            error = ReadApiError if response.status_code != 400 else Refused
+            error = Refused if response.status_code in (400, 404) else ReadApiError
             raise error(body.get("error") or f"analytics read API answered {response.status_code}")
-        return Result(body["columns"], body["rows"], body.get("truncated", False))
+        return body

@@ -54,6 +54,10 @@ SQL = {
                (SELECT count(DISTINCT nullif(session_id, '')) FROM errors WHERE issue_id = $issue_id) AS sessions
         FROM issues i WHERE i.issue_id = $issue_id"""
     ),
+    "issue_activity": (
+        """SELECT ts, actor, action, detail FROM issue_activity WHERE issue_id = $issue_id
+        ORDER BY ts DESC, rowid DESC LIMIT $limit"""
+    ),
     "issue_events": (
         """SELECT event_id, ts, release, environment, page_url, browser, browser_version, os, message, frames,
                breadcrumbs, causes, tags

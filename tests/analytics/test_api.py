@@ -37,7 +37,7 @@ def test_named_queries_are_listed_and_checked(http, analytics):
         "projects", "totals", "events_per_minute", "errors_by_type", "top_messages", "issues", "issue", "issue_events",
         "event_counts", "event_counts_by", "issue_events_per_minute", "vitals_percentiles",
         "checks", "check_history", "check_reachability", "check_uptime", "agents", "not_stored",
-        "issue_breakdown", "issue_event",
+        "issue_breakdown", "issue_event", "issue_activity",
     }  # fmt: skip
     bad = http.get(f"{analytics.url}/v1/queries/top_messages", params={"limit": "x"})
     unknown = http.get(f"{analytics.url}/v1/queries/drop_everything")
@@ -162,16 +162,23 @@ def test_issues_are_listed_and_their_status_changed_through_the_api(http, collec
 
     info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
-    url = f"{analytics.url}/v1/issues/{issue['issue_id']}/status"
+    url = f"{analytics.url}/v1/issues/actions"
     auth = {"Authorization": f"Bearer {info['token']}"}
-    assert http.post(url, json={"status": "resolved"}).status_code == 401
-    assert http.post(url, json={"status": "fixed"}, headers=auth).status_code == 400
-    assert (
-        http.post(f"{analytics.url}/v1/issues/999/status", json={"status": "ignored"}, headers=auth).status_code == 404
-    )
-    changed = http.post(url, json={"status": "resolved_in_release", "release": "shop@9"}, headers=auth)
+
+    def action(name: str, *ids: int, **more: object) -> dict[str, object]:
+        return {"action": name, "issues": list(ids), "actor": "ana", **more}
+
+    assert http.post(url, json=action("resolve", issue["issue_id"])).status_code == 401
+    refused = http.post(url, json=action("fix", issue["issue_id"]), headers=auth)
+    assert (refused.status_code, refused.json()["error"]) == (400, "action must be one of resolve, "
+        "resolve_next_release, resolve_in_release, ignore, reopen, merge; not 'fix'")  # fmt: skip
+    assert http.post(url, json={**action("ignore", 1), "color": "red"}, headers=auth).status_code == 400
+    assert http.post(url, content=b"{", headers=auth).status_code == 400
+    assert http.post(url, json=action("ignore", 999), headers=auth).status_code == 404
+    changed = http.post(url, json=action("resolve_in_release", issue["issue_id"], release="shop@9"), headers=auth)
     assert (changed.status_code, changed.json()) == (
-        200, {"issue_id": issue["issue_id"], "status": "resolved_in_release", "resolved_in_release": "shop@9"},
+        200, {"issues": [{"issue_id": issue["issue_id"], "status": "resolved_in_release",
+                          "resolved_in_release": "shop@9"}]},
     )  # fmt: skip
     with ReadClient(analytics.url) as client:
         detail = client.query("issue", issue_id=issue["issue_id"])

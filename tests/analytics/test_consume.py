@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -11,7 +10,6 @@ import redis
 
 from analytics import consume
 from analytics.consume import DEAD_LETTER_STREAM, Consumer
-from analytics.store import open_database
 from contracts.beacon import Batch, ErrorEvent
 from contracts.stream import CONSUMER_GROUP, EVENTS_STREAM, StreamEntry, encode_entry
 
@@ -46,13 +44,6 @@ def entry(n: int, events: int = 1, user_agent: str = CHROME) -> bytes:
     return encode_entry(
         StreamEntry(project_id=1, project="demo", received_at=1_764_072_001_000, user_agent=user_agent, batch=batch)
     )
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = open_database(tmp_path / "vigil.duckdb")
-    yield connection
-    connection.close()
 
 
 def consumer(client: redis.Redis, con: duckdb.DuckDBPyConnection, name: str = "c1") -> Consumer:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
 from analytics.consume import Consumer
-from analytics.issues import StatusError, set_status
-from analytics.store import open_database
+from analytics.triage import act
 from contracts.beacon import Batch, ErrorEvent
 from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
+from contracts.triage import Action, ActionError, check
 from tests.analytics.test_fingerprint import CHROME_1, FIREFOX_2, SAFARI_2
 
 CHROME_UA = (
@@ -34,19 +33,16 @@ def entry(event_id: str, release: str, user_agent: str, error_type: str, message
     return encode_entry(StreamEntry(project_id=1, project="demo", received_at=ts, user_agent=user_agent, batch=batch))
 
 
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = open_database(tmp_path / "vigil.duckdb")
-    yield connection
-    connection.close()
-
-
 def consume(redis_client, con, *entries: bytes, **options: Any) -> Consumer:  # type: ignore[no-untyped-def]
     for data in entries:
         redis_client.xadd(EVENTS_STREAM, {"e": data})
     consumer = Consumer(redis_client, con, name="c1", block_ms=50, **options)
     consumer.run(burst=True)
     return consumer
+
+
+def triage(con: duckdb.DuckDBPyConnection, issue_id: int, action: str, release: str = "") -> None:
+    act(con, check(Action(action, [issue_id], actor="ana", release=release)))
 
 
 def issues(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
@@ -98,13 +94,13 @@ def test_the_index_survives_a_restart(redis_client, con):
 
 def test_resolved_issues_regress_only_for_newer_releases(redis_client, con):
     consume(redis_client, con, entry("e1", "shop@1.9.0", CHROME_UA, "TypeError", "x", CHROME_1))
-    set_status(con, 1, "resolved")  # resolved in 1.9.0, the newest release seen
+    triage(con, 1, "resolve")  # resolved in 1.9.0, the newest release seen
     consume(redis_client, con, entry("e2", "shop@1.8.5", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 10))
     assert issues(con)[0][4] == "resolved"  # an old release still running somewhere
     consume(redis_client, con, entry("e3", "shop@1.10.0", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 20))
     assert issues(con)[0][4] == "regressed"  # 1.10.0 is newer than 1.9.0
 
-    set_status(con, 1, "resolved_in_release", "shop@2.0.0")
+    triage(con, 1, "resolve_in_release", "shop@2.0.0")
     consume(redis_client, con, entry("e4", "shop@1.10.0", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 30))
     consume(redis_client, con, entry("e5", "shop@2.0.0", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 40))
     assert issues(con)[0][4] == "resolved_in_release"
@@ -114,25 +110,25 @@ def test_resolved_issues_regress_only_for_newer_releases(redis_client, con):
 
 def test_ignored_issues_stay_ignored(redis_client, con):
     consume(redis_client, con, entry("e1", "shop@1.0", CHROME_UA, "TypeError", "x", CHROME_1))
-    set_status(con, 1, "ignored")
+    triage(con, 1, "ignore")
     consume(redis_client, con, entry("e2", "shop@9.0", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 5))
     assert issues(con)[0][3:5] == (2, "ignored")
 
 
 @pytest.mark.parametrize(
     ("issue_id", "status", "release", "message"),
-    [(1, "fixed", "", "status must be one of"), (1, "resolved_in_release", "", "needs a release"),
-     (99, "ignored", "", "no issue 99")],
+    [(1, "fixed", "", "action must be one of"), (1, "resolve_in_release", "", "needs a release"),
+     (99, "ignore", "", "no issue 99")],
 )  # fmt: skip
 def test_bad_status_changes_are_refused(redis_client, con, issue_id, status, release, message):
     consume(redis_client, con, entry("e1", "shop@1.0", CHROME_UA, "TypeError", "x", CHROME_1))
-    with pytest.raises(StatusError, match=message):
-        set_status(con, issue_id, status, release)
+    with pytest.raises(ActionError, match=message):
+        triage(con, issue_id, status, release)
 
 
 def test_a_pre_release_of_the_next_major_regresses_an_issue_resolved_in_the_last_minor(redis_client, con):
     consume(redis_client, con, entry("e1", "shop@1.9.0", CHROME_UA, "TypeError", "x", CHROME_1))
-    set_status(con, 1, "resolved")
+    triage(con, 1, "resolve")
     consume(redis_client, con, entry("e2", "shop@2.0.0-rc.1", CHROME_UA, "TypeError", "x", CHROME_1, T0 + 10))
     assert issues(con)[0][4] == "regressed"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 
 import duckdb
 import msgspec
@@ -49,13 +48,6 @@ BATCH = {
          "report_type": "deprecation", "report_id": "UnloadHandler", "message": "unload is deprecated"},
     ],
 }  # fmt: skip
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = open_database(tmp_path / "vigil.duckdb")
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import duckdb
 import msgspec
-import pytest
 import redis
 
 from analytics.consume import Consumer
@@ -50,13 +48,6 @@ def send(client: redis.Redis, region: str, records: list, sent_at: int = T0, rec
     entry = msgspec.json.encode(ProbeEntry(1, "demo", received_at, msgspec.Raw(msgspec.json.encode(batch))))
     client.xadd(PROBES_STREAM, {"e": entry})
     return entry
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = open_database(tmp_path / "vigil.duckdb")
-    yield connection
-    connection.close()
 
 
 def consume(client: redis.Redis, con: duckdb.DuckDBPyConnection) -> Consumer:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -48,13 +47,6 @@ def vital(event_id: str, ts: int, value: float, metric_id: str, name: str = "CLS
         event_id=event_id, ts=ts, page_url="https://shop.example/", name=name, value=value, rating="good",
         metric_id=metric_id,
     )  # fmt: skip
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = open_database(tmp_path / "vigil.duckdb")
-    yield connection
-    connection.close()
 
 
 def consume(client: redis.Redis, con: duckdb.DuckDBPyConnection) -> Consumer:

@@ -26,7 +26,7 @@ from analytics.tables import TABLES
 from analytics.workers import Processed, ProcessorPool, Result, Work, WorkerSetup, process_entries
 from contracts.beacon import Batch, ErrorEvent
 from contracts.stream import EVENTS_STREAM, OUTCOMES_STREAM, StreamEntry, encode_entry
-from tests.analytics.test_consume import CHROME, con, entry, pending  # noqa: F401 (con is a fixture)
+from tests.analytics.test_consume import CHROME, entry, pending
 from tests.analytics.test_symbolicate import URL, raw_map, shop  # noqa: F401 (shop is a fixture)
 from tests.helpers import wait_until
 
@@ -115,7 +115,7 @@ def assert_as_in_thread(processed: Processed, work: list[Work]) -> None:
     assert stored(processed.results, processed.columns) == stored(expected)
 
 
-def pooled_consumer(client: redis.Redis, con: duckdb.DuckDBPyConnection, pool: ProcessorPool) -> Consumer:  # noqa: F811
+def pooled_consumer(client: redis.Redis, con: duckdb.DuckDBPyConnection, pool: ProcessorPool) -> Consumer:
     return Consumer(client, con, name="c1", batch_entries=4, block_ms=50, pool=pool)
 
 
@@ -250,7 +250,7 @@ def test_a_worker_exits_when_its_pipe_closes(tmp_path: Path, maps: Maps) -> None
 
 def test_the_consumer_stores_through_its_workers(
     redis_client: redis.Redis,
-    con: duckdb.DuckDBPyConnection,  # noqa: F811
+    con: duckdb.DuckDBPyConnection,
     pool: ProcessorPool,
 ) -> None:
     for n in range(30):
@@ -270,7 +270,7 @@ def test_the_consumer_stores_through_its_workers(
 
 def test_the_consumer_stores_the_batch_in_hand_when_stopped(
     redis_client: redis.Redis,
-    con: duckdb.DuckDBPyConnection,  # noqa: F811
+    con: duckdb.DuckDBPyConnection,
     pool: ProcessorPool,
 ) -> None:
     for n in range(12):
@@ -294,7 +294,7 @@ def test_the_consumer_stores_the_batch_in_hand_when_stopped(
 
 def test_an_entry_the_database_refuses_is_dead_lettered_alone_when_workers_sent_arrow_tables(
     redis_client: redis.Redis,
-    con: duckdb.DuckDBPyConnection,  # noqa: F811
+    con: duckdb.DuckDBPyConnection,
     pool: ProcessorPool,
 ) -> None:
     for n in range(3):
