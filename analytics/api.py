@@ -142,8 +142,11 @@ def create_api(
         """``POST /v1/issues/actions`` (contracts/triage.py): the token is needed, as for SQL."""
         if not authorized(request):
             return _json(401, {"error": "a valid token is required (it is in the data directory's run/analytics.json)"})
+        body = await request.body()
+        if len(body) > triage_contract.MAX_BODY:
+            return _json(413, {"error": f"body longer than {triage_contract.MAX_BODY} bytes"})
         try:
-            action = triage_contract.decode(await request.body())
+            action = triage_contract.decode(body)
             return _json(200, await run_in_threadpool(on_cursor(lambda c: triage.act(c, action))))
         except ActionError as e:
             return _json(404 if str(e).startswith("no issue") else 400, {"error": str(e)})

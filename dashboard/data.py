@@ -13,6 +13,7 @@ import flask
 from contracts.read_api import ReadClient
 
 CLIENT_KEY = "VIGIL_READ_CLIENT"
+SETTINGS_KEY = "VIGIL_SETTINGS"
 
 #: The time ranges the pages offer, as URL values → (label, length).
 RANGES: dict[str, tuple[str, timedelta]] = {

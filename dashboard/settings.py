@@ -18,3 +18,7 @@ class DashboardSettings:
     port: int = setting(DEFAULT_PORT, "Port the dashboard listens on.", minimum=0)
     analytics_url: str = setting(f"http://127.0.0.1:{ANALYTICS_PORT}", "The analytics service's read API.")
     refresh_seconds: int = setting(10, "How often an open page refreshes its figures.", minimum=1)
+    session_hours: int = setting(12, "How long a login lasts.", minimum=1)
+    secure_cookies: bool = setting(
+        False, "Mark the session cookies Secure: set it when browsers reach the dashboard over HTTPS (a proxy)."
+    )

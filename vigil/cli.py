@@ -42,12 +42,14 @@ def friendly(fn: F) -> F:
         from analytics.store import SchemaTooNew
         from contracts.queries import QueryError
         from contracts.read_api import ReadApiError, Refused
+        from contracts.triage import ActionError
+        from dashboard.users import UserError
         from vigil.sourcemaps_cli import UploadFailed
         from vigil.supervise import ChildFailed
 
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, QueryError, Refused) as e:
+        except (ConfigError, QueryError, Refused, ActionError, UserError) as e:
             raise BadInput(str(e)) from None
         except (ReadApiError, ChildFailed, UploadFailed, SchemaTooNew) as e:
             raise Failed(str(e)) from None
@@ -158,6 +160,145 @@ def project_list(as_json: bool, data_dir: Path | None) -> None:
     from vigil.projects_cli import list_projects
 
     list_projects(_data_dir(data_dir), as_json, click.echo)
+
+
+@main.group()
+def user() -> None:
+    """Add, remove and list the people who may log in to the dashboard."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (no prompt).")
+@data_dir_option
+@friendly
+def user_add(name: str, password_stdin: bool, data_dir: Path | None) -> None:
+    """Add user NAME; asks for the password twice (10 characters or more)."""
+    from vigil.users_cli import add
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    add(_data_dir(data_dir), name, password, click.echo)
+
+
+@user.command("remove")
+@click.argument("name")
+@data_dir_option
+@friendly
+def user_remove(name: str, data_dir: Path | None) -> None:
+    """Remove user NAME (their sessions end at once)."""
+    from vigil.users_cli import remove
+
+    remove(_data_dir(data_dir), name, click.echo)
+
+
+@user.command("list")
+@data_dir_option
+@friendly
+def user_list(data_dir: Path | None) -> None:
+    """Show every user, when they were added and when they last logged in."""
+    from vigil.users_cli import list_users
+
+    list_users(_data_dir(data_dir), click.echo)
+
+
+@main.group()
+def issues() -> None:
+    """List issues and triage them (through the running analytics service)."""
+
+
+_IDS = click.argument("issue_ids", nargs=-1, required=True, type=click.IntRange(1, 2**53 - 1))
+
+
+def _act(data_dir: Path | None, name: str, ids: tuple[int, ...], **options: Any) -> None:
+    from contracts.triage import Action
+    from vigil.issues_cli import act, actor
+
+    act(_data_dir(data_dir), Action(name, list(ids), actor=actor(), **options), click.echo)
+
+
+@issues.command("list")
+@click.option("--status", type=click.Choice(["unresolved", "resolved", "resolved_next_release",
+                                             "resolved_in_release", "ignored", "regressed"]))  # fmt: skip
+@click.option("--project", help="Only this project.")
+@click.option("--hours", type=click.IntRange(1, 24 * 90), default=24, show_default=True, help="Events in the last …")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the issues as JSON.")
+@data_dir_option
+@friendly
+def issues_list(
+    status: str | None, project: str | None, hours: int, limit: int, as_json: bool, data_dir: Path | None
+) -> None:
+    """Issues with events in the last --hours, the most recent first."""
+    from datetime import UTC, datetime, timedelta
+
+    from vigil.issues_cli import list_issues
+
+    since = (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    list_issues(_data_dir(data_dir), click.echo, as_json, status=status, project=project, since=since, limit=limit)
+
+
+@issues.command("resolve")
+@_IDS
+@click.option("--next-release", is_flag=True, help="Resolved in the release after the project's newest.")
+@click.option("--in-release", "release", help="Resolved in this release: only newer releases reopen it.")
+@data_dir_option
+@friendly
+def issues_resolve(issue_ids: tuple[int, ...], next_release: bool, release: str | None, data_dir: Path | None) -> None:
+    """Resolve ISSUE_IDS: an event from a newer release reopens them as regressed."""
+    if next_release and release:
+        raise BadInput("--next-release or --in-release, not both")
+    if release:
+        _act(data_dir, "resolve_in_release", issue_ids, release=release)
+    else:
+        _act(data_dir, "resolve_next_release" if next_release else "resolve", issue_ids)
+
+
+@issues.command("ignore")
+@_IDS
+@click.option("--minutes", type=click.IntRange(1, 525_600), help="For this long.")
+@click.option("--events", type=click.IntRange(1, 10**9), help="Until this many more events.")
+@click.option("--users", type=click.IntRange(1, 10**9), help="Until this many more users.")
+@data_dir_option
+@friendly
+def issues_ignore(
+    issue_ids: tuple[int, ...], minutes: int | None, events: int | None, users: int | None, data_dir: Path | None
+) -> None:
+    """Ignore ISSUE_IDS, forever or until the first condition given is met."""
+    _act(data_dir, "ignore", issue_ids, minutes=minutes or 0, events=events or 0, users=users or 0)
+
+
+@issues.command("reopen")
+@_IDS
+@data_dir_option
+@friendly
+def issues_reopen(issue_ids: tuple[int, ...], data_dir: Path | None) -> None:
+    """Mark ISSUE_IDS unresolved."""
+    _act(data_dir, "reopen", issue_ids)
+
+
+@issues.command("merge")
+@_IDS
+@click.option("--into", type=click.IntRange(1), help="The issue kept [default: the one with the most events].")
+@data_dir_option
+@friendly
+def issues_merge(issue_ids: tuple[int, ...], into: int | None, data_dir: Path | None) -> None:
+    """Merge ISSUE_IDS into one issue: their events, and their later events, go there."""
+    _act(data_dir, "merge", issue_ids, into=into or 0)
+
+
+@issues.command("activity")
+@click.argument("issue_id", type=click.IntRange(1, 2**53 - 1))
+@click.option("--json", "as_json", is_flag=True, help="Print the activity as JSON.")
+@data_dir_option
+@friendly
+def issues_activity(issue_id: int, as_json: bool, data_dir: Path | None) -> None:
+    """Who did what to ISSUE_ID, and when."""
+    from vigil.issues_cli import activity
+
+    activity(_data_dir(data_dir), issue_id, click.echo, as_json)
 
 
 @main.group()

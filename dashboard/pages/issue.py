@@ -10,6 +10,7 @@ click away.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -18,8 +19,8 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, callback, dcc, html
 
 from contracts.queries import BREAKDOWNS
-from contracts.read_api import ReadApiError
-from dashboard import event_view
+from contracts.read_api import ReadApiError, Result
+from dashboard import event_view, triage
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
 from dashboard.widgets import figure, markdown_link, records, refresh_ms, search, time_bars, when
 
@@ -71,6 +72,7 @@ def layout(issue_id: str | None = None, event: str | None = None, range: str | N
             ),
             html.Div(id="issue-notice", className="notice"),
             html.Div(id="issue-header", className="card issue-header"),
+            _actions(),
             html.Div(
                 [
                     html.Div(dcc.Graph(id="issue-trend", config={"displaylogo": False}), className="card wide"),
@@ -104,10 +106,90 @@ def layout(issue_id: str | None = None, event: str | None = None, range: str | N
                 ],
                 className="card",
             ),
+            html.Div([html.H3("Activity"), html.Ul(id="issue-activity", className="activity")], className="card"),
+            dcc.Store(id="issue-changed", data=0),
             dcc.Interval(id="issue-refresh", interval=refresh_ms()),
         ],
         className="page",
     )
+
+
+#: The ignore choices offered: label → the action's options.
+IGNORE = {
+    "forever": {},
+    "for 1 hour": {"minutes": 60},
+    "for 24 hours": {"minutes": 1440},
+    "for 7 days": {"minutes": 10080},
+    "until 100 more events": {"events": 100},
+    "until 10 more users": {"users": 10},
+}
+
+
+def _actions() -> html.Div:
+    """Triage buttons; each acts as the logged-in user (dashboard/triage.py)."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Button("Resolve", id="issue-resolve", className="button"),
+                    html.Button("Resolve in next release", id="issue-resolve-next", className="button"),
+                    dcc.Input(id="issue-release", placeholder="release, as shop@2.4.0", maxLength=200, debounce=True),
+                    html.Button("Resolve in release", id="issue-resolve-in", className="button"),
+                    dcc.Dropdown(
+                        id="issue-ignore",
+                        placeholder="Ignore…",
+                        options=[{"label": f"Ignore {label}", "value": label} for label in IGNORE],
+                        className="ignore",
+                        searchable=False,
+                    ),
+                    html.Button("Reopen", id="issue-reopen", className="button"),
+                    dcc.Input(id="issue-merge-with", placeholder="merge with #", maxLength=200, debounce=True),
+                    html.Button("Merge", id="issue-merge", className="button"),
+                ],
+                className="actions",
+            ),
+            html.P(id="issue-action-result", className="hint", role="status"),
+        ],
+        className="card",
+    )
+
+
+@callback(
+    Output("issue-action-result", "children"),
+    Output("issue-changed", "data"),
+    Output("issue-ignore", "value"),
+    Input("issue-resolve", "n_clicks"),
+    Input("issue-resolve-next", "n_clicks"),
+    Input("issue-resolve-in", "n_clicks"),
+    Input("issue-ignore", "value"),
+    Input("issue-reopen", "n_clicks"),
+    Input("issue-merge", "n_clicks"),
+    State("issue-id", "data"),
+    State("issue-release", "value"),
+    State("issue-merge-with", "value"),
+    State("issue-changed", "data"),
+    prevent_initial_call=True,
+)
+def triage_issue(*args: Any) -> tuple[Any, ...]:
+    issue_id, release, merge_with, changed = args[-4:]
+    trigger = dash.ctx.triggered_id
+    if issue_id is None or trigger is None:
+        return dash.no_update, dash.no_update, None
+    if trigger == "issue-ignore":
+        if args[3] not in IGNORE:
+            return dash.no_update, dash.no_update, None
+        done, message = triage.act("ignore", [issue_id], **IGNORE[args[3]])
+    elif trigger == "issue-resolve-in":
+        done, message = triage.act("resolve_in_release", [issue_id], release=(release or "").strip())
+    elif trigger == "issue-merge":
+        others = [int(n) for n in re.findall(r"\d{1,15}", merge_with or "")][:50]
+        if not others:
+            return "Name the issues to merge with this one, as 12, 31.", dash.no_update, None
+        done, message = triage.act("merge", [issue_id, *others], into=issue_id)
+    else:
+        action = {"issue-resolve": "resolve", "issue-resolve-next": "resolve_next_release", "issue-reopen": "reopen"}
+        done, message = triage.act(action[str(trigger)], [issue_id])
+    return message, (changed or 0) + 1 if done else dash.no_update, None
 
 
 def _header(issue: dict[str, Any]) -> list[Any]:
@@ -172,28 +254,35 @@ def _breakdown(by: str, rows: list[list[Any]]) -> html.Div:
     Output("issue-event-nav", "children"),
     Output("issue-event-view", "children"),
     Output("issue-events", "rowData"),
+    Output("issue-activity", "children"),
     Output("issue-notice", "children"),
     Output("issue-url", "search"),
     Input("issue-range", "value"),
     Input("issue-minified", "value"),
     Input("issue-refresh", "n_intervals"),
+    Input("issue-changed", "data"),
     State("issue-id", "data"),
     State("issue-event", "data"),
 )
 def refresh(
-    range_key: str | None, minified: list[str] | None, _: int | None, issue_id: int | None, event_id: str | None
+    range_key: str | None,
+    minified: list[str] | None,
+    _: int | None,
+    _changed: int | None,
+    issue_id: int | None,
+    event_id: str | None,
 ) -> tuple[Any, ...]:
     range_key = range_key if range_key in RANGES else None  # it goes into links: only the ranges offered
     url = search(range=range_key, event=event_id)
     since, until, bucket = time_range(range_key)
     trend = figure("Events per minute" if bucket == 60 else "Events over time", height=260)
     if issue_id is None:
-        return [], trend, [], [], [], [], "No such issue: the address should end in its number, as /issues/12.", url
+        return [], trend, [], [], [], [], [], "No such issue: the address should end in its number, as /issues/12.", url
     read = client()
     try:
         found = read.query("issue", issue_id=issue_id)
         if not found.rows:
-            return [], trend, [], [], [], [], f"There is no issue {issue_id}.", url
+            return [], trend, [], [], [], [], [], f"There is no issue {issue_id}.", url
         issue = records(found)[0]
         window = {"project": issue["project"], "since": since, "until": until}
         series = read.query("issue_events_per_minute", issue_id=issue_id, bucket_seconds=bucket, **window)
@@ -203,8 +292,9 @@ def refresh(
         }
         chosen = read.query("issue_event", issue_id=issue_id, event_id=event_id)
         latest = read.query("issue_events", issue_id=issue_id, limit=50)
+        activity = read.query("issue_activity", issue_id=issue_id, limit=50)
     except ReadApiError as e:
-        return [], trend, [], [], [], [], f"No data: {e}", url
+        return [], trend, [], [], [], [], [], f"No data: {e}", url
     time_bars(trend, series.rows, bucket, since, until, "events")
     cards = [_breakdown(by, rows) for by, rows in breakdowns.items()]
     if not chosen.rows:
@@ -221,7 +311,27 @@ def refresh(
         }
         for r in records(latest)
     ]  # fmt: skip
-    return _header(issue), trend, cards, nav, view, rows, "", url
+    merged = issue.get("merged_into")
+    notice = (
+        dcc.Link(f"This issue was merged into issue #{merged}: its events are there.", href=f"/issues/{merged}")
+        if merged
+        else ""
+    )
+    return _header(issue), trend, cards, nav, view, rows, _activity(activity), notice, url
+
+
+def _activity(activity: Result) -> list[Any]:
+    items = [
+        html.Li(
+            [
+                html.Span(f"{when(a['ts'])} UTC", className="when"),
+                html.Span(str(a["actor"]), className="actor"),
+                html.Span(str(a["detail"] or a["action"])),
+            ]
+        )
+        for a in records(activity)
+    ]
+    return items or [html.Li("Nobody has triaged this issue yet. Resolve, ignore or merge it with the buttons above.")]
 
 
 def _event_href(issue_id: int, event_id: str, range_key: str | None) -> str:

@@ -1,0 +1,58 @@
+"""Triage from the dashboard: the logged-in user's actions, sent to the analytics service's read API.
+
+The action names the user as its actor (the activity log shows it). The read API wants the
+analytics service's token, which it writes to ``run/analytics.json`` in the data
+directory at each start: the dashboard reads it there, so it acts only where it runs next
+to the analytics service on the same data directory.
+"""
+
+from __future__ import annotations
+
+import time
+
+import flask
+
+from contracts import runfiles
+from contracts.read_api import ReadApiError, ReadClient
+from contracts.triage import Action, ActionError
+from dashboard import auth
+from dashboard.data import SETTINGS_KEY
+from dashboard.settings import DashboardSettings
+
+LOG_IN = "Log in to triage: create a user with `vigil user add NAME`, then log in."
+RETRIES = 3
+
+
+def act(action: str, issues: list[int], **options: object) -> tuple[bool, str]:
+    """(done, what to tell the user) for ``action`` on ``issues`` by the logged-in user."""
+    user = auth.current_user()
+    if user is None:
+        return False, LOG_IN
+    settings: DashboardSettings = flask.current_app.config[SETTINGS_KEY]
+    info = runfiles.read_live(settings.data_dir, "analytics")
+    if info is None or not isinstance(info.get("token"), str):
+        return False, "The analytics service is not running next to this dashboard: start it with `vigil up`."
+    try:
+        request = Action(action, issues, actor=user, **options)  # type: ignore[arg-type]
+        with ReadClient(settings.analytics_url, token=info["token"]) as read:
+            for attempt in range(RETRIES):
+                try:
+                    answer = read.act(request)
+                    break
+                except ReadApiError as e:
+                    if "changed meanwhile" not in str(e) or attempt == RETRIES - 1:
+                        raise
+                    time.sleep(0.2 * (attempt + 1))  # the consumer was storing events of these issues
+    except (ActionError, ReadApiError) as e:
+        return False, f"Not done: {e}"
+    changed = answer.get("issues", [])
+    return True, _done(action, changed)
+
+
+def _done(action: str, changed: list[dict[str, object]]) -> str:
+    if action == "merge" and changed:
+        merged = ", ".join(f"#{i}" for i in changed[0].get("merged", []))  # type: ignore[attr-defined]
+        return f"Merged {merged} into #{changed[0]['issue_id']}."
+    status = str(changed[0]["status"]).replace("_", " ") if changed else ""
+    count = f"{len(changed)} issues" if len(changed) != 1 else f"Issue #{changed[0]['issue_id']}"
+    return f"{count}: {status}."
