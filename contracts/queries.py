@@ -51,6 +51,15 @@ UNTIL = Param("until", "time", "End of the range, ISO-8601 UTC; now when absent.
 RANGE = (PROJECT, SINCE, UNTIL)
 STATUS = Param("status", "str", f"{', '.join(ISSUE_STATUSES[:-1])} or {ISSUE_STATUSES[-1]}; any when absent.")
 ISSUE = Param("issue_id", "int", "The issue.", None, 1, 2**53)
+SORTS = ("last_seen", "events", "users", "first_seen")
+SORT = Param("sort", "str", f"Order: {', '.join(SORTS)} (the most first).", "last_seen", choices=SORTS)
+SEARCH = Param("search", "str", "Words found in the type, title, culprit or one event's message (any case).")
+TAG = Param("tag", "str", "key:value: only events with this tag.")
+FACETS = (
+    Param("release", "str", "Only events of this release."),
+    Param("environment", "str", "Only events of this environment."),
+    Param("browser", "str", "Only events from this browser family."),
+)
 BREAKDOWNS = ("browser", "os", "device", "release", "environment", "page", "country")
 BY = Param("by", "str", f"What to count by: {', '.join(BREAKDOWNS)}.", "browser", choices=BREAKDOWNS)
 EVENT = Param("event_id", "str", "The event; the issue's latest when absent.")
@@ -83,8 +92,14 @@ _DECLARED = [
     # Issues.
     Query(
         "issues",
-        "Issues with events in the range, most recent first: events, users and sessions in the range, and all-time.",
-        (*RANGE, STATUS, limit(50)),
+        "Issues with events in the range (those matching the search and filters), in the order asked for: events, "
+        "users and sessions in the range, and all-time.",
+        (*RANGE, STATUS, SEARCH, TAG, *FACETS, SORT, limit(50)),
+    ),
+    Query(
+        "error_facets",
+        "The releases, environments and browsers of the errors in the range, each with its events, the most first.",
+        (*RANGE, limit(50)),
     ),
     Query("issue", "One issue, with users and sessions affected all-time.", (ISSUE,)),
     Query(

@@ -19,6 +19,15 @@ from dashboard import auth
 from dashboard.data import SETTINGS_KEY
 from dashboard.settings import DashboardSettings
 
+#: The ignore choices offered: label → the action's options.
+IGNORE: dict[str, dict[str, int]] = {
+    "forever": {},
+    "for 1 hour": {"minutes": 60},
+    "for 24 hours": {"minutes": 1440},
+    "for 7 days": {"minutes": 10080},
+    "until 100 more events": {"events": 100},
+    "until 10 more users": {"users": 10},
+}
 LOG_IN = "Log in to triage: create a user with `vigil user add NAME`, then log in."
 RETRIES = 3
 

@@ -38,16 +38,30 @@ SQL = {
     "issues": (
         """WITH recent AS (
             SELECT issue_id, count(*) AS events_in_range,
-                   count(DISTINCT nullif(user_id, '')) AS users, count(DISTINCT nullif(session_id, '')) AS sessions
+                   count(DISTINCT nullif(user_id, '')) AS users, count(DISTINCT nullif(session_id, '')) AS sessions,
+                   bool_or(contains(lower(message), lower($search))) AS message_matches
             FROM errors
             WHERE ts >= $since AND ts < $until AND ($project IS NULL OR project = $project)
+              AND ($release IS NULL OR release = $release)
+              AND ($environment IS NULL OR environment = $environment)
+              AND ($browser IS NULL OR browser = $browser)
+              AND ($tag IS NULL OR (
+                  -- A key that starts like a JSON path ($, /) would be read as one: keys are plain names.
+                  regexp_full_match(split_part($tag, ':', 1), '[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}')
+                  AND json_extract_string(tags, split_part($tag, ':', 1)) = substr($tag, strpos($tag, ':') + 1)))
             GROUP BY issue_id)
         SELECT i.issue_id, i.project, i.title, i.culprit, i.error_type, i.level, i.status, i.resolved_in_release,
                r.events_in_range, r.users, r.sessions, i.events, i.first_seen, i.last_seen,
                i.first_release, i.last_release
         FROM issues i JOIN recent r USING (issue_id)
-        WHERE $status IS NULL OR i.status = $status
-        ORDER BY i.last_seen DESC LIMIT $limit"""
+        WHERE ($status IS NULL OR i.status = $status)
+          AND ($search IS NULL OR r.message_matches OR contains(lower(i.title), lower($search))
+               OR contains(lower(coalesce(i.culprit, '')), lower($search))
+               OR contains(lower(coalesce(i.error_type, '')), lower($search)))
+        ORDER BY CASE $sort WHEN 'events' THEN r.events_in_range WHEN 'users' THEN r.users END DESC NULLS LAST,
+                 CASE WHEN $sort = 'first_seen' THEN i.first_seen END DESC NULLS LAST,
+                 i.last_seen DESC, i.issue_id DESC
+        LIMIT $limit"""
     ),
     "issue": (
         """SELECT i.*, (SELECT count(DISTINCT nullif(user_id, '')) FROM errors WHERE issue_id = $issue_id) AS users,

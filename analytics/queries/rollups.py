@@ -28,6 +28,19 @@ SQL = {
         WHERE {WHERE} AND kind = coalesce($kind, 'errors')
         GROUP BY ALL HAVING sum(count) > 0 ORDER BY events DESC, release, browser LIMIT $limit"""
     ),
+    "error_facets": (
+        f"""WITH counted AS (
+            SELECT release, environment, browser, sum(count) AS events FROM event_counts_1m
+            WHERE {WHERE} AND kind = 'errors' GROUP BY ALL),
+        facets AS (
+            SELECT 'release' AS facet, release AS value, sum(events) AS events FROM counted GROUP BY ALL
+            UNION ALL SELECT 'environment', environment, sum(events) FROM counted GROUP BY ALL
+            UNION ALL SELECT 'browser', browser, sum(events) FROM counted GROUP BY ALL)
+        SELECT facet, value, events::BIGINT AS events FROM facets
+        WHERE coalesce(value, '') <> '' AND events > 0
+        QUALIFY row_number() OVER (PARTITION BY facet ORDER BY events DESC, value) <= $limit
+        ORDER BY facet, events DESC, value"""
+    ),
     "issue_events_per_minute": (
         f"""SELECT time_bucket(to_seconds($bucket_seconds), minute) AS minute, sum(count)::BIGINT AS events
         FROM event_counts_1m WHERE {WHERE} AND kind = 'errors' AND issue_id = $issue_id

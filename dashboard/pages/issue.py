@@ -114,17 +114,6 @@ def layout(issue_id: str | None = None, event: str | None = None, range: str | N
     )
 
 
-#: The ignore choices offered: label → the action's options.
-IGNORE = {
-    "forever": {},
-    "for 1 hour": {"minutes": 60},
-    "for 24 hours": {"minutes": 1440},
-    "for 7 days": {"minutes": 10080},
-    "until 100 more events": {"events": 100},
-    "until 10 more users": {"users": 10},
-}
-
-
 def _actions() -> html.Div:
     """Triage buttons; each acts as the logged-in user (dashboard/triage.py)."""
     return html.Div(
@@ -138,7 +127,7 @@ def _actions() -> html.Div:
                     dcc.Dropdown(
                         id="issue-ignore",
                         placeholder="Ignore…",
-                        options=[{"label": f"Ignore {label}", "value": label} for label in IGNORE],
+                        options=[{"label": f"Ignore {label}", "value": label} for label in triage.IGNORE],
                         className="ignore",
                         searchable=False,
                     ),
@@ -176,9 +165,9 @@ def triage_issue(*args: Any) -> tuple[Any, ...]:
     if issue_id is None or trigger is None:
         return dash.no_update, dash.no_update, None
     if trigger == "issue-ignore":
-        if args[3] not in IGNORE:
+        if args[3] not in triage.IGNORE:
             return dash.no_update, dash.no_update, None
-        done, message = triage.act("ignore", [issue_id], **IGNORE[args[3]])
+        done, message = triage.act("ignore", [issue_id], **triage.IGNORE[args[3]])
     elif trigger == "issue-resolve-in":
         done, message = triage.act("resolve_in_release", [issue_id], release=(release or "").strip())
     elif trigger == "issue-merge":

@@ -25,11 +25,20 @@ SAFARI_UA = (
 T0 = 1_764_072_000_000
 
 
-def entry(event_id: str, release: str, user_agent: str, error_type: str, message: str, stack: str, ts: int = T0):
+def entry(
+    event_id: str,
+    release: str,
+    user_agent: str,
+    error_type: str,
+    message: str,
+    stack: str,
+    ts: int = T0,
+    **batch_fields,
+):  # type: ignore[no-untyped-def]
     event = ErrorEvent(event_id=event_id, ts=ts, page_url="https://shop.example/cart", error_type=error_type,
                        message=message, stack=stack)  # fmt: skip
     batch = Batch(v=1, batch_id=f"b-{event_id}", sent_at=ts, events=[event], release=release,
-                  session_id=f"s-{event_id}", user_id=f"u-{event_id[-1]}")  # fmt: skip
+                  session_id=f"s-{event_id}", user_id=f"u-{event_id[-1]}", **batch_fields)  # fmt: skip
     return encode_entry(StreamEntry(project_id=1, project="demo", received_at=ts, user_agent=user_agent, batch=batch))
 
 
@@ -176,3 +185,45 @@ def test_an_issue_says_which_rule_grouped_it_and_is_titled_in_one_wording(redis_
     assert con.execute("SELECT list(grouping ORDER BY event_id) FROM errors").fetchone() == (
         ["message", "message", "frames"],
     )
+
+
+def test_the_issues_list_searches_filters_and_sorts(redis_client, con):
+    from analytics.queries import run_query
+
+    other = CHROME_1.replace("addToCart", "removeFromCart")
+    consume(
+        redis_client, con,
+        entry("e1", "shop@1.0", CHROME_UA, "TypeError", "Cannot read properties of undefined (reading 'price')",
+              CHROME_1, environment="production", tags={"plan": "pro"}),
+        entry("e2", "shop@1.1", FIREFOX_UA, "TypeError", "item is undefined", FIREFOX_2, T0 + 1000,
+              environment="staging"),
+        entry("e3", "shop@1.1", CHROME_UA, "RangeError", "bad quantity", other, T0 + 2000, environment="production"),
+        entry("e4", "shop@1.1", CHROME_UA, "RangeError", "bad quantity", other, T0 + 3000, environment="production"),
+        entry("e5", "shop@1.1", CHROME_UA, "RangeError", "bad quantity", other, T0 + 4000, environment="production"),
+        entry("e0", "shop@1.1", CHROME_UA, "RangeError", "bad quantity", other, T0 - 1000, environment="production"),
+        entry("e6", "shop@1.1", CHROME_UA, "TypeError", "x is undefined", CHROME_1, T0 + 5000,
+              environment="production"),
+    )  # fmt: skip
+    window = {"since": "2025-11-25T11:00:00Z", "until": "2025-11-25T13:00:00Z"}
+
+    def ids(**params: str) -> list[int]:
+        return [row[0] for row in run_query(con, "issues", {**window, **params}).rows]
+
+    assert ids() == [1, 2]  # the most recently seen first
+    assert ids(sort="first_seen") == [1, 2]  # the newest first
+    assert ids(sort="events") == [2, 1]  # 4 events against 3
+    assert ids(sort="users") == [2, 1]  # 4 users against 3
+    assert ids(search="ITEM IS") == [1]  # one event's own wording, any case
+    assert ids(search="removeFrom") == [2]  # the culprit
+    assert ids(search="rangeerror") == [2]
+    assert ids(tag="plan:pro") == [1]
+    assert ids(tag="plan:free") == []
+    assert ids(tag="$.plan:pro") == []  # a key is a name, never a JSON path
+    assert ids(environment="staging") == [1]
+    assert ids(browser="Firefox") == [1]
+    assert ids(release="shop@1.0") == [1]
+    facets = run_query(con, "error_facets", window).rows
+    assert facets == [
+        ["browser", "Chrome", 6], ["browser", "Firefox", 1], ["environment", "production", 6],
+        ["environment", "staging", 1], ["release", "shop@1.1", 6], ["release", "shop@1.0", 1],
+    ]  # fmt: skip

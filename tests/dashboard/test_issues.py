@@ -36,9 +36,10 @@ def send_errors(http, collector, project, analytics, messages: list[tuple[str, s
 
 
 def grid_rows(page, grid: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
-    """The visible rows of an ag-grid, cell texts in column order."""
+    """The visible rows of an ag-grid, cell texts in column order (without the selection boxes)."""
     rows = page.locator(f"#{grid} .ag-center-cols-container .ag-row")
-    return [rows.nth(n).locator(".ag-cell").all_inner_texts() for n in range(rows.count())]
+    cells = ".ag-cell:not([col-id='ag-Grid-SelectionColumn'])"
+    return [rows.nth(n).locator(cells).all_inner_texts() for n in range(rows.count())]
 
 
 def test_issues_show_their_counts_people_and_release(page, http, collector, analytics, dashboard, demo_project):
@@ -77,7 +78,7 @@ def test_an_issue_title_opens_the_issues_page(page, http, collector, analytics, 
 def test_the_status_filter_applies_and_is_in_the_url(page, http, collector, analytics, dashboard, demo_project):
     send_errors(http, collector, demo_project, analytics, [("TypeError", "boom")], issues=1)
     page.goto(f"{dashboard.url}/issues?status=resolved")
-    page.locator("#issues-empty").get_by_text("No issues with events in this range yet.").wait_for(timeout=15_000)
+    page.locator("#issues-empty").get_by_text("No issue matches the search and filters").wait_for(timeout=15_000)
     assert grid_rows(page, "issues-table") == []
     page.goto(f"{dashboard.url}/issues?status=unresolved")
     page.locator("#issues-table").get_by_text("TypeError: boom").wait_for(timeout=15_000)
@@ -102,3 +103,62 @@ def test_issue_text_is_shown_as_text_never_as_html(page, http, collector, analyt
     assert page.title() != "pwned"
     assert table.locator("a[href^='javascript']").count() == 0
     assert table.locator("strong").count() == 0
+
+
+def test_search_filters_and_sort_narrow_the_list_and_stay_in_the_url(
+    page, http, collector, analytics, dashboard, demo_project
+):
+    send_errors(http, collector, demo_project, analytics,
+                [("TypeError", "boom")] * 3 + [("RangeError", "too far")], issues=2)  # fmt: skip
+    table = page.locator("#issues-table")
+    page.goto(f"{dashboard.url}/issues?q=FAR")
+    table.get_by_text("RangeError: too far").wait_for(timeout=15_000)
+    assert [row[0] for row in grid_rows(page, "issues-table")] == ["RangeError: too far"]
+
+    search_box = page.locator("#issues-search")
+    search_box.fill("typeerror")
+    search_box.press("Enter")
+    page.wait_for_url("**/issues?range=1h&q=typeerror", timeout=15_000)
+    table.get_by_text("TypeError: boom").wait_for(timeout=15_000)
+    wait_until(lambda: len(grid_rows(page, "issues-table")) == 1, timeout=10, what="one issue")
+
+    search_box.fill("")
+    search_box.press("Enter")
+    page.locator("#issues-sort").click()
+    page.get_by_text("Sort: Events").click()
+    page.wait_for_url("**/issues?range=1h&sort=events", timeout=15_000)
+    wait_until(lambda: [r[0] for r in grid_rows(page, "issues-table")] == ["TypeError: boom", "RangeError: too far"],
+               timeout=10, what="the most events first")  # fmt: skip
+
+    page.locator("#issues-release").click()
+    page.get_by_role("option", name="shop@1.2").click()  # the options open outside the dropdown
+    page.wait_for_url("**/issues?range=1h&sort=events&release=shop%401.2", timeout=15_000)
+    page.goto(f"{dashboard.url}/issues?release=shop@9")
+    page.locator("#issues-empty").get_by_text("No issue matches the search and filters").wait_for(timeout=15_000)
+
+
+def test_selected_issues_are_resolved_and_merged_at_once(
+    page, http, collector, analytics, dashboard, demo_project, user
+):
+    from tests.dashboard.conftest import log_in
+
+    ids = send_errors(http, collector, demo_project, analytics,
+                      [("TypeError", "boom")] * 3 + [("RangeError", "too far")], issues=2)  # fmt: skip
+    log_in(page, dashboard.url)
+    page.goto(f"{dashboard.url}/issues")
+    table = page.locator("#issues-table")
+    table.get_by_text("RangeError: too far").wait_for(timeout=15_000)
+    result = page.locator("#issues-action-result")
+
+    page.locator("#issues-resolve").click()
+    result.get_by_text("Select issues first").wait_for(timeout=15_000)
+
+    table.locator(".ag-header-cell .ag-checkbox-input").first.click()  # every issue on the page
+    page.locator("#issues-resolve").click()
+    result.get_by_text("2 issues: resolved.").wait_for(timeout=15_000)
+    wait_until(lambda: {r[2] for r in grid_rows(page, "issues-table")} == {"resolved"}, timeout=15, what="resolved")
+
+    page.locator("#issues-merge").click()  # the selection held through the refresh
+    result.get_by_text(f"Merged #{ids['RangeError: too far']} into #{ids['TypeError: boom']}.").wait_for(timeout=15_000)
+    wait_until(lambda: [r[0] for r in grid_rows(page, "issues-table")] == ["TypeError: boom"], timeout=15,
+               what="one issue left")  # fmt: skip
