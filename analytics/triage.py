@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from analytics import releases
+from contracts import releases
 from contracts.triage import STATUS_AFTER, Action, ActionError
 
 #: Activity written by Vigil itself (a regression, an ignore that ran out) has this actor.

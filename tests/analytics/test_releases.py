@@ -6,8 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from analytics.releases import ReleaseOrder, compare, parse
+from analytics.releases import ReleaseOrder
 from analytics.store import open_database
+from contracts.releases import compare, parse
 
 
 @pytest.mark.parametrize(
