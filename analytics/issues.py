@@ -61,7 +61,8 @@ DDL = [
         ts TIMESTAMP NOT NULL,
         actor VARCHAR NOT NULL,
         action VARCHAR NOT NULL,
-        detail VARCHAR
+        detail VARCHAR,
+        release VARCHAR
     )""",
 ]
 
@@ -173,33 +174,36 @@ def apply(con: duckdb.DuckDBPyConnection, index: Releases, plan: Plan, events: l
         )
     if changes:
         con.executemany(
-            "INSERT INTO issue_activity VALUES (?, ?, 'vigil', ?, ?)",
-            [[issue_id, now, status, detail] for issue_id, (status, detail) in changes.items()],
+            "INSERT INTO issue_activity VALUES (?, ?, 'vigil', ?, ?, ?)",
+            [
+                [issue_id, now, status, detail, release or None]
+                for issue_id, (status, detail, release) in changes.items()
+            ],
         )
 
 
 def _status_changes(
     con: duckdb.DuckDBPyConnection, index: Releases, ids: list[int], deltas: dict[int, list[object]], now: datetime
-) -> dict[int, tuple[str, str]]:
-    """The batch's resolved issues that regress and ignored issues that wake up: id → (new status, why)."""
+) -> dict[int, tuple[str, str, str]]:
+    """The batch's resolved issues that regress and ignored issues that wake up: id → (new status, why, release)."""
     rows = con.execute(
         """SELECT issue_id, project_id, status, resolved_in_release, status_changed_at, events,
                   ignore_until, ignore_until_events, ignore_users
            FROM issues WHERE issue_id IN (SELECT unnest($ids)) AND status IN $watched""",
         {"ids": ids, "watched": [*RESOLVED, "ignored"]},
     ).fetchall()
-    changes: dict[int, tuple[str, str]] = {}
+    changes: dict[int, tuple[str, str, str]] = {}
     for issue_id, project_id, status, in_release, changed_at, events, until, until_events, users in rows:
         n, last_ts, newest = deltas[issue_id][0], deltas[issue_id][2], str(deltas[issue_id][4] or "")
         if status != "ignored":
             if _regresses(index, project_id, newest, in_release or "", last_ts, changed_at):
-                changes[issue_id] = ("regressed", f"an event from {newest}" if newest else "a new event")
+                changes[issue_id] = ("regressed", f"an event from {newest}" if newest else "a new event", newest)
         elif until is not None and now >= until:
-            changes[issue_id] = ("unresolved", "the time it was ignored for is over")
+            changes[issue_id] = ("unresolved", "the time it was ignored for is over", "")
         elif until_events is not None and events + n >= until_events:
-            changes[issue_id] = ("unresolved", "the number of events it was ignored until came")
+            changes[issue_id] = ("unresolved", "the number of events it was ignored until came", "")
         elif users is not None and _users_since(con, issue_id, changed_at) >= users:
-            changes[issue_id] = ("unresolved", "the number of users it was ignored until came")
+            changes[issue_id] = ("unresolved", "the number of users it was ignored until came", "")
     return changes
 
 

@@ -116,13 +116,13 @@ def _set(
         else:
             detail = "reopened"
         changed.append([status, in_release, now, until, until_events, users, issue_id])
-        activity.append([issue_id, now, action.actor, action.action, detail])
+        activity.append([issue_id, now, action.actor, action.action, detail, in_release])
     con.executemany(
         """UPDATE issues SET status = ?, resolved_in_release = ?, status_changed_at = ?, ignore_until = ?,
                ignore_until_events = ?, ignore_users = ? WHERE issue_id = ?""",
         changed,
     )
-    con.executemany("INSERT INTO issue_activity VALUES (?, ?, ?, ?, ?)", activity)
+    con.executemany("INSERT INTO issue_activity VALUES (?, ?, ?, ?, ?, ?)", activity)
     return {"issues": [{"issue_id": row[-1], "status": status, "resolved_in_release": row[1]} for row in changed]}
 
 
@@ -154,7 +154,7 @@ def _merge(
     con.execute("UPDATE issues SET merged_into = $into WHERE merged_into IN (SELECT unnest($others))", moved)
     names = ", ".join(f"#{i}" for i in others)
     con.executemany(
-        "INSERT INTO issue_activity VALUES (?, ?, ?, 'merge', ?)",
+        "INSERT INTO issue_activity VALUES (?, ?, ?, 'merge', ?, NULL)",
         [[into, now, action.actor, f"merged {names} into this issue"]]
         + [[other, now, action.actor, f"merged into #{into}"] for other in others],
     )
@@ -173,8 +173,8 @@ def wake_ignored(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
         ).fetchall()
         if woken:
             con.executemany(
-                "INSERT INTO issue_activity VALUES (?, ?, ?, 'unresolved', 'the time it was ignored for is over')",
-                [[issue_id, now, VIGIL] for (issue_id,) in woken],
+                "INSERT INTO issue_activity VALUES (?, ?, ?, 'unresolved', ?, NULL)",
+                [[issue_id, now, VIGIL, "the time it was ignored for is over"] for (issue_id,) in woken],
             )
         con.commit()
     except BaseException:

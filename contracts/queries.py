@@ -122,6 +122,13 @@ _DECLARED = [
         "An issue's latest events, with their frames (symbolicated when a source map was there).",
         (ISSUE, PROJECT, limit(50)),
     ),
+    # Releases.
+    Query(
+        "releases",
+        "Each release with sessions in the range: first seen, sessions and users (the beacon's and Sentry SDKs'), "
+        "adoption, crash-free sessions and users, errors per session, new and regressed issues.",
+        (*RANGE, limit(200)),
+    ),
     # The per-minute rollups: cheap for any range, days or months.
     Query(
         "events_per_minute",

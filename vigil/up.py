@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import secrets
 import socket
 import sys
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from contracts import runfiles
 from contracts.projects import Project, ensure_demo_project
 from contracts.settings import ConfigError, load
 from dashboard.settings import DashboardSettings
+from dashboard.users import Users, users_file
 from vigil import redis_server, self_probe
 from vigil.supervise import Child, Supervisor
 
@@ -163,6 +165,24 @@ def _local(settings: CollectorSettings | DashboardSettings) -> str:
     return f"http://{host}:{settings.port}"
 
 
+DEMO_USER = "demo"
+
+
+def login_line(data_dir: Path, *, demo_user: bool) -> str:
+    """How to log in to the dashboard; the demo makes itself a user (its password kept beside the users, mode 600)."""
+    users = Users(users_file(data_dir))
+    kept = data_dir / "dashboard" / "demo-password"
+    if demo_user and not users.any():
+        password = secrets.token_urlsafe(12)
+        users.add(DEMO_USER, password)
+        runfiles.write_private(kept, password)
+    if demo_user and users.exists(DEMO_USER) and kept.exists():
+        return f"{DEMO_USER} / {kept.read_text().strip()}   (made for the demo; vigil user add for your own)"
+    if users.any():
+        return "with a user of `vigil user list`"
+    return "no users yet: the dashboard is read-only until `vigil user add NAME`"
+
+
 def run(p: Plan, echo: Callable[[str], None]) -> None:
     """Start everything, print where it listens, and supervise until SIGTERM or Ctrl-C."""
     lock = runfiles.lock_data_dir(p.data_dir)
@@ -186,6 +206,7 @@ def run(p: Plan, echo: Callable[[str], None]) -> None:
     if p.demo_port is not None:
         echo(f"  demo site   http://127.0.0.1:{p.demo_port}/   (traffic is being generated)")
     echo(f"  project     {demo.name} (id {demo.id}, key {demo.public_key})")
+    echo(f"  log in      {login_line(p.data_dir, demo_user=p.demo_port is not None)}")
     echo("Ctrl-C stops everything.")
     try:
         supervisor.run()

@@ -1,0 +1,70 @@
+"""The SQL of the releases query: each release's health in the range, from the beacon's and Sentry SDKs' sessions.
+
+A beacon session is the ``session_id`` of page views and errors; it crashed when it had an
+unhandled error (``mechanism`` ``onerror`` or ``onunhandledrejection``: what reached the
+page's global handlers, as Sentry's browser SDK counts a crash). A Sentry SDK session is
+its latest update (``status`` ``crashed`` is a crash), and a pre-aggregated count adds its
+``quantity`` per status. Users are the hashed ``user_id`` of the beacon and the SDKs'
+``distinct_id``; a user crashed when one of their sessions did.
+"""
+
+from __future__ import annotations
+
+_RANGE = "ts >= $since AND ts < $until AND ($project IS NULL OR project = $project) AND coalesce(release, '') <> ''"
+_UNHANDLED = "('onerror', 'onunhandledrejection')"
+
+SQL = {
+    "releases": (
+        f"""WITH beacon_rows AS (
+            SELECT project_id, project, release, session_id, user_id, ts, false AS crashed FROM page_views
+            WHERE {_RANGE} AND coalesce(session_id, '') <> ''
+            UNION ALL
+            SELECT project_id, project, release, session_id, user_id, ts, mechanism IN {_UNHANDLED} FROM errors
+            WHERE {_RANGE} AND coalesce(session_id, '') <> ''),
+        beacon_sessions AS (
+            SELECT project_id, any_value(project) AS project, release, session_id, max(user_id) AS user_id,
+                   bool_or(crashed) AS crashed, min(ts) AS first_ts
+            FROM beacon_rows GROUP BY project_id, release, session_id),
+        sdk_sessions AS (
+            SELECT project_id, project, release, distinct_id AS user_id, status = 'crashed' AS crashed,
+                   quantity, started AS first_ts
+            FROM sentry_sessions
+            WHERE started >= $since AND started < $until AND ($project IS NULL OR project = $project)
+              AND coalesce(release, '') <> ''
+            QUALIFY session_id IS NULL
+                 OR row_number() OVER (PARTITION BY project_id, session_id ORDER BY received_at DESC, "row" DESC) = 1),
+        sessions AS (
+            SELECT project_id, project, release, user_id, crashed, 1 AS quantity, first_ts FROM beacon_sessions
+            UNION ALL SELECT * FROM sdk_sessions),
+        health AS (
+            SELECT project_id, any_value(project) AS project, release, sum(quantity) AS sessions,
+                   coalesce(sum(quantity) FILTER (WHERE crashed), 0) AS crashed_sessions,
+                   count(DISTINCT nullif(user_id, '')) AS users,
+                   count(DISTINCT nullif(user_id, '')) FILTER (WHERE crashed) AS crashed_users,
+                   min(first_ts) AS first_ts
+            FROM sessions GROUP BY project_id, release),
+        errs AS (
+            SELECT project_id, release, count(*) AS errors FROM errors WHERE {_RANGE} GROUP BY ALL),
+        new_issues AS (
+            SELECT project_id, first_release AS release, count(*) AS new_issues FROM issues
+            WHERE status <> 'merged' AND ($project IS NULL OR project = $project) GROUP BY ALL),
+        regressed AS (
+            SELECT i.project_id, a.release, count(DISTINCT a.issue_id) AS regressed_issues
+            FROM issue_activity a JOIN issues i USING (issue_id) WHERE a.action = 'regressed' GROUP BY ALL)
+        SELECT h.project, h.release, least(r.first_seen, h.first_ts) AS first_seen,
+               h.sessions::BIGINT AS sessions, h.crashed_sessions::BIGINT AS crashed_sessions,
+               h.users, h.crashed_users,
+               round(h.sessions / sum(h.sessions) OVER (PARTITION BY h.project_id), 4) AS adoption,
+               round(1 - h.crashed_sessions / h.sessions, 4) AS crash_free_sessions,
+               CASE WHEN h.users > 0 THEN round(1 - h.crashed_users / h.users, 4) END AS crash_free_users,
+               coalesce(e.errors, 0) AS errors, round(coalesce(e.errors, 0) / h.sessions, 3) AS errors_per_session,
+               coalesce(n.new_issues, 0) AS new_issues, coalesce(g.regressed_issues, 0) AS regressed_issues
+        FROM health h
+        LEFT JOIN releases r ON r.project_id = h.project_id AND r.release = h.release
+        LEFT JOIN errs e ON e.project_id = h.project_id AND e.release = h.release
+        LEFT JOIN new_issues n ON n.project_id = h.project_id AND n.release = h.release
+        LEFT JOIN regressed g ON g.project_id = h.project_id AND g.release = h.release
+        ORDER BY h.project, first_seen DESC, h.release
+        LIMIT $limit"""
+    ),
+}

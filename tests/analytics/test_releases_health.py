@@ -1,0 +1,78 @@
+"""The releases query through the real consumer: sessions from the beacon and Sentry SDKs, crashes, issues."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pyarrow as pa
+
+from analytics.queries import run_query
+from analytics.store import insert
+from analytics.tables import SENTRY_SESSIONS
+from analytics.triage import act
+from contracts.beacon import Batch, ErrorEvent, PageViewEvent
+from contracts.stream import StreamEntry, encode_entry
+from contracts.triage import Action
+from tests.analytics.test_fingerprint import CHROME_1
+from tests.analytics.test_issues import CHROME_UA, T0, consume
+
+WINDOW = {"since": "2025-11-25T11:00:00Z", "until": "2025-11-25T13:00:00Z"}
+
+
+def visit(n: int, release: str, user: str, *errors: str, ts: int = T0) -> bytes:
+    """A session: a page view, then errors caught by ``mechanism`` (onerror is a crash, manual is not)."""
+    events: list[object] = [PageViewEvent(event_id=f"p{n}", ts=ts, page_url="https://shop.example/")]
+    events += [
+        ErrorEvent(event_id=f"e{n}-{k}", ts=ts + k + 1, page_url="https://shop.example/", error_type="TypeError",
+                   message="x", stack=CHROME_1, mechanism=mechanism)
+        for k, mechanism in enumerate(errors)
+    ]  # fmt: skip
+    batch = Batch(v=1, batch_id=f"b{n}", sent_at=ts, events=events, release=release, session_id=f"s{n}",  # type: ignore[arg-type]
+                  user_id=user)  # fmt: skip
+    return encode_entry(StreamEntry(project_id=1, project="demo", received_at=ts, user_agent=CHROME_UA, batch=batch))
+
+
+def sdk_sessions(con, rows: list[tuple[str, str | None, str, str, int]]) -> None:  # type: ignore[no-untyped-def]
+    """Sentry SDK session rows as the collector stores them: (release, session id, user, status, quantity)."""
+    started = datetime(2025, 11, 25, 12, 0, 30)
+    table = pa.Table.from_pylist(
+        [
+            {"entry_id": "x", "row": n, "received_at": started, "project": "demo", "project_id": 1, "release": release,
+             "environment": "production", "started": started, "session_id": sid, "distinct_id": user,
+             "status": status, "errors": 0, "duration_s": None, "quantity": quantity, "init": False,
+             "sdk": "sentry.javascript.browser"}
+            for n, (release, sid, user, status, quantity) in enumerate(rows)
+        ],
+        schema=SENTRY_SESSIONS,
+    )  # fmt: skip
+    insert(con, "sentry_sessions", table)
+
+
+def test_each_release_has_its_adoption_crash_free_rates_and_issues(redis_client, con):
+    consume(
+        redis_client, con,
+        visit(1, "shop@1.0", "u1", "onerror"),  # crashed
+        visit(2, "shop@1.0", "u2", "manual"),  # an error caught by the site: not a crash
+        visit(3, "shop@1.0", "u2"),
+        visit(4, "shop@1.1", "u3", ts=T0 + 60_000),
+    )  # fmt: skip
+    act(con, Action("resolve", [1], actor="ana"))
+    consume(redis_client, con, visit(5, "shop@1.1", "u3", "onunhandledrejection", ts=T0 + 120_000))  # regresses
+    sdk_sessions(con, [
+        ("shop@1.1", "sdk-1", "d1", "ok", 1),
+        ("shop@1.1", "sdk-1", "d1", "crashed", 1),  # the latest update of the session counts
+        ("shop@1.1", None, "", "exited", 4),  # an aggregate of four sessions
+    ])  # fmt: skip
+    result = run_query(con, "releases", WINDOW)
+    rows = {r[1]: dict(zip(result.columns, r, strict=True)) for r in result.rows}
+    old, new = rows["shop@1.0"], rows["shop@1.1"]
+    assert (old["sessions"], old["crashed_sessions"], old["users"], old["crashed_users"]) == (3, 1, 2, 1)
+    assert (old["crash_free_sessions"], old["crash_free_users"], old["errors"], old["errors_per_session"]) == (
+        0.6667, 0.5, 2, 0.667,
+    )  # fmt: skip
+    assert (old["new_issues"], old["regressed_issues"]) == (1, 0)
+    # 1.1: two beacon sessions (one crashed) and five SDK sessions (one crashed), users u3 and d1, both crashed.
+    assert (new["sessions"], new["crashed_sessions"], new["users"], new["crashed_users"]) == (7, 2, 2, 2)
+    assert (new["crash_free_sessions"], new["crash_free_users"], new["regressed_issues"]) == (0.7143, 0.0, 1)
+    assert (old["adoption"], new["adoption"]) == (0.3, 0.7)  # shares of the project's sessions in the range
+    assert [r[1] for r in result.rows] == ["shop@1.1", "shop@1.0"]  # the newest first
