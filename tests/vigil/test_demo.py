@@ -76,12 +76,21 @@ def test_vigil_demo_fills_the_dashboard_within_a_minute(data_dir, tmp_path, page
     try:
         started = time.monotonic()
         wait_until(
-            lambda: "Vigil is up" in log.read_text() or process.poll() is not None, timeout=60, what="vigil demo"
+            lambda: "Ctrl-C stops everything" in log.read_text() or process.poll() is not None,
+            timeout=60,
+            what="vigil demo",
         )
         assert process.poll() is None, log.read_text()
         page.goto(f"http://127.0.0.1:{p['demo']}/cart")
         assert page.locator("#add").count() == 1  # the demo shop is served, beacon and all
+        # The demo made a user and printed how to log in with it.
+        (login,) = [line for line in log.read_text().splitlines() if "log in" in line]
+        user, password = login.split()[2], login.split()[4]
+        assert user == "demo"
         page.goto(f"http://127.0.0.1:{p['dashboard']}/?range=15m")
+        page.get_by_label("User").fill(user)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
         rows = page.locator("#overview-messages td")
         rows.first.wait_for(timeout=max(1.0, 60 - (time.monotonic() - started)) * 1000)
         assert int(page.locator("#overview-kpis .value").first.inner_text().replace(",", "")) > 0
