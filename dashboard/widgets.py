@@ -11,9 +11,10 @@ from html import escape as html_escape
 from typing import Any
 from urllib.parse import urlencode
 
+import dash_ag_grid as dag
 import flask
 import plotly.graph_objects as go
-from dash import dash_table, dcc, html
+from dash import dcc, html
 
 from contracts.read_api import Result
 from dashboard.data import RANGES
@@ -71,14 +72,33 @@ def project_options(names: list[str], project: str | None) -> list[dict[str, str
     return [{"label": name, "value": name} for name in known]
 
 
-def data_table(id: str, columns: list[dict[str, Any]]) -> Any:
-    """A paged table of ``columns``, left-aligned and wrapping long text."""
-    return dash_table.DataTable(  # type: ignore[attr-defined]
+def grid(
+    id: str,
+    columns: list[dict[str, Any]],
+    *,
+    row_id: str | None = None,
+    rows: list[dict[str, Any]] | None = None,
+    row_class_rules: dict[str, str] | None = None,
+    **options: Any,
+) -> dag.AgGrid:
+    """A sortable, paged ag-grid of ``columns`` in the dashboard's look; ``row_id`` names the field that keeps a
+    row (and its selection) the same thing across refreshes; ``options`` add to its grid options."""
+    keyed = {"getRowId": f"params.data.{row_id}"} if row_id else {}
+    return dag.AgGrid(
         id=id,
-        columns=columns,
-        page_size=20,
-        style_cell={"textAlign": "left", "whiteSpace": "normal", "maxWidth": "40rem"},
-        style_header={"fontWeight": "600"},
+        columnDefs=columns,
+        rowData=rows or [],
+        rowClassRules=row_class_rules or {},
+        **keyed,
+        defaultColDef={"sortable": True, "resizable": True},
+        dashGridOptions={
+            "domLayout": "autoHeight",
+            "pagination": True,
+            "paginationPageSize": 20,
+            "suppressColumnVirtualisation": True,  # every column in the page, scrolled or not
+            **options,
+        },
+        className="ag-theme-alpine",
     )
 
 

@@ -68,7 +68,7 @@ def main() -> int:
                 shoot(page, f"{dashboard}/issues?range=1h", "#issues-table .ag-row", "issues")
                 shoot(page, f"{dashboard}/issues/{found[0][0]}?range=1h", "#issue-event-view h3", "issue")
                 shoot(page, f"{dashboard}/releases?range=1h", "#releases-table .ag-row", "releases")
-                shoot(page, f"{dashboard}/checks?range=1h", "#checks-states table", "checks")
+                shoot(page, f"{dashboard}/checks?range=1h", "#checks-states .ag-row", "checks")
                 shoot(page, f"{dashboard}/login", "form", "login")
                 browser.close()
         finally:

@@ -26,7 +26,7 @@ SQL = {
     ),
     "top_messages": (
         f"""SELECT error_type, message, count(*) AS errors, count(DISTINCT page_url) AS pages,
-               count(DISTINCT browser) AS browsers, max(ts) AS last_seen
+               count(DISTINCT browser) AS browsers, max(ts) AS last_seen, arg_max(issue_id, ts) AS issue_id
         FROM errors WHERE {WHERE}
         GROUP BY error_type, message ORDER BY errors DESC, last_seen DESC LIMIT $limit"""
     ),

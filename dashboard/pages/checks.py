@@ -15,7 +15,7 @@ from dash import Input, Output, callback, dcc, html
 
 from contracts.read_api import ReadApiError
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
-from dashboard.widgets import filters, project_options, records, refresh_ms, search, when
+from dashboard.widgets import filters, grid, project_options, records, refresh_ms, search, when
 
 dash.register_page(__name__, path="/checks", name="Checks", title="Vigil · Checks", order=3)
 
@@ -43,23 +43,29 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
     )
 
 
-def _state(state: str | None, since: object = None) -> html.Td:
-    """A state cell: its word, coloured by a class; ``—`` where the check does not run in that region."""
-    if state is None:
-        return html.Td("—", className="state state-none")
-    return html.Td(state, className=f"state state-{state}", title=f"since {when(since)} UTC" if since else None)
+#: A state cell's class, by its word (the colours of vigil.css); "—" where the check does not run in a region.
+STATE_CLASSES = {
+    f"state state-{state}": f"params.value == '{word}'"
+    for state, word in (("up", "up"), ("degraded", "degraded"), ("down", "down"), ("unknown", "unknown"),
+                        ("none", "—"))
+}  # fmt: skip
 
 
-def _table(header: list[str], rows: list[html.Tr]) -> html.Table:
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(rows)], className="grid")
+def _state_column(field: str, header: str) -> dict[str, Any]:
+    return {"field": field, "headerName": header, "cellClassRules": STATE_CLASSES, "tooltipField": f"{field}_since",
+            "minWidth": 110}  # fmt: skip
+
+
+def _since(cell: dict[str, Any]) -> str:
+    return f"since {when(cell['since'])} UTC" if cell.get("since") else ""
 
 
 def _uptime_share(minutes_up: int, minutes: int) -> str:
     return f"{100 * minutes_up / minutes:.2f} %" if minutes else "—"
 
 
-def states_table(checks: list[dict[str, Any]], uptime: list[dict[str, Any]]) -> html.Table | html.P:
-    """One row per check: its state across regions, per region, and its uptime over the range."""
+def states_table(checks: list[dict[str, Any]], uptime: list[dict[str, Any]]) -> Any:
+    """One row per check: its state across regions, per region (hover: since when), and its uptime over the range."""
     if not checks:
         return html.P(NO_CHECKS, className="empty")
     regions = sorted({c["region"] for c in checks if c["region"] != OVERALL})
@@ -73,59 +79,75 @@ def states_table(checks: list[dict[str, Any]], uptime: list[dict[str, Any]]) -> 
     rows = []
     for (project, check), cells in by_check.items():
         overall = cells.get(OVERALL, {})
-        rows.append(
-            html.Tr(
-                [
-                    html.Td(project),
-                    html.Td(check, className="check"),
-                    _state(overall.get("state"), overall.get("since")),
-                    *[_state(cells[r]["state"], cells[r]["since"]) if r in cells else _state(None) for r in regions],
-                    html.Td(_uptime_share(*totals[(project, check)]) if (project, check) in totals else "—"),
-                    html.Td(when(overall.get("last_ts"))),
-                ]
-            )
-        )
-    return _table(["Project", "Check", "All regions", *regions, "Uptime (range)", "Last result (UTC)"], rows)
+        row: dict[str, Any] = {
+            "id": f"{project}\x00{check}", "project": project, "check": check,
+            "overall": overall.get("state") or "—", "overall_since": _since(overall),
+            "uptime": _uptime_share(*totals[(project, check)]) if (project, check) in totals else "—",
+            "last": when(overall.get("last_ts")),
+        }  # fmt: skip
+        for n, region in enumerate(regions):
+            cell = cells.get(region, {})
+            row[f"r{n}"], row[f"r{n}_since"] = cell.get("state") or "—", _since(cell)
+        rows.append(row)
+    columns = [
+        {"field": "project", "headerName": "Project", "minWidth": 100},
+        {"field": "check", "headerName": "Check", "minWidth": 140, "cellClass": "check"},
+        _state_column("overall", "All regions"),
+        *[_state_column(f"r{n}", region) for n, region in enumerate(regions)],
+        {"field": "uptime", "headerName": "Uptime (range)", "minWidth": 120},
+        {"field": "last", "headerName": "Last result (UTC)", "minWidth": 165},
+    ]
+    return grid("checks-states-grid", columns, row_id="id", rows=rows, tooltipShowDelay=200)
 
 
-def agents_table(agents: list[dict[str, Any]]) -> html.Table | html.P:
+AGENT_COLUMNS: list[dict[str, Any]] = [
+    {"field": "project", "headerName": "Project"},
+    {"field": "region", "headerName": "Region"},
+    {"field": "host", "headerName": "Host"},
+    {"field": "state", "headerName": "State", "cellClassRules": {"state state-down": "params.value == 'lost'",
+                                                                  "state state-up": "params.value != 'lost'"}},
+    {"field": "last_heartbeat", "headerName": "Last heartbeat (UTC)", "minWidth": 165},
+    {"field": "every", "headerName": "Heartbeat every"},
+]  # fmt: skip
+
+
+def agents_table(agents: list[dict[str, Any]]) -> Any:
     """Every agent; a lost one's row stands out."""
     if not agents:
         return html.P(NO_AGENTS, className="empty")
     rows = [
-        html.Tr(
-            [
-                html.Td(a["project"]),
-                html.Td(a["region"]),
-                html.Td(a["host"]),
-                html.Td(a["state"], className=f"state state-{'down' if a['state'] == 'lost' else 'up'}"),
-                html.Td(when(a["last_heartbeat"])),
-                html.Td(f"{a['interval_s']:g} s"),
-            ],
-            className="lost" if a["state"] == "lost" else None,
-        )
+        {"id": f"{a['region']}\x00{a['host']}", "project": a["project"], "region": a["region"], "host": a["host"],
+         "state": a["state"], "last_heartbeat": when(a["last_heartbeat"]), "every": f"{a['interval_s']:g} s"}
         for a in agents
-    ]
-    return _table(["Project", "Region", "Host", "State", "Last heartbeat (UTC)", "Heartbeat every"], rows)
+    ]  # fmt: skip
+    return grid(
+        "checks-agents-grid",
+        AGENT_COLUMNS,
+        row_id="id",
+        rows=rows,
+        row_class_rules={"lost": "params.data.state == 'lost'"},
+    )
 
 
-def uptime_table(uptime: list[dict[str, Any]]) -> html.Table | html.P:
+UPTIME_COLUMNS = [
+    {"field": "check", "headerName": "Check", "cellClass": "check"},
+    {"field": "day", "headerName": "Day (UTC)"},
+    {"field": "minutes", "headerName": "Minutes", "type": "numericColumn"},
+    {"field": "minutes_up", "headerName": "Minutes up", "type": "numericColumn"},
+    {"field": "uptime", "headerName": "Uptime"},
+]
+
+
+def uptime_table(uptime: list[dict[str, Any]]) -> Any:
     """Per check and UTC day: minutes with a conclusive result, and the share with a region up."""
     if not uptime:
         return html.P(NO_UPTIME, className="empty")
     rows = [
-        html.Tr(
-            [
-                html.Td(u["check"], className="check"),
-                html.Td(str(u["day"])[:10]),
-                html.Td(f"{u['minutes']:,}"),
-                html.Td(f"{u['minutes_up']:,}"),
-                html.Td(_uptime_share(u["minutes_up"], u["minutes"])),
-            ]
-        )
+        {"check": u["check"], "day": str(u["day"])[:10], "minutes": f"{u['minutes']:,}",
+         "minutes_up": f"{u['minutes_up']:,}", "uptime": _uptime_share(u["minutes_up"], u["minutes"])}
         for u in uptime
-    ]
-    return _table(["Check", "Day (UTC)", "Minutes", "Minutes up", "Uptime"], rows)
+    ]  # fmt: skip
+    return grid("checks-uptime-grid", UPTIME_COLUMNS, rows=rows)
 
 
 def lost_alert(agents: list[dict[str, Any]]) -> str:

@@ -15,14 +15,13 @@ from typing import Any
 from urllib.parse import quote
 
 import dash
-import dash_ag_grid as dag
 from dash import Input, Output, State, callback, dcc, html
 
 from contracts.queries import BREAKDOWNS
 from contracts.read_api import ReadApiError, Result
 from dashboard import event_view, triage
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
-from dashboard.widgets import figure, markdown_link, records, refresh_ms, search, time_bars, when
+from dashboard.widgets import figure, grid, markdown_link, records, refresh_ms, search, time_bars, when
 
 dash.register_page(__name__, path_template="/issues/<issue_id>", name="Issue", title="Vigil · Issue", order=90)
 
@@ -96,13 +95,7 @@ def layout(issue_id: str | None = None, event: str | None = None, range: str | N
             html.Div(
                 [
                     html.H3("Its latest events"),
-                    dag.AgGrid(
-                        id="issue-events",
-                        columnDefs=EVENT_COLUMNS,
-                        rowData=[],
-                        dashGridOptions={"domLayout": "autoHeight", "pagination": True, "paginationPageSize": 20},
-                        className="ag-theme-alpine",
-                    ),
+                    grid("issue-events", EVENT_COLUMNS),
                 ],
                 className="card",
             ),

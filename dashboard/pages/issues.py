@@ -15,7 +15,6 @@ import re
 from typing import Any
 
 import dash
-import dash_ag_grid as dag
 from dash import Input, Output, State, callback, dcc, html
 
 from contracts.queries import ISSUE_STATUSES as STATUSES
@@ -23,7 +22,7 @@ from contracts.queries import SORTS
 from contracts.read_api import ReadApiError
 from dashboard import triage
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
-from dashboard.widgets import filters, markdown_link, project_options, records, refresh_ms, search, when
+from dashboard.widgets import filters, grid, markdown_link, project_options, records, refresh_ms, search, when
 
 dash.register_page(__name__, path="/issues", name="Issues", title="Vigil · Issues", order=1)
 
@@ -135,25 +134,16 @@ def layout(
                         className="actions",
                     ),
                     html.P(id="issues-empty", className="empty"),
-                    dag.AgGrid(
-                        id="issues-table",
-                        columnDefs=COLUMNS,
-                        rowData=[],
-                        getRowId="params.data.id",  # a row and its selection stay its issue across refreshes
-                        defaultColDef={"sortable": True, "resizable": True},
-                        dashGridOptions={
-                            "domLayout": "autoHeight",
-                            "pagination": True,
-                            "paginationPageSize": 20,
-                            "suppressColumnVirtualisation": True,  # every column in the page, scrolled or not
-                            "rowSelection": {
-                                "mode": "multiRow",
-                                "checkboxes": True,
-                                "headerCheckbox": True,
-                                "enableClickSelection": False,
-                            },
+                    grid(
+                        "issues-table",
+                        COLUMNS,
+                        row_id="id",  # a row and its selection stay its issue
+                        rowSelection={
+                            "mode": "multiRow",
+                            "checkboxes": True,
+                            "headerCheckbox": True,
+                            "enableClickSelection": False,
                         },
-                        className="ag-theme-alpine",
                     ),
                 ],
                 className="card",

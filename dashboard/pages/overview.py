@@ -15,9 +15,10 @@ from dash import Input, Output, callback, dcc, html
 from contracts.read_api import ReadApiError
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
 from dashboard.widgets import (
-    data_table,
     figure,
     filters,
+    grid,
+    markdown_link,
     plotly_text,
     project_options,
     records,
@@ -30,10 +31,10 @@ from dashboard.widgets import (
 dash.register_page(__name__, path="/", name="Overview", title="Vigil · Overview", order=0)
 
 NOT_STORED_COLUMNS = [
-    {"id": "what", "name": "What happened"},
-    {"id": "outcome", "name": "Outcome"},
-    {"id": "reason", "name": "Reason"},
-    {"id": "count", "name": "How many"},
+    {"field": "what", "headerName": "What happened", "flex": 3, "wrapText": True, "autoHeight": True},
+    {"field": "outcome", "headerName": "Outcome", "flex": 1},
+    {"field": "reason", "headerName": "Reason", "flex": 2},
+    {"field": "count", "headerName": "How many", "type": "numericColumn", "flex": 1},
 ]
 #: What each outcome means for the user, and what to do about it (docs/collector.md, docs/analytics.md).
 OUTCOMES = {
@@ -50,13 +51,14 @@ OUTCOMES = {
 }
 
 MESSAGE_COLUMNS = [
-    {"id": "error_type", "name": "Type"},
-    {"id": "message", "name": "Message"},
-    {"id": "errors", "name": "Events"},
-    {"id": "pages", "name": "Pages"},
-    {"id": "browsers", "name": "Browsers"},
-    {"id": "last_seen", "name": "Last seen (UTC)"},
-]
+    {"field": "message", "headerName": "Message (opens its issue)", "cellRenderer": "markdown", "flex": 4,
+     "minWidth": 260, "wrapText": True, "autoHeight": True},
+    {"field": "error_type", "headerName": "Type", "flex": 1, "minWidth": 120},
+    {"field": "errors", "headerName": "Events", "type": "numericColumn", "minWidth": 90},
+    {"field": "pages", "headerName": "Pages", "type": "numericColumn", "minWidth": 80},
+    {"field": "browsers", "headerName": "Browsers", "type": "numericColumn", "minWidth": 90},
+    {"field": "last_seen", "headerName": "Last seen (UTC)", "minWidth": 165},
+]  # fmt: skip
 
 
 def layout(project: str | None = None, range: str | None = None, **_: Any) -> html.Div:
@@ -78,7 +80,7 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
             html.Div(
                 [
                     html.H3("Top error messages"),
-                    data_table("overview-messages", MESSAGE_COLUMNS),
+                    grid("overview-messages", MESSAGE_COLUMNS),
                 ],
                 className="card",
             ),
@@ -91,7 +93,7 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
                         className="hint",
                     ),
                     html.P(id="overview-not-stored-empty", className="empty"),
-                    html.Div(data_table("overview-not-stored", NOT_STORED_COLUMNS), id="overview-not-stored-box"),
+                    html.Div(grid("overview-not-stored", NOT_STORED_COLUMNS), id="overview-not-stored-box"),
                 ],
                 className="card",
             ),
@@ -104,8 +106,8 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
 @callback(
     Output("overview-per-minute", "figure"),
     Output("overview-by-type", "figure"),
-    Output("overview-messages", "data"),
-    Output("overview-not-stored", "data"),
+    Output("overview-messages", "rowData"),
+    Output("overview-not-stored", "rowData"),
     Output("overview-not-stored-empty", "children"),
     Output("overview-not-stored-box", "style"),
     Output("overview-kpis", "children"),
@@ -144,8 +146,11 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         name="errors",
     )
     rows = records(messages)
+    suffix = f"?range={range_key}" if range_key in RANGES else ""
     for row in rows:
         row["last_seen"] = when(row["last_seen"])
+        text = str(row["message"] or row["error_type"] or "(no message)")
+        row["message"] = markdown_link(text, f"/issues/{row['issue_id']}{suffix}") if row["issue_id"] else text
     kpis = [
         html.Div([html.Div(f"{value:,}", className="value"), html.Div(label, className="label")], className="kpi")
         for value, label in zip(totals, ["errors", "distinct messages", "pages", "sessions"], strict=True)

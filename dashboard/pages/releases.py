@@ -16,13 +16,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 import dash
-import dash_ag_grid as dag
 from dash import Input, Output, callback, dcc, html
 
 from contracts.read_api import ReadApiError
 from contracts.releases import compare
 from dashboard.data import RANGES, client, time_range
-from dashboard.widgets import figure, filters, markdown_link, plotly_text, project_options, records, refresh_ms, search
+from dashboard.widgets import (
+    figure,
+    filters,
+    grid,
+    markdown_link,
+    plotly_text,
+    project_options,
+    records,
+    refresh_ms,
+    search,
+)
 from dashboard.widgets import when as when_text
 
 dash.register_page(__name__, path="/releases", name="Releases", title="Vigil · Releases", order=2)
@@ -64,15 +73,7 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
                 [
                     html.H3("Releases, the newest first, each beside the one before it"),
                     html.P(id="releases-empty", className="empty"),
-                    dag.AgGrid(
-                        id="releases-table",
-                        columnDefs=COLUMNS,
-                        rowData=[],
-                        getRowId="params.data.id",
-                        defaultColDef={"sortable": True, "resizable": True},
-                        dashGridOptions={"domLayout": "autoHeight", "pagination": True, "paginationPageSize": 20},
-                        className="ag-theme-alpine",
-                    ),
+                    grid("releases-table", COLUMNS, row_id="id"),
                 ],
                 className="card",
             ),

@@ -64,8 +64,8 @@ def test_the_project_filter_and_default_range(con):
 
 def test_top_messages_counts_pages_and_browsers(con):
     result = run_query(con, "top_messages", {"limit": "1"}, now=NOW)
-    assert result.columns == ["error_type", "message", "errors", "pages", "browsers", "last_seen"]
-    assert result.rows == [["TypeError", "a", 2, 2, 2, datetime(2026, 11, 25, 12, 1, 50)]]
+    assert result.columns == ["error_type", "message", "errors", "pages", "browsers", "last_seen", "issue_id"]
+    assert result.rows == [["TypeError", "a", 2, 2, 2, datetime(2026, 11, 25, 12, 1, 50), None]]  # not grouped here
 
 
 def test_totals_and_projects(con):

@@ -52,6 +52,13 @@ def log_in(page: Page, url: str, name: str = USER, password: str = PASSWORD) -> 
     page.locator("#account-user").wait_for(timeout=15_000)
 
 
+def grid_rows(page: Page, grid: str) -> list[list[str]]:
+    """The visible rows of an ag-grid, cell texts in column order (without the selection boxes)."""
+    rows = page.locator(f"#{grid} .ag-center-cols-container .ag-row")
+    cells = ".ag-cell:not([col-id='ag-Grid-SelectionColumn'])"
+    return [rows.nth(n).locator(cells).all_inner_texts() for n in range(rows.count())]
+
+
 @pytest.fixture
 def user(data_dir: Path) -> str:
     done = add_user(data_dir)

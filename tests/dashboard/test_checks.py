@@ -10,6 +10,7 @@ import pytest
 
 from contracts.probes import AgentInfo, CheckResult, Heartbeat, ProbeBatch
 from contracts.read_api import ReadClient
+from tests.dashboard.conftest import grid_rows
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.browser
@@ -61,35 +62,36 @@ def test_states_per_region_and_across_regions_agents_and_uptime(page, http, coll
     states = page.locator("#checks-states")
     states.get_by_text("shop").wait_for(timeout=15_000)
 
-    assert states.locator("th").all_inner_texts()[:5] == ["Project", "Check", "All regions", "eu", "us"]
+    headers = states.locator(".ag-header-cell-text").all_inner_texts()
+    assert headers[:5] == ["Project", "Check", "All regions", "eu", "us"]
+    cells = states.locator(".ag-center-cols-container .ag-row")
     rows = {
-        row.locator("td").nth(1).inner_text(): row.locator("td.state").evaluate_all(
-            "cells => cells.map(c => [c.textContent, c.className])"
+        row.locator("[col-id='check']").inner_text(): row.locator(".ag-cell.state").evaluate_all(
+            "cells => cells.map(c => [c.textContent, c.className.match(/state-[a-z]+/)[0]])"
         )
-        for row in states.locator("tbody tr").all()
+        for row in cells.all()
     }
     assert rows == {
-        "api": [["down", "state state-down"], ["down", "state state-down"], ["—", "state state-none"]],
-        "blog": [["up", "state state-up"], ["up", "state state-up"], ["—", "state state-none"]],
-        "shop": [["degraded", "state state-degraded"], ["down", "state state-down"], ["up", "state state-up"]],
+        "api": [["down", "state-down"], ["down", "state-down"], ["—", "state-none"]],
+        "blog": [["up", "state-up"], ["up", "state-up"], ["—", "state-none"]],
+        "shop": [["degraded", "state-degraded"], ["down", "state-down"], ["up", "state-up"]],
     }
-    uptime_in_range = [row.locator("td").nth(5).inner_text() for row in states.locator("tbody tr").all()]
-    assert uptime_in_range == ["0.00 %", "100.00 %", "100.00 %"]  # api, blog, shop (us was up)
+    by_check = {row[1]: row for row in grid_rows(page, "checks-states-grid")}
+    assert [by_check[c][5] for c in ("api", "blog", "shop")] == ["0.00 %", "100.00 %", "100.00 %"]  # us was up
 
     assert page.locator("#checks-lost").inner_text() == (
         "1 probe agent lost: us/probe-us. Their checks' states are stale, not down."
     )
-    lost = page.locator("#checks-agents tr.lost")
-    assert lost.locator("td").all_inner_texts()[:4] == ["demo", "us", "probe-us", "lost"]
-    assert page.locator("#checks-agents tbody tr").count() == 2
+    lost = page.locator("#checks-agents .ag-center-cols-container .ag-row.lost")
+    assert lost.locator(".ag-cell").all_inner_texts()[:4] == ["demo", "us", "probe-us", "lost"]
+    assert len(grid_rows(page, "checks-agents-grid")) == 2
 
-    uptime = page.locator("#checks-uptime tbody tr")
-    assert [row.locator("td").all_inner_texts()[2:] for row in uptime.all()] == [
-        ["1", "0", "0.00 %"],
-        ["1", "1", "100.00 %"],
-        ["1", "1", "100.00 %"],
-    ]
-    assert [row.locator("td").first.inner_text() for row in uptime.all()] == ["api", "blog", "shop"]
+    uptime = grid_rows(page, "checks-uptime-grid")
+    assert sorted(uptime) == sorted([
+        ["api", uptime[0][1], "1", "0", "0.00 %"],
+        ["blog", uptime[0][1], "1", "1", "100.00 %"],
+        ["shop", uptime[0][1], "1", "1", "100.00 %"],
+    ])  # fmt: skip
 
 
 def test_no_checks_yet_reads_well(page, analytics, dashboard):

@@ -9,6 +9,7 @@ import pytest
 
 from contracts.read_api import ReadClient
 from tests.collector.test_routes import batch, post
+from tests.dashboard.conftest import grid_rows
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.browser
@@ -33,13 +34,6 @@ def send_errors(http, collector, project, analytics, messages: list[tuple[str, s
             what=f"{issues} issues",
         )
     return {row[2]: row[0] for row in rows}
-
-
-def grid_rows(page, grid: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
-    """The visible rows of an ag-grid, cell texts in column order (without the selection boxes)."""
-    rows = page.locator(f"#{grid} .ag-center-cols-container .ag-row")
-    cells = ".ag-cell:not([col-id='ag-Grid-SelectionColumn'])"
-    return [rows.nth(n).locator(cells).all_inner_texts() for n in range(rows.count())]
 
 
 def test_issues_show_their_counts_people_and_release(page, http, collector, analytics, dashboard, demo_project):

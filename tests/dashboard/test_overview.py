@@ -10,6 +10,7 @@ import pytest
 from contracts.read_api import ReadClient
 from tests.collector.test_routes import batch, post
 from tests.conftest import _service
+from tests.dashboard.conftest import grid_rows
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.browser
@@ -35,12 +36,17 @@ def test_overview_shows_volume_types_and_messages(page, http, collector, analyti
     table = page.locator("#overview-messages")
     table.get_by_text("boom 42").wait_for(timeout=15_000)
 
-    cells = table.locator("td").all_inner_texts()
-    assert cells[:5] == ["TypeError", "boom 42", "3", "1", "1"]
+    cells = grid_rows(page, "overview-messages")[0]
+    assert cells[:5] == ["boom 42", "TypeError", "3", "1", "1"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", cells[5])
     assert page.locator("#overview-kpis .value").first.inner_text() == "4"
     assert page.locator("#overview-by-type").get_by_text("ReferenceError").count() >= 1
     assert page.locator("#overview-per-minute .bars path").count() >= 1
+
+    # A message opens the issue it belongs to.
+    table.get_by_role("link", name="boom 42").click()
+    page.wait_for_url("**/issues/*?range=1h", timeout=15_000)
+    page.locator("#issue-header").get_by_text("TypeError: boom 42").wait_for(timeout=15_000)
 
 
 def test_the_view_is_linkable_and_filters_rewrite_the_url(page, http, collector, analytics, dashboard, demo_project):
@@ -90,7 +96,7 @@ def test_what_was_not_stored_is_shown_with_its_reason(page, http, collector, ana
     page.goto(f"{dashboard.url}/?project=demo&range=1h")
     table = page.locator("#overview-not-stored")
     table.get_by_text("Dropped by the project's inbound filters").wait_for(timeout=15_000)
-    assert table.locator("td").all_inner_texts()[1:4] == ["filtered", "crawler (events)", "1"]
+    assert grid_rows(page, "overview-not-stored")[0][1:4] == ["filtered", "crawler (events)", "1"]
 
 
 def test_a_range_where_everything_was_stored_says_so(page, http, collector, analytics, dashboard, demo_project):

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.collector.test_routes import batch, post
-from tests.dashboard.test_issues import grid_rows
+from tests.dashboard.conftest import grid_rows
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.browser
