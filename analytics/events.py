@@ -233,5 +233,5 @@ class EventPipeline:
         )  # fmt: skip
         own = build(event, batch.tags, entry.user_agent, entry.source)
         if analysis is not None:
-            own += rows.analysis(analysis.frames, analysis.grouping)
+            own += rows.analysis(analysis.frames, analysis.grouping, batch.sdk)
         return table, shared + own

@@ -85,11 +85,12 @@ def report(e: ReportEvent, tags: dict[str, str], user_agent: str, source: str) -
     )  # fmt: skip
 
 
-def analysis(frames: Sequence[Any], grouping: Any) -> tuple[Any, ...]:
-    """The error columns of the analysis: frames (JSON), title, culprit, both hashes, the rule, the issue to come."""
+def analysis(frames: Sequence[Any], grouping: Any, sdk: str) -> tuple[Any, ...]:
+    """The error columns of the analysis: frames (JSON), title, culprit, both hashes, the rule, the sender's SDK,
+    and the issue to come."""
     return (
         as_json(frames),  # msgspec encodes the frame dataclasses field by field
-        grouping.title, grouping.culprit, grouping.app_hash, grouping.full_hash, grouping.rule, None,
+        grouping.title, grouping.culprit, grouping.app_hash, grouping.full_hash, grouping.rule, sdk or None, None,
     )  # fmt: skip
 
 

@@ -60,6 +60,7 @@ ERRORS = _table(
     ("app_hash", pa.string()),
     ("full_hash", pa.string()),
     ("grouping", pa.string()),  # what made the hashes: frames, message, family or fingerprint
+    ("sdk", pa.string()),  # what sent it: the beacon's name/version, or a Sentry SDK's
     ("issue_id", pa.int64()),  # last: the consumer fills it in when it stores the row
 )
 

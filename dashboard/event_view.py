@@ -150,6 +150,7 @@ def context_table(event: dict[str, Any]) -> html.Table:
         ("User (hashed)", event.get("user_id")),
         ("Session", event.get("session_id")),
         ("User agent", event.get("user_agent")),
+        ("SDK", event.get("sdk")),
         ("Level", event.get("level")),
         ("Caught by", event.get("mechanism")),
         ("Grouped by", event.get("grouping")),

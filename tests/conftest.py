@@ -148,3 +148,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in this thread
     for as long as the session's browser lives, and asyncio tests cannot run after it starts."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture
+def dashboard(data_dir: Path, analytics: Service) -> Iterator[Service]:
+    """A real dashboard process reading from the test's real analytics service, refreshing every second."""
+    service = _service(
+        "dashboard",
+        data_dir,
+        {"VIGIL_DASHBOARD_ANALYTICS_URL": analytics.url, "VIGIL_DASHBOARD_REFRESH_SECONDS": "1"},
+        "/healthz",
+    )
+    yield service
+    service.stop()

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.conftest import _service
-from tests.helpers import Service, env_without_vigil
+from tests.helpers import env_without_vigil
 
 USER, PASSWORD = "ana", "correct horse battery"
 
@@ -64,15 +63,3 @@ def user(data_dir: Path) -> str:
     done = add_user(data_dir)
     assert done.returncode == 0, done.stderr
     return USER
-
-
-@pytest.fixture
-def dashboard(data_dir, analytics) -> Iterator[Service]:
-    service = _service(
-        "dashboard",
-        data_dir,
-        {"VIGIL_DASHBOARD_ANALYTICS_URL": analytics.url, "VIGIL_DASHBOARD_REFRESH_SECONDS": "1"},
-        "/healthz",
-    )
-    yield service
-    service.stop()

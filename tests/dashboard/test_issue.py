@@ -40,7 +40,8 @@ def send(http, collector, project, analytics, stack: str, event_id: str, message
         ],
         **fields,
     }  # fmt: skip
-    body = batch(events=[event], sent_at=now, release=RELEASE, tags={"plan": "pro"}, user_id="u-1", session_id="s1")
+    body = batch(events=[event], sent_at=now, release=RELEASE, tags={"plan": "pro"}, user_id="u-1", session_id="s1",
+                 sdk="vigil.js/1.0.0")  # fmt: skip
     assert post(http, collector, project, body).status_code == 202
 
 
@@ -108,6 +109,7 @@ def test_from_the_issue_to_the_original_source_line_and_the_last_clicks(
     assert [c.split()[0] for c in crumbs] == ["-2.5", "-0.8", "-0.3", "0.0"]
     assert "button#pay" in crumbs[1]
     assert "tag plan" in view.locator("table.keys").inner_text()
+    assert "vigil.js/1.0.0" in view.locator("table.keys").inner_text()
 
     # The minified frames, on demand.
     page.locator("#issue-minified").get_by_text("Minified frames").click()

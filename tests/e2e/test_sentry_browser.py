@@ -28,8 +28,8 @@ def sentry_bundle() -> str:
     return out.stdout
 
 
-def test_the_sentry_browser_sdk_reports_an_error_that_is_stored(
-    page, site, collector, analytics, demo_project, data_dir, sentry_bundle
+def test_the_sentry_browser_sdk_reports_an_error_that_is_stored_and_shown_whole(
+    page, site, collector, analytics, dashboard, demo_project, data_dir, sentry_bundle
 ):
     dsn = collector.url.replace("http://", f"http://{demo_project.public_key}@") + f"/{demo_project.id}"
     site.pages["/sentry.js"] = Reply(sentry_bundle, content_type="application/javascript")
@@ -47,10 +47,12 @@ def test_the_sentry_browser_sdk_reports_an_error_that_is_stored(
 
     info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
-    statement = "SELECT error_type, message, release, environment, page_url, browser, causes, stack FROM errors"
+    statement = (
+        "SELECT error_type, message, release, environment, page_url, browser, causes, stack, issue_id, sdk FROM errors"
+    )
     with ReadClient(info["url"], token=info["token"]) as client:
         rows = wait_until(lambda: client.sql(statement).rows, timeout=15, what="the SDK's event stored")
-    ((error_type, message, release, environment, page_url, browser, causes, stack),) = rows
+    ((error_type, message, release, environment, page_url, browser, causes, stack, issue_id, sdk),) = rows
     assert (error_type, message, release, environment) == (
         "TypeError",
         "price is undefined",
@@ -61,3 +63,13 @@ def test_the_sentry_browser_sdk_reports_an_error_that_is_stored(
     assert browser == "HeadlessChrome"
     assert "cart empty" in causes
     assert "at HTMLButtonElement.pay (" in stack
+    assert sdk.startswith("sentry.javascript.browser/")
+
+    # The issue page shows the SDK's event as it shows the beacon's: chain, stack, clicks, and who sent it.
+    page.goto(f"{dashboard.url}/issues/{issue_id}")
+    view = page.locator("#issue-event-view")
+    view.locator("h3").get_by_text("price is undefined").wait_for(timeout=15_000)
+    assert "cart empty" in view.inner_text()
+    assert "pay" in view.locator("details.frame summary").first.inner_text()
+    assert "button#pay" in " ".join(view.locator(".timeline .crumb").all_inner_texts())
+    assert sdk in view.locator("table.keys").inner_text()
