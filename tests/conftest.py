@@ -14,10 +14,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 import redis
 
+from analytics.store import open_database
 from contracts.projects import Project, ensure_demo_project
 from tests.helpers import Service, env_without_vigil, free_port, stop_process, wait_until
 from vigil import redis_server
@@ -161,3 +163,11 @@ def dashboard(data_dir: Path, analytics: Service) -> Iterator[Service]:
     )
     yield service
     service.stop()
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An empty Vigil database in a file of the test's own."""
+    connection = open_database(tmp_path / "vigil.duckdb")
+    yield connection
+    connection.close()

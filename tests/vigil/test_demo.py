@@ -96,3 +96,33 @@ def test_vigil_demo_fills_the_dashboard_within_a_minute(data_dir, tmp_path, page
         assert int(page.locator("#overview-kpis .value").first.inner_text().replace(",", "")) > 0
     finally:
         stop_process(process, timeout=40)
+
+
+def test_each_demo_failure_is_one_issue_whatever_the_browser_or_release(redis_client, con, monkeypatch):
+    """The demo's bugs, thrown in three engines' wordings and stack formats over two releases, are six issues."""
+    import json
+    import random
+
+    from vigil.demo import traffic
+
+    # As if served from a public address: the inbound filters drop a localhost page's events by default.
+    monkeypatch.setattr(traffic, "SITE", "https://shop.example")
+    from contracts.beacon import decode_batch
+    from contracts.stream import StreamEntry, encode_entry
+    from tests.analytics.test_issues import T0, consume
+    from vigil.demo.traffic import FAILURES
+
+    rng = random.Random(3)
+    entries = []
+    for n in range(150):
+        body, user_agent = batch(rng, T0 + n * 1000)
+        decoded = decode_batch(json.dumps(body).encode()).batch
+        entries.append(encode_entry(StreamEntry(project_id=1, project="demo", received_at=T0 + n * 1000,
+                                                user_agent=user_agent, batch=decoded)))  # fmt: skip
+    consume(redis_client, con, *entries)
+    rows = con.execute(
+        "SELECT i.title, count(DISTINCT e.browser), count(DISTINCT e.release) FROM issues i "
+        "JOIN errors e USING (issue_id) GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    assert len(rows) == len(FAILURES)
+    assert all(browsers >= 3 and releases == 2 for _, browsers, releases in rows), rows

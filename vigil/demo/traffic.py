@@ -115,11 +115,8 @@ def stack(failure: Failure, browser: Browser, message: str, script: str) -> str:
             f"    at HTMLButtonElement.<anonymous> ({script}:1:{col + 391})\n"
             f"    at dispatch ({SITE}/static/vendor.js:2:18840)"
         )
-    return (
-        f"{failure.function}@{script}:1:{col}\n"
-        f"{'' if browser.family == 'firefox' else 'handler'}@{script}:1:{col + 391}\n"
-        f"dispatch@{SITE}/static/vendor.js:2:18840"
-    )
+    # SpiderMonkey and JavaScriptCore print an anonymous function (the click listener) with no name.
+    return f"{failure.function}@{script}:1:{col}\n@{script}:1:{col + 391}\ndispatch@{SITE}/static/vendor.js:2:18840"
 
 
 def batch(rng: random.Random, now_ms: int) -> tuple[dict[str, object], str]:
