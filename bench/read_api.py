@@ -6,7 +6,8 @@ It fills a fresh DuckDB file (or reuses ``--db`` if it is already filled) with D
 ``range()``, not through the pipeline, so 10 million rows take a minute or two rather than
 hours: 30 % errors in 2,000 issues (a few issues have most events, as on a real site), 50 %
 page views, 10 % web vitals and 10 % network failures, over three projects, 20 routes, five
-browsers, a release every three days, and sessions of five page views; then the tables the
+browsers, a release every three days, and sessions of five page views one after another
+(50,000 users); then the tables the
 consumer keeps beside them (issues, releases, activity, the per-minute rollups) from those
 rows, and a minute of probe results per check and region (10 checks, 3 regions). Then it
 serves the read API (``analytics.api.create_api``, uvicorn on 127.0.0.1) and times each
@@ -51,9 +52,11 @@ def rand(seed: int, modulus: int) -> str:
     return f"(hash(i * 7919 + {seed}) % {modulus})::BIGINT"
 
 
-def shared(n: int, start: datetime, days: int, prefix: str) -> str:
-    """The shared columns of ``n`` rows spread evenly over ``days`` from ``start``."""
+def shared(n: int, start: datetime, days: int, prefix: str, sessions: int) -> str:
+    """The shared columns of ``n`` rows spread evenly over ``days`` from ``start``, in ``sessions`` sessions that
+    follow one another in time (a row's session is the one open at its time)."""
     step_ms = days * 86_400_000 / n
+    session = f"(i * {sessions} // {n})::BIGINT"
     project = f"(CASE WHEN {rand(1, 10)} < 7 THEN 0 WHEN {rand(1, 10)} < 9 THEN 1 ELSE 2 END)"
     return f"""
         '{prefix}' || i AS event_id, 'b' || i AS batch_id,
@@ -63,7 +66,7 @@ def shared(n: int, start: datetime, days: int, prefix: str) -> str:
         CASE WHEN {rand(2, 10)} = 0 THEN 'staging' ELSE 'production' END AS environment,
         ['shop', 'blog', 'api'][{project} + 1] || '@1.' || ((i * {step_ms}) // (3 * 86400000))::BIGINT || '.0'
             AS release,
-        's' || {rand(3, max(1, n // 5))} AS session_id, 'u' || {rand(4, 50_000)} AS user_id,
+        's' || {session} AS session_id, 'u' || (hash({session}) % 50000)::BIGINT AS user_id,
         'https://shop.example/route' || {rand(5, ROUTES)} || '/' || {rand(6, 1000)} AS page_url,
         ['Chrome', 'Firefox', 'Safari', 'Edge', 'Samsung Internet'][{rand(7, 5)} + 1] AS browser,
         '131' AS browser_version, ['Windows', 'Mac OS X', 'iOS', 'Android', 'Linux'][{rand(8, 5)} + 1] AS os,
@@ -96,7 +99,8 @@ def fill(path: Path, events: int, days: int, now: datetime) -> None:
     }
     for table, n in counts.items():
         started = time.perf_counter()
-        con.execute(f"INSERT INTO {table} BY NAME SELECT {shared(n, start, days, table[0])}, {own[table]} "
+        sessions = max(1, counts["page_views"] // 5)  # five page views a session
+        con.execute(f"INSERT INTO {table} BY NAME SELECT {shared(n, start, days, table[0], sessions)}, {own[table]} "
                     f"FROM range({n}) t(i)")  # fmt: skip
         print(f"  {table}: {n:,} rows in {time.perf_counter() - started:.0f} s", flush=True)
     con.execute(

@@ -5,7 +5,8 @@ unhandled error (``mechanism`` ``onerror`` or ``onunhandledrejection``: what rea
 page's global handlers, as Sentry's browser SDK counts a crash). A Sentry SDK session is
 its latest update (``status`` ``crashed`` is a crash), and a pre-aggregated count adds its
 ``quantity`` per status. Users are the hashed ``user_id`` of the beacon and the SDKs'
-``distinct_id``; a user crashed when one of their sessions did.
+``distinct_id`` (never the same person's: the beacon's are keyed hashes), counted apart and added; a user
+crashed when one of their sessions did.
 """
 
 from __future__ import annotations
@@ -16,33 +17,50 @@ _UNHANDLED = "('onerror', 'onunhandledrejection')"
 SQL = {
     "releases": (
         f"""WITH beacon_rows AS (
-            SELECT project_id, project, release, session_id, user_id, ts, false AS crashed FROM page_views
+            SELECT project_id, project, release, session_id, user_id, ts FROM page_views
             WHERE {_RANGE} AND coalesce(session_id, '') <> ''
             UNION ALL
-            SELECT project_id, project, release, session_id, user_id, ts, mechanism IN {_UNHANDLED} FROM errors
+            SELECT project_id, project, release, session_id, user_id, ts FROM errors
             WHERE {_RANGE} AND coalesce(session_id, '') <> ''),
-        beacon_sessions AS (
-            SELECT project_id, any_value(project) AS project, release, session_id, max(user_id) AS user_id,
-                   bool_or(crashed) AS crashed, min(ts) AS first_ts
-            FROM beacon_rows GROUP BY project_id, release, session_id),
+        -- Distinct counts rather than a row per session: 1.2 times faster over a week of 10M events (bench/README.md).
+        beacon AS (
+            SELECT project_id, any_value(project) AS project, release, count(DISTINCT session_id) AS sessions,
+                   count(DISTINCT nullif(user_id, '')) AS users, min(ts) AS first_ts
+            FROM beacon_rows GROUP BY project_id, release),
+        -- The crashes apart from the count below: a filtered scan is faster than filtered distinct counts.
+        beacon_crashes AS (
+            SELECT project_id, release, count(DISTINCT session_id) AS crashed_sessions,
+                   count(DISTINCT nullif(user_id, '')) AS crashed_users
+            FROM errors WHERE {_RANGE} AND coalesce(session_id, '') <> '' AND mechanism IN {_UNHANDLED}
+            GROUP BY ALL),
         sdk_sessions AS (
-            SELECT project_id, project, release, distinct_id AS user_id, status = 'crashed' AS crashed,
-                   quantity, started AS first_ts
+            SELECT project_id, project, release, distinct_id, status = 'crashed' AS crashed, quantity, started
             FROM sentry_sessions
             WHERE started >= $since AND started < $until AND ($project IS NULL OR project = $project)
               AND coalesce(release, '') <> ''
             QUALIFY session_id IS NULL
                  OR row_number() OVER (PARTITION BY project_id, session_id ORDER BY received_at DESC, "row" DESC) = 1),
-        sessions AS (
-            SELECT project_id, project, release, user_id, crashed, 1 AS quantity, first_ts FROM beacon_sessions
-            UNION ALL SELECT * FROM sdk_sessions),
-        health AS (
+        sdk AS (
             SELECT project_id, any_value(project) AS project, release, sum(quantity) AS sessions,
                    coalesce(sum(quantity) FILTER (WHERE crashed), 0) AS crashed_sessions,
-                   count(DISTINCT nullif(user_id, '')) AS users,
-                   count(DISTINCT nullif(user_id, '')) FILTER (WHERE crashed) AS crashed_users,
-                   min(first_ts) AS first_ts
-            FROM sessions GROUP BY project_id, release),
+                   count(DISTINCT nullif(distinct_id, '')) AS users,
+                   count(DISTINCT nullif(distinct_id, '')) FILTER (WHERE crashed) AS crashed_users,
+                   min(started) AS first_ts
+            FROM sdk_sessions GROUP BY project_id, release),
+        -- The beacon's user ids are keyed hashes and the SDKs' are their own: the two never share a user.
+        health AS (
+            SELECT project_id, any_value(project) AS project, release, sum(sessions) AS sessions,
+                   sum(crashed_sessions) AS crashed_sessions, sum(users) AS users,
+                   sum(crashed_users) AS crashed_users, min(first_ts) AS first_ts
+            FROM (
+                SELECT b.project_id, b.project, b.release, b.sessions,
+                       coalesce(c.crashed_sessions, 0) AS crashed_sessions, b.users,
+                       coalesce(c.crashed_users, 0) AS crashed_users, b.first_ts
+                FROM beacon b LEFT JOIN beacon_crashes c USING (project_id, release)
+                UNION ALL
+                SELECT project_id, project, release, sessions, crashed_sessions, users, crashed_users, first_ts
+                FROM sdk)
+            GROUP BY project_id, release),
         errs AS (
             SELECT project_id, release, count(*) AS errors FROM errors WHERE {_RANGE} GROUP BY ALL),
         new_issues AS (
@@ -53,7 +71,7 @@ SQL = {
             FROM issue_activity a JOIN issues i USING (issue_id) WHERE a.action = 'regressed' GROUP BY ALL)
         SELECT h.project, h.release, least(r.first_seen, h.first_ts) AS first_seen,
                h.sessions::BIGINT AS sessions, h.crashed_sessions::BIGINT AS crashed_sessions,
-               h.users, h.crashed_users,
+               h.users::BIGINT AS users, h.crashed_users::BIGINT AS crashed_users,
                round(h.sessions / sum(h.sessions) OVER (PARTITION BY h.project_id), 4) AS adoption,
                round(1 - h.crashed_sessions / h.sessions, 4) AS crash_free_sessions,
                CASE WHEN h.users > 0 THEN round(1 - h.crashed_users / h.users, 4) END AS crash_free_users,

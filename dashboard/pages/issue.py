@@ -152,15 +152,24 @@ def _actions() -> html.Div:
     State("issue-changed", "data"),
     prevent_initial_call=True,
 )
-def triage_issue(*args: Any) -> tuple[Any, ...]:
-    issue_id, release, merge_with, changed = args[-4:]
+def triage_issue(
+    _resolve: int | None,
+    _resolve_next: int | None,
+    _resolve_in: int | None,
+    ignore: str | None,
+    _reopen: int | None,
+    _merge: int | None,
+    issue_id: int | None,
+    release: str | None,
+    merge_with: str | None,
+    changed: int | None,
+) -> tuple[Any, ...]:
+    """The button pressed (or the ignore chosen), as the logged-in user; the page refreshes when it was done."""
     trigger = dash.ctx.triggered_id
-    if issue_id is None or trigger is None:
+    if issue_id is None or trigger is None or (trigger == "issue-ignore" and ignore not in triage.IGNORE):
         return dash.no_update, dash.no_update, None
     if trigger == "issue-ignore":
-        if args[3] not in triage.IGNORE:
-            return dash.no_update, dash.no_update, None
-        done, message = triage.act("ignore", [issue_id], **triage.IGNORE[args[3]])
+        done, message = triage.act("ignore", [issue_id], **triage.IGNORE[str(ignore)])
     elif trigger == "issue-resolve-in":
         done, message = triage.act("resolve_in_release", [issue_id], release=(release or "").strip())
     elif trigger == "issue-merge":

@@ -239,9 +239,16 @@ def _facet_options(rows: list[list[Any]], facet: str, chosen: str | None) -> lis
     State("issues-changed", "data"),
     prevent_initial_call=True,
 )
-def triage_selected(*args: Any) -> tuple[Any, ...]:
+def triage_selected(
+    _resolve: int | None,
+    _resolve_next: int | None,
+    ignore: str | None,
+    _reopen: int | None,
+    _merge: int | None,
+    selected: list[dict[str, Any]] | None,
+    changed: int | None,
+) -> tuple[Any, ...]:
     """The chosen action on every selected issue, as the logged-in user."""
-    ignore, selected, changed = args[2], args[-2], args[-1]
     trigger = dash.ctx.triggered_id
     if trigger is None or (trigger == "issues-ignore" and ignore not in triage.IGNORE):
         return dash.no_update, dash.no_update, None
@@ -249,7 +256,7 @@ def triage_selected(*args: Any) -> tuple[Any, ...]:
     if not ids:
         return "Select issues first (the boxes on the left).", dash.no_update, None
     if trigger == "issues-ignore":
-        done, message = triage.act("ignore", ids, **triage.IGNORE[ignore])
+        done, message = triage.act("ignore", ids, **triage.IGNORE[str(ignore)])
     elif trigger == "issues-merge":
         done, message = triage.act("merge", ids)  # into the one with the most events
     else:
