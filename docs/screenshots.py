@@ -64,12 +64,17 @@ def main() -> int:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
+                shoot(page, f"{dashboard}/login", "form", "login")
+                # Log in as the user the demo made (its password is kept in the data directory).
+                page.get_by_label("User").fill("demo")
+                page.get_by_label("Password").fill((data / "dashboard" / "demo-password").read_text().strip())
+                page.get_by_role("button", name="Log in").click()
+                page.locator("#account-user").wait_for(timeout=30_000)
                 shoot(page, f"{dashboard}/?range=1h", "#overview-kpis .kpi", "overview")
                 shoot(page, f"{dashboard}/issues?range=1h", "#issues-table .ag-row", "issues")
                 shoot(page, f"{dashboard}/issues/{found[0][0]}?range=1h", "#issue-event-view h3", "issue")
-                shoot(page, f"{dashboard}/releases?range=1h", "#releases-table .ag-row", "releases")
+                shoot(page, f"{dashboard}/releases?range=24h", "#releases-table .ag-row", "releases")
                 shoot(page, f"{dashboard}/checks?range=1h", "#checks-states .ag-row", "checks")
-                shoot(page, f"{dashboard}/login", "form", "login")
                 browser.close()
         finally:
             demo.send_signal(signal.SIGTERM)

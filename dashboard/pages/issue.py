@@ -115,7 +115,13 @@ def _actions() -> html.Div:
                 [
                     html.Button("Resolve", id="issue-resolve", className="button"),
                     html.Button("Resolve in next release", id="issue-resolve-next", className="button"),
-                    dcc.Input(id="issue-release", placeholder="release, as shop@2.4.0", maxLength=200, debounce=True),
+                    dcc.Input(
+                        id="issue-release",
+                        placeholder="release, as shop@2.4.0",
+                        maxLength=200,
+                        debounce=True,
+                        className="short",
+                    ),
                     html.Button("Resolve in release", id="issue-resolve-in", className="button"),
                     dcc.Dropdown(
                         id="issue-ignore",
@@ -125,7 +131,13 @@ def _actions() -> html.Div:
                         searchable=False,
                     ),
                     html.Button("Reopen", id="issue-reopen", className="button"),
-                    dcc.Input(id="issue-merge-with", placeholder="merge with #", maxLength=200, debounce=True),
+                    dcc.Input(
+                        id="issue-merge-with",
+                        placeholder="merge with #",
+                        maxLength=200,
+                        debounce=True,
+                        className="short",
+                    ),
                     html.Button("Merge", id="issue-merge", className="button"),
                 ],
                 className="actions",

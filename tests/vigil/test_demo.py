@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from contracts.beacon import ErrorEvent, PageViewEvent
 from contracts.stream import EVENTS_STREAM, decode_entry, payloads
 from tests.helpers import env_without_vigil, free_port, stop_process, wait_until
 from vigil.demo.site import page as demo_page
@@ -27,20 +28,22 @@ def test_generated_traffic_is_accepted_by_the_collector(http, collector, demo_pr
             headers={"User-Agent": user_agent},
         )
         statuses.append(response.status_code)
-        if len(statuses) == 20:
+        if len(statuses) == 40:
             stop.set()
         return response.status_code
 
     accepted = generate(send, stop, interval=0, seed=7)
 
-    assert (accepted, set(statuses)) == (20, {202})
+    assert (accepted, set(statuses)) == (40, {202})
     entries = [decode_entry(p) for _, fields in redis_client.xrange(EVENTS_STREAM) for p in payloads(fields)]
-    assert len(entries) == 20
-    # Seeded: six browsers, both releases, five error types, all four pages.
+    assert len(entries) == 40
+    # Seeded: six browsers, both releases, page views on all four pages, and some visits with errors.
     assert len({e.user_agent for e in entries}) == 6
     assert len({e.batch.release for e in entries}) == 2
-    assert len({ev.error_type for e in entries for ev in e.batch.events}) == 5
-    assert len({ev.page_url for e in entries for ev in e.batch.events}) == 4
+    assert len({ev.page_url for e in entries for ev in e.batch.events if isinstance(ev, PageViewEvent)}) == 4
+    errors = [ev for e in entries for ev in e.batch.events if isinstance(ev, ErrorEvent)]
+    assert 0 < sum(1 for e in entries if any(isinstance(ev, ErrorEvent) for ev in e.batch.events)) < len(entries)
+    assert len({ev.error_type for ev in errors}) >= 3
 
 
 def test_stacks_follow_each_browser_family():
@@ -51,7 +54,9 @@ def test_stacks_follow_each_browser_family():
     for _ in range(200):
         body, user_agent = batch(rng, 1_764_072_000_000)
         family = next(b.family for b in BROWSERS if b.user_agent == user_agent)
-        seen[family] = body["events"][0]["stack"]  # type: ignore[index]
+        errors = [e for e in body["events"] if e["type"] == "error"]  # type: ignore[attr-defined]
+        if errors:
+            seen[family] = errors[0]["stack"]
     assert "\n    at " in seen["chrome"]
     assert "@http://" in seen["firefox"]
     assert "    at " not in seen["firefox"]
@@ -91,7 +96,7 @@ def test_vigil_demo_fills_the_dashboard_within_a_minute(data_dir, tmp_path, page
         page.get_by_label("User").fill(user)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
-        rows = page.locator("#overview-messages td")
+        rows = page.locator("#overview-messages .ag-row")
         rows.first.wait_for(timeout=max(1.0, 60 - (time.monotonic() - started)) * 1000)
         assert int(page.locator("#overview-kpis .value").first.inner_text().replace(",", "")) > 0
     finally:
@@ -114,7 +119,7 @@ def test_each_demo_failure_is_one_issue_whatever_the_browser_or_release(redis_cl
 
     rng = random.Random(3)
     entries = []
-    for n in range(150):
+    for n in range(400):
         body, user_agent = batch(rng, T0 + n * 1000)
         decoded = decode_batch(json.dumps(body).encode()).batch
         entries.append(encode_entry(StreamEntry(project_id=1, project="demo", received_at=T0 + n * 1000,

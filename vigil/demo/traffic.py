@@ -1,9 +1,10 @@
 """Demo traffic: visitors of the demo shop on several browsers and releases, failing realistically.
 
 Each tick one visitor's session sends a batch through the beacon protocol, with the
-User-Agent of its browser and error messages and stack strings in that browser's own
-format, so everything downstream (parsing, grouping, the dashboard) sees what it would
-see from a real site.
+User-Agent of its browser: the page views of the visit and, for some visits, errors with
+messages and stack strings in that browser's own format, so everything downstream
+(parsing, grouping, the releases' crash-free rates, the dashboard) sees what it would see
+from a real site. Release 1.5.0 fails more often than 1.4.2.
 """
 
 from __future__ import annotations
@@ -100,6 +101,11 @@ def _pick(rng: random.Random, weighted: list[tuple[T, int]]) -> T:
     return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
 
 
+#: The share of visits that hit an error, by release: the newer one is worse.
+FAILING_VISITS = {"shop@1.4.2": 0.25, "shop@1.5.0": 0.4}
+USERS = 400
+
+
 def _release_boost(failure: Failure, release: str) -> int:
     """Release 1.5.0 split its bundle badly: chunk loads fail three times as often."""
     return 3 if failure.error_type == "ChunkLoadError" and release.endswith("1.5.0") else 1
@@ -120,13 +126,18 @@ def stack(failure: Failure, browser: Browser, message: str, script: str) -> str:
 
 
 def batch(rng: random.Random, now_ms: int) -> tuple[dict[str, object], str]:
-    """One visitor's batch of 1-5 errors, and the User-Agent it is sent with."""
+    """One visit's batch: 1-4 page views and, for some visits, 1-5 errors; and the User-Agent it is sent with."""
     browser = _pick(rng, [(b, b.weight) for b in BROWSERS])
     release = _pick(rng, RELEASES)
     page = _pick(rng, PAGES)
     script = f"{SITE}/static/app.{'9c1e' if release.endswith('1.5.0') else '41ab'}.js"
-    events = []
-    for _ in range(rng.randint(1, 5)):
+    events: list[dict[str, object]] = [
+        {"type": "pageview", "event_id": secrets.token_hex(16), "ts": now_ms - rng.randint(5000, 60000),
+         "page_url": SITE + _pick(rng, PAGES), "navigation": "navigate"}
+        for _ in range(rng.randint(1, 4))
+    ]  # fmt: skip
+    failing = rng.random() < FAILING_VISITS.get(release, 0.3)
+    for _ in range(rng.randint(1, 5) if failing else 0):
         failure = _pick(rng, [(f, f.weight * _release_boost(f, release)) for f in FAILURES])
         message = failure.messages[browser.family]
         events.append({
@@ -149,6 +160,7 @@ def batch(rng: random.Random, now_ms: int) -> tuple[dict[str, object], str]:
         "release": release,
         "environment": "demo",
         "session_id": secrets.token_hex(8),
+        "user_id": f"demo-user-{rng.randrange(USERS)}",
         "sdk": "vigil-demo/0.1.0",
         "events": events,
     }
