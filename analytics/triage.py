@@ -139,12 +139,13 @@ def _merge(
     moved = {"into": into, "others": others}
     con.execute("UPDATE errors SET issue_id = $into WHERE issue_id IN (SELECT unnest($others))", moved)
     con.execute("UPDATE event_counts_1m SET issue_id = $into WHERE issue_id IN (SELECT unnest($others))", moved)
+    added = sum(int(i["events"]) for i in group) - int(found[into]["events"])
     con.execute(
-        """UPDATE issues SET events = ?, first_seen = ?, first_release = ?, last_seen = ?, last_release = ?
+        """UPDATE issues SET events = events + ?, first_seen = ?, first_release = ?, last_seen = ?, last_release = ?,
+               ignore_until_events = ignore_until_events + ?  -- an ignore counts events from now on, not the merged
            WHERE issue_id = ?""",
-        [sum(int(i["events"]) for i in group), first["first_seen"], first["first_release"], last["last_seen"],
-         last["last_release"], into],
-    )  # fmt: skip
+        [added, first["first_seen"], first["first_release"], last["last_seen"], last["last_release"], added, into],
+    )
     con.execute(
         """UPDATE issues SET status = 'merged', merged_into = $into, status_changed_at = $now, events = 0
            WHERE issue_id IN (SELECT unnest($others))""",

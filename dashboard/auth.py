@@ -17,12 +17,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
+import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import flask
 
@@ -41,11 +44,18 @@ UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class Throttle:
-    """Failed logins per key in the last ``window`` seconds, for at most ``MAX_TRACKED`` keys."""
+    """Failed logins per key in the last ``window`` seconds, for at most ``MAX_TRACKED`` keys, thread-safe.
 
-    def __init__(self, window: float = FAILURE_WINDOW) -> None:
+    ``attempt`` charges an attempt before the password is checked (so parallel guesses count
+    at once) and ``succeeded`` takes it back. Keys with failures inside the window are never
+    forgotten to make room: when the table is full of them, every new key waits.
+    """
+
+    def __init__(self, window: float = FAILURE_WINDOW, tracked: int = MAX_TRACKED) -> None:
         self.window = window
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self.tracked = tracked
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> deque[float]:
         failures = self._failures.get(key, deque())
@@ -53,23 +63,38 @@ class Throttle:
             failures.popleft()
         return failures
 
-    def wait(self, key: str, limit: int, now: float | None = None) -> float:
-        """Seconds until ``key`` may try again (0: now)."""
-        now = time.monotonic() if now is None else now
-        failures = self._recent(key, now)
-        return failures[-limit] + self.window - now if len(failures) >= limit else 0.0
+    def _room(self, now: float) -> bool:
+        if len(self._failures) < self.tracked:
+            return True
+        for key in [k for k in self._failures if not self._recent(k, now)]:
+            del self._failures[key]
+        return len(self._failures) < self.tracked
 
-    def fail(self, key: str, now: float | None = None) -> None:
+    def attempt(self, limits: dict[str, int], now: float | None = None) -> float:
+        """Seconds to wait before trying (0: go ahead, and the attempt is charged to every key)."""
         now = time.monotonic() if now is None else now
-        failures = self._recent(key, now)
-        failures.append(now)
-        self._failures[key] = failures
-        self._failures.move_to_end(key)
-        while len(self._failures) > MAX_TRACKED:
-            self._failures.popitem(last=False)
+        with self._lock:
+            waits = []
+            for key, limit in limits.items():
+                failures = self._recent(key, now)
+                waits.append(failures[-limit] + self.window - now if len(failures) >= limit else 0.0)
+            if max(waits) > 0:
+                return max(waits)
+            if any(key not in self._failures for key in limits) and not self._room(now):
+                return self.window  # full of keys that failed recently: nobody new until some age out
+            for key in limits:
+                self._failures.setdefault(key, deque()).append(now)
+            return 0.0
 
-    def forget(self, key: str) -> None:
-        self._failures.pop(key, None)
+    def succeeded(self, limits: dict[str, int]) -> None:
+        """The attempt was right: the name's failures are forgotten, the address's charge taken back."""
+        with self._lock:
+            for key in limits:
+                failures = self._failures.get(key)
+                if key.startswith("name:") or not failures:
+                    self._failures.pop(key, None)
+                else:
+                    failures.pop()
 
 
 def secret_key(settings: DashboardSettings) -> bytes:
@@ -142,13 +167,18 @@ def install(server: flask.Flask, settings: DashboardSettings, script_hashes: Cal
                 return _refuse(403, "missing or wrong CSRF token: reload the page")
         name = current_user()
         expired = time.time() - float(flask.session.get("at", 0)) > lifetime
-        if name is not None and (expired or not users().exists(name)):
-            flask.session.clear()
+        if name is not None and (expired or flask.session.get("key") != users().session_key(name)):
+            flask.session.clear()  # expired, or the user was removed (or removed and added again)
             name = None
-        if name is None and request.path not in PUBLIC and users().any():
+        if name is not None or request.path in PUBLIC:
+            return None
+        if users().any():
             if request.method == "GET" and not request.path.startswith("/_"):
                 return flask.redirect(flask.url_for("login", next=request.full_path.rstrip("?")))
             return _refuse(401, "log in first")
+        # No users: open for reading, to this machine only, and only under its own name (no DNS rebinding).
+        if not loopback(request.remote_addr or "") or not _loopback_host(request.host):
+            return _refuse(403, "no dashboard user yet: create one with `vigil user add NAME`")
         return None
 
     @server.after_request
@@ -164,8 +194,8 @@ def install(server: flask.Flask, settings: DashboardSettings, script_hashes: Cal
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" makes a form post's Origin "null"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        if flask.request.path in ("/login", "/logout") or flask.request.path.startswith("/_dash-update"):
-            response.headers["Cache-Control"] = "no-store"
+        if not flask.request.path.startswith(("/assets/", "/_dash-component-suites/")):
+            response.headers["Cache-Control"] = "no-store"  # pages and answers hold the user's name and data
         return response
 
     @server.route("/login", methods=["GET", "POST"])
@@ -176,23 +206,20 @@ def install(server: flask.Flask, settings: DashboardSettings, script_hashes: Cal
         name = flask.request.form.get("user", "")[:100]
         password = flask.request.form.get("password", "")[:2000]
         address = flask.request.remote_addr or "?"
-        wait = max(
-            throttle.wait(f"name:{name}", MAX_FAILURES_PER_NAME),
-            throttle.wait(f"addr:{address}", MAX_FAILURES_PER_ADDRESS),
-        )
+        limits = {f"name:{name}": MAX_FAILURES_PER_NAME, f"addr:{address}": MAX_FAILURES_PER_ADDRESS}
+        wait = throttle.attempt(limits)
         if wait > 0:
             minutes = max(1, round(wait / 60))
             page = _login_page(target, f"Too many failed logins. Try again in {minutes} minute(s).", 429)
             page.headers["Retry-After"] = str(int(wait) + 1)
             return page
-        if not users().verify(name, password):
-            throttle.fail(f"name:{name}")
-            throttle.fail(f"addr:{address}")
+        key = users().verify(name, password)
+        if key is None:
             return _login_page(target, "Wrong user name or password.", 401)
-        throttle.forget(f"name:{name}")
+        throttle.succeeded(limits)
         flask.session.clear()  # a new session (and CSRF token) at each login
         flask.session.permanent = True
-        flask.session.update(user=name, at=time.time(), csrf=secrets.token_urlsafe(32))
+        flask.session.update(user=name, key=key, at=time.time(), csrf=secrets.token_urlsafe(32))
         return flask.redirect(target)
 
     @server.post("/logout")
@@ -202,10 +229,30 @@ def install(server: flask.Flask, settings: DashboardSettings, script_hashes: Cal
 
 
 def _local(target: str) -> str:
-    """``target`` if it is a path on this site, else ``/``: a login never sends anyone elsewhere."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > 2000:
+    """``target`` if it is a path on this site, else ``/``: a login never sends anyone elsewhere.
+
+    Browsers drop tabs and line breaks from a URL, so ``/\t/evil.example`` would become
+    ``//evil.example``: any control character or space, or a backslash, refuses the target.
+    """
+    if len(target) > 2000 or any(c <= " " or c == "\\" for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
     return target
+
+
+def loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def _loopback_host(host: str) -> bool:
+    """Whether the Host header names this machine (``localhost``, ``127.0.0.1``, ``[::1]``, any port)."""
+    name = host.rsplit("]", 1)[0].lstrip("[") if host.startswith("[") else host.rsplit(":", 1)[0]
+    return name.lower() == "localhost" or loopback(name)
 
 
 def _refuse(status: int, message: str) -> flask.Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -66,7 +67,7 @@ class Users:
             with con:
                 con.execute(
                     "CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, hash TEXT NOT NULL, "
-                    "created_at TEXT NOT NULL, last_login TEXT)"
+                    "created_at TEXT NOT NULL, last_login TEXT, session_key TEXT NOT NULL)"
                 )
                 yield con
         finally:
@@ -78,7 +79,10 @@ class Users:
         with self._db(create=True) as db:
             assert db is not None
             try:
-                db.execute("INSERT INTO users VALUES (?, ?, ?, NULL)", (name, _hasher.hash(password), _now()))
+                db.execute(
+                    "INSERT INTO users VALUES (?, ?, ?, NULL, ?)",
+                    (name, _hasher.hash(password), _now(), secrets.token_urlsafe(16)),
+                )
             except sqlite3.IntegrityError:
                 raise UserError(f"user {name!r} exists already (vigil user remove {name} first)") from None
 
@@ -98,24 +102,29 @@ class Users:
             return db is not None and db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
 
     def exists(self, name: str) -> bool:
-        with self._db() as db:
-            return db is not None and db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is not None
+        return self.session_key(name) is not None
 
-    def verify(self, name: str, password: str) -> bool:
-        """Whether ``password`` is ``name``'s; records the login (and redoes an outdated hash) when it is."""
-        if len(password) > MAX_PASSWORD or not NAME.fullmatch(name):
-            return False
+    def session_key(self, name: str) -> str | None:
+        """The user's key, held by each of their sessions: a user removed and added again has a new one."""
         with self._db() as db:
-            row = db.execute("SELECT hash FROM users WHERE name = ?", (name,)).fetchone() if db else None
+            row = db.execute("SELECT session_key FROM users WHERE name = ?", (name,)).fetchone() if db else None
+            return str(row[0]) if row else None
+
+    def verify(self, name: str, password: str) -> str | None:
+        """The user's session key when ``password`` is ``name``'s (the login is recorded, an outdated hash redone)."""
+        if len(password) > MAX_PASSWORD or not NAME.fullmatch(name):
+            return None
+        with self._db() as db:
+            row = db.execute("SELECT hash, session_key FROM users WHERE name = ?", (name,)).fetchone() if db else None
             try:
                 _hasher.verify(row[0] if row else _DUMMY, password)
             except (VerificationError, InvalidHashError):
-                return False
+                return None
             if db is None or row is None:
-                return False
+                return None
             rehashed = _hasher.hash(password) if _hasher.check_needs_rehash(row[0]) else row[0]
             db.execute("UPDATE users SET last_login = ?, hash = ? WHERE name = ?", (_now(), rehashed, name))
-            return True
+            return str(row[1])
 
 
 def _now() -> str:

@@ -47,7 +47,7 @@ GROUPING = {
 
 def _issue_id(raw: object) -> int | None:
     text = str(raw) if raw is not None else ""
-    return int(text) if text.isdigit() and 0 < int(text) < 2**53 else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**53 else None
 
 
 def layout(issue_id: str | None = None, event: str | None = None, range: str | None = None, **_: Any) -> html.Div:
@@ -185,9 +185,10 @@ def triage_issue(
     elif trigger == "issue-resolve-in":
         done, message = triage.act("resolve_in_release", [issue_id], release=(release or "").strip())
     elif trigger == "issue-merge":
-        others = [int(n) for n in re.findall(r"\d{1,15}", merge_with or "")][:50]
-        if not others:
-            return "Name the issues to merge with this one, as 12, 31.", dash.no_update, None
+        numbers = re.findall(r"\d+", merge_with or "")[:50]
+        if not numbers or any(len(n) > 15 for n in numbers):
+            return "Name the issues to merge with this one by their numbers, as 12, 31.", dash.no_update, None
+        others = [int(n) for n in numbers]
         done, message = triage.act("merge", [issue_id, *others], into=issue_id)
     else:
         action = {"issue-resolve": "resolve", "issue-resolve-next": "resolve_next_release", "issue-reopen": "reopen"}

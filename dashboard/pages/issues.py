@@ -218,6 +218,11 @@ def refresh(
     return rows, empty, project_options([r[0] for r in projects.rows], project), *options, note, url
 
 
+def _is_id(value: object) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit() and len(text) <= 15
+
+
 def _facet_options(rows: list[list[Any]], facet: str, chosen: str | None) -> list[dict[str, str]]:
     """The facet's values with the most errors first, and the chosen one even when it has none in the range."""
     values = [str(value) for kind, value, _ in rows if kind == facet]
@@ -252,7 +257,7 @@ def triage_selected(
     trigger = dash.ctx.triggered_id
     if trigger is None or (trigger == "issues-ignore" and ignore not in triage.IGNORE):
         return dash.no_update, dash.no_update, None
-    ids = [int(row["issue_id"]) for row in selected or [] if str(row.get("issue_id", "")).isdigit()]
+    ids = [int(str(row["issue_id"])) for row in selected or [] if _is_id(row.get("issue_id"))]
     if not ids:
         return "Select issues first (the boxes on the left).", dash.no_update, None
     if trigger == "issues-ignore":

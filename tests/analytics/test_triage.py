@@ -155,3 +155,13 @@ def test_issues_of_different_projects_are_not_merged_and_nothing_changes(redis_c
         do(con, "merge", 1, 2)
     assert con.execute("SELECT count(*) FROM issue_activity").fetchall() == [(0,)]
     assert con.execute("SELECT issue_id, count(*) FROM errors GROUP BY 1 ORDER BY 1").fetchall() == [(1, 1), (2, 1)]
+
+
+def test_an_ignored_issue_that_absorbs_a_merge_still_waits_for_new_events(redis_client, con):
+    consume(redis_client, con, event(1), event(2, stack=OTHER), event(3, stack=OTHER), event(4, stack=OTHER))
+    do(con, "ignore", 1, events=2)
+    do(con, "merge", 1, 2, into=1)  # three events join it: not new ones
+    consume(redis_client, con, event(5))
+    assert status(con, 1) == "ignored"
+    consume(redis_client, con, event(6))
+    assert status(con, 1) == "unresolved"

@@ -155,8 +155,43 @@ def test_vigil_user_add_list_remove(data_dir):
 
 def test_the_throttle_lets_a_name_try_again_once_its_failures_leave_the_window():
     throttle = Throttle(window=60)
+    ana = {"name:ana": 5, "addr:10.0.0.1": 20}
     for t in range(5):
-        throttle.fail("name:ana", now=100.0 + t)
-    assert throttle.wait("name:ana", 5, now=110.0) == pytest.approx(50.0)
-    assert throttle.wait("name:ana", 5, now=160.0) == 0.0  # the first failure is out of the window
-    assert throttle.wait("name:bob", 5, now=110.0) == 0.0
+        assert throttle.attempt(ana, now=100.0 + t) == 0.0  # each attempt is charged before it is checked
+    assert throttle.attempt(ana, now=110.0) == pytest.approx(50.0)
+    assert throttle.attempt(ana, now=160.0) == 0.0  # the first failure is out of the window
+    throttle.succeeded(ana)  # a right password: the name starts afresh, the address gets its charge back
+    assert throttle.attempt({"name:ana": 5}, now=161.0) == 0.0
+    assert throttle.attempt({"name:bob": 5}, now=110.0) == 0.0
+
+
+def test_the_throttle_forgets_no_recent_failure_to_make_room():
+    throttle = Throttle(window=60, tracked=2)
+    assert throttle.attempt({"name:a": 5}, now=0.0) == 0.0
+    assert throttle.attempt({"name:b": 5}, now=1.0) == 0.0
+    assert throttle.attempt({"name:c": 5}, now=2.0) == 60.0  # full of recent failures: c waits, a is kept
+    assert throttle.attempt({"name:c": 5}, now=61.0) == 0.0  # a's failure aged out and made room
+
+
+def test_a_login_never_redirects_through_a_character_browsers_drop(analytics, dashboard, user):
+    with session(dashboard.url) as client:
+        for target in ("/\t/evil.example", "/\n/evil.example", "/ /evil.example"):
+            assert log_in(client, next_path=target).headers["location"] == "/"
+
+
+def test_without_users_only_this_machine_by_its_own_name_may_read(http, analytics, dashboard):
+    rebound = http.get(f"{dashboard.url}/issues", headers={"Host": "attacker.example"})
+    assert (rebound.status_code, rebound.json()["error"]) == (
+        403, "no dashboard user yet: create one with `vigil user add NAME`",
+    )  # fmt: skip
+    assert http.get(f"{dashboard.url}/issues", headers={"Host": "localhost:1234"}).status_code == 200
+
+
+def test_a_user_removed_and_added_again_needs_a_new_login(analytics, dashboard, user, data_dir):
+    with session(dashboard.url) as client:
+        log_in(client)
+        assert client.get("/issues").status_code == 200
+        subprocess.run([sys.executable, "-m", "vigil", "user", "remove", USER, "--data-dir", str(data_dir)],
+                       check=True, capture_output=True, timeout=60, env=env_without_vigil())  # fmt: skip
+        assert add_user(data_dir).returncode == 0
+        assert client.get("/issues").status_code == 302  # the old session's key is gone
