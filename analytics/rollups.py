@@ -5,9 +5,6 @@
 - ``vitals_1m``: web-vital values per minute by project, environment, release and metric,
   as a histogram with logarithmic buckets: any percentile read from it is within
   ``RELATIVE_ERROR`` of the true value (the DDSketch mapping).
-- ``sessions_1m``: the beacon's sessions per minute by project, environment, release,
-  session, user and whether an error of the minute crashed it (``UNHANDLED``), from page
-  views and errors: the releases page counts sessions here rather than in the raw rows.
 
 Each stored batch appends its own partial counts in the batch's transaction, computed from
 the rows really inserted, so a duplicate event adds nothing and a crash before the commit
@@ -46,10 +43,6 @@ VITAL_LOOKBACK = timedelta(days=1)
 #: Raw tables counted in ``event_counts_1m``, and the columns the count needs from them.
 COUNTED = ("errors", "network_failures", "resource_failures", "web_vitals", "page_views", "reports")
 COUNT_COLUMNS = ("ts", "project_id", "project", "environment", "release", "browser")
-SESSION_COLUMNS = ("session_id", "user_id")
-#: How an error that crashed its session reached the beacon: the page's global handlers, not its own catch.
-UNHANDLED = ("onerror", "onunhandledrejection")
-UNHANDLED_SQL = "(" + ", ".join(f"'{m}'" for m in UNHANDLED) + ")"
 VITAL_COLUMNS = ("ts", "project_id", "project", "environment", "release", "name", "value", "metric_key")
 #: What ``earlier_vitals`` finds: per metric, its latest stored report.
 EARLIER = pa.schema(
@@ -60,9 +53,7 @@ EARLIER = pa.schema(
 def returning(table: str) -> tuple[str, ...]:
     """The columns ``apply`` needs back from the rows of ``table`` that were inserted."""
     if table == "errors":
-        return (*COUNT_COLUMNS, "issue_id", *SESSION_COLUMNS, "mechanism")
-    if table == "page_views":
-        return (*COUNT_COLUMNS, *SESSION_COLUMNS)
+        return (*COUNT_COLUMNS, "issue_id")
     if table == "web_vitals":
         return tuple(dict.fromkeys((*COUNT_COLUMNS, *VITAL_COLUMNS)))
     return COUNT_COLUMNS if table in COUNTED else ()
@@ -132,18 +123,6 @@ def apply(con: duckdb.DuckDBPyConnection, inserted: dict[str, pa.Table], earlier
         if table == "web_vitals":
             with registered(con, "_vigil_earlier", EARLIER.empty_table() if earlier is None else earlier):
                 _with_view(con, rows, _VITALS_SQL)
-        if table in ("page_views", "errors"):
-            _with_view(con, rows, sessions_sql("_vigil_inserted", table))
-
-
-def sessions_sql(source: str, table: str) -> str:
-    """SQL appending the ``sessions_1m`` rows of ``source``'s rows (page views or errors)."""
-    crashed = f"coalesce(mechanism IN {UNHANDLED_SQL}, false)" if table == "errors" else "false"
-    return f"""INSERT INTO sessions_1m BY NAME
-        SELECT time_bucket(INTERVAL 1 MINUTE, ts) AS minute, project_id, project, environment, release, session_id,
-               user_id, bool_or({crashed}) AS crashed, count(*) AS count, false AS compacted
-        FROM {source} WHERE coalesce(session_id, '') <> ''
-        GROUP BY minute, project_id, project, environment, release, session_id, user_id"""
 
 
 # Rows without a metric id count once each. For a metric id, the latest value counts: the

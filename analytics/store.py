@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from analytics.tables import ROLLUPS, SQL_TYPES, TABLES, create_sql
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 9
 #: The name the file is attached under; every connection and cursor on it works there.
 CATALOG = "vigil"
 #: Rows per row group (DuckDB's default is 122,880). Each checkpoint rewrites every table's
@@ -69,12 +69,6 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
             "UPDATE web_vitals SET metric_key = md5_number_upper(coalesce(name, '') || chr(31) || metric_id) "
             "WHERE metric_key IS NULL AND metric_id IS NOT NULL AND metric_id <> ''"
         )
-    if row is not None and int(row[0]) < 10:
-        # Version 10 added sessions_1m; the sessions stored before are counted into it once.
-        from analytics import rollups  # rollups builds on this module: imported when needed, not at load
-
-        for table in ("page_views", "errors"):
-            con.execute(rollups.sessions_sql(table, table))
     con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 

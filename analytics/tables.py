@@ -305,12 +305,6 @@ ROLLUPS: dict[str, pa.Schema] = {
         pa.field("name", pa.string(), nullable=False),
         pa.field("bucket", pa.int32(), nullable=False),  # logarithmic histogram bucket of the value
     ),
-    # The beacon's sessions per minute (page views and errors): what the releases' crash-free rates count.
-    "sessions_1m": _rollup(
-        pa.field("session_id", pa.string(), nullable=False),
-        pa.field("user_id", pa.string()),
-        pa.field("crashed", pa.bool_(), nullable=False),  # an error reached the page's global handlers
-    ),
 }
 
 SQL_TYPES = {

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from analytics import issues, probes  # noqa: E402
 from analytics.api import create_api  # noqa: E402
-from analytics.rollups import bucket_sql, sessions_sql  # noqa: E402
+from analytics.rollups import bucket_sql  # noqa: E402
 from analytics.store import open_database  # noqa: E402
 from contracts.queries import BREAKDOWNS  # noqa: E402
 from contracts.read_api import ReadClient  # noqa: E402
@@ -125,8 +125,6 @@ def fill(path: Path, events: int, days: int, now: datetime) -> None:
                        '{table}' AS kind, browser, {issue_id} AS issue_id, count(*) AS count, true AS compacted
                 FROM {table} GROUP BY ALL"""
         )
-    for table in ("page_views", "errors"):
-        con.execute(sessions_sql(table, table))
     con.execute(
         f"""INSERT INTO vitals_1m BY NAME
             SELECT time_bucket(INTERVAL 1 MINUTE, ts) AS minute, project_id, project, environment, release, name,

@@ -102,7 +102,7 @@ def test_compaction_folds_finished_minutes_and_keeps_the_totals(redis_client, co
 
     folded = rollups.compact(con, datetime(2025, 11, 25, 12, 1))  # the 12:02 minute is not finished
 
-    assert folded == 2  # the 12:00 minute of event_counts_1m and of sessions_1m
+    assert folded == 1
     assert counts(con) == before
     assert con.execute("SELECT minute, count, compacted FROM event_counts_1m ORDER BY ALL").fetchall() == [
         (datetime(2025, 11, 25, 12, 0), 5, True),
@@ -111,7 +111,7 @@ def test_compaction_folds_finished_minutes_and_keeps_the_totals(redis_client, co
     # A late event for a folded minute is added, and folded again on the next pass.
     send(redis_client, "late", [error("late", T0 + 30_000)])
     consume(redis_client, con)
-    assert rollups.compact(con, datetime(2025, 11, 25, 12, 3)) == 4  # two minutes, in both rollups
+    assert rollups.compact(con, datetime(2025, 11, 25, 12, 3)) == 2
     assert con.execute("SELECT minute, count FROM event_counts_1m ORDER BY ALL").fetchall() == [
         (datetime(2025, 11, 25, 12, 0), 6),
         (datetime(2025, 11, 25, 12, 2), 5),
@@ -270,25 +270,3 @@ def test_jobs_run_between_batches_on_schedule_and_survive_a_failure(redis_client
 
     assert runs == [datetime(1970, 1, 1, 0, 16, 40), datetime(1970, 1, 1, 0, 17, 41)]
     assert consumer.last_error.startswith("broken: CatalogException")
-
-
-def test_sessions_are_counted_as_stored_and_those_of_an_older_file_once_at_the_upgrade(redis_client, tmp_path):
-    path = tmp_path / "vigil.duckdb"
-    con = open_database(path)
-    send(redis_client, "b1", [error("e1", T0), error("e2", T0 + 2 * MINUTE)])  # one session, two minutes
-    consume(redis_client, con)
-    sessions = "SELECT minute, session_id, crashed, sum(count)::INT FROM sessions_1m GROUP BY ALL ORDER BY ALL"
-    stored = con.execute(sessions).fetchall()
-    assert stored == [
-        (datetime(2025, 11, 25, 12, 0), "s1", True, 1),  # the beacon's default mechanism: onerror
-        (datetime(2025, 11, 25, 12, 2), "s1", True, 1),
-    ]
-    con.execute("DELETE FROM sessions_1m")  # as a file of schema version 9 has it: no such rollup yet
-    con.execute("UPDATE vigil_meta SET value = '9' WHERE key = 'schema_version'")
-    con.close()
-
-    con = open_database(path)
-    try:
-        assert con.execute(sessions).fetchall() == stored
-    finally:
-        con.close()
