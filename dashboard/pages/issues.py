@@ -54,8 +54,12 @@ def parse_search(text: str | None) -> tuple[str | None, str | None, str]:
     return (" ".join(words)[:200] or None), (tags[0] if tags else None), note
 
 
-def _dropdown(id: str, value: str | None, placeholder: str, options: list[dict[str, str]]) -> dcc.Dropdown:
-    return dcc.Dropdown(id=id, value=value or None, placeholder=placeholder, options=options, className="facet")
+def _dropdown(
+    id: str, value: str | None, placeholder: str, options: list[dict[str, str]], clearable: bool = True
+) -> dcc.Dropdown:
+    return dcc.Dropdown(
+        id=id, value=value or None, placeholder=placeholder, options=options, className="facet", clearable=clearable
+    )
 
 
 def layout(
@@ -107,6 +111,7 @@ def layout(
                         sort if sort in SORTS else "last_seen",
                         "Sort",
                         [{"label": f"Sort: {SORT_LABELS[s]}", "value": s} for s in SORTS],
+                        clearable=False,
                     ),
                 ],
                 className="filters",
