@@ -79,6 +79,9 @@ RULES: list[Rule] = [
                 r"|JSON\.parse: .+ of the JSON data|JSON Parse error: .+|Unexpected end of JSON input"
                 r"|\"undefined\" is not valid JSON)$"),
      lambda m: ("SyntaxError", "JSON.parse: not valid JSON")),
+    # fetch() that got no answer at all (offline, DNS, TLS, CORS): each engine's one sentence for it.
+    ("TypeError", re.compile(r"^(?:NetworkError when attempting to fetch resource\.|Load failed)$"),
+     lambda m: ("TypeError", "Failed to fetch")),
 ]  # fmt: skip
 
 

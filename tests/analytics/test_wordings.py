@@ -66,6 +66,11 @@ READ_PRICE = ("TypeError", "Cannot read properties of undefined (reading 'price'
          ("SyntaxError", "JSON.parse: not valid JSON")),
         ("JavaScriptCore", "SyntaxError", "JSON Parse error: Unrecognized token '<'",
          ("SyntaxError", "JSON.parse: not valid JSON")),
+        # fetch() without an answer.
+        ("V8", "TypeError", "Failed to fetch", ("TypeError", "Failed to fetch")),
+        ("SpiderMonkey", "TypeError", "NetworkError when attempting to fetch resource.",
+         ("TypeError", "Failed to fetch")),
+        ("JavaScriptCore", "TypeError", "Load failed", ("TypeError", "Failed to fetch")),
     ],
 )  # fmt: skip
 def test_each_engines_wording_becomes_one(engine, error_type, message, expected):

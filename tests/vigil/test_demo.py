@@ -131,3 +131,12 @@ def test_each_demo_failure_is_one_issue_whatever_the_browser_or_release(redis_cl
     ).fetchall()
     assert len(rows) == len(FAILURES)
     assert all(browsers >= 3 and releases == 2 for _, browsers, releases in rows), rows
+    # Each titled in one wording, whichever browser reported first.
+    assert [title for title, _, _ in rows] == [
+        "ChunkLoadError: Loading chunk 742 failed.",
+        "Error: Payment service answered 502",
+        "ReferenceError: undefinedSearchIndex is not defined",
+        "SyntaxError: JSON.parse: not valid JSON",
+        "TypeError: Cannot read properties of undefined (reading 'price')",
+        "TypeError: Failed to fetch",
+    ]

@@ -72,7 +72,7 @@ class Failure:
 FAILURES = [
     Failure("TypeError", {
         "chrome": "Cannot read properties of undefined (reading 'price')",
-        "firefox": "item is undefined",
+        "firefox": "can't access property \"price\", item is undefined",
         "safari": "undefined is not an object (evaluating 'item.price')",
     }, "addToCart", 1187, "onerror", 8),
     Failure("ReferenceError", {
