@@ -14,11 +14,13 @@ tests); the default is a real pooled HTTP connection.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 
+from contracts import runfiles
 from contracts.queries import declared
 from contracts.triage import Action, check
 
@@ -101,3 +103,9 @@ class ReadClient:
             error = Refused if response.status_code in (400, 404) else ReadApiError
             raise error(body.get("error") or f"analytics read API answered {response.status_code}")
         return body
+
+
+def live_client(data_dir: Path) -> ReadClient | None:
+    """A client of the analytics service running on ``data_dir``, with its token; ``None`` when none runs."""
+    live = runfiles.read_live(data_dir, "analytics")
+    return None if live is None else ReadClient(live["url"], token=live["token"])

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from contracts import runfiles
-from contracts.read_api import ReadClient, Result
+from contracts.read_api import ReadClient, Result, live_client
 from contracts.settings import ConfigError
 from contracts.triage import Action, check
 from vigil.table import dumps, render_table
@@ -21,10 +20,10 @@ LIST_COLUMNS = ("issue_id", "status", "events_in_range", "users", "last_seen", "
 
 
 def _client(data_dir: Path) -> ReadClient:
-    live = runfiles.read_live(data_dir, "analytics")
-    if live is None:
+    client = live_client(data_dir)
+    if client is None:
         raise ConfigError(f"the analytics service is not running on {data_dir}: start Vigil with `vigil up`")
-    return ReadClient(live["url"], token=live["token"])
+    return client
 
 
 def actor() -> str:

@@ -17,16 +17,15 @@ import duckdb
 from analytics import user_sql
 from analytics.settings import AnalyticsSettings
 from analytics.store import attach
-from contracts import runfiles
-from contracts.read_api import ReadClient, Result
+from contracts.read_api import Result, live_client
 from contracts.settings import ConfigError, load
 from vigil.table import dumps, render_table
 
 
 def query(data_dir: Path, statement: str) -> Result:
-    live = runfiles.read_live(data_dir, "analytics")
-    if live is not None:
-        with ReadClient(live["url"], token=live["token"]) as client:
+    client = live_client(data_dir)
+    if client is not None:
+        with client:
             return client.sql(statement)
     settings = load(AnalyticsSettings, "analytics", data_dir)
     path = settings.database_path
