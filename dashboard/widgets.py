@@ -131,3 +131,9 @@ def time_bars(fig: go.Figure, rows: list[list[Any]], bucket_seconds: int, since:
     fig.add_bar(x=[r[0] for r in rows], y=[r[1] for r in rows], name=name, width=[width_ms] * len(rows))
     end = datetime.fromisoformat(until.rstrip("Z")) + timedelta(seconds=bucket_seconds)
     fig.update_xaxes(range=[since.rstrip("Z"), end.isoformat()])
+
+
+def issue_number(raw: object) -> int | None:
+    """An issue id from a URL or a grid row: ASCII digits only (``isdigit`` takes "²"), within the id range."""
+    text = str(raw) if raw is not None else ""
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**53 else None

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from dashboard.users import UserError, Users, check_name, check_password, users_file
+from dashboard.users import UserError, Users, users_file
 from vigil.table import render_table
 
 
 def add(data_dir: Path, name: str, password: str, echo: Callable[[str], None]) -> None:
-    Users(users_file(data_dir)).add(check_name(name), check_password(password))
+    Users(users_file(data_dir)).add(name, password)  # it checks both
     echo(f"User {name} added: they can log in to the dashboard now.")
 
 

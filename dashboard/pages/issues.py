@@ -22,7 +22,17 @@ from contracts.queries import SORTS
 from contracts.read_api import ReadApiError
 from dashboard import triage
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
-from dashboard.widgets import filters, grid, markdown_link, project_options, records, refresh_ms, search, when
+from dashboard.widgets import (
+    filters,
+    grid,
+    issue_number,
+    markdown_link,
+    project_options,
+    records,
+    refresh_ms,
+    search,
+    when,
+)
 
 dash.register_page(__name__, path="/issues", name="Issues", title="Vigil · Issues", order=1)
 
@@ -223,11 +233,6 @@ def refresh(
     return rows, empty, project_options([r[0] for r in projects.rows], project), *options, note, url
 
 
-def _is_id(value: object) -> bool:
-    text = str(value)
-    return text.isascii() and text.isdigit() and len(text) <= 15
-
-
 def _facet_options(rows: list[list[Any]], facet: str, chosen: str | None) -> list[dict[str, str]]:
     """The facet's values with the most errors first, and the chosen one even when it has none in the range."""
     values = [str(value) for kind, value, _ in rows if kind == facet]
@@ -262,7 +267,7 @@ def triage_selected(
     trigger = dash.ctx.triggered_id
     if trigger is None or (trigger == "issues-ignore" and ignore not in triage.IGNORE):
         return dash.no_update, dash.no_update, None
-    ids = [int(str(row["issue_id"])) for row in selected or [] if _is_id(row.get("issue_id"))]
+    ids = [n for n in (issue_number(row.get("issue_id")) for row in selected or []) if n is not None]
     if not ids:
         return "Select issues first (the boxes on the left).", dash.no_update, None
     if trigger == "issues-ignore":

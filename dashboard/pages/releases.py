@@ -97,12 +97,13 @@ def _show(value: object, kind: str) -> str:
 def _beside(now: object, before: object, kind: str, better_up: bool | None) -> str:
     """``99.20 % (was 98.10 %, better)``: the figure, and the release before it's when there is one."""
     shown = _show(now, kind)
-    if before is None and now is not None:
+    if before is None:
         return shown
-    if now is None or before is None or now == before or better_up is None:
-        return f"{shown} (was {_show(before, kind)})"
+    was = f"was {_show(before, kind)}"
+    if now is None or now == before or better_up is None:
+        return f"{shown} ({was})"
     better = (float(now) > float(before)) == better_up  # type: ignore[arg-type]
-    return f"{shown} (was {_show(before, kind)}, {'better' if better else 'worse'})"
+    return f"{shown} ({was}, {'better' if better else 'worse'})"
 
 
 def newest_first(releases: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -117,16 +118,20 @@ def newest_first(releases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(releases, key=functools.cmp_to_key(order), reverse=True)
 
 
-def rows_of(found: list[dict[str, Any]], range_key: str | None) -> list[dict[str, Any]]:
-    """The table's rows: per project, the newest release first, each with the figures of the one before it."""
-    by_project: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def by_project(found: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Each project's releases, the newest first."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for release in found:
-        by_project[str(release["project"])].append(release)
+        grouped[str(release["project"])].append(release)
+    return {project: newest_first(grouped[project]) for project in sorted(grouped)}
+
+
+def rows_of(ordered: dict[str, list[dict[str, Any]]], range_key: str | None) -> list[dict[str, Any]]:
+    """The table's rows: per project, the newest release first, each with the figures of the one before it."""
     rows = []
-    for project in sorted(by_project):
-        ordered = newest_first(by_project[project])
-        for n, release in enumerate(ordered):
-            before = ordered[n + 1] if n + 1 < len(ordered) else {}
+    for project, releases in ordered.items():
+        for n, release in enumerate(releases):
+            before = releases[n + 1] if n + 1 < len(releases) else {}
             link = "/issues?" + urlencode(
                 {"project": project, "release": release["release"], **({"range": range_key} if range_key else {})}
             )
@@ -169,16 +174,17 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         projects = read.query("projects")
     except ReadApiError as e:
         return [], chart, "", dash.no_update, f"No data: {e}", url
-    for name in sorted({str(r["project"]) for r in found}):
-        ordered = list(reversed(newest_first([r for r in found if r["project"] == name])))
+    ordered = by_project(found)
+    for name, releases in ordered.items():
+        oldest_first = releases[::-1]
         chart.add_bar(
-            x=[plotly_text(r["release"]) for r in ordered],
-            y=[r["crash_free_sessions"] for r in ordered],
+            x=[plotly_text(r["release"]) for r in oldest_first],
+            y=[r["crash_free_sessions"] for r in oldest_first],
             name=plotly_text(name),
             hovertemplate="%{x}: %{y:.2%} crash-free<extra></extra>",
         )
     return (
-        rows_of(found, range_key),
+        rows_of(ordered, range_key),
         chart,
         "" if found else EMPTY,
         project_options([r[0] for r in projects.rows], project),
