@@ -38,6 +38,22 @@ OVERFLOW_TITLE = "Too many new issues: events that would have opened one, groupe
 Key = tuple[int, str]  # (project id, hash)
 
 
+class Merges:
+    """Whether any merge has begun in this process: ``analytics/triage.py`` counts one before its commit.
+
+    Until the database holds a merged issue or a merge begins here, ``plan`` skips looking
+    for merged issues (1.5 ms a batch against 100,000 issues). Counting before the commit
+    keeps the transaction argument of ``IssueIndex._redirect``: a batch that did not see the
+    count either began before the merge committed, and conflicts with it, or looks.
+    """
+
+    begun = 0
+
+
+def merge_begins() -> None:
+    Merges.begun += 1
+
+
 class Bounded(dict[Key, int]):
     """A dict that forgets its oldest half when it passes ``limit`` entries (no cost per hit)."""
 
@@ -79,6 +95,7 @@ class IssueIndex:
             self._by_full.remember((project_id, full_hash), issue_id)
         row = con.execute("SELECT coalesce(max(issue_id), 0) FROM issues").fetchone()
         self._next = int(row[0]) + 1 if row else 1
+        self._merged = bool(con.execute("SELECT 1 FROM issues WHERE merged_into IS NOT NULL LIMIT 1").fetchall())
         self._overflow: dict[int, int] = {
             project_id: issue_id
             for project_id, issue_id in con.execute(
@@ -172,15 +189,14 @@ class IssueIndex:
         self._opening = (minute, opening)
         return Plan(ids, new, keys, releases, overflow, overflowed)
 
-    @staticmethod
-    def _redirect(con: duckdb.DuckDBPyConnection, ids: list[int], new: dict[int, Event]) -> list[int]:
+    def _redirect(self, con: duckdb.DuckDBPyConnection, ids: list[int], new: dict[int, Event]) -> list[int]:
         """``ids`` with every issue merged into another (``analytics/triage.py``) replaced by that one.
 
         Looked up in the batch's transaction, so a merge either happened before it (and is
         seen here) or conflicts with its update of the merged issue's counts.
         """
         known = [i for i in set(ids) if i not in new]
-        if not known:
+        if not known or not (self._merged or Merges.begun):
             return ids
         merged = dict(
             con.execute(

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from analytics.issue_index import merge_begins
 from contracts import releases
 from contracts.triage import STATUS_AFTER, Action, ActionError
 
@@ -131,6 +132,7 @@ def _merge(
 ) -> dict[str, Any]:
     if len({issue["project_id"] for issue in found.values()}) > 1:
         raise ActionError("merge: the issues belong to different projects")
+    merge_begins()  # before the commit: the consumer's index looks for merged issues from now on
     into = action.into or max(found.values(), key=lambda i: (i["events"], -i["issue_id"]))["issue_id"]
     others = sorted(set(found) - {into})
     group = list(found.values())
