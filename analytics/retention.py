@@ -1,7 +1,8 @@
 """Retention: rows older than their table's limit are deleted by a periodic job.
 
-Raw event tables keep ``retention_days`` (90 by default), the per-minute rollups
-``rollup_retention_days`` (400), so charts of long ranges outlive the raw rows; the
+Raw event tables keep ``retention_days`` (90 by default), the per-minute rollups and the
+beacon's sessions ``rollup_retention_days`` (400), so charts and release health of long
+ranges outlive the raw rows; the
 ``retention`` setting overrides single tables (``errors=180,page_views=30``; 0 keeps a
 table forever). Issues and source maps are not aged out: an issue outlives its events,
 and a source map is replaced by the next upload for the same release and file.
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from analytics.tables import ROLLUPS, TABLES
+from analytics.tables import DERIVED, ROLLUPS, TABLES
 from contracts.settings import ConfigError
 
 log = logging.getLogger("vigil.analytics")
@@ -29,12 +30,13 @@ TIME_COLUMNS: dict[str, str] = {
     "host_metrics": "ts",
     "agent_heartbeats": "ts",
     **{name: "minute" for name in ROLLUPS},
+    "beacon_sessions": "started",
 }
 
 
 def policy(default_days: int, rollup_days: int, overrides: str) -> dict[str, int]:
     """Days kept per table; ``overrides`` is ``table=days`` pairs separated by commas."""
-    days = {name: rollup_days if name in ROLLUPS else default_days for name in TIME_COLUMNS}
+    days = {name: rollup_days if name in DERIVED else default_days for name in TIME_COLUMNS}
     for pair in filter(None, (p.strip() for p in overrides.split(","))):
         name, sep, value = pair.partition("=")
         name = name.strip()

@@ -5,6 +5,7 @@
 - ``vitals_1m``: web-vital values per minute by project, environment, release and metric,
   as a histogram with logarithmic buckets: any percentile read from it is within
   ``RELATIVE_ERROR`` of the true value (the DDSketch mapping).
+- ``beacon_sessions``: the beacon's sessions, one row per session (``analytics/sessions.py``).
 
 Each stored batch appends its own partial counts in the batch's transaction, computed from
 the rows really inserted, so a duplicate event adds nothing and a crash before the commit
@@ -29,6 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analytics import sessions
 from analytics.store import registered, time_range
 from analytics.tables import ROLLUPS, TIMESTAMP
 
@@ -53,7 +55,9 @@ EARLIER = pa.schema(
 def returning(table: str) -> tuple[str, ...]:
     """The columns ``apply`` needs back from the rows of ``table`` that were inserted."""
     if table == "errors":
-        return (*COUNT_COLUMNS, "issue_id")
+        return tuple(dict.fromkeys((*COUNT_COLUMNS, "issue_id", *sessions.COLUMNS[table])))
+    if table == "page_views":
+        return tuple(dict.fromkeys((*COUNT_COLUMNS, *sessions.COLUMNS[table])))
     if table == "web_vitals":
         return tuple(dict.fromkeys((*COUNT_COLUMNS, *VITAL_COLUMNS)))
     return COUNT_COLUMNS if table in COUNTED else ()
@@ -123,6 +127,7 @@ def apply(con: duckdb.DuckDBPyConnection, inserted: dict[str, pa.Table], earlier
         if table == "web_vitals":
             with registered(con, "_vigil_earlier", EARLIER.empty_table() if earlier is None else earlier):
                 _with_view(con, rows, _VITALS_SQL)
+    sessions.apply(con, inserted)
 
 
 # Rows without a metric id count once each. For a metric id, the latest value counts: the
@@ -161,7 +166,8 @@ GROUP BY ALL HAVING sum(n) <> 0
 
 
 def compact(con: duckdb.DuckDBPyConnection, before: datetime) -> int:
-    """Fold the partial rows of every minute before ``before`` into one row per key; returns the minutes folded.
+    """Fold the partial rows of every minute before ``before`` into one row per key, and every session's rows
+    into one (``sessions.compact``); returns the minutes folded.
 
     Late events (an offline queue sent on the next page load) add partial rows to old
     minutes; those minutes are folded again on the next pass.
@@ -193,6 +199,7 @@ def compact(con: duckdb.DuckDBPyConnection, before: datetime) -> int:
             con.rollback()
             raise
         folded += minutes
+    sessions.compact(con)
     return folded
 
 

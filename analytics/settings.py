@@ -50,7 +50,9 @@ class AnalyticsSettings:
         60.0, "How often the per-minute rollups fold the partial rows of finished minutes.", minimum=1
     )
     retention_days: int = setting(90, "Days raw event rows are kept; 0 keeps them forever.", minimum=0)
-    rollup_retention_days: int = setting(400, "Days the per-minute rollups are kept; 0 keeps them forever.", minimum=0)
+    rollup_retention_days: int = setting(
+        400, "Days the per-minute rollups and the beacon's sessions are kept; 0 keeps them forever.", minimum=0
+    )
     retention: str = setting("", "Days kept for single tables, overriding the two above: `errors=180,page_views=30`.")
     retention_check_seconds: float = setting(3600.0, "How often rows past their retention are deleted.", minimum=1)
     new_issues_per_minute: int = setting(

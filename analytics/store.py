@@ -17,9 +17,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analytics.tables import ROLLUPS, SQL_TYPES, TABLES, create_sql
+from analytics.tables import DERIVED, SQL_TYPES, TABLES, create_sql
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 #: The name the file is attached under; every connection and cursor on it works there.
 CATALOG = "vigil"
 #: Rows per row group (DuckDB's default is 122,880). Each checkpoint rewrites every table's
@@ -59,7 +59,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
     row = con.execute("SELECT value FROM vigil_meta WHERE key = 'schema_version'").fetchone()
     if row is not None and int(row[0]) > SCHEMA_VERSION:
         raise SchemaTooNew(f"the database has schema version {row[0]}; this Vigil knows up to {SCHEMA_VERSION}")
-    for name, schema in {**TABLES, **ROLLUPS}.items():
+    for name, schema in {**TABLES, **DERIVED}.items():
         con.execute(create_sql(name, schema))
         for field in schema:
             con.execute(f'ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "{field.name}" {SQL_TYPES[field.type]}')
@@ -69,6 +69,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
             "UPDATE web_vitals SET metric_key = md5_number_upper(coalesce(name, '') || chr(31) || metric_id) "
             "WHERE metric_key IS NULL AND metric_id IS NOT NULL AND metric_id <> ''"
         )
+    if row is not None and int(row[0]) < 10:
+        # Version 10 added beacon_sessions; the sessions stored before are counted into it once.
+        from analytics import sessions  # sessions builds on this module: imported when needed, not at load
+
+        con.execute(sessions.rows_sql({t: t for t in sessions.SOURCES}, compacted=True))
     con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 

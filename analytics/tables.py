@@ -307,6 +307,25 @@ ROLLUPS: dict[str, pa.Schema] = {
     ),
 }
 
+#: The beacon's sessions (analytics/sessions.py), one row per session and release once compacted:
+#: the releases page counts sessions and crash-free rates here rather than in the raw rows.
+BEACON_SESSIONS = pa.schema(
+    [
+        pa.field("project_id", pa.int32(), nullable=False),
+        pa.field("project", pa.string(), nullable=False),
+        pa.field("release", pa.string(), nullable=False),  # '' for events sent without one
+        pa.field("session_id", pa.string(), nullable=False),
+        pa.field("environment", pa.string()),
+        pa.field("started", TIMESTAMP, nullable=False),  # the session's earliest page view or error
+        pa.field("user_id", pa.string()),
+        pa.field("crashed", pa.bool_(), nullable=False),  # an error reached the page's global handlers
+        pa.field("compacted", pa.bool_(), nullable=False),
+    ]
+)
+
+#: Every table kept beside the raw events, built from them as batches are stored.
+DERIVED: dict[str, pa.Schema] = {**ROLLUPS, "beacon_sessions": BEACON_SESSIONS}
+
 SQL_TYPES = {
     pa.string(): "VARCHAR",
     pa.int32(): "INTEGER",

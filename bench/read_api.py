@@ -7,9 +7,9 @@ It fills a fresh DuckDB file (or reuses ``--db`` if it is already filled) with D
 hours: 30 % errors in 2,000 issues (a few issues have most events, as on a real site), 50 %
 page views, 10 % web vitals and 10 % network failures, over three projects, 20 routes, five
 browsers, a release every three days, and sessions of five page views one after another
-(50,000 users); then the tables the
-consumer keeps beside them (issues, releases, activity, the per-minute rollups) from those
-rows, and a minute of probe results per check and region (10 checks, 3 regions). Then it
+(50,000 users); then the tables the consumer keeps beside them (issues, releases, activity,
+the per-minute rollups, the beacon's sessions) from those rows, and a minute of probe
+results per check and region (10 checks, 3 regions). Then it
 serves the read API (``analytics.api.create_api``, uvicorn on 127.0.0.1) and times each
 call each page makes through ``ReadClient``, the way the dashboard does, for the last 24
 hours and the last 7 days; every call ``--calls`` times after one warm-up call. The target
@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from analytics import issues, probes  # noqa: E402
 from analytics.api import create_api  # noqa: E402
 from analytics.rollups import bucket_sql  # noqa: E402
+from analytics.sessions import SOURCES, rows_sql  # noqa: E402
 from analytics.store import open_database  # noqa: E402
 from contracts.queries import BREAKDOWNS  # noqa: E402
 from contracts.read_api import ReadClient  # noqa: E402
@@ -131,6 +132,7 @@ def fill(path: Path, events: int, days: int, now: datetime) -> None:
                    {bucket_sql("value")} AS bucket, count(*) AS count, true AS compacted
             FROM web_vitals GROUP BY ALL"""
     )
+    con.execute(rows_sql({t: t for t in SOURCES}, compacted=True))
     minutes = days * 1440
     con.execute(
         f"""INSERT INTO probe_results BY NAME

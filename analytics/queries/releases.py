@@ -1,38 +1,41 @@
 """The SQL of the releases query: each release's health in the range, from the beacon's and Sentry SDKs' sessions.
 
-A beacon session is the ``session_id`` of page views and errors; it crashed when it had an
-unhandled error (``mechanism`` ``onerror`` or ``onunhandledrejection``: what reached the
-page's global handlers, as Sentry's browser SDK counts a crash). A Sentry SDK session is
-its latest update (``status`` ``crashed`` is a crash), and a pre-aggregated count adds its
-``quantity`` per status. Users are the hashed ``user_id`` of the beacon and the SDKs'
-``distinct_id`` (never the same person's: the beacon's are keyed hashes), counted apart and added; a user
-crashed when one of their sessions did.
+A beacon session is a row of ``beacon_sessions`` (``analytics/sessions.py``): it counts in
+the range it started in, and crashed when it had an unhandled error. A Sentry SDK session
+is its latest update (``status`` ``crashed`` is a crash), and a pre-aggregated count adds
+its ``quantity`` per status. Users are the hashed ``user_id`` of the beacon and the SDKs'
+``distinct_id`` (never the same person's: the beacon's are keyed hashes), counted apart and
+added; a user crashed when one of their sessions did.
 """
 
 from __future__ import annotations
 
+from analytics.sessions import LOOKBACK
+
 _RANGE = "ts >= $since AND ts < $until AND ($project IS NULL OR project = $project) AND coalesce(release, '') <> ''"
-_UNHANDLED = "('onerror', 'onunhandledrejection')"
+_SESSIONS = "($project IS NULL OR project = $project) AND release <> ''"
+_MATCH = "o.project_id = s.project_id AND o.release = s.release AND o.session_id = s.session_id"
 
 SQL = {
     "releases": (
-        f"""WITH beacon_rows AS (
-            SELECT project_id, project, release, session_id, user_id, ts FROM page_views
-            WHERE {_RANGE} AND coalesce(session_id, '') <> ''
+        f"""WITH open_sessions AS (
+            SELECT DISTINCT project_id, release, session_id FROM beacon_sessions WHERE NOT compacted),
+        -- A compacted session is one row; the rows of a session not compacted yet are folded here.
+        beacon_sessions_in AS (
+            SELECT project_id, project, release, started, user_id, crashed FROM beacon_sessions s
+            WHERE compacted AND started >= $since AND started < $until AND {_SESSIONS}
+              AND NOT EXISTS (SELECT 1 FROM open_sessions o WHERE {_MATCH})
             UNION ALL
-            SELECT project_id, project, release, session_id, user_id, ts FROM errors
-            WHERE {_RANGE} AND coalesce(session_id, '') <> ''),
-        -- Distinct counts rather than a row per session: 1.2 times faster over a week of 10M events (bench/README.md).
+            SELECT project_id, any_value(project), release, min(started), max(user_id), bool_or(crashed)
+            FROM beacon_sessions s SEMI JOIN open_sessions o ON {_MATCH}
+            WHERE started >= $since - INTERVAL {LOOKBACK.days} DAY AND started < $until + INTERVAL {LOOKBACK.days} DAY
+              AND {_SESSIONS}
+            GROUP BY project_id, release, session_id HAVING min(started) >= $since AND min(started) < $until),
         beacon AS (
-            SELECT project_id, any_value(project) AS project, release, count(DISTINCT session_id) AS sessions,
-                   count(DISTINCT nullif(user_id, '')) AS users, min(ts) AS first_ts
-            FROM beacon_rows GROUP BY project_id, release),
-        -- The crashes apart from the count below: a filtered scan is faster than filtered distinct counts.
-        beacon_crashes AS (
-            SELECT project_id, release, count(DISTINCT session_id) AS crashed_sessions,
-                   count(DISTINCT nullif(user_id, '')) AS crashed_users
-            FROM errors WHERE {_RANGE} AND coalesce(session_id, '') <> '' AND mechanism IN {_UNHANDLED}
-            GROUP BY ALL),
+            SELECT project_id, any_value(project) AS project, release, count(*) AS sessions,
+                   count(*) FILTER (WHERE crashed) AS crashed_sessions, count(DISTINCT user_id) AS users,
+                   count(DISTINCT user_id) FILTER (WHERE crashed) AS crashed_users, min(started) AS first_ts
+            FROM beacon_sessions_in GROUP BY project_id, release),
         sdk_sessions AS (
             SELECT project_id, project, release, distinct_id, status = 'crashed' AS crashed, quantity, started
             FROM sentry_sessions
@@ -52,14 +55,7 @@ SQL = {
             SELECT project_id, any_value(project) AS project, release, sum(sessions) AS sessions,
                    sum(crashed_sessions) AS crashed_sessions, sum(users) AS users,
                    sum(crashed_users) AS crashed_users, min(first_ts) AS first_ts
-            FROM (
-                SELECT b.project_id, b.project, b.release, b.sessions,
-                       coalesce(c.crashed_sessions, 0) AS crashed_sessions, b.users,
-                       coalesce(c.crashed_users, 0) AS crashed_users, b.first_ts
-                FROM beacon b LEFT JOIN beacon_crashes c USING (project_id, release)
-                UNION ALL
-                SELECT project_id, project, release, sessions, crashed_sessions, users, crashed_users, first_ts
-                FROM sdk)
+            FROM (SELECT * FROM beacon UNION ALL BY NAME SELECT * FROM sdk)
             GROUP BY project_id, release),
         errs AS (
             SELECT project_id, release, count(*) AS errors FROM errors WHERE {_RANGE} GROUP BY ALL),
