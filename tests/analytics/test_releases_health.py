@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-import pyarrow as pa
-
 from analytics.queries import run_query
-from analytics.store import insert
-from analytics.tables import SENTRY_SESSIONS
 from analytics.triage import act
 from contracts.beacon import Batch, ErrorEvent, PageViewEvent
-from contracts.stream import StreamEntry, encode_entry
+from contracts.stream import SENTRY_STREAM, SentryEntry, SessionRow, StreamEntry, encode_entry, encode_record
 from contracts.triage import Action
 from tests.analytics.test_fingerprint import CHROME_1
 from tests.analytics.test_issues import CHROME_UA, T0, consume
@@ -32,20 +26,17 @@ def visit(n: int, release: str, user: str, *errors: str, ts: int = T0) -> bytes:
     return encode_entry(StreamEntry(project_id=1, project="demo", received_at=ts, user_agent=CHROME_UA, batch=batch))
 
 
-def sdk_sessions(con, rows: list[tuple[str, str | None, str, str, int]]) -> None:  # type: ignore[no-untyped-def]
-    """Sentry SDK session rows as the collector stores them: (release, session id, user, status, quantity)."""
-    started = datetime(2025, 11, 25, 12, 0, 30)
-    table = pa.Table.from_pylist(
-        [
-            {"entry_id": "x", "row": n, "received_at": started, "project": "demo", "project_id": 1, "release": release,
-             "environment": "production", "started": started, "session_id": sid, "distinct_id": user,
-             "status": status, "errors": 0, "duration_s": None, "quantity": quantity, "init": False,
-             "sdk": "sentry.javascript.browser"}
-            for n, (release, sid, user, status, quantity) in enumerate(rows)
-        ],
-        schema=SENTRY_SESSIONS,
-    )  # fmt: skip
-    insert(con, "sentry_sessions", table)
+def sdk_sessions(redis_client, con, rows: list[tuple[str, str, str, str, int]]) -> None:  # type: ignore[no-untyped-def]
+    """Sentry SDK sessions as the collector queues them, stored by the consumer: (release, session id, user,
+    status, quantity); an empty session id is a pre-aggregated count."""
+    started = T0 + 30_000
+    entry = SentryEntry(id="x", project_id=1, project="demo", received_at=started, sdk="sentry.javascript.browser",
+                        sessions=[SessionRow(release=release, environment="production", started=started,
+                                             session_id=sid, distinct_id=user, status=status, errors=0, duration=None,
+                                             quantity=quantity, init=False)
+                                  for release, sid, user, status, quantity in rows])  # fmt: skip
+    redis_client.xadd(SENTRY_STREAM, {"e": encode_record(entry)})
+    consume(redis_client, con)
 
 
 def test_each_release_has_its_adoption_crash_free_rates_and_issues(redis_client, con):
@@ -58,10 +49,10 @@ def test_each_release_has_its_adoption_crash_free_rates_and_issues(redis_client,
     )  # fmt: skip
     act(con, Action("resolve", [1], actor="ana"))
     consume(redis_client, con, visit(5, "shop@1.1", "u3", "onunhandledrejection", ts=T0 + 120_000))  # regresses
-    sdk_sessions(con, [
+    sdk_sessions(redis_client, con, [
         ("shop@1.1", "sdk-1", "d1", "ok", 1),
         ("shop@1.1", "sdk-1", "d1", "crashed", 1),  # the latest update of the session counts
-        ("shop@1.1", None, "", "exited", 4),  # an aggregate of four sessions
+        ("shop@1.1", "", "", "exited", 4),  # an aggregate of four sessions
     ])  # fmt: skip
     result = run_query(con, "releases", WINDOW)
     rows = {r[1]: dict(zip(result.columns, r, strict=True)) for r in result.rows}
