@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analytics.tables import DERIVED, SQL_TYPES, TABLES, create_sql
+from analytics.tables import CONCLUSIONS, DERIVED, SQL_TYPES, TABLES, create_sql
 
 SCHEMA_VERSION = 10
 #: The name the file is attached under; every connection and cursor on it works there.
@@ -59,7 +59,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
     row = con.execute("SELECT value FROM vigil_meta WHERE key = 'schema_version'").fetchone()
     if row is not None and int(row[0]) > SCHEMA_VERSION:
         raise SchemaTooNew(f"the database has schema version {row[0]}; this Vigil knows up to {SCHEMA_VERSION}")
-    for name, schema in {**TABLES, **DERIVED}.items():
+    for name, schema in {**TABLES, **DERIVED, **CONCLUSIONS}.items():
         con.execute(create_sql(name, schema))
         for field in schema:
             con.execute(f'ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "{field.name}" {SQL_TYPES[field.type]}')

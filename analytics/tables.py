@@ -323,8 +323,45 @@ BEACON_SESSIONS = pa.schema(
     ]
 )
 
+#: Incidents (analytics/incidents.py): a spike of client failures with its verdict and evidence.
+INCIDENTS = pa.schema(
+    [
+        pa.field("incident_id", pa.int64(), nullable=False),
+        pa.field("project_id", pa.int32(), nullable=False),
+        pa.field("project", pa.string(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),  # open or closed
+        pa.field("verdict", pa.string(), nullable=False),  # backend, network, third_party, client or unknown
+        pa.field("confidence", pa.float64(), nullable=False),
+        pa.field("summary", pa.string(), nullable=False),
+        pa.field("started_at", TIMESTAMP, nullable=False),  # the first minute out of line
+        pa.field("opened_at", TIMESTAMP, nullable=False),
+        pa.field("updated_at", TIMESTAMP, nullable=False),
+        pa.field("last_anomaly_at", TIMESTAMP, nullable=False),
+        pa.field("closed_at", TIMESTAMP),
+        pa.field("signals", pa.string()),  # JSON
+        pa.field("evidence", pa.string()),  # JSON
+        pa.field("feedback", pa.string()),  # right or wrong, as a user judged the verdict
+        pa.field("feedback_verdict", pa.string()),
+        pa.field("feedback_note", pa.string()),
+        pa.field("feedback_by", pa.string()),
+        pa.field("feedback_at", TIMESTAMP),
+    ]
+)
+INCIDENT_ACTIVITY = pa.schema(
+    [
+        pa.field("incident_id", pa.int64(), nullable=False),
+        pa.field("ts", TIMESTAMP, nullable=False),
+        pa.field("actor", pa.string(), nullable=False),
+        pa.field("action", pa.string(), nullable=False),  # opened, verdict, closed, feedback
+        pa.field("verdict", pa.string()),
+        pa.field("detail", pa.string()),
+    ]
+)
+
 #: Every table kept beside the raw events, built from them as batches are stored.
 DERIVED: dict[str, pa.Schema] = {**ROLLUPS, "beacon_sessions": BEACON_SESSIONS}
+#: What analytics concludes from the events, kept for good.
+CONCLUSIONS: dict[str, pa.Schema] = {"incidents": INCIDENTS, "incident_activity": INCIDENT_ACTIVITY}
 
 SQL_TYPES = {
     pa.string(): "VARCHAR",

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import tomlkit
 
+from contracts.services import Service, parse_services
 from contracts.settings import CONFIG_FILE, ConfigError, read_toml
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -40,6 +41,8 @@ class Project:
     origins: tuple[str, ...] = ()
     # Keep client addresses whole; by default they are anonymized before anything stores them.
     store_ip: bool = False
+    #: What its pages call and what watches and serves it (contracts/services.py).
+    services: tuple[Service, ...] = ()
 
     def as_toml(self) -> dict[str, Any]:
         return {
@@ -88,6 +91,7 @@ def parse_projects(document: dict[str, Any], path: Path) -> dict[int, Project]:
                 secret_token=item["secret_token"],
                 origins=_origins(item.get("origins", [])),
                 store_ip=item.get("store_ip", False),
+                services=parse_services(item.get("services", [])),
             )
         except KeyError as e:
             raise ConfigError(f"{where}: missing {e.args[0]}") from None

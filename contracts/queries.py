@@ -64,6 +64,10 @@ BREAKDOWNS = ("browser", "os", "device", "release", "environment", "page", "coun
 BY = Param("by", "str", f"What to count by: {', '.join(BREAKDOWNS)}.", "browser", choices=BREAKDOWNS)
 EVENT = Param("event_id", "str", "The event; the issue's latest when absent.")
 BUCKET = Param("bucket_seconds", "int", "Bucket width in seconds.", 60, 60, 86_400)
+INCIDENT = Param("incident_id", "int", "The incident.", None, 1, 2**53)
+INCIDENT_STATUS = Param(
+    "incident_status", "str", "open or closed; either when absent.", None, choices=("open", "closed")
+)
 KIND = Param(
     "kind", "str", "Only this kind (errors, network_failures, resource_failures, web_vitals, page_views, reports)."
 )
@@ -146,6 +150,24 @@ _DECLARED = [
         "vitals_percentiles",
         "p50, p75 and p95 of each Core Web Vital in the range (within 2 %), the last value of each page's metric.",
         RANGE,
+    ),
+    # Incidents (correlation).
+    Query(
+        "incidents",
+        "Incidents during the range, the latest first: verdict, confidence, summary, when, the user's feedback, and "
+        "how many client series were out of line.",
+        (*RANGE, INCIDENT_STATUS, limit(100)),
+    ),
+    Query(
+        "incident",
+        "One incident whole: its client signals and its evidence (checks, hosts, server errors, releases, "
+        "concentration) as JSON.",
+        (INCIDENT,),
+    ),
+    Query(
+        "incident_activity",
+        "An incident's history: opened, verdict changes, closed, feedback; the latest first.",
+        (INCIDENT, limit(100)),
     ),
     # Probe agents' results.
     Query("checks", "The current state of every check per region, and across its regions (region '*').", (PROJECT,)),

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from analytics.settings import AnalyticsSettings
-from analytics.tables import DERIVED, TABLES
+from analytics.tables import CONCLUSIONS, DERIVED, TABLES
 from collector.settings import CollectorSettings
 from contracts.beacon import Batch, Event
 from contracts.queries import QUERIES
@@ -85,7 +85,7 @@ def first_cells(text: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("table", sorted({**TABLES, **DERIVED}))
+@pytest.mark.parametrize("table", sorted({**TABLES, **DERIVED, **CONCLUSIONS}))
 def test_every_stored_column_is_documented(table):
     docs = sections((ROOT / "docs" / "schema.md").read_text())
     section = docs[f"`{table}`"]
@@ -94,7 +94,7 @@ def test_every_stored_column_is_documented(table):
         documented_columns |= first_cells(docs["Shared keys"])
     if "[probe keys](#probe-keys)" in section:
         documented_columns |= first_cells(docs["Probe keys"])
-    assert set({**TABLES, **DERIVED}[table].names) == documented_columns
+    assert set({**TABLES, **DERIVED, **CONCLUSIONS}[table].names) == documented_columns
 
 
 SHARED_EVENT_FIELDS = {"type", "event_id", "ts", "page_url"}

@@ -14,11 +14,11 @@ from datetime import datetime
 
 import duckdb
 
-from analytics.queries import issues, overview, probes, releases, rollups
+from analytics.queries import incidents, issues, overview, probes, releases, rollups
 from contracts.queries import QUERIES, bind, declared
 from contracts.read_api import Result
 
-SQL: dict[str, str] = {**overview.SQL, **issues.SQL, **releases.SQL, **rollups.SQL, **probes.SQL}
+SQL: dict[str, str] = {**overview.SQL, **issues.SQL, **releases.SQL, **rollups.SQL, **probes.SQL, **incidents.SQL}
 
 if SQL.keys() != QUERIES.keys():  # pragma: no cover (a developer's mistake, caught by any test run)
     raise RuntimeError(

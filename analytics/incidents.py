@@ -1,0 +1,605 @@
+"""Incidents: a spike of client failures, what the backend did meanwhile, and a verdict (docs/correlation.md).
+
+Every minute ``evaluate`` runs the client-side anomaly tests (``analytics/anomalies.py``).
+A project with an anomaly and no open incident gets one; the anomalies of the following
+minutes join it; it closes once ``CLOSE_AFTER`` passed without any. While it is open, each
+minute gathers the backend evidence over the incident's time (from ``EVIDENCE_BEFORE``
+before its first anomalous minute until now) and gives the verdict again:
+
+- **backend**: a check of the failing service down or degraded (per region and at quorum),
+  slower than usual, a host of it saturated, or its server-side errors spiking, while its
+  own host fails or the pages throw;
+- **third_party**: most failures (``THIRD_PARTY_SHARE``) go to hosts that are neither the
+  site's own nor a declared service's;
+- **network**: the site's own hosts fail at the connection (DNS, TCP, TLS, timeouts) while
+  the probes reach them from every region;
+- **client**: the pages throw (or a vital worsens) while the backend looks healthy; with the
+  release, browser and error type the spike is concentrated in;
+- **unknown**: none of these, with what was checked.
+
+What a service is (its hosts, checks, machines and server-side projects) comes from the
+project's ``[[projects.services]]`` (``contracts/services.py``). Without a declaration, a
+check whose URL has the failing host watches it, every check of the project watches a
+page that throws, and every machine reporting metrics to the project serves it: all of
+which the evidence marks as inferred.
+
+Each verdict has a confidence, a one-line summary with its figures, and its evidence as
+JSON. Every opening, change of verdict, closing and user feedback is appended to
+``incident_activity``: what alerts are sent from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from analytics import anomalies
+from analytics.anomalies import NETWORK_CLASSES, Anomaly
+from contracts.projects import Project
+from contracts.services import Service, domain_matches, host_of
+
+log = logging.getLogger("vigil.analytics")
+
+CLOSE_AFTER = timedelta(minutes=5)
+EVIDENCE_BEFORE = timedelta(minutes=5)
+RELEASE_BEFORE = timedelta(minutes=30)
+#: A host is saturated past these: CPU busy (average over the time), memory, fullest disk, open files (highest).
+SATURATED = {"cpu": 90.0, "memory": 95.0, "disk": 95.0, "fds": 90.0}
+#: A check is slow when its median time in a region is this many times the day before's, and this much more.
+SLOW_RATIO, SLOW_MIN_MS = 2.0, 200.0
+THIRD_PARTY_SHARE = 0.8
+#: "X only": X holds this share of the failures.
+ONLY_SHARE = 0.8
+VERDICTS = ("backend", "network", "third_party", "client", "unknown")
+NETWORK_KINDS = ("failed_requests", "nel", "resource_failures")
+MAX_FEEDBACK_NOTE = 1000
+
+
+class IncidentError(ValueError):
+    """A feedback that cannot be taken; the message is one line for a 400 or 404."""
+
+
+@dataclasses.dataclass
+class Incident:
+    incident_id: int
+    project_id: int
+    project: str
+    status: str
+    verdict: str
+    confidence: float
+    summary: str
+    started_at: datetime
+    opened_at: datetime
+    updated_at: datetime
+    last_anomaly_at: datetime
+    closed_at: datetime | None = None
+    signals: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    evidence: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    confidence: float
+    summary: str
+    evidence: dict[str, Any]
+
+
+_COLUMNS = (
+    "incident_id, project_id, project, status, verdict, confidence, summary, started_at, opened_at, updated_at, "
+    "last_anomaly_at, closed_at, signals, evidence"
+)
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, projects: Mapping[int, Project], now: datetime) -> list[dict[str, Any]]:
+    """Open, update and close incidents at ``now`` (naive UTC) in one transaction; returns the activity written."""
+    found = anomalies.detect(con, now)
+    con.begin()
+    try:
+        open_incidents = {i.project_id: i for i in _load(con, "status = 'open'")}
+        activity: list[dict[str, Any]] = []
+        next_id = con.execute("SELECT coalesce(max(incident_id), 0) + 1 FROM incidents").fetchall()[0][0]
+        for project_id in sorted(set(found) | set(open_incidents)):
+            signals = found.get(project_id, [])
+            incident = open_incidents.get(project_id)
+            if incident is None:
+                incident = _open(con, project_id, projects, signals, next_id, now)
+                next_id += 1
+                activity.append(_activity(incident, now, "opened", ""))
+            _merge(incident, signals, now)
+            if not signals and now - incident.last_anomaly_at >= CLOSE_AFTER:
+                incident.status, incident.closed_at = "closed", now
+            judged = judge(con, incident, projects, now)
+            if judged.verdict != incident.verdict and incident.verdict:
+                activity.append(_activity(incident, now, "verdict", f"{incident.verdict} → {judged.verdict}"))
+            incident.verdict, incident.confidence = judged.verdict, judged.confidence
+            incident.summary, incident.evidence, incident.updated_at = judged.summary, judged.evidence, now
+            if activity and activity[-1]["action"] == "opened" and activity[-1]["incident_id"] == incident.incident_id:
+                activity[-1]["verdict"], activity[-1]["detail"] = incident.verdict, incident.summary
+            if incident.status == "closed":
+                activity.append(_activity(incident, now, "closed", incident.summary))
+            _save(con, incident)
+        if activity:
+            con.executemany(
+                "INSERT INTO incident_activity VALUES ($incident_id, $ts, $actor, $action, $verdict, $detail)",
+                activity,
+            )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return activity
+
+
+def feedback(
+    con: duckdb.DuckDBPyConnection, incident_id: int, right: bool, actor: str, note: str, now: datetime
+) -> dict[str, Any]:
+    """Keep a user's judgement of an incident's current verdict; returns the incident's id, verdict and feedback."""
+    if len(note) > MAX_FEEDBACK_NOTE:
+        raise IncidentError(f"note longer than {MAX_FEEDBACK_NOTE} characters")
+    if not actor or len(actor) > 200:
+        raise IncidentError("actor must be 1 to 200 characters")
+    con.begin()
+    try:
+        rows = con.execute("SELECT verdict FROM incidents WHERE incident_id = ?", [incident_id]).fetchall()
+        if not rows:
+            raise IncidentError(f"no incident {incident_id}")
+        verdict, judged = rows[0][0], "right" if right else "wrong"
+        con.execute(
+            """UPDATE incidents SET feedback = ?, feedback_verdict = ?, feedback_note = ?, feedback_by = ?,
+               feedback_at = ? WHERE incident_id = ?""",
+            [judged, verdict, note, actor, now, incident_id],
+        )
+        detail = f"the verdict {verdict} is {judged}" + (f": {note}" if note else "")
+        con.execute(
+            "INSERT INTO incident_activity VALUES (?, ?, ?, 'feedback', ?, ?)",
+            [incident_id, now, actor, verdict, detail],
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return {"incident_id": incident_id, "verdict": verdict, "feedback": judged}
+
+
+def _load(con: duckdb.DuckDBPyConnection, where: str) -> list[Incident]:
+    found = []
+    for row in con.execute(f"SELECT {_COLUMNS} FROM incidents WHERE {where}").fetchall():
+        incident = Incident(*row[:12])
+        incident.signals, incident.evidence = json.loads(row[12] or "{}"), json.loads(row[13] or "{}")
+        found.append(incident)
+    return found
+
+
+def _open(
+    con: duckdb.DuckDBPyConnection, project_id: int, projects: Mapping[int, Project], signals: list[Anomaly],
+    incident_id: int, now: datetime,
+) -> Incident:  # fmt: skip
+    project = projects.get(project_id)
+    if project is not None:
+        name = project.name
+    else:
+        rows = con.execute(
+            "SELECT any_value(project) FROM event_counts_1m WHERE project_id = ?", [project_id]
+        ).fetchall()
+        name = rows[0][0] or str(project_id)
+    started = min(s.first_minute for s in signals)
+    return Incident(incident_id, project_id, name, "open", "", 0.0, "", started, now, now, now)
+
+
+def _merge(incident: Incident, signals: list[Anomaly], now: datetime) -> None:
+    """Each series keeps its strongest window, and its first minute out of line."""
+    for signal in signals:
+        key = f"{signal.kind}|{signal.key}"
+        seen = incident.signals.get(key)
+        fresh = signal.as_json()
+        if seen is not None:
+            fresh["first_minute"] = min(seen["first_minute"], fresh["first_minute"])
+            if seen["observed"] > fresh["observed"]:
+                fresh = {**seen, "first_minute": fresh["first_minute"]}
+        fresh["last_seen"] = now.isoformat()
+        incident.signals[key] = fresh
+    if signals:
+        incident.last_anomaly_at = now
+        incident.started_at = min(incident.started_at, *(s.first_minute for s in signals))
+
+
+def _save(con: duckdb.DuckDBPyConnection, incident: Incident) -> None:
+    """Write the incident's row; a user's feedback on it stays as it is."""
+    values = [
+        incident.project_id, incident.project, incident.status, incident.verdict, incident.confidence,
+        incident.summary, incident.started_at, incident.opened_at, incident.updated_at, incident.last_anomaly_at,
+        incident.closed_at, json.dumps(incident.signals), json.dumps(incident.evidence), incident.incident_id,
+    ]  # fmt: skip
+    ((updated,),) = con.execute(
+        """UPDATE incidents SET project_id = ?, project = ?, status = ?, verdict = ?, confidence = ?, summary = ?,
+               started_at = ?, opened_at = ?, updated_at = ?, last_anomaly_at = ?, closed_at = ?, signals = ?,
+               evidence = ? WHERE incident_id = ?""",
+        values,
+    ).fetchall()
+    if not updated:
+        con.execute(f"INSERT INTO incidents ({_COLUMNS}) VALUES ({', '.join(['?'] * 14)})", [values[-1], *values[:-1]])
+
+
+def _activity(incident: Incident, now: datetime, action: str, detail: str) -> dict[str, Any]:
+    return {"incident_id": incident.incident_id, "ts": now, "actor": "vigil", "action": action,
+            "verdict": incident.verdict, "detail": detail}  # fmt: skip
+
+
+# --- the evidence and the verdict ---------------------------------------------------------------
+
+
+def judge(
+    con: duckdb.DuckDBPyConnection, incident: Incident, projects: Mapping[int, Project], now: datetime
+) -> Verdict:
+    """The verdict on an incident's signals, from the backend's evidence over its time."""
+    project = projects.get(incident.project_id)
+    services = project.services if project is not None else ()
+    signals = list(incident.signals.values())
+    start = datetime.fromisoformat(min(s["first_minute"] for s in signals)) if signals else incident.started_at
+    since = start - EVIDENCE_BEFORE
+    failing: Counter[str] = Counter()
+    classes: dict[str, set[str]] = defaultdict(set)
+    for s in signals:
+        if s["kind"] in NETWORK_KINDS:
+            failing[s["host"]] += s["observed"]
+            classes[s["host"]].add(s["class"] or s["kind"])
+    own_hosts = _own_hosts(con, incident.project_id, project, since, now)
+    own = {h for h in failing if _is_own(h, own_hosts, services)}
+    third = {h: n for h, n in failing.items() if h not in own}
+    network = bool(failing)
+
+    # The services (and checks) of the site's failing hosts; when none of them fails (the pages throw, or only
+    # third parties fail), every service: what says whether the backend was healthy meanwhile.
+    relevant = [s for s in services if any(_serves(s, h) for h in own)] if own else list(services)
+    checks = _checks(con, incident.project_id, relevant, own or None, bool(services), now)
+    machines = _machines(con, incident.project_id, relevant, bool(services), since, now)
+    backend_ids = {p.id: p.name for p in projects.values() for s in relevant if p.name in s.backend_projects}
+    evidence: dict[str, Any] = {
+        "since": since.isoformat(),
+        "until": now.isoformat(),
+        "failing_hosts": [
+            {
+                "host": h,
+                "count": n,
+                "own": h in own,
+                "service": next((s.name for s in services if _serves(s, h)), None),
+                "classes": sorted(classes[h]),
+            }
+            for h, n in failing.most_common()
+        ],
+        "checks": _check_evidence(con, incident.project_id, checks, since, now),
+        "hosts": _host_evidence(con, incident.project_id, machines, since, now),
+        "server_errors": _server_errors(con, backend_ids, since, now),
+        "releases": _new_releases(con, [incident.project_id, *backend_ids], start - RELEASE_BEFORE, now),
+        "concentration": {},
+        "services": [s.name for s in relevant],
+    }
+    down = [c for c in evidence["checks"] if c["worst"] in ("down", "degraded")]
+    slow = [c for c in evidence["checks"] if c["slow_regions"]]
+    hot = [h for h in evidence["hosts"] if h["saturated"]]
+    spikes = [e for e in evidence["server_errors"] if e["spike"]]
+    evidence["checked"] = _checked(evidence, relevant)
+    js = [s for s in signals if s["kind"] in ("js_errors", "vital")]
+
+    if (own or not network) and (down or slow or hot or spikes):
+        parts = [_check_text(c) for c in down] + [_slow_text(c) for c in slow if c not in down]
+        parts += [_host_text(h) for h in hot] + [_spike_text(e) for e in spikes]
+        confidence = 0.9 if any(c["worst"] == "down" for c in down) else 0.7 if down or slow else 0.65
+        kinds = sum(bool(x) for x in (down or slow, hot, spikes))
+        confidence = min(0.95, confidence + 0.05 * (kinds - 1))
+        if any(c["inferred"] for c in down + slow) or any(h["inferred"] for h in hot):
+            confidence -= 0.1
+        return Verdict("backend", round(confidence, 2), "; ".join(parts), evidence)
+    if network and sum(third.values()) >= THIRD_PARTY_SHARE * sum(failing.values()):
+        hosts = ", ".join(list(third)[:3])
+        healthy = _healthy_text(evidence["checks"], "your checks healthy", "no check of yours ran")
+        confidence = 0.85 if evidence["checks"] else 0.7
+        return Verdict("third_party", confidence, f"failures concentrated on {hosts}, not yours; {healthy}", evidence)
+    if own:
+        countries = _concentration(con, incident.project_id, since, now, "network_failures", "country", own)
+        evidence["concentration"]["country"] = countries
+        only = _only(countries)
+        if all(classes[h] <= NETWORK_CLASSES for h in own):
+            what = _class_text(set().union(*(classes[h] for h in own)))
+            where = f" from users in {' and '.join(only)} only" if only else ""
+            healthy = _healthy_text(evidence["checks"], "probes healthy in every region", "no probe watches it")
+            confidence = (0.8 if evidence["checks"] else 0.55) + (0.1 if only else 0.0)
+            return Verdict("network", round(confidence, 2), f"{what}{where}; {healthy}", evidence)
+        hosts = ", ".join(sorted(own)[:3])
+        what = _class_text(set().union(*(classes[h] for h in own)))
+        healthy = _healthy_text(evidence["checks"], "its checks stay up", "no check watches it")
+        return Verdict("backend", 0.55, f"{what} from {hosts}; {healthy}", evidence)
+    if js:
+        concentration = {
+            by: _concentration(con, incident.project_id, since, now, "errors", by, None)
+            for by in ("error_type", "release", "browser")
+        }
+        evidence["concentration"] = concentration
+        kind = _only(concentration["error_type"], 1)
+        thrown = any(s["kind"] == "js_errors" for s in js)
+        what = f"{kind[0]} spike" if kind and thrown else "; ".join(s["label"] for s in js)
+        release, browser = _only(concentration["release"], 1), _only(concentration["browser"], 1)
+        where = (f" in release {release[0]}" if release else "") + (f", {browser[0]} only" if browser else "")
+        healthy = _healthy_text(evidence["checks"], "backend healthy", "nothing watches the backend")
+        confidence = (0.8 if evidence["checks"] else 0.6) + (0.1 if release or browser else 0.0)
+        return Verdict("client", round(confidence, 2), f"{what}{where}; {healthy}", evidence)
+    labels = "; ".join(s["label"] for s in signals) or "no anomaly"
+    return Verdict("unknown", 0.3, f"{labels}; checked {', '.join(evidence['checked']) or 'nothing'}", evidence)
+
+
+def _own_hosts(
+    con: duckdb.DuckDBPyConnection, project_id: int, project: Project | None, since: datetime, now: datetime
+) -> set[str]:
+    """The site's own hosts: its origins, and the hosts of its pages in the time."""
+    hosts = {host_of(o) for o in project.origins} if project is not None else set()
+    rows = con.execute(
+        f"""SELECT DISTINCT {anomalies.netloc_sql("page_url")} FROM page_views
+            WHERE project_id = ? AND ts >= ? AND ts < ?""",
+        [project_id, since, now],
+    ).fetchall()
+    return hosts | {host_of(f"http://{netloc}/") for (netloc,) in rows if netloc}
+
+
+def _serves(service: Service, host: str) -> bool:
+    return any(domain_matches(d, host) for d in service.domains) or any(
+        host_of(p) == host for p in service.url_prefixes
+    )
+
+
+def _is_own(host: str, own_hosts: set[str], services: Iterable[Service]) -> bool:
+    return host in own_hosts or any(_serves(s, host) for s in services)
+
+
+def _checks(
+    con: duckdb.DuckDBPyConnection, project_id: int, relevant: list[Service], hosts: set[str] | None,
+    declared: bool, now: datetime,
+) -> dict[str, bool]:  # fmt: skip
+    """The checks to look at, each with whether it was inferred: the relevant services' checks, and those whose
+    target's host is a failing host (or, for a page that throws and no service declared, every check)."""
+    chosen = {c: False for s in relevant for c in s.checks}
+    targets = con.execute(
+        """SELECT "check", arg_max(target, ts) FROM probe_results WHERE project_id = ? AND ts >= ? GROUP BY 1""",
+        [project_id, now - timedelta(days=1)],
+    ).fetchall()
+    for check, target in targets:
+        if check in chosen:
+            continue
+        host = host_of(target if "://" in target else f"tcp://{target}")
+        if (hosts is not None and host in hosts) or (hosts is None and not declared):
+            chosen[check] = True
+    return chosen
+
+
+def _machines(
+    con: duckdb.DuckDBPyConnection, project_id: int, relevant: list[Service], declared: bool, since: datetime,
+    now: datetime,
+) -> dict[str, bool]:  # fmt: skip
+    chosen = {h: False for s in relevant for h in s.hosts}
+    if not declared:
+        rows = con.execute(
+            "SELECT DISTINCT host FROM host_metrics WHERE project_id = ? AND ts >= ? AND ts < ?",
+            [project_id, since, now],
+        ).fetchall()
+        chosen.update({host: True for (host,) in rows if host})
+    return chosen
+
+
+def _check_evidence(
+    con: duckdb.DuckDBPyConnection, project_id: int, checks: dict[str, bool], since: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """Per check: its worst state across regions over the time, the regions down, and regions slower than usual."""
+    if not checks:
+        return []
+    names = list(checks)
+    changes = con.execute(
+        """SELECT "check", region, state, ts, regions_down, regions FROM probe_state_changes
+           WHERE project_id = ? AND "check" IN (SELECT unnest(?)) AND ts < ? ORDER BY ts""",
+        [project_id, names, now],
+    ).fetchall()
+    states: dict[tuple[str, str], list[tuple[str, datetime, int | None, int | None]]] = defaultdict(list)
+    for check, region, state, ts, down, regions in changes:
+        states[(check, region)].append((state, ts, down, regions))
+    latency = con.execute(
+        """SELECT "check", region, median(duration_ms) FILTER (WHERE ts >= $since),
+                  median(duration_ms) FILTER (WHERE ts < $since)
+           FROM probe_results WHERE project_id = $project AND "check" IN (SELECT unnest($names)) AND status = 'up'
+             AND ts >= $day AND ts < $now GROUP BY ALL""",
+        {"project": project_id, "names": names, "since": since, "day": since - timedelta(days=1), "now": now},
+    ).fetchall()
+    found = []
+    for check in names:
+        overall = _during(states.get((check, "*"), []), since)
+        worst = next((s for s in ("down", "degraded", "up") if any(o[0] == s for o in overall)), "unknown")
+        during = [o for o in overall if o[0] == worst]
+        regions = sorted(
+            r for (c, r), changes_of in states.items()
+            if c == check and r != "*" and any(o[0] == "down" for o in _during(changes_of, since))
+        )  # fmt: skip
+        slow = [
+            {"region": r, "median_ms": round(now_ms, 1), "usual_ms": round(before_ms, 1)}
+            for c, r, now_ms, before_ms in latency
+            if c == check and now_ms is not None and before_ms
+            and now_ms >= SLOW_RATIO * before_ms and now_ms - before_ms >= SLOW_MIN_MS
+        ]  # fmt: skip
+        found.append({
+            "check": check, "inferred": checks[check], "worst": worst,
+            "since": during[0][1].isoformat() if during else None,
+            "regions_down": max((o[2] or 0 for o in during), default=len(regions)),
+            "regions": max((o[3] or 0 for o in overall), default=0), "down_regions": regions,
+            "slow_regions": slow,
+        })  # fmt: skip
+    return found
+
+
+def _during(
+    changes: list[tuple[str, datetime, int | None, int | None]], since: datetime
+) -> list[tuple[str, datetime, int | None, int | None]]:
+    """The states in effect at some point from ``since`` on: the last one before it, and every later change."""
+    before = [c for c in changes if c[1] <= since]
+    return before[-1:] + [c for c in changes if c[1] > since]
+
+
+def _host_evidence(
+    con: duckdb.DuckDBPyConnection, project_id: int, machines: dict[str, bool], since: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    if not machines:
+        return []
+    rows = con.execute(
+        """SELECT host, avg(cpu_busy_percent), max(memory_percent),
+                  max(list_max(CAST(json_extract(disks, '$[*].percent') AS DOUBLE[]))),
+                  max(open_fds * 100.0 / nullif(max_fds, 0))
+           FROM host_metrics WHERE project_id = ? AND host IN (SELECT unnest(?)) AND ts >= ? AND ts < ?
+           GROUP BY host ORDER BY host""",
+        [project_id, list(machines), since, now],
+    ).fetchall()
+    found = []
+    for host, cpu, memory, disk, fds in rows:
+        values = {"cpu": cpu, "memory": memory, "disk": disk, "fds": fds}
+        saturated = [k for k, v in values.items() if v is not None and v >= SATURATED[k]]
+        found.append({
+            "host": host, "inferred": machines[host], "saturated": saturated,
+            **{k: None if v is None else round(v, 1) for k, v in values.items()},
+        })  # fmt: skip
+    return found
+
+
+def _server_errors(
+    con: duckdb.DuckDBPyConnection, backends: dict[int, str], since: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """Each backend project's errors over the time against the day before, per minute (the same Poisson test)."""
+    found = []
+    for project_id, name in backends.items():
+        rows = con.execute(
+            """SELECT coalesce(sum(count) FILTER (WHERE minute >= $since), 0),
+                      coalesce(sum(count) FILTER (WHERE minute < $since), 0)
+               FROM event_counts_1m WHERE project_id = $project AND kind = 'errors' AND minute >= $day
+                 AND minute < $now""",
+            {"project": project_id, "since": since, "day": since - timedelta(days=1), "now": now},
+        ).fetchall()
+        count, before = (float(v) for v in rows[0])
+        minutes = (now - since) / timedelta(minutes=1)
+        spike, expected, _ = anomalies.judge_count(count, minutes, before / (24 * 60))
+        found.append({"project": name, "errors": int(count), "expected": round(expected, 1), "spike": spike})
+    return found
+
+
+def _new_releases(
+    con: duckdb.DuckDBPyConnection, project_ids: list[int], since: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    rows = con.execute(
+        """SELECT project_id, release, min(first_seen) AS first_seen FROM (
+               SELECT project_id, release, first_seen FROM releases WHERE project_id IN (SELECT unnest($ids))
+               UNION ALL
+               SELECT project_id, release, min(started) FROM beacon_sessions
+               WHERE project_id IN (SELECT unnest($ids)) AND release <> '' GROUP BY ALL)
+           GROUP BY ALL HAVING min(first_seen) >= $since AND min(first_seen) < $now ORDER BY first_seen""",
+        {"ids": project_ids, "since": since, "now": now},
+    ).fetchall()
+    return [{"project_id": p, "release": r, "first_seen": t.isoformat()} for p, r, t in rows]
+
+
+def _concentration(
+    con: duckdb.DuckDBPyConnection, project_id: int, since: datetime, now: datetime, table: str, by: str,
+    hosts: set[str] | None,
+) -> list[list[Any]]:  # fmt: skip
+    """The top values of ``by`` among the events of the time, each with its share of them and of the page views."""
+    value = "browser || coalesce(' ' || nullif(split_part(browser_version, '.', 1), ''), '')" if by == "browser" else by
+    rows = con.execute(
+        f"""SELECT {value} AS v, {anomalies.netloc_sql("url") if hosts is not None else "''"} AS netloc, count(*)
+            FROM {table} WHERE project_id = ? AND ts >= ? AND ts < ? GROUP BY ALL""",
+        [project_id, since, now],
+    ).fetchall()
+    counts: Counter[str] = Counter()
+    for v, netloc, n in rows:
+        if hosts is None or host_of(f"http://{netloc}/") in hosts:
+            counts[v or "unknown"] += n
+    views = dict(
+        con.execute(
+            f"SELECT {value}, count(*) FROM page_views WHERE project_id = ? AND ts >= ? AND ts < ? GROUP BY 1",
+            [project_id, since, now],
+        ).fetchall()
+    ) if by != "error_type" else {}  # fmt: skip
+    total, total_views = sum(counts.values()), sum(views.values())
+    return [
+        [v, round(n / total, 3), round(views.get(v, 0) / total_views, 3) if total_views else None]
+        for v, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:5]
+    ]
+
+
+def _only(shares: list[list[Any]], most: int = 2) -> list[str]:
+    """The values holding ``ONLY_SHARE`` of the events together (at most ``most``), when they are fewer of the
+    page views than of the events; else none."""
+    taken, share, views = [], 0.0, 0.0
+    for value, of_events, of_views in shares[:most]:
+        taken.append(str(value))
+        share += of_events
+        views += of_views or 0.0
+        if share >= ONLY_SHARE:
+            return taken if views < share or not any(s[2] for s in shares) else []
+    return []
+
+
+def _checked(evidence: dict[str, Any], relevant: list[Service]) -> list[str]:
+    done = []
+    if evidence["checks"]:
+        declared = [c["check"] for c in evidence["checks"] if not c["inferred"]]
+        inferred = [c["check"] for c in evidence["checks"] if c["inferred"]]
+        done.append(
+            f"{len(evidence['checks'])} check{'s' if len(evidence['checks']) > 1 else ''}"
+            + (f" of {', '.join(s.name for s in relevant)}" if declared else "")
+            + (f" ({', '.join(inferred)} inferred from their targets)" if inferred else "")
+        )
+    if evidence["hosts"]:
+        done.append("hosts " + ", ".join(h["host"] for h in evidence["hosts"]))
+    if evidence["server_errors"]:
+        done.append("server errors of " + ", ".join(e["project"] for e in evidence["server_errors"]))
+    return done
+
+
+def _time(iso: str | None) -> str:
+    return datetime.fromisoformat(iso).strftime("%H:%M") if iso else "?"
+
+
+def _check_text(check: dict[str, Any]) -> str:
+    where = (
+        f"in {check['regions_down']} of {check['regions']} regions" if check["regions"]
+        else f"in {', '.join(check['down_regions'])}" if check["down_regions"] else ""
+    )  # fmt: skip
+    return f"{check['check']} {check['worst']} {where} since {_time(check['since'])} UTC".replace("  ", " ")
+
+
+def _slow_text(check: dict[str, Any]) -> str:
+    slowest = max(check["slow_regions"], key=lambda r: r["median_ms"] / r["usual_ms"])
+    ratio = slowest["median_ms"] / slowest["usual_ms"]
+    return f"{check['check']} {ratio:.1f} times slower in {slowest['region']} ({slowest['median_ms']:.0f} ms)"
+
+
+def _host_text(host: dict[str, Any]) -> str:
+    names = {"cpu": "CPU", "memory": "memory", "disk": "disk", "fds": "open files"}
+    return f"host {host['host']} " + ", ".join(f"{names[k]} {host[k]:.0f}%" for k in host["saturated"])
+
+
+def _spike_text(errors: dict[str, Any]) -> str:
+    return f"server errors of {errors['project']} {errors['errors']} against {errors['expected']:.0f} expected"
+
+
+def _class_text(classes: set[str]) -> str:
+    names = {"dns": "DNS", "tls": "TLS", "tcp": "TCP", "network": "connection", "timeout": "timeout",
+             "http_5xx": "5xx", "http_4xx": "4xx", "http": "HTTP"}  # fmt: skip
+    ordered = sorted({names.get(c, c) for c in classes})
+    return (" and ".join(ordered) if len(ordered) < 3 else ", ".join(ordered)) + " failures"
+
+
+def _healthy_text(checks: list[dict[str, Any]], healthy: str, none: str) -> str:
+    if not checks:
+        return none
+    failing = [c["check"] for c in checks if c["worst"] in ("down", "degraded")]
+    return healthy if not failing else f"{', '.join(failing)} also failing"
