@@ -94,8 +94,12 @@ def probe(redis_client: redis.Redis, region: str, check: str, target: str, times
 
 def send_probes(redis_client: redis.Redis, region: str, records: list) -> None:
     sent = max(r.ts for r in records)
-    batch = ProbeBatch(batch_id=f"pb{next(_ids)}", sent_at=sent, records=records,
-                       agent=AgentInfo(region=region, host=f"probe-{region}", agent_id=f"a-{region}", version="1"))
+    batch = ProbeBatch(
+        batch_id=f"pb{next(_ids)}",
+        sent_at=sent,
+        records=records,
+        agent=AgentInfo(region=region, host=f"probe-{region}", agent_id=f"a-{region}", version="1"),
+    )
     entry = msgspec.json.encode(ProbeEntry(1, "demo", sent, msgspec.Raw(msgspec.json.encode(batch))))
     redis_client.xadd(PROBES_STREAM, {"e": entry})
 
