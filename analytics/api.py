@@ -1,4 +1,4 @@
-"""The read API: named queries for the dashboard, token-guarded read-only SQL and triage actions.
+"""The read API: named queries for the dashboard, token-guarded read-only SQL, triage actions and incident feedback.
 
 Every query runs in a worker thread on its own DuckDB cursor, so reads never wait for the
 consumer's writes (DuckDB gives each cursor a consistent snapshot).
@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import duckdb
@@ -20,10 +21,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Lifespan
 
-from analytics import triage, user_sql
+from analytics import incidents, triage, user_sql
 from analytics.consume import Consumer
 from analytics.queries import run_query
 from analytics.store import cursor
+from contracts import incidents as incidents_contract
 from contracts import triage as triage_contract
 from contracts.queries import QUERIES, QueryError
 from contracts.read_api import Result
@@ -154,8 +156,26 @@ def create_api(
             # The consumer was updating the same issues: nothing changed; the caller retries.
             return _json(409, {"error": "the issues changed meanwhile, retry"}, {"Retry-After": "1"})
 
+    async def incident_feedback(request: Request) -> Response:
+        """``POST /v1/incidents/feedback`` (contracts/incidents.py): the token is needed, as for triage."""
+        if not authorized(request):
+            return _json(401, {"error": "a valid token is required (it is in the data directory's run/analytics.json)"})
+        body = await request.body()
+        if len(body) > incidents_contract.MAX_BODY:
+            return _json(413, {"error": f"body longer than {incidents_contract.MAX_BODY} bytes"})
+        try:
+            given = incidents_contract.decode(body)
+            now = datetime.now(UTC).replace(tzinfo=None)
+            return _json(200, await run_in_threadpool(on_cursor(lambda c: incidents.feedback(c, given, now))))
+        except incidents_contract.FeedbackError as e:
+            return _json(404 if str(e).startswith("no incident") else 400, {"error": str(e)})
+        except duckdb.TransactionException:
+            # The correlation job was updating the same incident: nothing changed; the caller retries.
+            return _json(409, {"error": "the incident changed meanwhile, retry"}, {"Retry-After": "1"})
+
     routes = [
         Route("/healthz", healthz),
+        Route("/v1/incidents/feedback", incident_feedback, methods=["POST"]),
         Route("/v1/issues/actions", issue_actions, methods=["POST"]),
         Route("/v1/queries", list_queries),
         Route("/v1/queries/{name}", named_query),

@@ -42,6 +42,7 @@ import duckdb
 
 from analytics import anomalies
 from analytics.anomalies import NETWORK_CLASSES, Anomaly
+from contracts.incidents import Feedback, FeedbackError
 from contracts.projects import Project
 from contracts.services import Service, domain_matches, host_of
 
@@ -57,13 +58,7 @@ SLOW_RATIO, SLOW_MIN_MS = 2.0, 200.0
 THIRD_PARTY_SHARE = 0.8
 #: "X only": X holds this share of the failures.
 ONLY_SHARE = 0.8
-VERDICTS = ("backend", "network", "third_party", "client", "unknown")
 NETWORK_KINDS = ("failed_requests", "nel", "resource_failures")
-MAX_FEEDBACK_NOTE = 1000
-
-
-class IncidentError(ValueError):
-    """A feedback that cannot be taken; the message is one line for a 400 or 404."""
 
 
 @dataclasses.dataclass
@@ -138,20 +133,15 @@ def evaluate(con: duckdb.DuckDBPyConnection, projects: Mapping[int, Project], no
     return activity
 
 
-def feedback(
-    con: duckdb.DuckDBPyConnection, incident_id: int, right: bool, actor: str, note: str, now: datetime
-) -> dict[str, Any]:
+def feedback(con: duckdb.DuckDBPyConnection, given: Feedback, now: datetime) -> dict[str, Any]:
     """Keep a user's judgement of an incident's current verdict; returns the incident's id, verdict and feedback."""
-    if len(note) > MAX_FEEDBACK_NOTE:
-        raise IncidentError(f"note longer than {MAX_FEEDBACK_NOTE} characters")
-    if not actor or len(actor) > 200:
-        raise IncidentError("actor must be 1 to 200 characters")
+    incident_id, actor, note = given.incident_id, given.actor, given.note
     con.begin()
     try:
         rows = con.execute("SELECT verdict FROM incidents WHERE incident_id = ?", [incident_id]).fetchall()
         if not rows:
-            raise IncidentError(f"no incident {incident_id}")
-        verdict, judged = rows[0][0], "right" if right else "wrong"
+            raise FeedbackError(f"no incident {incident_id}")
+        verdict, judged = rows[0][0], "right" if given.right else "wrong"
         con.execute(
             """UPDATE incidents SET feedback = ?, feedback_verdict = ?, feedback_note = ?, feedback_by = ?,
                feedback_at = ? WHERE incident_id = ?""",

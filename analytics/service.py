@@ -15,13 +15,14 @@ import signal
 import sys
 import threading
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import duckdb
 import redis
 import uvicorn
 from starlette.applications import Starlette
 
-from analytics import retention, rollups, triage, user_sql
+from analytics import incidents, retention, rollups, triage, user_sql
 from analytics.api import create_api
 from analytics.consume import Consumer, Job
 from analytics.enrich.symbolicate import SourceMapCache
@@ -33,6 +34,7 @@ from analytics.sourcemaps import replaced_maps, source_map_loader
 from analytics.store import open_database
 from analytics.workers import ProcessorPool, WorkerSetup
 from contracts import runfiles
+from contracts.projects import ProjectRegistry
 from contracts.settings import ConfigError
 
 log = logging.getLogger("vigil.analytics")
@@ -80,6 +82,15 @@ def serve(settings: AnalyticsSettings) -> None:
         if pool is not None:
             pool.forget(keys)
 
+    projects = ProjectRegistry(settings.data_dir)
+
+    def correlate(con: duckdb.DuckDBPyConnection, now: datetime) -> object:
+        try:
+            projects.reload()  # the services as declared now; a broken file keeps the last good ones
+        except ConfigError as e:
+            log.error("correlation: %s (the services read before stay in force)", e)
+        return incidents.evaluate(con, projects.projects, now)
+
     consumer = Consumer(
         client,
         con,
@@ -94,6 +105,7 @@ def serve(settings: AnalyticsSettings) -> None:
             Job("compact rollups", settings.compact_seconds, lambda con, now: rollups.compact(con, now - ONE_MINUTE)),
             Job("agents lost", 5.0, lambda con, now: consumer.probes.lost_agents(con, now)),
             Job("ignored issues due", 30.0, triage.wake_ignored),
+            Job("correlation", settings.correlation_seconds, correlate),
             Job(
                 "retention",
                 settings.retention_check_seconds,

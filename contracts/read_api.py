@@ -4,6 +4,7 @@
     GET  /v1/queries/{name}?param=value    one named query     → {"columns": [...], "rows": [[...]], "truncated": false}
     POST /v1/sql {"sql": "SELECT …"}       read-only SQL, with the token of run/analytics.json
     POST /v1/issues/actions                triage one issue or many (contracts/triage.py), with the same token
+    POST /v1/incidents/feedback            judge an incident's verdict (contracts/incidents.py), with the same token
     GET  /healthz                          the consumer's heartbeat
 
 The dashboard and ``vigil sql`` use ``ReadClient``; errors come back as ``{"error": "one line"}``
@@ -20,7 +21,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from contracts import runfiles
+from contracts import incidents, runfiles
 from contracts.queries import declared
 from contracts.triage import Action, check
 
@@ -83,6 +84,14 @@ class ReadClient:
         check(action)
         body: dict[str, Any] = self._answer(
             lambda: self._http.post("/v1/issues/actions", content=msgspec.json.encode(action))
+        )
+        return body
+
+    def feedback(self, given: incidents.Feedback) -> dict[str, Any]:
+        """Say whether an incident's verdict is right (needs the token); checked here first, without a request."""
+        incidents.check(given)
+        body: dict[str, Any] = self._answer(
+            lambda: self._http.post("/v1/incidents/feedback", content=msgspec.json.encode(given))
         )
         return body
 

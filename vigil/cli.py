@@ -40,6 +40,7 @@ def friendly(fn: F) -> F:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from analytics.store import SchemaTooNew
+        from contracts.incidents import FeedbackError
         from contracts.queries import QueryError
         from contracts.read_api import ReadApiError, Refused
         from contracts.triage import ActionError
@@ -49,7 +50,7 @@ def friendly(fn: F) -> F:
 
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, QueryError, Refused, ActionError, UserError) as e:
+        except (ConfigError, QueryError, Refused, ActionError, FeedbackError, UserError) as e:
             raise BadInput(str(e)) from None
         except (ReadApiError, ChildFailed, UploadFailed, SchemaTooNew) as e:
             raise Failed(str(e)) from None
@@ -299,6 +300,61 @@ def issues_activity(issue_id: int, as_json: bool, data_dir: Path | None) -> None
     from vigil.issues_cli import activity
 
     activity(_data_dir(data_dir), issue_id, click.echo, as_json)
+
+
+@main.group()
+def incidents() -> None:
+    """Incidents: spikes of client failures with their verdict (through the running analytics service)."""
+
+
+@incidents.command("list")
+@click.option("--status", type=click.Choice(["open", "closed"]))
+@click.option("--project", help="Only this project.")
+@click.option("--hours", type=click.IntRange(1, 24 * 400), default=24 * 7, show_default=True, help="In the last …")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the incidents as JSON.")
+@data_dir_option
+@friendly
+def incidents_list(
+    status: str | None, project: str | None, hours: int, limit: int, as_json: bool, data_dir: Path | None
+) -> None:
+    """Incidents during the last --hours, the latest first, with their verdict."""
+    from datetime import UTC, datetime, timedelta
+
+    from vigil.incidents_cli import list_incidents
+
+    since = (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    list_incidents(
+        _data_dir(data_dir), click.echo, as_json, incident_status=status, project=project, since=since, limit=limit
+    )
+
+
+@incidents.command("show")
+@click.argument("incident_id", type=click.IntRange(1, 2**53 - 1))
+@click.option("--json", "as_json", is_flag=True, help="Print the incident, its evidence and history as JSON.")
+@data_dir_option
+@friendly
+def incidents_show(incident_id: int, as_json: bool, data_dir: Path | None) -> None:
+    """One incident: its verdict, the client signals, the backend's evidence and its history."""
+    from vigil.incidents_cli import show
+
+    try:
+        show(_data_dir(data_dir), incident_id, click.echo, as_json)
+    except LookupError as e:
+        raise BadInput(str(e)) from None
+
+
+@incidents.command("feedback")
+@click.argument("incident_id", type=click.IntRange(1, 2**53 - 1))
+@click.option("--right/--wrong", required=True, help="Whether the verdict is right.")
+@click.option("--note", default="", help="What it really was (kept with the feedback).")
+@data_dir_option
+@friendly
+def incidents_feedback(incident_id: int, right: bool, note: str, data_dir: Path | None) -> None:
+    """Say whether INCIDENT_ID's verdict is right; kept on the incident, with who said it."""
+    from vigil.incidents_cli import feedback
+
+    feedback(_data_dir(data_dir), incident_id, right, note, click.echo)
 
 
 @main.group()

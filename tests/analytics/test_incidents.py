@@ -17,6 +17,7 @@ import redis
 from analytics import incidents
 from analytics.queries import run_query
 from contracts.beacon import Batch, ErrorEvent, NetworkEvent, PageViewEvent, ResourceEvent
+from contracts.incidents import Feedback
 from contracts.probes import AgentInfo, CheckResult, HostMetrics, Memory, ProbeBatch, Swap
 from contracts.projects import Project
 from contracts.services import Service
@@ -247,7 +248,7 @@ def test_an_incident_closes_after_five_quiet_minutes_and_keeps_its_history_and_f
 
     for minute in range(1, 11):  # the last errors (11:58) leave the window at 12:04: closed five minutes on
         incidents.evaluate(con, PROJECTS, NOW + timedelta(minutes=minute))
-    incidents.feedback(con, incident_id, False, "ana", "it was the CDN", NOW + timedelta(minutes=11))
+    incidents.feedback(con, Feedback(incident_id, False, "ana", "it was the CDN"), NOW + timedelta(minutes=11))
 
     incident = only_incident(con)
     assert (incident["status"], incident["closed_at"]) == ("closed", NOW + timedelta(minutes=8))
