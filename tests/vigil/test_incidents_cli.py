@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts import runfiles
 from contracts.projects import Project
 from tests.analytics.test_incidents import error, page_views, send, spread
 from tests.conftest import Service, _service
@@ -73,3 +74,19 @@ def test_refused_feedback_is_one_line_and_exit_2(correlating, data_dir):
         done = vigil(data_dir, *args)
         assert (done.returncode, done.stderr.count("\n")) == (2, 1), done.stderr
         assert message in done.stderr
+
+
+def test_the_feedback_endpoint_needs_the_token_and_a_well_formed_body(http, correlating, data_dir):
+    info = runfiles.read_live(data_dir, "analytics")
+    assert info is not None
+    url, auth = f"{correlating.url}/v1/incidents/feedback", {"Authorization": f"Bearer {info['token']}"}
+    body = {"incident_id": 1, "right": True, "actor": "ana"}
+
+    assert http.post(url, json=body).status_code == 401
+    assert http.post(url, content=b"{", headers=auth).status_code == 400
+    assert http.post(url, json={**body, "colour": "red"}, headers=auth).status_code == 400
+    refused = http.post(url, json={**body, "actor": ""}, headers=auth)
+    assert (refused.status_code, refused.json()) == (400, {"error": "actor: who judges, 1 to 100 printable characters"})
+    assert http.post(url, content=b"x" * 5000, headers=auth).status_code == 413
+    unknown = http.post(url, json=body, headers=auth)
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "no incident 1"})
