@@ -169,6 +169,27 @@ _DECLARED = [
         "An incident's history: opened, verdict changes, closed, feedback; the latest first.",
         (INCIDENT, limit(100)),
     ),
+    Query(
+        "failures_per_minute",
+        "Failed requests (fetch/XHR and NEL, aborts left out) and failed resources per time bucket, by target host "
+        "(the hosts with the most failures) and kind (request, nel, resource).",
+        (*RANGE, BUCKET, limit(5)),
+    ),
+    Query(
+        "vitals_per_minute",
+        "Each Core Web Vital's p75 per time bucket (within 2 %), from the rollups.",
+        (*RANGE, BUCKET),
+    ),
+    Query(
+        "check_results_per_minute",
+        "Probe results per time bucket, check and region: up, down, and the median duration.",
+        (*RANGE, BUCKET),
+    ),
+    Query(
+        "host_metrics_per_minute",
+        "Host metrics per time bucket and host: CPU busy (average), memory, fullest disk and open files (highest, %).",
+        (*RANGE, BUCKET),
+    ),
     # Probe agents' results.
     Query("checks", "The current state of every check per region, and across its regions (region '*').", (PROJECT,)),
     Query(

@@ -9,7 +9,7 @@ WHERE = (
 )
 
 
-def _percentile(p: float) -> str:
+def percentile_sql(p: float) -> str:
     return value_sql(f"min(bucket) FILTER (WHERE below + count >= {p} * total)")
 
 
@@ -57,8 +57,8 @@ SQL = {
                    sum(count) OVER (PARTITION BY name) AS total
             FROM histogram
         )
-        SELECT name, total::BIGINT AS samples, {_percentile(0.5)} AS p50, {_percentile(0.75)} AS p75,
-               {_percentile(0.95)} AS p95
+        SELECT name, total::BIGINT AS samples, {percentile_sql(0.5)} AS p50, {percentile_sql(0.75)} AS p75,
+               {percentile_sql(0.95)} AS p95
         FROM ranked GROUP BY name, total ORDER BY name"""
     ),
 }

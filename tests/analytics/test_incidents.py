@@ -257,3 +257,17 @@ def test_an_incident_closes_after_five_quiet_minutes_and_keeps_its_history_and_f
     assert [(r[activity.columns.index("action")], r[activity.columns.index("actor")]) for r in activity.rows] == [
         ("feedback", "ana"), ("closed", "vigil"), ("opened", "vigil"),
     ]  # fmt: skip
+
+
+def test_the_timeline_series_of_an_incident(redis_client, con):
+    window = NOW - timedelta(minutes=5)
+    send(redis_client, [failed(t, f"{API}/cart", "network_error", 0) for t in spread(window, 10)])
+    send(redis_client, [failed(window, "https://cdn.vendor.example/x.js", "abort", 0)])  # the user left: not counted
+    probe(redis_client, "eu", "checkout-api", f"{API}/health", [window, window + timedelta(seconds=20)], "down", 900.0)
+    host_metrics(redis_client, "api-7", window, memory=98.0)
+    consume(redis_client, con)
+    span = {"since": "2025-11-26T11:55:00Z", "until": "2025-11-26T12:00:00Z", "bucket_seconds": "300"}
+
+    assert run_query(con, "failures_per_minute", span).rows == [[window, "api.shop.example", "request", 10]]
+    assert run_query(con, "check_results_per_minute", span).rows == [[window, "checkout-api", "eu", 0, 2, 900.0]]
+    assert run_query(con, "host_metrics_per_minute", span).rows == [[window, "api-7", 20.0, 98.0, None, 0.1]]
