@@ -176,6 +176,35 @@ def create_project(
     return project
 
 
+def save_service(data_dir: Path, project_name: str, name: str, service: Service | None) -> None:
+    """Add or replace the service ``name`` of a project in ``vigil.toml`` (``None`` removes it).
+
+    The file is checked whole before it is written, so a bad service raises ``ConfigError``
+    and changes nothing.
+    """
+    with _locked_document(data_dir) as document:
+        items = document.get("projects")
+        item = next((p for p in items or [] if isinstance(p, dict) and p.get("name") == project_name), None)
+        if item is None:
+            raise ConfigError(f"no project named {project_name[:60]!r}")
+        services = item.get("services")
+        if services is None:
+            services = item["services"] = tomlkit.aot()
+        kept = [t for t in services if not (isinstance(t, dict) and t.get("name") == name)]
+        if service is None and len(kept) == len(services):
+            raise ConfigError(f"project {project_name!r} has no service {name[:60]!r}")
+        fresh = tomlkit.aot()
+        for table in kept:
+            fresh.append(table)
+        if service is not None:
+            fresh.append(service.as_toml())
+        if len(fresh):
+            item["services"] = fresh
+        else:
+            del item["services"]
+        parse_projects(document.unwrap(), data_dir / CONFIG_FILE)  # raises before anything is written
+
+
 def ensure_demo_project(data_dir: Path) -> Project:
     """The ``demo`` project, created on first run."""
     for project in load_projects(data_dir).values():

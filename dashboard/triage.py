@@ -1,4 +1,5 @@
-"""Triage from the dashboard: the logged-in user's actions, sent to the analytics service's read API.
+"""Triage from the dashboard: the logged-in user's actions on issues, and their feedback on incidents' verdicts,
+sent to the analytics service's read API.
 
 The action names the user as its actor (the activity log shows it). The read API wants the
 analytics service's token, which it writes to ``run/analytics.json`` in the data
@@ -9,10 +10,12 @@ to the analytics service on the same data directory.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import flask
 
 from contracts import runfiles
+from contracts.incidents import Feedback, FeedbackError
 from contracts.read_api import ReadApiError, ReadClient
 from contracts.triage import Action, ActionError
 from dashboard import auth
@@ -28,12 +31,33 @@ IGNORE: dict[str, dict[str, int]] = {
     "until 100 more events": {"events": 100},
     "until 10 more users": {"users": 10},
 }
-LOG_IN = "Log in to triage: create a user with `vigil user add NAME`, then log in."
+LOG_IN = "Log in to act: create a user with `vigil user add NAME`, then log in."
 RETRIES = 3
 
 
 def act(action: str, issues: list[int], **options: object) -> tuple[bool, str]:
     """(done, what to tell the user) for ``action`` on ``issues`` by the logged-in user."""
+
+    def send(read: ReadClient, user: str) -> str:
+        answer = read.act(Action(action, issues, actor=user, **options))  # type: ignore[arg-type]
+        return _done(action, answer.get("issues", []))
+
+    return _as_user(send, (ActionError,))
+
+
+def judge(incident_id: int, right: bool, note: str) -> tuple[bool, str]:
+    """(done, what to tell the user) for the logged-in user's judgement of an incident's verdict."""
+
+    def send(read: ReadClient, user: str) -> str:
+        answer = read.feedback(Feedback(incident_id, right, user, note.strip()))
+        return f"Kept: the verdict {answer['verdict'].replace('_', ' ')} is {answer['feedback']}."
+
+    return _as_user(send, (FeedbackError,))
+
+
+def _as_user(send: Callable[[ReadClient, str], str], refusals: tuple[type[Exception], ...]) -> tuple[bool, str]:
+    """Send a change as the logged-in user with the analytics service's token; retried when it collided with
+    the service's own writes."""
     user = auth.current_user()
     if user is None:
         return False, LOG_IN
@@ -42,20 +66,19 @@ def act(action: str, issues: list[int], **options: object) -> tuple[bool, str]:
     if info is None or not isinstance(info.get("token"), str):
         return False, "The analytics service is not running next to this dashboard: start it with `vigil up`."
     try:
-        request = Action(action, issues, actor=user, **options)  # type: ignore[arg-type]
         with ReadClient(settings.analytics_url, token=info["token"]) as read:
             for attempt in range(RETRIES):
                 try:
-                    answer = read.act(request)
-                    break
+                    return True, send(read, user)
                 except ReadApiError as e:
                     if "changed meanwhile" not in str(e) or attempt == RETRIES - 1:
                         raise
-                    time.sleep(0.2 * (attempt + 1))  # the consumer was storing events of these issues
-    except (ActionError, ReadApiError) as e:
+                    time.sleep(0.2 * (attempt + 1))  # the service was writing the same issues or incident
+    except ReadApiError as e:
         return False, f"Not done: {e}"
-    changed = answer.get("issues", [])
-    return True, _done(action, changed)
+    except refusals as e:
+        return False, f"Not done: {e}"
+    return False, "Not done."
 
 
 def _done(action: str, changed: list[dict[str, object]]) -> str:

@@ -67,7 +67,7 @@ def test_without_a_login_an_action_says_how_to_get_one(
     page.goto(f"{dashboard.url}/issues/{issue_id}")
     page.locator("#issue-header").get_by_text("TypeError: price is undefined").wait_for(timeout=15_000)
     page.locator("#issue-resolve").click()
-    page.locator("#issue-action-result").get_by_text("Log in to triage").wait_for(timeout=15_000)
+    page.locator("#issue-action-result").get_by_text("Log in to act").wait_for(timeout=15_000)
     assert "unresolved" in page.locator("#issue-header .badge").first.inner_text()
 
 
