@@ -22,6 +22,9 @@ unlikely by chance: the Poisson probability of so many or more is under ``P_VALU
 Poisson test is what keeps low traffic quiet: three errors where one is expected is
 ordinary at 20 page views an hour, and the test says so, where a ratio alone would not.
 
+A project is judged once its baseline holds page views (or errors) in ``MIN_HISTORY_MINUTES``
+(10) distinct minutes: a site that just started sending has no past to be out of line with.
+
 For a vital: the window's p75 (from the ``vitals_1m`` histogram, within 2 %) is anomalous
 when it rests on at least ``VITAL_MIN_SAMPLES`` values, is at least ``VITAL_RATIO`` times
 the baseline's p75, and is past the vital's "good" threshold.
@@ -48,6 +51,8 @@ MIN_RATIO = 2.0
 MIN_EXPECTED = 0.5
 P_VALUE = 1e-4
 MEDIAN_HOURS = 12
+#: A project with less of a past is not judged (``detect``).
+MIN_HISTORY_MINUTES = 10
 VITAL_MIN_SAMPLES = 20
 VITAL_RATIO = 1.5
 #: The upper bound of "good" per vital (web.dev): a p75 under it is never an anomaly.
@@ -167,12 +172,19 @@ def _sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> li
     return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchall()
 
 
-def detect(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[int, list[Anomaly]]:
-    """The anomalies of every project in the window ending at ``now`` (naive UTC), by project id."""
+def detect(
+    con: duckdb.DuckDBPyConnection, now: datetime, min_history: int = MIN_HISTORY_MINUTES
+) -> dict[int, list[Anomaly]]:
+    """The anomalies of every project in the window ending at ``now`` (naive UTC), by project id.
+
+    A project is judged once its baseline holds page views (or, without page views, errors)
+    in at least ``min_history`` distinct minutes: before that, it has no past to be out of line with.
+    """
     window_start = now - WINDOW
     params = {"low": window_start - BASELINE, "window": window_start, "now": now}
     exposure: dict[int, _Series] = defaultdict(_Series)
     series: dict[tuple[int, str, str, str], _Series] = defaultdict(_Series)  # (project, kind, host, class)
+    history: dict[int, set[datetime]] = defaultdict(set)  # the baseline's minutes with page views or errors
 
     def add(target: _Series, minute: datetime, count: float) -> None:
         if minute >= window_start:
@@ -187,6 +199,8 @@ def detect(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[int, list[Anom
         params,
     ):
         add(exposure[project_id] if kind == "page_views" else series[(project_id, "js_errors", "", "")], minute, count)
+        if minute < window_start:
+            history[project_id].add(minute)
     for project_id, netloc, failure_class, api, minute, count in _sql(
         con,
         f"""SELECT project_id, {_NETLOC} AS netloc, {_FAILURE_CLASS} AS failure_class, api = 'nel',
@@ -216,7 +230,7 @@ def detect(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[int, list[Anom
     found: dict[int, list[Anomaly]] = defaultdict(list)
     for (project_id, kind, host, failure_class), counted in series.items():
         count = sum(counted.minutes.values())
-        if count < MIN_EVENTS:
+        if count < MIN_EVENTS or len(history[project_id]) < min_history:
             continue
         views = exposure.get(project_id)
         per_view = views is not None and sum(views.hours.values()) + sum(views.minutes.values()) > 0
@@ -235,7 +249,8 @@ def detect(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[int, list[Anom
             key = f"{host} {failure_class}".strip()
             found[project_id].append(Anomaly(kind, key, label, count, expected, p, first, host, failure_class))
     for project_id, anomaly in _vitals(con, params, window_start):
-        found[project_id].append(anomaly)
+        if len(history[project_id]) >= min_history:
+            found[project_id].append(anomaly)
     for anomalies in found.values():
         anomalies.sort(key=lambda a: (a.first_minute, -a.observed))
     return dict(found)

@@ -93,9 +93,14 @@ _COLUMNS = (
 )
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, projects: Mapping[int, Project], now: datetime) -> list[dict[str, Any]]:
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    projects: Mapping[int, Project],
+    now: datetime,
+    min_history: int = anomalies.MIN_HISTORY_MINUTES,
+) -> list[dict[str, Any]]:
     """Open, update and close incidents at ``now`` (naive UTC) in one transaction; returns the activity written."""
-    found = anomalies.detect(con, now)
+    found = anomalies.detect(con, now, min_history)
     con.begin()
     try:
         open_incidents = {i.project_id: i for i in _load(con, "status = 'open'")}

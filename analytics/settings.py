@@ -52,6 +52,11 @@ class AnalyticsSettings:
     correlation_seconds: float = setting(
         60.0, "How often client anomalies are tested and incidents opened, judged again or closed.", minimum=1
     )
+    correlation_min_history_minutes: int = setting(
+        10,
+        "A project's client series are judged once its last day holds page views (or errors) in this many minutes.",
+        minimum=1,
+    )
     retention_days: int = setting(90, "Days raw event rows are kept; 0 keeps them forever.", minimum=0)
     rollup_retention_days: int = setting(
         400, "Days the per-minute rollups and the beacon's sessions are kept; 0 keeps them forever.", minimum=0

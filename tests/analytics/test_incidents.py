@@ -271,3 +271,14 @@ def test_the_timeline_series_of_an_incident(redis_client, con):
     assert run_query(con, "failures_per_minute", span).rows == [[window, "api.shop.example", "request", 10]]
     assert run_query(con, "check_results_per_minute", span).rows == [[window, "checkout-api", "eu", 0, 2, 900.0]]
     assert run_query(con, "host_metrics_per_minute", span).rows == [[window, "api-7", 20.0, 98.0, None, 0.1]]
+
+
+def test_a_project_without_ten_minutes_of_past_is_not_judged(redis_client, con):
+    send(
+        redis_client, page_views(NOW - timedelta(minutes=12), NOW, timedelta(seconds=20))
+    )  # 7 minutes before the window
+    send(redis_client, [error(t) for t in spread(NOW - timedelta(minutes=5), 40)])
+    consume(redis_client, con)
+
+    assert incidents.evaluate(con, PROJECTS, NOW) == []
+    assert [a["action"] for a in incidents.evaluate(con, PROJECTS, NOW, min_history=5)] == ["opened"]
