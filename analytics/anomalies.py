@@ -1,6 +1,6 @@
 """Client-side anomalies: which of a project's client series is out of line with its own recent past.
 
-Every minute, each series is counted over the last ``WINDOW`` (5 minutes) and tested
+Every minute, each series is counted over the last ``WINDOW`` (5 minutes, a setting) and tested
 against its baseline, the ``BASELINE`` (24 hours) before the window:
 
 - ``js_errors``: errors per page view (per minute where a project has no page views: a
@@ -173,14 +173,17 @@ def _sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> li
 
 
 def detect(
-    con: duckdb.DuckDBPyConnection, now: datetime, min_history: int = MIN_HISTORY_MINUTES
+    con: duckdb.DuckDBPyConnection,
+    now: datetime,
+    min_history: int = MIN_HISTORY_MINUTES,
+    window: timedelta = WINDOW,
 ) -> dict[int, list[Anomaly]]:
-    """The anomalies of every project in the window ending at ``now`` (naive UTC), by project id.
+    """The anomalies of every project in the ``window`` ending at ``now`` (naive UTC), by project id.
 
     A project is judged once its baseline holds page views (or, without page views, errors)
     in at least ``min_history`` distinct minutes: before that, it has no past to be out of line with.
     """
-    window_start = now - WINDOW
+    window_start = now - window
     params = {"low": window_start - BASELINE, "window": window_start, "now": now}
     exposure: dict[int, _Series] = defaultdict(_Series)
     series: dict[tuple[int, str, str, str], _Series] = defaultdict(_Series)  # (project, kind, host, class)
@@ -240,10 +243,10 @@ def detect(
             window_exposure = sum(views.minutes.values())
         else:  # no page views: events per minute
             hourly = [(counted.hours.get(h, 0.0), minutes_in[h]) for h in hours]
-            window_exposure = WINDOW / timedelta(minutes=1)
+            window_exposure = window / timedelta(minutes=1)
         anomalous, expected, p = judge_count(count, window_exposure, baseline_rate(hourly))
         if anomalous:
-            per_minute = expected / (WINDOW / timedelta(minutes=1))
+            per_minute = expected / (window / timedelta(minutes=1))
             first = min((m for m, c in counted.minutes.items() if c > MIN_RATIO * per_minute), default=window_start)
             label = _label(kind, host, failure_class, per_view)
             key = f"{host} {failure_class}".strip()

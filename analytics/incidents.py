@@ -98,9 +98,10 @@ def evaluate(
     projects: Mapping[int, Project],
     now: datetime,
     min_history: int = anomalies.MIN_HISTORY_MINUTES,
+    window: timedelta = anomalies.WINDOW,
 ) -> list[dict[str, Any]]:
     """Open, update and close incidents at ``now`` (naive UTC) in one transaction; returns the activity written."""
-    found = anomalies.detect(con, now, min_history)
+    found = anomalies.detect(con, now, min_history, window)
     con.begin()
     try:
         open_incidents = {i.project_id: i for i in _load(con, "status = 'open'")}

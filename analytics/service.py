@@ -89,7 +89,8 @@ def serve(settings: AnalyticsSettings) -> None:
             projects.reload()  # the services as declared now; a broken file keeps the last good ones
         except ConfigError as e:
             log.error("correlation: %s (the services read before stay in force)", e)
-        return incidents.evaluate(con, projects.projects, now, settings.correlation_min_history_minutes)
+        window = timedelta(minutes=settings.correlation_window_minutes)
+        return incidents.evaluate(con, projects.projects, now, settings.correlation_min_history_minutes, window)
 
     consumer = Consumer(
         client,

@@ -52,6 +52,9 @@ class AnalyticsSettings:
     correlation_seconds: float = setting(
         60.0, "How often client anomalies are tested and incidents opened, judged again or closed.", minimum=1
     )
+    correlation_window_minutes: int = setting(
+        5, "Each client series is counted over this many last minutes and tested against the day before.", minimum=1
+    )
     correlation_min_history_minutes: int = setting(
         10,
         "A project's client series are judged once its last day holds page views (or errors) in this many minutes.",

@@ -122,16 +122,39 @@ def up(data_dir: Path | None, redis_url: str | None, **ports: int | None) -> Non
     up_module.run(up_module.plan(_data_dir(data_dir), redis_url=redis_url or None, **ports), click.echo)
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @_up_options
 @click.option("--demo-port", type=click.IntRange(1, 65535), default=8474, show_default=True, help="Demo site port.")
+@click.pass_context
 @friendly
-def demo(data_dir: Path | None, redis_url: str | None, demo_port: int, **ports: int | None) -> None:
-    """`vigil up` plus a demo site with the beacon and generated traffic."""
+def demo(
+    ctx: click.Context, /, data_dir: Path | None, redis_url: str | None, demo_port: int, **ports: int | None
+) -> None:
+    """`vigil up` plus a demo site with the beacon and generated traffic (and `vigil demo break`)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from vigil import up as up_module
 
     plan = up_module.plan(_data_dir(data_dir), redis_url=redis_url or None, demo_port=demo_port, **ports)
     up_module.run(plan, click.echo)
+
+
+@demo.command("break")
+@click.argument("part", type=click.Choice(["backend", "vendor"]))
+@click.option("--seconds", type=click.IntRange(0, 3600), default=60, show_default=True, help="How long; 0 mends it.")
+@data_dir_option
+@friendly
+def demo_break(part: str, seconds: int, data_dir: Path | None) -> None:
+    """Make the running demo's API (backend) or its third-party widget host (vendor) answer 503 for a while."""
+    from datetime import UTC, datetime
+
+    from vigil.demo.site import PARTS, break_part
+
+    until = break_part(_data_dir(data_dir), part, seconds)
+    if seconds:
+        click.echo(f"{PARTS[part]} answers 503 until {datetime.fromtimestamp(until, UTC):%H:%M:%S} UTC")
+    else:
+        click.echo(f"{PARTS[part]} mended")
 
 
 @main.group()

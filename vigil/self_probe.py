@@ -64,10 +64,12 @@ def local_checks(collector_url: str, analytics_url: str, dashboard_url: str) -> 
 
 
 def demo_checks(demo_url: str) -> list[dict[str, Any]]:
-    """The demo site's pages, as a shop's uptime checks would be."""
+    """The demo site's pages and its API, as a shop's uptime checks would be."""
     return [
         {"name": "demo-home", "type": "http", "url": f"{demo_url}/", "interval": 10.0, "timeout": 5.0,
          "expected_status": [200], "max_latency_ms": 2000.0},
         {"name": "demo-tcp", "type": "tcp", "target": demo_url.removeprefix("http://").rstrip("/"),
          "interval": 10.0, "timeout": 5.0},
+        {"name": "demo-api", "type": "http", "url": f"{demo_url}/api/health", "interval": 10.0, "timeout": 5.0,
+         "expected_status": [200]},
     ]  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import os
 import secrets
 import socket
 import sys
@@ -23,11 +24,13 @@ from analytics.settings import AnalyticsSettings
 from collector.backlog import redis_maxmemory
 from collector.settings import CollectorSettings
 from contracts import runfiles
-from contracts.projects import Project, ensure_demo_project
+from contracts.projects import Project, ensure_demo_project, save_service
+from contracts.services import Service
 from contracts.settings import ConfigError, load
 from dashboard.settings import DashboardSettings
 from dashboard.users import Users, users_file
 from vigil import redis_server, self_probe
+from vigil.demo.site import vendor_port
 from vigil.supervise import Child, Supervisor
 
 
@@ -72,6 +75,7 @@ def check_ports(p: Plan) -> None:
     ]
     if p.demo_port is not None:
         wanted.append(("127.0.0.1", p.demo_port, "demo site", "--demo-port"))
+        wanted.append(("127.0.0.1", vendor_port(p.demo_port), "demo's third party (the next port)", "--demo-port"))
     seen: set[int] = set()
     for host, port, what, option in wanted:
         if port in seen:
@@ -124,8 +128,17 @@ def children(p: Plan, project: Project) -> list[Child]:
         maxmemory = redis_maxmemory(p.collector.max_backlog_bytes) if p.collector.max_backlog_bytes else 0
         command = redis_server.command(p.data_dir, sock=sock, maxmemory=maxmemory)
         result.append(Child("redis", command, ready=_redis_ok(p.redis_url)))
+    analytics_env = env
+    if p.demo_port is not None:
+        # The demo's traffic is dense: two minutes are enough to judge by, so a break shows a few minutes after start.
+        analytics_env = {**DEMO_CORRELATION, **env}
     result += [
-        Child("analytics", [*vigil, "serve", "analytics"], env, ready=_http_ok(f"{p.dashboard.analytics_url}/healthz")),
+        Child(
+            "analytics",
+            [*vigil, "serve", "analytics"],
+            analytics_env,
+            ready=_http_ok(f"{p.dashboard.analytics_url}/healthz"),
+        ),
         Child("collector", [*vigil, "serve", "collector"], env, ready=_http_ok(f"{_local(p.collector)}/readyz")),
         Child("dashboard", [*vigil, "serve", "dashboard"], env, ready=_http_ok(f"{_local(p.dashboard)}/healthz")),
         _probe(
@@ -166,6 +179,15 @@ def _local(settings: CollectorSettings | DashboardSettings) -> str:
 
 
 DEMO_USER = "demo"
+DEMO_SERVICE = "demo-api"
+#: Correlation settings for the demo, unless the environment sets them (docs/correlation.md, On the demo).
+DEMO_CORRELATION = {
+    name: os.environ.get(name, value)
+    for name, value in (
+        ("VIGIL_ANALYTICS_CORRELATION_WINDOW_MINUTES", "2"),
+        ("VIGIL_ANALYTICS_CORRELATION_MIN_HISTORY_MINUTES", "2"),
+    )
+}
 
 
 def login_line(data_dir: Path, *, demo_user: bool) -> str:
@@ -183,11 +205,21 @@ def login_line(data_dir: Path, *, demo_user: bool) -> str:
     return "no users yet: the dashboard is read-only until `vigil user add NAME`"
 
 
+def declare_demo_api(data_dir: Path, project: Project, demo_port: int) -> None:
+    """The demo shop's API as a service of the demo project (its checks, its URLs), unless one is declared already:
+    correlation then knows the shop's failing API from its third party (docs/correlation.md)."""
+    if not any(s.name == DEMO_SERVICE for s in project.services):
+        api = Service(DEMO_SERVICE, url_prefixes=(f"http://127.0.0.1:{demo_port}/api/",), checks=(DEMO_SERVICE,))
+        save_service(data_dir, project.name, DEMO_SERVICE, api)
+
+
 def run(p: Plan, echo: Callable[[str], None]) -> None:
     """Start everything, print where it listens, and supervise until SIGTERM or Ctrl-C."""
     lock = runfiles.lock_data_dir(p.data_dir)
     check_ports(p)
     demo = ensure_demo_project(p.data_dir)
+    if p.demo_port is not None:
+        declare_demo_api(p.data_dir, demo, p.demo_port)
     supervisor = Supervisor(children(p, demo))
     supervisor.handle_signals()
     try:
@@ -205,6 +237,7 @@ def run(p: Plan, echo: Callable[[str], None]) -> None:
     echo(f"  redis       {p.redis_url}{' (embedded)' if p.embedded_redis else ''}")
     if p.demo_port is not None:
         echo(f"  demo site   http://127.0.0.1:{p.demo_port}/   (traffic is being generated)")
+        echo("  break it    vigil demo break backend (or vendor): correlation blames it within a minute or two")
     echo(f"  project     {demo.name} (id {demo.id}, key {demo.public_key})")
     echo(f"  log in      {login_line(p.data_dir, demo_user=p.demo_port is not None)}")
     echo("Ctrl-C stops everything.")

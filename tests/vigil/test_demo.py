@@ -10,6 +10,7 @@ import time
 import pytest
 
 from contracts.beacon import ErrorEvent, PageViewEvent
+from contracts.read_api import ReadClient
 from contracts.stream import EVENTS_STREAM, decode_entry, payloads
 from tests.helpers import env_without_vigil, free_port, stop_process, wait_until
 from vigil.demo.site import page as demo_page
@@ -140,3 +141,53 @@ def test_each_demo_failure_is_one_issue_whatever_the_browser_or_release(redis_cl
         "TypeError: Cannot read properties of undefined (reading 'price')",
         "TypeError: Failed to fetch",
     ]
+
+
+def test_breaking_the_demos_vendor_then_its_backend_is_blamed_on_each(data_dir, tmp_path):
+    """The demo's third party fails: an incident blamed on it; then its API fails too: the verdict turns to the
+    backend. Correlation runs every two seconds over one-minute windows here, to keep the test short."""
+    p = {name: free_port() for name in ("collector", "analytics", "dashboard", "demo")}
+    argv = [sys.executable, "-m", "vigil", "demo", "--data-dir", str(data_dir), "--demo-port", str(p["demo"])]
+    for name in ("collector", "analytics", "dashboard"):
+        argv += [f"--{name}-port", str(p[name])]
+    env = {
+        **env_without_vigil(),
+        "VIGIL_ANALYTICS_CORRELATION_SECONDS": "2",
+        "VIGIL_ANALYTICS_CORRELATION_WINDOW_MINUTES": "1",
+        "VIGIL_ANALYTICS_CORRELATION_MIN_HISTORY_MINUTES": "1",
+    }
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_until(lambda: "Ctrl-C stops everything" in log.read_text() or process.poll() is not None, timeout=60,
+                   what="vigil demo")  # fmt: skip
+        assert process.poll() is None, log.read_text()
+        read = ReadClient(f"http://127.0.0.1:{p['analytics']}")
+
+        def incidents() -> list[dict[str, object]]:
+            return [dict(zip(r.columns, row, strict=True)) for r in [read.query("incidents")] for row in r.rows]
+
+        # A minute of the demo's traffic before the window is its past; nothing is out of line meanwhile.
+        time.sleep(70)
+        assert incidents() == []
+
+        broke = subprocess.run([*argv[:3], "break", "vendor", "--seconds", "20", "--data-dir", str(data_dir)],
+                               capture_output=True, text=True, timeout=30, env=env)  # fmt: skip
+        assert broke.returncode == 0, broke.stderr
+        (incident,) = wait_until(incidents, timeout=60, what="an incident", interval=1)
+        assert incident["verdict"] == "third_party", incident
+        assert str(incident["summary"]).startswith(f"failures concentrated on 127.0.0.1:{p['demo'] + 1}, not yours")
+
+        subprocess.run([*argv[:3], "break", "backend", "--seconds", "60", "--data-dir", str(data_dir)], timeout=30,
+                       env=env, check=True, capture_output=True)  # fmt: skip
+        # Its 503s first (the weak backend verdict), then its check down in both regions (the strong one).
+        blamed = wait_until(lambda: [i for i in incidents() if str(i["summary"]).startswith("demo-api down")],
+                            timeout=90, what="the verdict to turn to the backend", interval=1)  # fmt: skip
+        assert blamed[0]["verdict"] == "backend"
+        assert str(blamed[0]["summary"]).startswith("demo-api down in 2 of 2 regions since")
+        history = read.query("incident_activity", incident_id=blamed[0]["incident_id"])
+        assert [row[history.columns.index("action")] for row in history.rows][-2:] == ["verdict", "opened"]
+        read.close()
+    finally:
+        stop_process(process, timeout=40)

@@ -1,24 +1,35 @@
-"""A demo shop whose pages embed the beacon; its buttons fail the way real sites do.
+"""A demo shop whose pages embed the beacon; its buttons fail the way real sites do, and its backend can be broken.
 
 Visit it while ``vigil demo`` runs and click: each button raises a different kind of
 error in your own browser, which the beacon reports like any other page would.
+
+The shop has an API (``/api/cart``, ``/api/health``: the service ``demo-api`` that
+``vigil demo`` declares, watched by the demo's probe agents) and loads a widget from a
+third party (``/widget.js`` on the next port, a host of its own: not declared, so a third
+party to correlation). ``vigil demo break backend`` (or ``vendor``) makes one of them
+answer 503 for a while, through ``run/demo-break.json`` in the data directory: the demo
+traffic, and any browser on the pages, then see what users see when it fails.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from collector.settings import CollectorSettings
+from contracts import runfiles
 from contracts.projects import ensure_demo_project
-from contracts.settings import load
+from contracts.settings import ConfigError, load
 
 RELEASE = "shop@1.5.0"
 
@@ -29,6 +40,40 @@ PAGES = {
     "/checkout": "Checkout",
 }
 
+#: What ``vigil demo break`` can break, and what that is.
+PARTS = {"backend": "the demo shop's API (/api/…)", "vendor": "the third-party widget host"}
+BREAK_FILE = "demo-break.json"
+MAX_BREAK_SECONDS = 3600
+
+
+def vendor_port(demo_port: int) -> int:
+    """The third party's port: the one after the shop's."""
+    return demo_port + 1
+
+
+def break_part(data_dir: Path, part: str, seconds: float) -> float:
+    """Make ``part`` answer 503 for ``seconds`` (0 mends it); returns until when (epoch seconds)."""
+    if part not in PARTS:
+        raise ConfigError(f"nothing called {part[:40]!r} to break: {', '.join(PARTS)}")
+    if not 0 <= seconds <= MAX_BREAK_SECONDS:
+        raise ConfigError(f"--seconds: from 0 to {MAX_BREAK_SECONDS}")
+    until = time.time() + seconds
+    runfiles.write_private(data_dir / "run" / BREAK_FILE, json.dumps({**_breaks(data_dir), part: until}))
+    return until
+
+
+def _breaks(data_dir: Path) -> dict[str, float]:
+    try:
+        found = json.loads((data_dir / "run" / BREAK_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: float(v) for k, v in found.items() if k in PARTS and isinstance(v, int | float)}
+
+
+def broken(data_dir: Path, part: str) -> bool:
+    return _breaks(data_dir).get(part, 0.0) > time.time()
+
+
 SCRIPT = """
 function addToCart() { var item; return item.price; }
 function checkout() { return Promise.reject(new Error("Payment service answered 502")); }
@@ -38,15 +83,17 @@ document.getElementById("add").onclick = addToCart;
 document.getElementById("checkout").onclick = function () { checkout(); };
 document.getElementById("search").onclick = search;
 document.getElementById("parse").onclick = parse;
+fetch("/api/cart").catch(function () {});
 """
 
 
-def page(path: str, title: str, collector_url: str, project_id: int, key: str) -> str:
+def page(path: str, title: str, collector_url: str, project_id: int, key: str, vendor_url: str = "") -> str:
     nav = " · ".join(f'<a href="{html.escape(p)}">{html.escape(t)}</a>' for p, t in PAGES.items())
     tag = (
         f'<script async src="{html.escape(collector_url)}/beacon.js" data-project="{project_id}" '
         f'data-key="{html.escape(key)}" data-release="{RELEASE}" data-environment="demo"></script>'
     )
+    widget = f'<script async src="{html.escape(vendor_url)}/widget.js"></script>' if vendor_url else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} · Demo shop</title>{tag}
 <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto}}button{{margin:.3rem}}</style></head>
@@ -56,24 +103,52 @@ def page(path: str, title: str, collector_url: str, project_id: int, key: str) -
 <button id="checkout">Checkout (unhandled rejection)</button>
 <button id="search">Search (ReferenceError)</button>
 <button id="parse">Load reviews (SyntaxError)</button>
-<script src="/app.js"></script></body></html>"""
+<script src="/app.js"></script>{widget}</body></html>"""
 
 
-def create_app(collector_url: str, project_id: int, key: str) -> Starlette:
+def create_app(collector_url: str, project_id: int, key: str, data_dir: Path, vendor_url: str = "") -> Starlette:
     async def show(request: Request) -> Response:
         path = request.url.path
-        return HTMLResponse(page(path, PAGES.get(path, "Not found"), collector_url, project_id, key))
+        return HTMLResponse(page(path, PAGES.get(path, "Not found"), collector_url, project_id, key, vendor_url))
 
     async def app_js(request: Request) -> Response:
         return Response(SCRIPT, media_type="application/javascript")
 
+    async def api(request: Request) -> Response:
+        if broken(data_dir, "backend"):
+            return JSONResponse({"error": "the demo backend is broken (vigil demo break)"}, status_code=503)
+        if request.url.path == "/api/health":
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"items": [{"name": "Blue kettle", "price": 39}]})
+
     routes = [Route(path, show) for path in PAGES] + [Route("/app.js", app_js)]
+    routes += [Route("/api/cart", api), Route("/api/health", api)]
     return Starlette(routes=routes)
+
+
+def create_vendor(data_dir: Path) -> Starlette:
+    """The third party: a widget script on a host of its own."""
+
+    async def widget(request: Request) -> Response:
+        if broken(data_dir, "vendor"):
+            return Response("vendor outage (vigil demo break vendor)", status_code=503)
+        return Response("/* a third party's widget */", media_type="application/javascript")
+
+    return Starlette(routes=[Route("/widget.js", widget)])
 
 
 def serve(data_dir: Path) -> None:
     project = ensure_demo_project(data_dir)
     collector_url = os.environ.get("VIGIL_COLLECTOR_URL") or load(CollectorSettings, "collector", data_dir).url
     port = int(os.environ.get("VIGIL_DEMO_PORT", "8474"))
-    app = create_app(collector_url, project.id, project.public_key)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    vendor = uvicorn.Server(uvicorn.Config(create_vendor(data_dir), host="127.0.0.1", port=vendor_port(port),
+                                           log_level="warning"))  # fmt: skip
+    # The vendor in a thread of its own: uvicorn takes the signals only in the main thread, where the shop runs.
+    thread = threading.Thread(target=vendor.run, name="demo-vendor", daemon=True)
+    thread.start()
+    app = create_app(collector_url, project.id, project.public_key, data_dir, f"http://127.0.0.1:{vendor_port(port)}")
+    try:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        vendor.should_exit = True
+        thread.join(10)

@@ -5,6 +5,11 @@ User-Agent of its browser: the page views of the visit and, for some visits, err
 messages and stack strings in that browser's own format, so everything downstream
 (parsing, grouping, the releases' crash-free rates, the dashboard) sees what it would see
 from a real site. Release 1.5.0 fails more often than 1.4.2.
+
+Each visit also calls the demo shop's API and loads the third party's widget for real
+(``vigil/demo/site.py``), and reports what failed as the beacon would: a failed request,
+a failed resource. So ``vigil demo break backend`` (or ``vendor``) shows in the traffic
+as it would from real users, and correlation blames the part that broke.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ import httpx
 from collector.settings import CollectorSettings
 from contracts.projects import ensure_demo_project
 from contracts.settings import load
+from vigil.demo.site import vendor_port
 
 SITE = f"http://127.0.0.1:{os.environ.get('VIGIL_DEMO_PORT', '8474')}"
+VENDOR = f"http://127.0.0.1:{vendor_port(int(os.environ.get('VIGIL_DEMO_PORT', '8474')))}"
 RELEASES = [("shop@1.4.2", 1), ("shop@1.5.0", 3)]
 T = TypeVar("T")
 
@@ -125,8 +132,33 @@ def stack(failure: Failure, browser: Browser, message: str, script: str) -> str:
     return f"{failure.function}@{script}:1:{col}\n@{script}:1:{col + 391}\ndispatch@{SITE}/static/vendor.js:2:18840"
 
 
-def batch(rng: random.Random, now_ms: int) -> tuple[dict[str, object], str]:
-    """One visit's batch: 1-4 page views and, for some visits, 1-5 errors; and the User-Agent it is sent with."""
+def failed_calls(http: httpx.Client, now_ms: int) -> list[dict[str, object]]:
+    """A visit's call to the shop's API and load of the vendor's widget, for real; what failed, as beacon events."""
+    events: list[dict[str, object]] = []
+    for url, kind in ((f"{SITE}/api/cart", "network"), (f"{VENDOR}/widget.js", "resource")):
+        started = time.monotonic()
+        try:
+            status = http.get(url, timeout=2.0).status_code
+        except httpx.HTTPError:
+            status = 0
+        if 0 < status < 400:
+            continue
+        took = round((time.monotonic() - started) * 1000, 1)
+        shared = {"type": kind, "event_id": secrets.token_hex(16), "ts": now_ms, "page_url": f"{SITE}/cart", "url": url}
+        if kind == "network":
+            events.append({**shared, "api": "fetch", "method": "GET", "status": status, "duration": took,
+                           "failure": "http_error" if status else "network_error"})  # fmt: skip
+        else:
+            events.append({**shared, "element": "script", "source": "error_event", "duration": took,
+                           **({"status": status} if status else {})})  # fmt: skip
+    return events
+
+
+def batch(
+    rng: random.Random, now_ms: int, calls: list[dict[str, object]] | None = None
+) -> tuple[dict[str, object], str]:
+    """One visit's batch: 1-4 page views, for some visits 1-5 errors, and ``calls`` that failed; and the
+    User-Agent it is sent with."""
     browser = _pick(rng, [(b, b.weight) for b in BROWSERS])
     release = _pick(rng, RELEASES)
     page = _pick(rng, PAGES)
@@ -153,6 +185,7 @@ def batch(rng: random.Random, now_ms: int) -> tuple[dict[str, object], str]:
             "column": failure.column,
             "mechanism": failure.mechanism,
         })  # fmt: skip
+    events += calls or []
     body = {
         "v": 1,
         "batch_id": secrets.token_hex(16),
@@ -173,12 +206,17 @@ def generate(
     *,
     interval: float = 0.7,
     seed: int | None = None,
+    calls: Callable[[int], list[dict[str, object]]] | None = None,
 ) -> int:
-    """Send batches every ``interval`` seconds until ``stop``; returns how many were accepted."""
+    """Send batches every ``interval`` seconds until ``stop``; returns how many were accepted.
+
+    ``calls`` makes a visit's calls to the shop's backends and returns those that failed.
+    """
     rng = random.Random(seed)
     accepted = 0
     while not stop.is_set():
-        body, user_agent = batch(rng, time.time_ns() // 1_000_000)
+        now_ms = time.time_ns() // 1_000_000
+        body, user_agent = batch(rng, now_ms, calls(now_ms) if calls else None)
         status = send(body, user_agent)
         accepted += status == 202
         stop.wait(interval if status in {202, 0} or status < 500 else 5.0)
@@ -211,4 +249,4 @@ def run(data_dir: Path) -> None:
                 return 0
             return response.status_code
 
-        generate(send, stop)
+        generate(send, stop, calls=lambda now_ms: failed_calls(http, now_ms))
