@@ -18,9 +18,11 @@ at least ``MEDIAN_HOURS`` of them had traffic (so one bad hour yesterday does no
 bar), else the rate over the whole baseline. The window's expected count is that rate times
 the window's page views (at least ``MIN_EXPECTED``), and the window is anomalous when its
 count is at least ``MIN_EVENTS``, at least ``MIN_RATIO`` times the expected count, and
-unlikely by chance: the Poisson probability of so many or more is under ``P_VALUE``. The
-Poisson test is what keeps low traffic quiet: three errors where one is expected is
-ordinary at 20 page views an hour, and the test says so, where a ratio alone would not.
+unlikely by chance: the exact conditional test of two Poisson rates (the window's events
+among the window's and the baseline's, a binomial) gives a probability under ``P_VALUE``.
+That test is what keeps low traffic quiet: a few errors where one is expected is ordinary
+at 20 page views an hour, and a baseline of a few minutes is too uncertain to be out of
+line with, where a ratio alone would not say so.
 
 A project is judged once its baseline holds page views (or errors) in ``MIN_HISTORY_MINUTES``
 (10) distinct minutes: a site that just started sending has no past to be out of line with.
@@ -119,27 +121,23 @@ class Anomaly:
         }  # fmt: skip
 
 
-def poisson_tail(k: float, lam: float) -> float:
-    """P(X >= k) for X ~ Poisson(lam), summed in log space from k up (terms fall once past lam)."""
-    k = math.ceil(k)
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p), summed in log space from k up (terms fall once past n·p)."""
     if k <= 0:
         return 1.0
-    if lam <= 0:
+    if k > n or p <= 0.0:
         return 0.0
-    if k <= lam:
-        return 1.0 - _poisson_cdf(k - 1, lam)
-    total, i = 0.0, k
-    while i < k + 10_000:
-        term = math.exp(-lam + i * math.log(lam) - math.lgamma(i + 1))
+    if p >= 1.0:
+        return 1.0
+    if k <= n * p:
+        return 1.0  # at or below the mean: never out of line
+    log_p, log_q, total = math.log(p), math.log1p(-p), 0.0
+    for i in range(k, n + 1):
+        term = math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q)
         total += term
         if term < total * 1e-12:
             break
-        i += 1
     return min(1.0, total)
-
-
-def _poisson_cdf(k: int, lam: float) -> float:
-    return min(1.0, sum(math.exp(-lam + i * math.log(lam) - math.lgamma(i + 1)) for i in range(k + 1)))
 
 
 def baseline_rate(hourly: list[tuple[float, float]]) -> float:
@@ -152,11 +150,22 @@ def baseline_rate(hourly: list[tuple[float, float]]) -> float:
     return sum(c for c, _ in hourly) / exposure if exposure else 0.0
 
 
-def judge_count(count: float, exposure: float, rate: float) -> tuple[bool, float, float]:
-    """(anomalous, expected count, p-value) of ``count`` events over ``exposure`` against ``rate``."""
+def judge_count(count: float, exposure: float, rate: float, baseline_exposure: float) -> tuple[bool, float, float]:
+    """(anomalous, expected count, p-value) of ``count`` events over ``exposure``, against ``rate`` over a
+    baseline of ``baseline_exposure``.
+
+    The p-value is the exact conditional test of two Poisson rates: were both rates the same,
+    the window would hold each of the window's and the baseline's events with probability
+    exposure / (exposure + baseline exposure). A short or quiet baseline is uncertain, and the
+    test accounts for it: the same count is less surprising against one minute than against a day.
+    """
     expected = max(rate * exposure, MIN_EXPECTED)
-    p = poisson_tail(count, expected)
-    return count >= MIN_EVENTS and count >= MIN_RATIO * expected and p < P_VALUE, expected, p
+    if count < MIN_EVENTS or count < MIN_RATIO * expected:
+        return False, expected, 1.0
+    share = exposure / (exposure + baseline_exposure) if exposure + baseline_exposure > 0 else 1.0
+    total = round(count) + round(rate * baseline_exposure)
+    p = binomial_tail(round(count), total, share)
+    return p < P_VALUE, expected, p
 
 
 @dataclasses.dataclass
@@ -244,7 +253,7 @@ def detect(
         else:  # no page views: events per minute
             hourly = [(counted.hours.get(h, 0.0), minutes_in[h]) for h in hours]
             window_exposure = window / timedelta(minutes=1)
-        anomalous, expected, p = judge_count(count, window_exposure, baseline_rate(hourly))
+        anomalous, expected, p = judge_count(count, window_exposure, baseline_rate(hourly), sum(e for _, e in hourly))
         if anomalous:
             per_minute = expected / (window / timedelta(minutes=1))
             first = min((m for m, c in counted.minutes.items() if c > MIN_RATIO * per_minute), default=window_start)

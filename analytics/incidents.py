@@ -470,7 +470,7 @@ def _host_evidence(
 def _server_errors(
     con: duckdb.DuckDBPyConnection, backends: dict[int, str], since: datetime, now: datetime
 ) -> list[dict[str, Any]]:
-    """Each backend project's errors over the time against the day before, per minute (the same Poisson test)."""
+    """Each backend project's errors over the time against the day before, per minute (the same test)."""
     found = []
     for project_id, name in backends.items():
         rows = con.execute(
@@ -482,7 +482,7 @@ def _server_errors(
         ).fetchall()
         count, before = (float(v) for v in rows[0])
         minutes = (now - since) / timedelta(minutes=1)
-        spike, expected, _ = anomalies.judge_count(count, minutes, before / (24 * 60))
+        spike, expected, _ = anomalies.judge_count(count, minutes, before / (24 * 60), 24 * 60)
         found.append({"project": name, "errors": int(count), "expected": round(expected, 1), "spike": spike})
     return found
 

@@ -4,7 +4,9 @@ Run by hand after a change to a page: ``make setup && .venv/bin/python docs/scre
 It starts ``vigil demo`` on free ports in a fresh data directory, waits until the demo's
 traffic has made issues and the self-probe has run its checks, opens each page in headless
 Chromium (Debian's package) at 1400 by 900 pixels, writes ``docs/img/<page>.png``, and stops the demo
-by its pid.
+by its pid. For the incident pages it breaks the demo's API (``vigil demo break backend``)
+once the demo has run long enough to have a past, and waits for the incident blamed on it:
+about six minutes in all.
 """
 
 from __future__ import annotations
@@ -37,6 +39,27 @@ def shoot(page: Page, url: str, ready: str, name: str) -> None:
     print(f"docs/img/{name}.png")
 
 
+def break_the_backend(data: Path, started: float) -> int:
+    """Break the demo's API once it has four minutes of past; the id of the incident blamed on it."""
+    time.sleep(max(0.0, 270 - (time.monotonic() - started)))
+    subprocess.run([sys.executable, "-m", "vigil", "demo", "break", "backend", "--seconds", "90", "--data-dir",
+                    str(data)], check=True, cwd=ROOT, capture_output=True)  # fmt: skip
+
+    def blamed() -> int | None:
+        info = runfiles.read_live(data, "analytics")
+        try:
+            with ReadClient(info["url"] if info else "http://127.0.0.1:9") as client:
+                found = client.query("incidents")
+        except ReadApiError:
+            return None
+        rows = [dict(zip(found.columns, row, strict=True)) for row in found.rows]
+        return next((int(r["incident_id"]) for r in rows if str(r["summary"]).startswith("demo-api down")), None)
+
+    incident = wait_until(blamed, timeout=240, what="the incident blamed on the demo's API", interval=3)
+    time.sleep(30)  # a little of the outage on its timeline
+    return int(incident or 0)
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     ports = {name: free_port() for name in ("collector", "analytics", "dashboard", "demo")}
@@ -45,6 +68,7 @@ def main() -> int:
         argv = [sys.executable, "-m", "vigil", "demo", "--data-dir", str(data),
                 *(f"--{name}-port={port}" for name, port in ports.items())]  # fmt: skip
         demo = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=ROOT)
+        started = time.monotonic()
         try:
             dashboard = f"http://127.0.0.1:{ports['dashboard']}"
 
@@ -75,6 +99,9 @@ def main() -> int:
                 shoot(page, f"{dashboard}/issues/{found[0][0]}?range=1h", "#issue-event-view h3", "issue")
                 shoot(page, f"{dashboard}/releases?range=24h", "#releases-table .ag-row", "releases")
                 shoot(page, f"{dashboard}/checks?range=1h", "#checks-states .ag-row", "checks")
+                incident = break_the_backend(data, started)
+                shoot(page, f"{dashboard}/incidents?range=24h", "#incidents-table .ag-row", "incidents")
+                shoot(page, f"{dashboard}/incidents/{incident}", "#incident-checks .ag-row", "incident")
                 browser.close()
         finally:
             demo.send_signal(signal.SIGTERM)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -159,11 +160,12 @@ def test_breaking_the_demos_vendor_then_its_backend_is_blamed_on_each(data_dir, 
     log = tmp_path / "demo.log"
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+    stack = contextlib.ExitStack()
     try:
         wait_until(lambda: "Ctrl-C stops everything" in log.read_text() or process.poll() is not None, timeout=60,
                    what="vigil demo")  # fmt: skip
         assert process.poll() is None, log.read_text()
-        read = ReadClient(f"http://127.0.0.1:{p['analytics']}")
+        read = stack.enter_context(ReadClient(f"http://127.0.0.1:{p['analytics']}"))
 
         def incidents() -> list[dict[str, object]]:
             return [dict(zip(r.columns, row, strict=True)) for r in [read.query("incidents")] for row in r.rows]
@@ -188,6 +190,6 @@ def test_breaking_the_demos_vendor_then_its_backend_is_blamed_on_each(data_dir, 
         assert str(blamed[0]["summary"]).startswith("demo-api down in 2 of 2 regions since")
         history = read.query("incident_activity", incident_id=blamed[0]["incident_id"])
         assert [row[history.columns.index("action")] for row in history.rows][-2:] == ["verdict", "opened"]
-        read.close()
     finally:
+        stack.close()
         stop_process(process, timeout=40)

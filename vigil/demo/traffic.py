@@ -155,16 +155,16 @@ def failed_calls(http: httpx.Client, now_ms: int) -> list[dict[str, object]]:
 
 
 def batch(
-    rng: random.Random, now_ms: int, calls: list[dict[str, object]] | None = None
+    rng: random.Random, now_ms: int, calls: list[dict[str, object]] | None = None, since_ms: int = 0
 ) -> tuple[dict[str, object], str]:
     """One visit's batch: 1-4 page views, for some visits 1-5 errors, and ``calls`` that failed; and the
-    User-Agent it is sent with."""
+    User-Agent it is sent with. No page view is older than ``since_ms`` (the traffic's start: no visit before it)."""
     browser = _pick(rng, [(b, b.weight) for b in BROWSERS])
     release = _pick(rng, RELEASES)
     page = _pick(rng, PAGES)
     script = f"{SITE}/static/app.{'9c1e' if release.endswith('1.5.0') else '41ab'}.js"
     events: list[dict[str, object]] = [
-        {"type": "pageview", "event_id": secrets.token_hex(16), "ts": now_ms - rng.randint(5000, 60000),
+        {"type": "pageview", "event_id": secrets.token_hex(16), "ts": max(since_ms, now_ms - rng.randint(5000, 60000)),
          "page_url": SITE + _pick(rng, PAGES), "navigation": "navigate"}
         for _ in range(rng.randint(1, 4))
     ]  # fmt: skip
@@ -214,9 +214,10 @@ def generate(
     """
     rng = random.Random(seed)
     accepted = 0
+    began_ms = time.time_ns() // 1_000_000
     while not stop.is_set():
         now_ms = time.time_ns() // 1_000_000
-        body, user_agent = batch(rng, now_ms, calls(now_ms) if calls else None)
+        body, user_agent = batch(rng, now_ms, calls(now_ms) if calls else None, since_ms=began_ms)
         status = send(body, user_agent)
         accepted += status == 202
         stop.wait(interval if status in {202, 0} or status < 500 else 5.0)
