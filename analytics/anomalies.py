@@ -1,7 +1,8 @@
 """Client-side anomalies: which of a project's client series is out of line with its own recent past.
 
-Every minute, each series is counted over the last ``WINDOW`` (5 minutes, a setting) and tested
-against its baseline, the ``BASELINE`` (24 hours) before the window:
+Every minute, each series is counted over the last ``WINDOW`` (5 minutes, a setting: whole
+minutes, the last one ended ``INGEST_LAG`` ago) and tested against its baseline, the
+``BASELINE`` (24 hours) before the window:
 
 - ``js_errors``: errors per page view (per minute where a project has no page views: a
   backend's SDK);
@@ -53,6 +54,9 @@ MIN_RATIO = 2.0
 MIN_EXPECTED = 0.5
 P_VALUE = 1e-4
 MEDIAN_HOURS = 12
+#: The window is whole minutes, ending at the last minute begun this long ago: events still on their way are
+#: not missed, and a minute is never compared half-full.
+INGEST_LAG = timedelta(seconds=10)
 #: A project with less of a past is not judged (``detect``).
 MIN_HISTORY_MINUTES = 10
 VITAL_MIN_SAMPLES = 20
@@ -192,8 +196,9 @@ def detect(
     A project is judged once its baseline holds page views (or, without page views, errors)
     in at least ``min_history`` distinct minutes: before that, it has no past to be out of line with.
     """
-    window_start = now - window
-    params = {"low": window_start - BASELINE, "window": window_start, "now": now}
+    window_end = (now - INGEST_LAG).replace(second=0, microsecond=0)
+    window_start = window_end - window
+    params = {"low": window_start - BASELINE, "window": window_start, "now": window_end}
     exposure: dict[int, _Series] = defaultdict(_Series)
     series: dict[tuple[int, str, str, str], _Series] = defaultdict(_Series)  # (project, kind, host, class)
     history: dict[int, set[datetime]] = defaultdict(set)  # the baseline's minutes with page views or errors

@@ -164,7 +164,7 @@ def batch(
     page = _pick(rng, PAGES)
     script = f"{SITE}/static/app.{'9c1e' if release.endswith('1.5.0') else '41ab'}.js"
     events: list[dict[str, object]] = [
-        {"type": "pageview", "event_id": secrets.token_hex(16), "ts": max(since_ms, now_ms - rng.randint(5000, 60000)),
+        {"type": "pageview", "event_id": secrets.token_hex(16), "ts": max(since_ms, now_ms - rng.randint(4000, 9000)),
          "page_url": SITE + _pick(rng, PAGES), "navigation": "navigate"}
         for _ in range(rng.randint(1, 4))
     ]  # fmt: skip
