@@ -38,7 +38,8 @@ def test_named_queries_are_listed_and_checked(http, analytics):
         "event_counts", "event_counts_by", "issue_events_per_minute", "vitals_percentiles",
         "checks", "check_history", "check_reachability", "check_uptime", "agents", "not_stored",
         "issue_breakdown", "issue_event", "issue_activity", "error_facets", "releases",
-        "incidents", "incident", "incident_activity",
+        "incidents", "incident", "incident_activity", "failures_per_minute", "vitals_per_minute",
+        "check_results_per_minute", "host_metrics_per_minute",
     }  # fmt: skip
     bad = http.get(f"{analytics.url}/v1/queries/top_messages", params={"limit": "x"})
     unknown = http.get(f"{analytics.url}/v1/queries/drop_everything")
