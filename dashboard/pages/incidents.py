@@ -55,6 +55,8 @@ SERVICE_COLUMNS = [
                          ("checks", "Probe checks"), ("hosts", "Machines"), ("backend_projects", "Backend projects"))],
 ]  # fmt: skip
 FIELDS = ("domains", "url_prefixes", "checks", "hosts", "backend_projects")
+#: The longest a form field may be (the form's own limit is 2,000; a request may say anything).
+MAX_FIELD = 20_000
 
 
 def layout(project: str | None = None, range: str | None = None, status: str | None = None, **_: Any) -> html.Div:
@@ -217,6 +219,8 @@ def edit_service(_save: int | None, _remove: int | None, project: str | None, na
         return triage.LOG_IN
     if not project or not name:
         return "Choose the project and name the service."
+    if any(len(text or "") > MAX_FIELD for text in (project, name, *lists)):
+        return f"Not saved: a field is longer than {MAX_FIELD:,} characters."
     name = name.strip()
     try:
         if dash.ctx.triggered_id == "service-remove":
