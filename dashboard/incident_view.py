@@ -82,7 +82,7 @@ def timeline(read: ReadClient, incident: dict[str, Any], evidence: dict[str, Any
     checks: dict[str, dict[Any, float]] = defaultdict(dict)
     down: dict[str, dict[Any, float]] = defaultdict(dict)
     for minute, check, region, _up, failed, median_ms in read.query("check_results_per_minute", **window).rows:
-        if check in watched or not watched:
+        if check in watched:
             checks[f"{check} · {region}"][minute] = median_ms
             if failed:
                 down[f"{check} · {region}"][minute] = median_ms
@@ -98,7 +98,7 @@ def timeline(read: ReadClient, incident: dict[str, Any], evidence: dict[str, Any
     machines = {h["host"] for h in evidence.get("hosts", [])}
     hosts: dict[str, dict[Any, float]] = defaultdict(dict)
     for minute, host, cpu, memory, _disk, _fds in read.query("host_metrics_per_minute", **window).rows:
-        if host in machines or not machines:
+        if host in machines:
             hosts[f"{host} CPU"][minute] = cpu
             hosts[f"{host} memory"][minute] = memory
     if hosts:
@@ -120,10 +120,12 @@ def timeline(read: ReadClient, incident: dict[str, Any], evidence: dict[str, Any
     end = incident.get("closed_at") or until.rstrip("Z")
     fig.add_vrect(x0=str(incident["started_at"]), x1=str(end), fillcolor="#f0c36d", opacity=0.2, line_width=0,
                   annotation_text="incident", annotation_position="top left")  # fmt: skip
-    for release in evidence.get("releases", []):
+    for n, release in enumerate(evidence.get("releases", [])):
         fig.add_vline(x=release["first_seen"], line_dash="dash", line_color="#1f5fbf")
-        fig.add_annotation(x=release["first_seen"], y=1, yref="paper", text=plotly_text(release["release"]),
-                           showarrow=False, font={"color": "#1f5fbf", "size": 11}, yanchor="bottom")  # fmt: skip
+        fig.add_annotation(
+            x=release["first_seen"], y=1, yref="paper", yshift=14 * n, text=plotly_text(release["release"]),
+            showarrow=False, font={"color": "#1f5fbf", "size": 11}, yanchor="bottom",
+        )  # fmt: skip
     fig.update_layout(height=170 * len(rows) + 80, margin={"l": 50, "r": 10, "t": 50, "b": 30},
                       template="plotly_white", legend={"orientation": "h", "y": -0.08},
                       title="What the clients saw, above what the backend did (UTC)")  # fmt: skip

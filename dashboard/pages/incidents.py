@@ -37,15 +37,14 @@ EMPTY = (
     "Declare your services below so it can tell your backend from a third party."
 )
 COLUMNS = [
-    {"field": "incident", "headerName": "Incident", "cellRenderer": "markdown", "maxWidth": 110},
-    {"field": "verdict", "headerName": "Verdict", "minWidth": 170, "maxWidth": 200},
-    {"field": "summary", "headerName": "Summary", "flex": 3, "wrapText": True, "autoHeight": True},
-    {"field": "confidence", "headerName": "Confidence", "maxWidth": 120},
-    {"field": "project", "headerName": "Project", "maxWidth": 130},
-    {"field": "status", "headerName": "Status", "maxWidth": 100},
-    {"field": "started", "headerName": "Started (UTC)", "minWidth": 165},
-    {"field": "closed", "headerName": "Closed (UTC)", "minWidth": 165},
-    {"field": "feedback", "headerName": "Judged", "maxWidth": 140},
+    {"field": "incident", "headerName": "Incident", "cellRenderer": "markdown", "width": 95},
+    {"field": "verdict", "headerName": "Verdict", "width": 170},
+    {"field": "summary", "headerName": "Summary", "flex": 1, "minWidth": 320, "wrapText": True, "autoHeight": True},
+    {"field": "confidence", "headerName": "Confidence", "width": 115},
+    {"field": "project", "headerName": "Project", "width": 110},
+    {"field": "started", "headerName": "Started (UTC)", "width": 165},
+    {"field": "status", "headerName": "Status", "width": 175},
+    {"field": "feedback", "headerName": "Judged", "width": 130, "wrapText": True, "autoHeight": True},
 ]
 SERVICE_COLUMNS = [
     {"field": "project", "headerName": "Project", "maxWidth": 130},
@@ -93,8 +92,10 @@ def layout(project: str | None = None, range: str | None = None, status: str | N
 
 
 def _services() -> html.Div:
-    def field(key: str, placeholder: str) -> dcc.Input:
-        return dcc.Input(id=f"service-{key}", placeholder=placeholder, maxLength=2000, className="wide-input")
+    def field(key: str, label: str, placeholder: str) -> html.Label:
+        return html.Label(
+            [label, dcc.Input(id=f"service-{key}", placeholder=placeholder, maxLength=2000, className="wide-input")]
+        )
 
     return html.Div(
         [
@@ -102,25 +103,27 @@ def _services() -> html.Div:
             html.P(
                 "A failing request's host names its service; the service names the checks, machines and backend "
                 "projects to look at. Without one, a check whose URL has the failing host is taken as watching "
-                "it (and said to be inferred).",
+                "it (and said to be inferred). Click a service to edit it; lists are separated by commas.",
                 className="hint",
             ),
             html.P(id="services-empty", className="empty"),
             grid("services-table", SERVICE_COLUMNS, row_id="id"),
             html.Div(
                 [
-                    dcc.Dropdown(id="service-project", placeholder="Project", className="project"),
-                    dcc.Input(
-                        id="service-name",
-                        placeholder="service name, as checkout-api",
-                        maxLength=63,
-                        className="short-input",
+                    html.Label(["Project", dcc.Dropdown(id="service-project", placeholder="Project")]),
+                    html.Label(
+                        [
+                            "Service",
+                            dcc.Input(
+                                id="service-name", placeholder="as checkout-api", maxLength=63, className="wide-input"
+                            ),
+                        ]
                     ),
-                    field("domains", "hosts, as api.shop.example, *.cdn.example"),
-                    field("url_prefixes", "URL prefixes, as https://shop.example/api/"),
-                    field("checks", "probe checks, as checkout-api"),
-                    field("hosts", "machines, as api-7"),
-                    field("backend_projects", "backend projects, as shop-api"),
+                    field("domains", "Hosts its pages call", "as api.shop.example, *.cdn.example"),
+                    field("url_prefixes", "URL prefixes", "as https://shop.example/api/"),
+                    field("checks", "Probe checks watching it", "as checkout-api"),
+                    field("hosts", "Machines serving it", "as api-7"),
+                    field("backend_projects", "Backend projects (server-side errors)", "as shop-api"),
                     html.Div(
                         [
                             html.Button("Save service", id="service-save", className="button"),
@@ -192,15 +195,30 @@ def refresh(project: str | None, range_key: str | None, status: str | None, *_: 
             "summary": i["summary"],
             "confidence": f"{float(i['confidence']):.0%}",
             "project": i["project"],
-            "status": i["status"],
+            "status": f"closed {when(i['closed_at'])[:16]}" if i["closed_at"] else "open",
             "started": when(i["started_at"]),
-            "closed": when(i["closed_at"]) or "still open",
             "feedback": f"{i['feedback']} ({i['feedback_by']})" if i["feedback"] else "",
         }
         for i in found
     ]
     options = project_options(sorted(set(projects) | set(names)), project)
     return rows, "" if rows else EMPTY, options, services_notice, url, services, services_empty, names
+
+
+@callback(
+    Output("service-project", "value"),
+    Output("service-name", "value"),
+    *[Output(f"service-{key}", "value") for key in FIELDS],
+    Input("services-table", "cellClicked"),
+    State("services-table", "rowData"),
+    prevent_initial_call=True,
+)
+def fill_form(clicked: dict[str, Any] | None, rows: list[dict[str, Any]] | None) -> tuple[Any, ...]:
+    """The clicked service in the form, to change it."""
+    row = next((r for r in rows or [] if clicked and r.get("id") == clicked.get("rowId")), None)
+    if row is None:
+        return (dash.no_update,) * (2 + len(FIELDS))
+    return row["project"], row["name"], *(row[key] for key in FIELDS)
 
 
 @callback(

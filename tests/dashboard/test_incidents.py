@@ -123,6 +123,10 @@ def test_services_are_edited_by_a_logged_in_user_and_checked(page, data_dir, dem
         "demo", "vendor-cdn", "*.cdn.example, static.shop.example:8443", "", "cdn-home",
     ]  # fmt: skip
     assert 'domains = ["*.cdn.example", "static.shop.example:8443"]' in (data_dir / CONFIG_FILE).read_text()
+    page.reload()  # a fresh form: a click on the service fills it again
+    page.locator("#services-table").get_by_text("cdn-home").click()
+    wait_until(lambda: page.locator("#service-checks").input_value() == "cdn-home", timeout=15, what="the form")
+    assert page.locator("#service-name").input_value() == "vendor-cdn"
 
     page.locator("#service-domains").fill("shop.example/api")
     page.get_by_role("button", name="Save service").click()
