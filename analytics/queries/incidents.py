@@ -4,6 +4,7 @@ and the series its timeline aligns: failed requests by host, vitals, checks per 
 from __future__ import annotations
 
 from analytics.anomalies import netloc_sql
+from analytics.evidence import DISK_PERCENT, FDS_PERCENT
 from analytics.queries.rollups import percentile_sql
 
 WHERE = "ts >= $since AND ts < $until AND ($project IS NULL OR project = $project)"
@@ -60,8 +61,7 @@ SQL = {
     ),
     "host_metrics_per_minute": (
         f"""SELECT {BUCKET}, host, round(avg(cpu_busy_percent), 1) AS cpu, round(max(memory_percent), 1) AS memory,
-               round(max(list_max(CAST(json_extract(disks, '$[*].percent') AS DOUBLE[]))), 1) AS disk,
-               round(max(open_fds * 100.0 / nullif(max_fds, 0)), 1) AS fds
+               round(max({DISK_PERCENT}), 1) AS disk, round(max({FDS_PERCENT}), 1) AS fds
         FROM host_metrics WHERE {WHERE} GROUP BY ALL ORDER BY minute, host"""
     ),
 }
