@@ -9,68 +9,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from functools import wraps
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from contracts.settings import ConfigError, data_dir_from_env
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Failed(click.ClickException):
-    """Exit 1 with ``vigil: error: …``."""
-
-    exit_code = 1
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"vigil: error: {self.message}", err=True)
-
-
-class BadInput(Failed):
-    exit_code = 2
-
-
-def friendly(fn: F) -> F:
-    """Turn the errors a user can cause into one line and the documented exit status."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from analytics.store import SchemaTooNew
-        from contracts.incidents import FeedbackError
-        from contracts.queries import QueryError
-        from contracts.read_api import ReadApiError, Refused
-        from contracts.triage import ActionError
-        from dashboard.users import UserError
-        from vigil.sourcemaps_cli import UploadFailed
-        from vigil.supervise import ChildFailed
-
-        try:
-            return fn(*args, **kwargs)
-        except (ConfigError, QueryError, Refused, ActionError, FeedbackError, UserError) as e:
-            raise BadInput(str(e)) from None
-        except (ReadApiError, ChildFailed, UploadFailed, SchemaTooNew) as e:
-            raise Failed(str(e)) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def data_dir_option(fn: F) -> F:
-    return click.option(
-        "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        envvar="VIGIL_DATA_DIR",
-        default=None,
-        show_default="./vigil-data",
-        help="Where Vigil keeps vigil.toml, Redis's append-only file and the DuckDB file.",
-    )(fn)
-
-
-def _data_dir(value: Path | None) -> Path:
-    return data_dir_from_env(value)
+from vigil.cli_common import F, data_dir_option, friendly, resolve_data_dir
+from vigil.cli_work import incidents, issues
 
 
 class Commands(click.Group):
@@ -119,7 +65,7 @@ def up(data_dir: Path | None, redis_url: str | None, **ports: int | None) -> Non
     """Start Redis, analytics, the collector and the dashboard, and keep them running."""
     from vigil import up as up_module
 
-    up_module.run(up_module.plan(_data_dir(data_dir), redis_url=redis_url or None, **ports), click.echo)
+    up_module.run(up_module.plan(resolve_data_dir(data_dir), redis_url=redis_url or None, **ports), click.echo)
 
 
 @main.group(invoke_without_command=True)
@@ -135,7 +81,7 @@ def demo(
         return
     from vigil import up as up_module
 
-    plan = up_module.plan(_data_dir(data_dir), redis_url=redis_url or None, demo_port=demo_port, **ports)
+    plan = up_module.plan(resolve_data_dir(data_dir), redis_url=redis_url or None, demo_port=demo_port, **ports)
     up_module.run(plan, click.echo)
 
 
@@ -150,7 +96,7 @@ def demo_break(part: str, seconds: int, data_dir: Path | None) -> None:
 
     from vigil.demo.site import PARTS, break_part
 
-    until = break_part(_data_dir(data_dir), part, seconds)
+    until = break_part(resolve_data_dir(data_dir), part, seconds)
     if seconds:
         click.echo(f"{PARTS[part]} answers 503 until {datetime.fromtimestamp(until, UTC):%H:%M:%S} UTC")
     else:
@@ -172,7 +118,7 @@ def project_create(name: str, origins: tuple[str, ...], as_json: bool, data_dir:
     """Add a project and print its keys, script tag and DSN."""
     from vigil.projects_cli import create
 
-    create(_data_dir(data_dir), name, origins, as_json, click.echo)
+    create(resolve_data_dir(data_dir), name, origins, as_json, click.echo)
 
 
 @project.command("list")
@@ -183,7 +129,7 @@ def project_list(as_json: bool, data_dir: Path | None) -> None:
     """Show every project with its id and public key."""
     from vigil.projects_cli import list_projects
 
-    list_projects(_data_dir(data_dir), as_json, click.echo)
+    list_projects(resolve_data_dir(data_dir), as_json, click.echo)
 
 
 @main.group()
@@ -204,7 +150,7 @@ def user_add(name: str, password_stdin: bool, data_dir: Path | None) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    add(_data_dir(data_dir), name, password, click.echo)
+    add(resolve_data_dir(data_dir), name, password, click.echo)
 
 
 @user.command("remove")
@@ -215,7 +161,7 @@ def user_remove(name: str, data_dir: Path | None) -> None:
     """Remove user NAME (their sessions end at once)."""
     from vigil.users_cli import remove
 
-    remove(_data_dir(data_dir), name, click.echo)
+    remove(resolve_data_dir(data_dir), name, click.echo)
 
 
 @user.command("list")
@@ -225,159 +171,7 @@ def user_list(data_dir: Path | None) -> None:
     """Show every user, when they were added and when they last logged in."""
     from vigil.users_cli import list_users
 
-    list_users(_data_dir(data_dir), click.echo)
-
-
-@main.group()
-def issues() -> None:
-    """List issues and triage them (through the running analytics service)."""
-
-
-_IDS = click.argument("issue_ids", nargs=-1, required=True, type=click.IntRange(1, 2**53 - 1))
-
-
-def _act(data_dir: Path | None, name: str, ids: tuple[int, ...], **options: Any) -> None:
-    from contracts.triage import Action
-    from vigil.issues_cli import act, actor
-
-    act(_data_dir(data_dir), Action(name, list(ids), actor=actor(), **options), click.echo)
-
-
-@issues.command("list")
-@click.option("--status", type=click.Choice(["unresolved", "resolved", "resolved_next_release",
-                                             "resolved_in_release", "ignored", "regressed"]))  # fmt: skip
-@click.option("--project", help="Only this project.")
-@click.option("--hours", type=click.IntRange(1, 24 * 90), default=24, show_default=True, help="Events in the last …")
-@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the issues as JSON.")
-@data_dir_option
-@friendly
-def issues_list(
-    status: str | None, project: str | None, hours: int, limit: int, as_json: bool, data_dir: Path | None
-) -> None:
-    """Issues with events in the last --hours, the most recent first."""
-    from datetime import UTC, datetime, timedelta
-
-    from vigil.issues_cli import list_issues
-
-    since = (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    list_issues(_data_dir(data_dir), click.echo, as_json, status=status, project=project, since=since, limit=limit)
-
-
-@issues.command("resolve")
-@_IDS
-@click.option("--next-release", is_flag=True, help="Resolved in the release after the project's newest.")
-@click.option("--in-release", "release", help="Resolved in this release: only newer releases reopen it.")
-@data_dir_option
-@friendly
-def issues_resolve(issue_ids: tuple[int, ...], next_release: bool, release: str | None, data_dir: Path | None) -> None:
-    """Resolve ISSUE_IDS: an event from a newer release reopens them as regressed."""
-    if next_release and release:
-        raise BadInput("--next-release or --in-release, not both")
-    if release:
-        _act(data_dir, "resolve_in_release", issue_ids, release=release)
-    else:
-        _act(data_dir, "resolve_next_release" if next_release else "resolve", issue_ids)
-
-
-@issues.command("ignore")
-@_IDS
-@click.option("--minutes", type=click.IntRange(1, 525_600), help="For this long.")
-@click.option("--events", type=click.IntRange(1, 10**9), help="Until this many more events.")
-@click.option("--users", type=click.IntRange(1, 10**9), help="Until this many more users.")
-@data_dir_option
-@friendly
-def issues_ignore(
-    issue_ids: tuple[int, ...], minutes: int | None, events: int | None, users: int | None, data_dir: Path | None
-) -> None:
-    """Ignore ISSUE_IDS, forever or until the first condition given is met."""
-    _act(data_dir, "ignore", issue_ids, minutes=minutes or 0, events=events or 0, users=users or 0)
-
-
-@issues.command("reopen")
-@_IDS
-@data_dir_option
-@friendly
-def issues_reopen(issue_ids: tuple[int, ...], data_dir: Path | None) -> None:
-    """Mark ISSUE_IDS unresolved."""
-    _act(data_dir, "reopen", issue_ids)
-
-
-@issues.command("merge")
-@_IDS
-@click.option("--into", type=click.IntRange(1), help="The issue kept [default: the one with the most events].")
-@data_dir_option
-@friendly
-def issues_merge(issue_ids: tuple[int, ...], into: int | None, data_dir: Path | None) -> None:
-    """Merge ISSUE_IDS into one issue: their events, and their later events, go there."""
-    _act(data_dir, "merge", issue_ids, into=into or 0)
-
-
-@issues.command("activity")
-@click.argument("issue_id", type=click.IntRange(1, 2**53 - 1))
-@click.option("--json", "as_json", is_flag=True, help="Print the activity as JSON.")
-@data_dir_option
-@friendly
-def issues_activity(issue_id: int, as_json: bool, data_dir: Path | None) -> None:
-    """Who did what to ISSUE_ID, and when."""
-    from vigil.issues_cli import activity
-
-    activity(_data_dir(data_dir), issue_id, click.echo, as_json)
-
-
-@main.group()
-def incidents() -> None:
-    """Incidents: spikes of client failures with their verdict (through the running analytics service)."""
-
-
-@incidents.command("list")
-@click.option("--status", type=click.Choice(["open", "closed"]))
-@click.option("--project", help="Only this project.")
-@click.option("--hours", type=click.IntRange(1, 24 * 400), default=24 * 7, show_default=True, help="In the last …")
-@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the incidents as JSON.")
-@data_dir_option
-@friendly
-def incidents_list(
-    status: str | None, project: str | None, hours: int, limit: int, as_json: bool, data_dir: Path | None
-) -> None:
-    """Incidents during the last --hours, the latest first, with their verdict."""
-    from datetime import UTC, datetime, timedelta
-
-    from vigil.incidents_cli import list_incidents
-
-    since = (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    list_incidents(
-        _data_dir(data_dir), click.echo, as_json, incident_status=status, project=project, since=since, limit=limit
-    )
-
-
-@incidents.command("show")
-@click.argument("incident_id", type=click.IntRange(1, 2**53 - 1))
-@click.option("--json", "as_json", is_flag=True, help="Print the incident, its evidence and history as JSON.")
-@data_dir_option
-@friendly
-def incidents_show(incident_id: int, as_json: bool, data_dir: Path | None) -> None:
-    """One incident: its verdict, the client signals, the backend's evidence and its history."""
-    from vigil.incidents_cli import show
-
-    try:
-        show(_data_dir(data_dir), incident_id, click.echo, as_json)
-    except LookupError as e:
-        raise BadInput(str(e)) from None
-
-
-@incidents.command("feedback")
-@click.argument("incident_id", type=click.IntRange(1, 2**53 - 1))
-@click.option("--right/--wrong", required=True, help="Whether the verdict is right.")
-@click.option("--note", default="", help="What it really was (kept with the feedback).")
-@data_dir_option
-@friendly
-def incidents_feedback(incident_id: int, right: bool, note: str, data_dir: Path | None) -> None:
-    """Say whether INCIDENT_ID's verdict is right; kept on the incident, with who said it."""
-    from vigil.incidents_cli import feedback
-
-    feedback(_data_dir(data_dir), incident_id, right, note, click.echo)
+    list_users(resolve_data_dir(data_dir), click.echo)
 
 
 @main.group()
@@ -411,7 +205,7 @@ def sourcemaps_upload(
     from vigil.sourcemaps_cli import upload
 
     upload(
-        _data_dir(data_dir),
+        resolve_data_dir(data_dir),
         directory,
         release=release,
         url_prefix=url_prefix,
@@ -447,7 +241,7 @@ def sql(statement: str, fmt: str, data_dir: Path | None) -> None:
     """Run one read-only SELECT on the stored data (running or stopped) and print the result."""
     from vigil.sql import print_result, query
 
-    print_result(query(_data_dir(data_dir), statement), fmt, click.echo, lambda line: click.echo(line, err=True))
+    print_result(query(resolve_data_dir(data_dir), statement), fmt, click.echo, lambda line: click.echo(line, err=True))
 
 
 @main.command()
@@ -458,7 +252,7 @@ def serve(part: str, data_dir: Path | None) -> None:
     """Run one part in the foreground (what `vigil up` runs; also for running parts on separate hosts)."""
     from contracts.settings import load
 
-    root = _data_dir(data_dir)
+    root = resolve_data_dir(data_dir)
     if part == "collector":
         from collector.server import serve as serve_collector
         from collector.settings import CollectorSettings
@@ -482,6 +276,10 @@ def serve(part: str, data_dir: Path | None) -> None:
         from vigil.demo.traffic import run as run_traffic
 
         run_traffic(root)
+
+
+main.add_command(issues)
+main.add_command(incidents)
 
 
 if __name__ == "__main__":  # pragma: no cover

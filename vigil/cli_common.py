@@ -1,0 +1,66 @@
+"""What every ``vigil`` command shares: its errors and exit status, and the data directory option."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from contracts.settings import ConfigError, data_dir_from_env
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Failed(click.ClickException):
+    """Exit 1 with ``vigil: error: …``."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"vigil: error: {self.message}", err=True)
+
+
+class BadInput(Failed):
+    exit_code = 2
+
+
+def friendly(fn: F) -> F:
+    """Turn the errors a user can cause into one line and the documented exit status."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from analytics.store import SchemaTooNew
+        from contracts.incidents import FeedbackError
+        from contracts.queries import QueryError
+        from contracts.read_api import ReadApiError, Refused
+        from contracts.triage import ActionError
+        from dashboard.users import UserError
+        from vigil.sourcemaps_cli import UploadFailed
+        from vigil.supervise import ChildFailed
+
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, QueryError, Refused, ActionError, FeedbackError, UserError) as e:
+            raise BadInput(str(e)) from None
+        except (ReadApiError, ChildFailed, UploadFailed, SchemaTooNew) as e:
+            raise Failed(str(e)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def data_dir_option(fn: F) -> F:
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="VIGIL_DATA_DIR",
+        default=None,
+        show_default="./vigil-data",
+        help="Where Vigil keeps vigil.toml, Redis's append-only file and the DuckDB file.",
+    )(fn)
+
+
+def resolve_data_dir(value: Path | None) -> Path:
+    return data_dir_from_env(value)

@@ -1,0 +1,174 @@
+"""``vigil issues`` and ``vigil incidents``: the command line's side of triage and correlation.
+
+Each command goes through the running analytics service's read API (``vigil/issues_cli.py``,
+``vigil/incidents_cli.py`` do the work).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vigil.cli_common import BadInput, data_dir_option, friendly, resolve_data_dir
+
+
+@click.group()
+def issues() -> None:
+    """List issues and triage them (through the running analytics service)."""
+
+
+_IDS = click.argument("issue_ids", nargs=-1, required=True, type=click.IntRange(1, 2**53 - 1))
+
+
+def _act(data_dir: Path | None, name: str, ids: tuple[int, ...], **options: Any) -> None:
+    from contracts.triage import Action
+    from vigil.issues_cli import act, actor
+
+    act(resolve_data_dir(data_dir), Action(name, list(ids), actor=actor(), **options), click.echo)
+
+
+@issues.command("list")
+@click.option("--status", type=click.Choice(["unresolved", "resolved", "resolved_next_release",
+                                             "resolved_in_release", "ignored", "regressed"]))  # fmt: skip
+@click.option("--project", help="Only this project.")
+@click.option("--hours", type=click.IntRange(1, 24 * 90), default=24, show_default=True, help="Events in the last …")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the issues as JSON.")
+@data_dir_option
+@friendly
+def issues_list(
+    status: str | None, project: str | None, hours: int, limit: int, as_json: bool, data_dir: Path | None
+) -> None:
+    """Issues with events in the last --hours, the most recent first."""
+    from datetime import UTC, datetime, timedelta
+
+    from vigil.issues_cli import list_issues
+
+    since = (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    list_issues(
+        resolve_data_dir(data_dir), click.echo, as_json, status=status, project=project, since=since, limit=limit
+    )
+
+
+@issues.command("resolve")
+@_IDS
+@click.option("--next-release", is_flag=True, help="Resolved in the release after the project's newest.")
+@click.option("--in-release", "release", help="Resolved in this release: only newer releases reopen it.")
+@data_dir_option
+@friendly
+def issues_resolve(issue_ids: tuple[int, ...], next_release: bool, release: str | None, data_dir: Path | None) -> None:
+    """Resolve ISSUE_IDS: an event from a newer release reopens them as regressed."""
+    if next_release and release:
+        raise BadInput("--next-release or --in-release, not both")
+    if release:
+        _act(data_dir, "resolve_in_release", issue_ids, release=release)
+    else:
+        _act(data_dir, "resolve_next_release" if next_release else "resolve", issue_ids)
+
+
+@issues.command("ignore")
+@_IDS
+@click.option("--minutes", type=click.IntRange(1, 525_600), help="For this long.")
+@click.option("--events", type=click.IntRange(1, 10**9), help="Until this many more events.")
+@click.option("--users", type=click.IntRange(1, 10**9), help="Until this many more users.")
+@data_dir_option
+@friendly
+def issues_ignore(
+    issue_ids: tuple[int, ...], minutes: int | None, events: int | None, users: int | None, data_dir: Path | None
+) -> None:
+    """Ignore ISSUE_IDS, forever or until the first condition given is met."""
+    _act(data_dir, "ignore", issue_ids, minutes=minutes or 0, events=events or 0, users=users or 0)
+
+
+@issues.command("reopen")
+@_IDS
+@data_dir_option
+@friendly
+def issues_reopen(issue_ids: tuple[int, ...], data_dir: Path | None) -> None:
+    """Mark ISSUE_IDS unresolved."""
+    _act(data_dir, "reopen", issue_ids)
+
+
+@issues.command("merge")
+@_IDS
+@click.option("--into", type=click.IntRange(1), help="The issue kept [default: the one with the most events].")
+@data_dir_option
+@friendly
+def issues_merge(issue_ids: tuple[int, ...], into: int | None, data_dir: Path | None) -> None:
+    """Merge ISSUE_IDS into one issue: their events, and their later events, go there."""
+    _act(data_dir, "merge", issue_ids, into=into or 0)
+
+
+@issues.command("activity")
+@click.argument("issue_id", type=click.IntRange(1, 2**53 - 1))
+@click.option("--json", "as_json", is_flag=True, help="Print the activity as JSON.")
+@data_dir_option
+@friendly
+def issues_activity(issue_id: int, as_json: bool, data_dir: Path | None) -> None:
+    """Who did what to ISSUE_ID, and when."""
+    from vigil.issues_cli import activity
+
+    activity(resolve_data_dir(data_dir), issue_id, click.echo, as_json)
+
+
+@click.group()
+def incidents() -> None:
+    """Incidents: spikes of client failures with their verdict (through the running analytics service)."""
+
+
+@incidents.command("list")
+@click.option("--status", type=click.Choice(["open", "closed"]))
+@click.option("--project", help="Only this project.")
+@click.option("--hours", type=click.IntRange(1, 24 * 400), default=24 * 7, show_default=True, help="In the last …")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the incidents as JSON.")
+@data_dir_option
+@friendly
+def incidents_list(
+    status: str | None, project: str | None, hours: int, limit: int, as_json: bool, data_dir: Path | None
+) -> None:
+    """Incidents during the last --hours, the latest first, with their verdict."""
+    from datetime import UTC, datetime, timedelta
+
+    from vigil.incidents_cli import list_incidents
+
+    since = (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    list_incidents(
+        resolve_data_dir(data_dir),
+        click.echo,
+        as_json,
+        incident_status=status,
+        project=project,
+        since=since,
+        limit=limit,
+    )
+
+
+@incidents.command("show")
+@click.argument("incident_id", type=click.IntRange(1, 2**53 - 1))
+@click.option("--json", "as_json", is_flag=True, help="Print the incident, its evidence and history as JSON.")
+@data_dir_option
+@friendly
+def incidents_show(incident_id: int, as_json: bool, data_dir: Path | None) -> None:
+    """One incident: its verdict, the client signals, the backend's evidence and its history."""
+    from vigil.incidents_cli import show
+
+    try:
+        show(resolve_data_dir(data_dir), incident_id, click.echo, as_json)
+    except LookupError as e:
+        raise BadInput(str(e)) from None
+
+
+@incidents.command("feedback")
+@click.argument("incident_id", type=click.IntRange(1, 2**53 - 1))
+@click.option("--right/--wrong", required=True, help="Whether the verdict is right.")
+@click.option("--note", default="", help="What it really was (kept with the feedback).")
+@data_dir_option
+@friendly
+def incidents_feedback(incident_id: int, right: bool, note: str, data_dir: Path | None) -> None:
+    """Say whether INCIDENT_ID's verdict is right; kept on the incident, with who said it."""
+    from vigil.incidents_cli import feedback
+
+    feedback(resolve_data_dir(data_dir), incident_id, right, note, click.echo)
