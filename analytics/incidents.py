@@ -42,6 +42,7 @@ import duckdb
 from analytics import anomalies
 from analytics import evidence as backend
 from analytics.anomalies import NETWORK_CLASSES, Anomaly
+from analytics.store import transaction
 from contracts.incidents import Feedback, FeedbackError
 from contracts.projects import Project
 
@@ -93,28 +94,28 @@ def evaluate(
 ) -> list[dict[str, Any]]:
     """Open, update and close incidents at ``now`` (naive UTC) in one transaction; returns the activity written."""
     found = anomalies.detect(con, now, min_history, window)
-    con.begin()
-    try:
+    with transaction(con):
         open_incidents = {i.project_id: i for i in _load(con, "status = 'open'")}
         activity: list[dict[str, Any]] = []
         next_id = con.execute("SELECT coalesce(max(incident_id), 0) + 1 FROM incidents").fetchall()[0][0]
         for project_id in sorted(set(found) | set(open_incidents)):
             signals = found.get(project_id, [])
             incident = open_incidents.get(project_id)
+            opened = incident is None
             if incident is None:
                 incident = _open(con, project_id, projects, signals, next_id, now)
                 next_id += 1
-                activity.append(_activity(incident, now, "opened", ""))
             _merge(incident, signals, now)
             if not signals and now - incident.last_anomaly_at >= CLOSE_AFTER:
                 incident.status, incident.closed_at = "closed", now
             judged = judge(con, incident, projects, now)
-            if judged.verdict != incident.verdict and incident.verdict:
-                activity.append(_activity(incident, now, "verdict", f"{incident.verdict} → {judged.verdict}"))
+            before = incident.verdict
             incident.verdict, incident.confidence = judged.verdict, judged.confidence
             incident.summary, incident.evidence, incident.updated_at = judged.summary, judged.evidence, now
-            if activity and activity[-1]["action"] == "opened" and activity[-1]["incident_id"] == incident.incident_id:
-                activity[-1]["verdict"], activity[-1]["detail"] = incident.verdict, incident.summary
+            if opened:
+                activity.append(_activity(incident, now, "opened", incident.summary))
+            elif judged.verdict != before:
+                activity.append(_activity(incident, now, "verdict", f"{before} → {judged.verdict}"))
             if incident.status == "closed":
                 activity.append(_activity(incident, now, "closed", incident.summary))
             _save(con, incident)
@@ -123,18 +124,13 @@ def evaluate(
                 "INSERT INTO incident_activity VALUES ($incident_id, $ts, $actor, $action, $verdict, $detail)",
                 activity,
             )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return activity
 
 
 def feedback(con: duckdb.DuckDBPyConnection, given: Feedback, now: datetime) -> dict[str, Any]:
     """Keep a user's judgement of an incident's current verdict; returns the incident's id, verdict and feedback."""
     incident_id, actor, note = given.incident_id, given.actor, given.note
-    con.begin()
-    try:
+    with transaction(con):
         rows = con.execute("SELECT verdict FROM incidents WHERE incident_id = ?", [incident_id]).fetchall()
         if not rows:
             raise FeedbackError(f"no incident {incident_id}")
@@ -149,10 +145,6 @@ def feedback(con: duckdb.DuckDBPyConnection, given: Feedback, now: datetime) -> 
             "INSERT INTO incident_activity VALUES (?, ?, ?, 'feedback', ?, ?)",
             [incident_id, now, actor, verdict, detail],
         )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return {"incident_id": incident_id, "verdict": verdict, "feedback": judged}
 
 

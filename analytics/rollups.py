@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics import sessions
-from analytics.store import registered, time_range
+from analytics.store import registered, time_range, transaction
 from analytics.tables import ROLLUPS, TIMESTAMP
 
 #: Percentiles read from ``vitals_1m`` are within 2 % of the true value.
@@ -175,8 +175,7 @@ def compact(con: duckdb.DuckDBPyConnection, before: datetime) -> int:
     folded = 0
     for table, schema in ROLLUPS.items():
         keys = ", ".join(f'"{n}"' for n in schema.names if n not in {"count", "compacted"})
-        con.begin()
-        try:
+        with transaction(con):
             con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE _vigil_minutes AS
                     SELECT DISTINCT minute FROM {table} WHERE NOT compacted AND minute < $before""",
@@ -194,10 +193,6 @@ def compact(con: duckdb.DuckDBPyConnection, before: datetime) -> int:
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _vigil_folded")
             con.execute("DROP TABLE IF EXISTS _vigil_minutes")
             con.execute("DROP TABLE IF EXISTS _vigil_folded")
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
         folded += minutes
     sessions.compact(con)
     return folded

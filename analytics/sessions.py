@@ -25,7 +25,7 @@ from datetime import timedelta
 import duckdb
 import pyarrow as pa
 
-from analytics.store import registered
+from analytics.store import registered, transaction
 
 #: How an error that crashed its session reached the beacon: the page's global handlers, not the site's own catch.
 UNHANDLED = ("onerror", "onunhandledrejection")
@@ -77,8 +77,7 @@ def compact(con: duckdb.DuckDBPyConnection) -> int:
     not seen, stay partial, and are folded on the next pass.
     """
     match = " AND ".join(f"s.{c} = o.{c}" for c in _KEY)
-    con.begin()
-    try:
+    with transaction(con):
         ((lowest,),) = con.execute("SELECT min(started) FROM beacon_sessions WHERE NOT compacted").fetchall()
         sessions = 0
         if lowest is not None:
@@ -103,8 +102,4 @@ def compact(con: duckdb.DuckDBPyConnection) -> int:
             con.execute("INSERT INTO beacon_sessions BY NAME SELECT * FROM _vigil_folded")
             con.execute("DROP TABLE _vigil_open")
             con.execute("DROP TABLE _vigil_folded")
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return int(sessions)

@@ -124,6 +124,18 @@ def time_range(rows: pa.Table, column: str = "ts") -> tuple[datetime, datetime]:
 
 
 @contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The statements inside the block in one transaction: committed at its end, rolled back if it raises."""
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+@contextlib.contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
     """``table`` as the view ``name`` for the statements inside the block."""
     con.register(name, table)

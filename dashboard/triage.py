@@ -67,18 +67,18 @@ def _as_user(send: Callable[[ReadClient, str], str], refusals: tuple[type[Except
         return False, "The analytics service is not running next to this dashboard: start it with `vigil up`."
     try:
         with ReadClient(settings.analytics_url, token=info["token"]) as read:
-            for attempt in range(RETRIES):
+            for attempt in range(RETRIES - 1):
                 try:
                     return True, send(read, user)
                 except ReadApiError as e:
-                    if "changed meanwhile" not in str(e) or attempt == RETRIES - 1:
+                    if "changed meanwhile" not in str(e):
                         raise
                     time.sleep(0.2 * (attempt + 1))  # the service was writing the same issues or incident
+            return True, send(read, user)
     except ReadApiError as e:
         return False, f"Not done: {e}"
     except refusals as e:
         return False, f"Not done: {e}"
-    return False, "Not done."
 
 
 def _done(action: str, changed: list[dict[str, object]]) -> str:

@@ -133,7 +133,8 @@ def time_bars(fig: go.Figure, rows: list[list[Any]], bucket_seconds: int, since:
     fig.update_xaxes(range=[since.rstrip("Z"), end.isoformat()])
 
 
-def issue_number(raw: object) -> int | None:
-    """An issue id from a URL or a grid row: ASCII digits only (``isdigit`` takes "²"), within the id range."""
+def id_number(raw: object) -> int | None:
+    """An issue's or an incident's id from a URL or a grid row: ASCII digits only (``isdigit`` takes "²"),
+    within the id range."""
     text = str(raw) if raw is not None else ""
     return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**53 else None

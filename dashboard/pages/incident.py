@@ -19,7 +19,7 @@ from dash import Input, Output, State, callback, dcc, html
 from contracts.read_api import ReadApiError
 from dashboard import incident_view, triage
 from dashboard.data import client
-from dashboard.widgets import figure, grid, issue_number, records, refresh_ms
+from dashboard.widgets import figure, grid, id_number, records, refresh_ms
 
 dash.register_page(
     __name__, path_template="/incidents/<incident_id>", name="Incident", title="Vigil · Incident", order=91
@@ -56,7 +56,7 @@ HOST_COLUMNS = [
 def layout(incident_id: str | None = None, **_: Any) -> html.Div:
     return html.Div(
         [
-            dcc.Store(id="incident-id", data=issue_number(incident_id)),
+            dcc.Store(id="incident-id", data=id_number(incident_id)),
             html.Div(dcc.Link("← Incidents", href="/incidents", className="back"), className="filters"),
             html.Div(id="incident-notice", className="notice"),
             html.Div(id="incident-header", className="card incident-header"),

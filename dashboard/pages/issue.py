@@ -21,7 +21,7 @@ from contracts.queries import BREAKDOWNS
 from contracts.read_api import ReadApiError, Result
 from dashboard import event_view, triage
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
-from dashboard.widgets import figure, grid, issue_number, markdown_link, records, refresh_ms, search, time_bars, when
+from dashboard.widgets import figure, grid, id_number, markdown_link, records, refresh_ms, search, time_bars, when
 
 dash.register_page(__name__, path_template="/issues/<issue_id>", name="Issue", title="Vigil · Issue", order=90)
 
@@ -50,7 +50,7 @@ def layout(issue_id: str | None = None, event: str | None = None, range: str | N
     return html.Div(
         [
             dcc.Location(id="issue-url", refresh=False),
-            dcc.Store(id="issue-id", data=issue_number(issue_id)),
+            dcc.Store(id="issue-id", data=id_number(issue_id)),
             dcc.Store(id="issue-event", data=(event or "")[:64] or None),
             html.Div(
                 [

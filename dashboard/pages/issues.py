@@ -25,7 +25,7 @@ from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
 from dashboard.widgets import (
     filters,
     grid,
-    issue_number,
+    id_number,
     markdown_link,
     project_options,
     records,
@@ -267,7 +267,7 @@ def triage_selected(
     trigger = dash.ctx.triggered_id
     if trigger is None or (trigger == "issues-ignore" and ignore not in triage.IGNORE):
         return dash.no_update, dash.no_update, None
-    ids = [n for n in (issue_number(row.get("issue_id")) for row in selected or []) if n is not None]
+    ids = [n for n in (id_number(row.get("issue_id")) for row in selected or []) if n is not None]
     if not ids:
         return "Select issues first (the boxes on the left).", dash.no_update, None
     if trigger == "issues-ignore":

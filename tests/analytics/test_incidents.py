@@ -93,13 +93,15 @@ def probe(redis_client: redis.Redis, region: str, check: str, target: str, times
     send_probes(redis_client, region, records)
 
 
-def send_probes(redis_client: redis.Redis, region: str, records: list) -> None:
+def send_probes(redis_client: redis.Redis, region: str, records: list, host: str = "") -> None:
+    """Records as an agent in ``region`` sends them (named ``probe-<region>`` unless ``host`` is given)."""
     sent = max(r.ts for r in records)
+    host = host or f"probe-{region}"
     batch = ProbeBatch(
         batch_id=f"pb{next(_ids)}",
         sent_at=sent,
         records=records,
-        agent=AgentInfo(region=region, host=f"probe-{region}", agent_id=f"a-{region}", version="1"),
+        agent=AgentInfo(region=region, host=host, agent_id=f"a-{host}", version="1"),
     )
     entry = msgspec.json.encode(ProbeEntry(1, "demo", sent, msgspec.Raw(msgspec.json.encode(batch))))
     redis_client.xadd(PROBES_STREAM, {"e": entry})
@@ -120,10 +122,7 @@ def host_metrics(redis_client: redis.Redis, host: str, when: datetime, memory: f
         swap=Swap(total=0, used=0, percent=0.0, swapped_in_per_s=0.0, swapped_out_per_s=0.0),
         disks=[], disk_io=[], net=[], open_fds=100, max_fds=100_000, processes=90, uptime_s=100.0,
     )  # fmt: skip
-    batch = ProbeBatch(batch_id=f"pb{next(_ids)}", sent_at=ms(when), records=[metrics],
-                       agent=AgentInfo(region="eu", host=host, agent_id=f"a-{host}", version="1"))  # fmt: skip
-    entry = msgspec.json.encode(ProbeEntry(1, "demo", ms(when), msgspec.Raw(msgspec.json.encode(batch))))
-    redis_client.xadd(PROBES_STREAM, {"e": entry})
+    send_probes(redis_client, "eu", [metrics], host=host)
 
 
 def only_incident(con: duckdb.DuckDBPyConnection) -> dict:
