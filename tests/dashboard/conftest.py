@@ -52,10 +52,12 @@ def log_in(page: Page, url: str, name: str = USER, password: str = PASSWORD) -> 
 
 
 def grid_rows(page: Page, grid: str) -> list[list[str]]:
-    """The visible rows of an ag-grid, cell texts in column order (without the selection boxes)."""
+    """The visible rows of an ag-grid, cell texts in column order (without the selection boxes); a row being
+    drawn again at that moment is left out."""
     rows = page.locator(f"#{grid} .ag-center-cols-container .ag-row")
     cells = ".ag-cell:not([col-id='ag-Grid-SelectionColumn'])"
-    return [rows.nth(n).locator(cells).all_inner_texts() for n in range(rows.count())]
+    found = [rows.nth(n).locator(cells).all_inner_texts() for n in range(rows.count())]
+    return [row for row in found if row]  # a row ag-grid is drawing again has no cells yet
 
 
 @pytest.fixture
