@@ -126,8 +126,10 @@ def test_vigil_demo_fills_the_dashboard_and_a_break_is_blamed_on_what_broke(data
         broke = subprocess.run([*demo, "break", "vendor", "--seconds", "45", "--data-dir", str(data_dir)],
                                capture_output=True, text=True, timeout=30, env=env)  # fmt: skip
         assert broke.returncode == 0, broke.stderr
-        (incident,) = wait_until(incidents, timeout=100, what="an incident", interval=1)
-        assert incident["verdict"] == "third_party", incident
+        # The verdict is given again every minute as the evidence grows: an incident the demo's own errors opened
+        # by chance a moment before turns to the third party once its failures are counted.
+        (incident,) = wait_until(lambda: [i for i in incidents() if i["verdict"] == "third_party"], timeout=100,
+                                 what="an incident blamed on the third party", interval=1)  # fmt: skip
         assert str(incident["summary"]).startswith(f"failures concentrated on 127.0.0.1:{p['demo'] + 1}, not yours")
 
         subprocess.run([*demo, "break", "backend", "--seconds", "60", "--data-dir", str(data_dir)], timeout=30,
