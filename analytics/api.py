@@ -1,4 +1,4 @@
-"""The read API: named queries for the dashboard, token-guarded read-only SQL, triage actions and incident feedback.
+"""The read API: named queries for the dashboard, token-guarded read-only SQL, triage, incident feedback, silences.
 
 Every query runs in a worker thread on its own DuckDB cursor, so reads never wait for the
 consumer's writes (DuckDB gives each cursor a consistent snapshot).
@@ -21,14 +21,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Lifespan
 
-from analytics import incidents, triage, user_sql
+from analytics import alerts, incidents, triage, user_sql
 from analytics.consume import Consumer
 from analytics.queries import run_query
 from analytics.store import cursor
+from contracts import alerts as alerts_contract
 from contracts import incidents as incidents_contract
 from contracts import triage as triage_contract
+from contracts.projects import Project
 from contracts.queries import QUERIES, QueryError
 from contracts.read_api import Result
+from contracts.settings import ConfigError
 from contracts.triage import ActionError
 
 T = TypeVar("T")
@@ -62,6 +65,7 @@ def create_api(
     token: str,
     lifespan: Lifespan[Any] | None = None,
     sql_limits: user_sql.Limits = user_sql.DEFAULT_LIMITS,
+    projects: Callable[[], dict[int, Project]] | None = None,
 ) -> Starlette:
     """The read API over ``con``; ``consumer`` (if any) reports its heartbeat on ``/healthz``."""
 
@@ -173,8 +177,51 @@ def create_api(
             # The correlation job was updating the same incident: nothing changed; the caller retries.
             return _json(409, {"error": "the incident changed meanwhile, retry"}, {"Retry-After": "1"})
 
+    async def token_body(request: Request, most: int) -> bytes | Response:
+        """The body of a request that changes something, or the refusal: 401 without the token, 413 too long."""
+        if not authorized(request):
+            return _json(401, {"error": "a valid token is required (it is in the data directory's run/analytics.json)"})
+        body = await request.body()
+        if len(body) > most:
+            return _json(413, {"error": f"body longer than {most} bytes"})
+        return body
+
+    async def silence(request: Request) -> Response:
+        """``POST /v1/silences`` (contracts/alerts.py): keep a project's alerts (or one rule's) quiet for a while."""
+        body = await token_body(request, alerts_contract.MAX_BODY)
+        if isinstance(body, Response):
+            return body
+        try:
+            given = alerts_contract.decode_silence(body)
+            project = next((p for p in (projects() if projects else {}).values() if p.name == given.project), None)
+            if project is None:
+                raise alerts_contract.SilenceError(f"no project named {given.project[:60]!r}")
+            now = datetime.now(UTC).replace(tzinfo=None)
+            return _json(
+                200, await run_in_threadpool(on_cursor(lambda c: alerts.create_silence(c, project, given, now)))
+            )
+        except alerts_contract.SilenceError as e:
+            return _json(404 if str(e).startswith("no ") else 400, {"error": str(e)})
+        except ConfigError as e:
+            return _json(503, {"error": f"the projects cannot be read: {e}"})
+
+    async def end_silence(request: Request) -> Response:
+        """``POST /v1/silences/end``: end a silence now."""
+        body = await token_body(request, alerts_contract.MAX_BODY)
+        if isinstance(body, Response):
+            return body
+        try:
+            end = alerts_contract.decode_silence_end(body)
+            now = datetime.now(UTC).replace(tzinfo=None)
+            work = on_cursor(lambda c: alerts.end_silence(c, end.silence_id, end.actor, now))
+            return _json(200, await run_in_threadpool(work))
+        except alerts_contract.SilenceError as e:
+            return _json(404 if str(e).startswith("no ") else 400, {"error": str(e)})
+
     routes = [
         Route("/healthz", healthz),
+        Route("/v1/silences", silence, methods=["POST"]),
+        Route("/v1/silences/end", end_silence, methods=["POST"]),
         Route("/v1/incidents/feedback", incident_feedback, methods=["POST"]),
         Route("/v1/issues/actions", issue_actions, methods=["POST"]),
         Route("/v1/queries", list_queries),

@@ -22,19 +22,20 @@ import redis
 import uvicorn
 from starlette.applications import Starlette
 
-from analytics import incidents, retention, rollups, triage, user_sql
+from analytics import alerts, incidents, retention, rollups, triage, user_sql
 from analytics.api import create_api
 from analytics.consume import Consumer, Job
 from analytics.enrich.symbolicate import SourceMapCache
 from analytics.events import EventPipeline, Rows
+from analytics.notify import Delivery, Notifier, Smtp
 from analytics.pipeline import processors
 from analytics.project_settings import ProjectSettingsRegistry
 from analytics.settings import AnalyticsSettings
 from analytics.sourcemaps import replaced_maps, source_map_loader
-from analytics.store import open_database
+from analytics.store import cursor, open_database
 from analytics.workers import ProcessorPool, WorkerSetup
 from contracts import runfiles
-from contracts.projects import ProjectRegistry
+from contracts.projects import Project, ProjectRegistry, load_projects
 from contracts.settings import ConfigError
 
 log = logging.getLogger("vigil.analytics")
@@ -51,6 +52,27 @@ def _consume(consumer: Consumer, crashed: threading.Event) -> None:
         log.exception("consumer crashed")
         crashed.set()
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def delivery(settings: AnalyticsSettings) -> Delivery:
+    """How the notifier groups, retries and sends, from the settings."""
+    return Delivery(
+        group_wait=timedelta(seconds=settings.alert_group_wait_seconds),
+        group_interval=timedelta(seconds=settings.alert_group_interval_seconds),
+        retry=timedelta(seconds=settings.alert_retry_seconds),
+        give_up=timedelta(hours=settings.alert_give_up_hours),
+        dashboard_url=settings.dashboard_url,
+        smtp=Smtp(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            sender=settings.smtp_sender,
+            ca_file=settings.smtp_ca_file,
+            timeout=settings.smtp_timeout_seconds,
+        ),
+    )
 
 
 def serve(settings: AnalyticsSettings) -> None:
@@ -92,6 +114,11 @@ def serve(settings: AnalyticsSettings) -> None:
         window = timedelta(minutes=settings.correlation_window_minutes)
         return incidents.evaluate(con, projects.projects, now, settings.correlation_min_history_minutes, window)
 
+    def alert(con: duckdb.DuckDBPyConnection, now: datetime) -> object:
+        with contextlib.suppress(ConfigError):  # reported by the correlation job; the rules read before stay
+            projects.reload()
+        return alerts.evaluate(con, projects.projects, now)
+
     consumer = Consumer(
         client,
         con,
@@ -107,6 +134,7 @@ def serve(settings: AnalyticsSettings) -> None:
             Job("agents lost", 5.0, lambda con, now: consumer.probes.lost_agents(con, now)),
             Job("ignored issues due", 30.0, triage.wake_ignored),
             Job("correlation", settings.correlation_seconds, correlate),
+            Job("alerts", settings.alerts_seconds, alert),
             Job(
                 "retention",
                 settings.retention_check_seconds,
@@ -119,11 +147,21 @@ def serve(settings: AnalyticsSettings) -> None:
     )
     token = secrets.token_urlsafe(32)
     crashed = threading.Event()
+    # The notifier reads vigil.toml on its own (its channels as they are now), from its own thread.
+    channels = ProjectRegistry(settings.data_dir)
+
+    def current_projects() -> dict[int, Project]:
+        with contextlib.suppress(ConfigError):
+            channels.reload()
+        return channels.projects
+
+    notifier = Notifier(cursor(con), current_projects, delivery(settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         thread = threading.Thread(target=_consume, args=(consumer, crashed), name="vigil-consumer", daemon=True)
         thread.start()
+        notifier.start()
         host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host  # noqa: S104
         url = f"http://{host}:{settings.port}"
         runfiles.write(settings.data_dir, "analytics", {"url": url, "token": token})
@@ -132,10 +170,18 @@ def serve(settings: AnalyticsSettings) -> None:
             yield
         finally:
             consumer.stopping.set()
+            notifier.stop(STOP_TIMEOUT_SECONDS)
             thread.join(STOP_TIMEOUT_SECONDS)
             runfiles.remove(settings.data_dir, "analytics")
 
-    app = create_api(con, consumer, token, lifespan=lifespan, sql_limits=user_sql.Limits.of(settings))
+    app = create_api(
+        con,
+        consumer,
+        token,
+        lifespan=lifespan,
+        sql_limits=user_sql.Limits.of(settings),
+        projects=lambda: load_projects(settings.data_dir),
+    )
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
     try:
         server.run()

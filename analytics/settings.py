@@ -8,7 +8,9 @@ from pathlib import Path
 
 from analytics.retention import policy
 from contracts.read_api import DEFAULT_PORT
-from contracts.settings import DEFAULT_DATA_DIR, setting
+from contracts.settings import DEFAULT_DATA_DIR, ConfigError, setting
+
+SMTP_SECURITY = ("starttls", "tls", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +62,37 @@ class AnalyticsSettings:
         "A project's client series are judged once its last day holds page views (or errors) in this many minutes.",
         minimum=1,
     )
+    alerts_seconds: float = setting(15.0, "How often the projects' alert rules are evaluated.", minimum=1)
+    alert_group_wait_seconds: float = setting(
+        30.0,
+        "A rule's alerts wait this long for others of the same rule and channel, and go out together in one message.",
+        minimum=0,
+    )
+    alert_group_interval_seconds: float = setting(
+        300.0,
+        "After a message, a rule's next alerts to the same channel wait until this long has passed (a storm "
+        "sends one message per interval).",
+        minimum=0,
+    )
+    alert_give_up_hours: float = setting(
+        24.0, "A message not delivered this long after it was due is given up (and shown as failed).", minimum=0.001
+    )
+    alert_retry_seconds: float = setting(
+        10.0,
+        "The first retry of a failed delivery waits this long; each next one twice as long (at most 15 minutes).",
+        minimum=0.1,
+    )
+    dashboard_url: str = setting(
+        "http://127.0.0.1:8471", "The dashboard's address as the people notified reach it: links in alerts and reports."
+    )
+    smtp_host: str = setting("", "SMTP server for e-mail channels and reports; empty means no e-mail is sent.")
+    smtp_port: int = setting(587, "Its port (587 for STARTTLS, 465 for TLS from the start, 25 plain).", minimum=1)
+    smtp_security: str = setting("starttls", "starttls, tls, or none (only for a server on this machine).")
+    smtp_username: str = setting("", "Log in with this user (after STARTTLS); empty means no login.")
+    smtp_password: str = setting("", "Its password; prefer the environment variable to the file.")
+    smtp_sender: str = setting("vigil@localhost", "The From address of alerts and reports.")
+    smtp_ca_file: str = setting("", "CA certificates to verify the SMTP server with; empty means the system's.")
+    smtp_timeout_seconds: float = setting(20.0, "How long a connection to the SMTP server may take.", minimum=0.1)
     retention_days: int = setting(90, "Days raw event rows are kept; 0 keeps them forever.", minimum=0)
     rollup_retention_days: int = setting(
         400, "Days the per-minute rollups and the beacon's sessions are kept; 0 keeps them forever.", minimum=0
@@ -100,6 +133,8 @@ class AnalyticsSettings:
 
     def __post_init__(self) -> None:
         self.retention_policy  # noqa: B018 (a bad `retention` fails at start, in one line)
+        if self.smtp_security not in SMTP_SECURITY:
+            raise ConfigError(f"smtp_security: one of {', '.join(SMTP_SECURITY)}, not {self.smtp_security[:40]!r}")
 
     @property
     def retention_policy(self) -> dict[str, int]:

@@ -358,10 +358,84 @@ INCIDENT_ACTIVITY = pa.schema(
     ]
 )
 
+#: Alerts (analytics/alerts.py, analytics/notify.py): each rule's state per subject, what fired, what is sent.
+ALERT_STATES = pa.schema(
+    [
+        pa.field("project_id", pa.int32(), nullable=False),
+        pa.field("rule", pa.string(), nullable=False),
+        pa.field("subject", pa.string(), nullable=False),  # what the rule fired about: a check, a host, issue:12, …
+        pa.field("status", pa.string(), nullable=False),  # firing, resolved, or seen (an event already alerted)
+        pa.field("since", TIMESTAMP, nullable=False),
+        pa.field("alert_id", pa.int64()),  # the alert that fired it
+        pa.field("notified", pa.bool_(), nullable=False),  # false when a silence kept it quiet
+    ]
+)
+ALERTS = pa.schema(
+    [
+        pa.field("alert_id", pa.int64(), nullable=False),
+        pa.field("project_id", pa.int32(), nullable=False),
+        pa.field("project", pa.string(), nullable=False),
+        pa.field("rule", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("subject", pa.string(), nullable=False),
+        pa.field("action", pa.string(), nullable=False),  # fired, resolved or changed
+        pa.field("ts", TIMESTAMP, nullable=False),
+        pa.field("title", pa.string(), nullable=False),
+        pa.field("detail", pa.string()),  # JSON: the figures behind it, and the dashboard path to look at
+        pa.field("silence_id", pa.int64()),  # the silence that kept it quiet
+    ]
+)
+ALERT_NOTIFICATIONS = pa.schema(
+    [
+        pa.field("alert_id", pa.int64(), nullable=False),
+        pa.field("channel", pa.string(), nullable=False),
+        pa.field("created_at", TIMESTAMP, nullable=False),
+        pa.field("message_id", pa.int64()),  # the message it went out in, once grouped
+    ]
+)
+ALERT_MESSAGES = pa.schema(
+    [
+        pa.field("message_id", pa.int64(), nullable=False),
+        pa.field("project_id", pa.int32(), nullable=False),
+        pa.field("project", pa.string(), nullable=False),
+        pa.field("rule", pa.string(), nullable=False),
+        pa.field("channel", pa.string(), nullable=False),
+        pa.field("alerts", pa.int64(), nullable=False),
+        pa.field("created_at", TIMESTAMP, nullable=False),
+        pa.field("status", pa.string(), nullable=False),  # pending, sent or failed (given up)
+        pa.field("attempts", pa.int32(), nullable=False),
+        pa.field("next_attempt_at", TIMESTAMP),
+        pa.field("last_error", pa.string()),
+        pa.field("sent_at", TIMESTAMP),
+    ]
+)
+SILENCES = pa.schema(
+    [
+        pa.field("silence_id", pa.int64(), nullable=False),
+        pa.field("project_id", pa.int32(), nullable=False),
+        pa.field("project", pa.string(), nullable=False),
+        pa.field("rule", pa.string()),  # every rule when null
+        pa.field("subject", pa.string()),  # alerts whose subject contains it (any case); all when null
+        pa.field("starts_at", TIMESTAMP, nullable=False),
+        pa.field("ends_at", TIMESTAMP, nullable=False),
+        pa.field("created_by", pa.string(), nullable=False),
+        pa.field("reason", pa.string()),
+        pa.field("ended_by", pa.string()),  # who ended it early
+    ]
+)
+
 #: Every table kept beside the raw events, built from them as batches are stored.
 DERIVED: dict[str, pa.Schema] = {**ROLLUPS, "beacon_sessions": BEACON_SESSIONS}
 #: What analytics concludes from the events, kept for good.
-CONCLUSIONS: dict[str, pa.Schema] = {"incidents": INCIDENTS, "incident_activity": INCIDENT_ACTIVITY}
+CONCLUSIONS: dict[str, pa.Schema] = {
+    "incidents": INCIDENTS,
+    "incident_activity": INCIDENT_ACTIVITY,
+    "alert_states": ALERT_STATES,
+    "alerts": ALERTS,
+    "alert_notifications": ALERT_NOTIFICATIONS,
+    "alert_messages": ALERT_MESSAGES,
+    "silences": SILENCES,
+}
 
 SQL_TYPES = {
     pa.string(): "VARCHAR",

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import tomlkit
 
+from contracts.alerts import Channel, Rule, parse_alerting
 from contracts.services import Service, parse_services
 from contracts.settings import CONFIG_FILE, ConfigError, read_toml
 
@@ -43,6 +44,9 @@ class Project:
     store_ip: bool = False
     #: What its pages call and what watches and serves it (contracts/services.py).
     services: tuple[Service, ...] = ()
+    #: Its alert rules and the channels they notify (contracts/alerts.py).
+    alerts: tuple[Rule, ...] = ()
+    channels: tuple[Channel, ...] = ()
 
     def as_toml(self) -> dict[str, Any]:
         return {
@@ -84,6 +88,7 @@ def parse_projects(document: dict[str, Any], path: Path) -> dict[int, Project]:
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: must be a table")
         try:
+            alerts, channels = parse_alerting(item.get("alerts", []), item.get("channels", []))
             project = Project(
                 id=item["id"],
                 name=item["name"],
@@ -92,6 +97,8 @@ def parse_projects(document: dict[str, Any], path: Path) -> dict[int, Project]:
                 origins=_origins(item.get("origins", [])),
                 store_ip=item.get("store_ip", False),
                 services=parse_services(item.get("services", [])),
+                alerts=alerts,
+                channels=channels,
             )
         except KeyError as e:
             raise ConfigError(f"{where}: missing {e.args[0]}") from None
@@ -177,31 +184,38 @@ def create_project(
 
 
 def save_service(data_dir: Path, project_name: str, name: str, service: Service | None) -> None:
-    """Add or replace the service ``name`` of a project in ``vigil.toml`` (``None`` removes it).
+    """Add or replace the service ``name`` of a project in ``vigil.toml`` (``None`` removes it)."""
+    save_item(data_dir, project_name, "services", name, None if service is None else service.as_toml())
 
-    The file is checked whole before it is written, so a bad service raises ``ConfigError``
-    and changes nothing.
+
+def save_item(data_dir: Path, project_name: str, array: str, name: str, table: dict[str, Any] | None) -> None:
+    """Add or replace the item ``name`` of a project's ``array`` (services, alerts, channels) in ``vigil.toml``;
+    ``None`` removes it.
+
+    The file is checked whole before it is written, so a bad item (or removing a channel a
+    rule still notifies) raises ``ConfigError`` and changes nothing.
     """
+    what = {"services": "service", "alerts": "alert rule", "channels": "channel"}[array]
     with _locked_document(data_dir) as document:
         items = document.get("projects")
         item = next((p for p in items or [] if isinstance(p, dict) and p.get("name") == project_name), None)
         if item is None:
             raise ConfigError(f"no project named {project_name[:60]!r}")
-        services = item.get("services")
-        if services is None:
-            services = item["services"] = tomlkit.aot()
-        kept = [t for t in services if not (isinstance(t, dict) and t.get("name") == name)]
-        if service is None and len(kept) == len(services):
-            raise ConfigError(f"project {project_name!r} has no service {name[:60]!r}")
+        existing = item.get(array)
+        if existing is None:
+            existing = item[array] = tomlkit.aot()
+        kept = [t for t in existing if not (isinstance(t, dict) and t.get("name") == name)]
+        if table is None and len(kept) == len(existing):
+            raise ConfigError(f"project {project_name!r} has no {what} {name[:60]!r}")
         fresh = tomlkit.aot()
-        for table in kept:
+        for old in kept:
+            fresh.append(old)
+        if table is not None:
             fresh.append(table)
-        if service is not None:
-            fresh.append(service.as_toml())
         if len(fresh):
-            item["services"] = fresh
+            item[array] = fresh
         else:
-            del item["services"]
+            del item[array]
         parse_projects(document.unwrap(), data_dir / CONFIG_FILE)  # raises before anything is written
 
 

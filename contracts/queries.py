@@ -68,6 +68,7 @@ INCIDENT = Param("incident_id", "int", "The incident.", None, 1, 2**53)
 INCIDENT_STATUS = Param(
     "incident_status", "str", "open or closed; either when absent.", None, choices=("open", "closed")
 )
+RULE = Param("rule", "str", "Only this alert rule.")
 KIND = Param(
     "kind", "str", "Only this kind (errors, network_failures, resource_failures, web_vitals, page_views, reports)."
 )
@@ -189,6 +190,26 @@ _DECLARED = [
         "host_metrics_per_minute",
         "Host metrics per time bucket and host: CPU busy (average), memory, fullest disk and open files (highest, %).",
         (*RANGE, BUCKET),
+    ),
+    # Alerts.
+    Query(
+        "alerts",
+        "Alerts fired, resolved or changed during the range, the latest first, each with how its channels were "
+        "told (waiting, pending, sent or failed, attempts and last error) as JSON, and the silence that kept it quiet.",
+        (*RANGE, RULE, limit(200)),
+    ),
+    Query(
+        "alert_messages",
+        "Messages made for the channels during the range, the latest first: how many alerts each holds, its "
+        "status (pending, sent or failed), attempts, next attempt and last error.",
+        (*RANGE, RULE, limit(200)),
+    ),
+    Query("alerts_firing", "What fires now: each rule's subjects that have not resolved, since when.", (PROJECT, RULE)),
+    Query(
+        "silences",
+        "Silences in force or ended during the range (active first): what they keep quiet, until when, who made "
+        "them, and how many alerts they kept quiet.",
+        (*RANGE, limit(200)),
     ),
     # Probe agents' results.
     Query("checks", "The current state of every check per region, and across its regions (region '*').", (PROJECT,)),

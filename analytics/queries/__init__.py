@@ -14,11 +14,19 @@ from datetime import datetime
 
 import duckdb
 
-from analytics.queries import incidents, issues, overview, probes, releases, rollups
+from analytics.queries import alerts, incidents, issues, overview, probes, releases, rollups
 from contracts.queries import QUERIES, bind, declared
 from contracts.read_api import Result
 
-SQL: dict[str, str] = {**overview.SQL, **issues.SQL, **releases.SQL, **rollups.SQL, **probes.SQL, **incidents.SQL}
+SQL: dict[str, str] = {
+    **overview.SQL,
+    **issues.SQL,
+    **releases.SQL,
+    **rollups.SQL,
+    **probes.SQL,
+    **incidents.SQL,
+    **alerts.SQL,
+}
 
 if SQL.keys() != QUERIES.keys():  # pragma: no cover (a developer's mistake, caught by any test run)
     raise RuntimeError(

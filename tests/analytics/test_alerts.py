@@ -1,0 +1,267 @@
+"""Alerts from events and probe records stored by the real consumer, delivered to a real SMTP server (aiosmtpd,
+STARTTLS and login) and a real HTTP receiver on loopback; times are given, so every step is exact."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from analytics import alerts, notify
+from analytics.notify import Delivery, Smtp
+from analytics.queries import run_query
+from contracts.alerts import Channel, Rule, Silence, parse_alerting
+from contracts.beacon import ErrorEvent
+from contracts.projects import Project
+from tests.analytics.test_incidents import NOW, SITE, ms, probe, send
+from tests.analytics.test_issues import consume
+from tests.helpers import self_signed_certificate
+from tests.receivers import SMTP_PASSWORD, SMTP_USER, Mailbox, Webhooks, smtp_server, webhooks
+
+API = "https://api.shop.example/health"
+MAIL = Channel("ops-mail", email=("ops@shop.example",))
+WAIT, INTERVAL = timedelta(seconds=30), timedelta(minutes=5)
+
+
+@pytest.fixture
+def hooks() -> Iterator[Webhooks]:
+    yield from webhooks()
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[tuple[Mailbox, Smtp]]:
+    cert, key = self_signed_certificate(tmp_path)
+    controller, mailbox, port = smtp_server(cert, key)
+    try:
+        yield (
+            mailbox,
+            Smtp("127.0.0.1", port, "starttls", SMTP_USER, SMTP_PASSWORD, "vigil@shop.example", str(cert), 10),
+        )
+    finally:
+        controller.stop()
+
+
+def project(*rules: Rule, channels: tuple[Channel, ...]) -> dict[int, Project]:
+    return {1: Project(1, "demo", "k" * 32, "t", origins=(SITE,), alerts=rules, channels=channels)}
+
+
+def delivery(smtp: Smtp | None = None, **changes: object) -> Delivery:
+    made = Delivery(WAIT, INTERVAL, timedelta(seconds=10), timedelta(hours=1), "http://vigil.shop.example",
+                    smtp or Smtp())  # fmt: skip
+    return dataclasses.replace(made, **changes)  # type: ignore[arg-type]
+
+
+def down(redis_client, when: datetime, regions: tuple[str, ...] = ("eu", "us")) -> None:
+    for region in regions:
+        probe(redis_client, region, "checkout-api", API, [when + timedelta(seconds=10 * n) for n in range(3)], "down")
+
+
+def up(redis_client, when: datetime, regions: tuple[str, ...] = ("eu", "us", "ap")) -> None:
+    for region in regions:
+        probe(redis_client, region, "checkout-api", API, [when, when + timedelta(seconds=10)], "up")
+
+
+def messages(con) -> list[dict]:
+    result = run_query(con, "alert_messages", {"since": "2025-11-25T00:00:00Z", "until": "2025-11-28T00:00:00Z"})
+    return [dict(zip(result.columns, row, strict=True)) for row in reversed(result.rows)]
+
+
+def by_channel(con) -> dict[str, int]:
+    return {m["channel"]: m["message_id"] for m in messages(con)}
+
+
+def history(con) -> list[dict]:
+    result = run_query(con, "alerts", {"since": "2025-11-25T00:00:00Z", "until": "2025-11-28T00:00:00Z"})
+    return [dict(zip(result.columns, row, strict=True)) for row in reversed(result.rows)]
+
+
+def test_a_check_down_at_quorum_is_mailed_and_posted_once_and_its_recovery_too(redis_client, con, hooks, smtp):
+    mailbox, server = smtp
+    hook = Channel("ops-hook", webhook=hooks.url())
+    projects = project(Rule("checkout down", "check_down", ("ops-mail", "ops-hook")), channels=(MAIL, hook))
+    up(redis_client, NOW - timedelta(minutes=10))
+    down(redis_client, NOW - timedelta(minutes=3))
+    consume(redis_client, con)
+
+    (fired,) = alerts.evaluate(con, projects, NOW)
+    assert fired["title"].startswith("checkout-api down: down in 2 of 3 regions (eu, us) since 11:5")
+    assert alerts.evaluate(con, projects, NOW + timedelta(seconds=15)) == []  # still down: nothing new
+    assert notify.deliver(con, NOW + timedelta(seconds=20), projects, delivery(server))["sent"] == 0  # waits
+    assert notify.deliver(con, NOW + WAIT, projects, delivery(server))["sent"] == 2
+    assert notify.deliver(con, NOW + WAIT * 2, projects, delivery(server))["sent"] == 0  # never twice
+
+    ((_path, headers, body),) = hooks.received
+    assert headers["Idempotency-Key"] == body["id"] == f"vigil-message-{by_channel(con)['ops-hook']}"
+    assert (body["project"], body["rule"], body["kind"], body["alerts_total"]) == (
+        "demo",
+        "checkout down",
+        "check_down",
+        1,
+    )
+    (alert,) = body["alerts"]
+    assert (alert["action"], alert["subject"], alert["url"]) == (
+        "fired",
+        "checkout-api",
+        "http://vigil.shop.example/checks?check=checkout-api",
+    )
+    assert alert["detail"]["regions_down"] == ["eu", "us"]
+    (mail,) = mailbox.messages
+    assert mailbox.recipients == [["ops@shop.example"]]
+    assert mail["Subject"].startswith("[demo] checkout-api down: down in 2 of 3 regions")
+    assert mail["From"] == "vigil@shop.example"
+    assert mail["Message-ID"].startswith("<vigil-message-")
+    assert "http://vigil.shop.example/checks?check=checkout-api" in mail.get_body(("plain",)).get_content()
+
+    up(redis_client, NOW + timedelta(minutes=1))
+    consume(redis_client, con)
+    (resolved,) = alerts.evaluate(con, projects, NOW + timedelta(minutes=2))
+    assert (resolved["action"], resolved["title"][:31]) == ("resolved", "Resolved: checkout-api down: do")
+    # The rule told these channels less than five minutes ago: the recovery waits for the interval, then goes.
+    assert notify.deliver(con, NOW + timedelta(minutes=3), projects, delivery(server))["sent"] == 0
+    assert notify.deliver(con, NOW + WAIT + INTERVAL, projects, delivery(server))["sent"] == 2
+    assert [b["alerts"][0]["action"] for b in hooks.bodies()] == ["fired", "resolved"]
+    assert mailbox.messages[1]["Subject"].startswith("[demo] Resolved: checkout-api down")
+    assert [(m["status"], m["attempts"], m["alerts"]) for m in messages(con)] == [("sent", 1, 1)] * 4
+
+
+def storm(redis_client, count: int, start: datetime) -> None:
+    errors = [ErrorEvent(event_id=f"storm{n}", ts=ms(start + timedelta(seconds=n % 240)), page_url=f"{SITE}/cart",
+                         error_type=f"StormError{n}", message=f"failure number {n}") for n in range(count)]  # fmt: skip
+    errors[7] = ErrorEvent(event_id="storm7", ts=ms(start), page_url=f"{SITE}/cart", error_type="<!channel>",
+                           message="<script>alert(1)</script> @all [x](http://evil.example)")  # fmt: skip
+    send(redis_client, errors)
+
+
+def test_a_storm_of_500_new_issues_is_one_message_with_nothing_from_the_events_unescaped(redis_client, con, hooks):
+    channels = (Channel("slack", webhook=hooks.url("/slack"), format="slack"),
+                Channel("mm", webhook=hooks.url("/mm"), format="mattermost"))  # fmt: skip
+    projects = project(Rule("new issues", "new_issue", ("slack", "mm")), channels=channels)
+    consume(redis_client, con)  # the consumer's tables
+    assert alerts.evaluate(con, projects, NOW - timedelta(minutes=10)) == []  # the rule watches from here on
+    storm(redis_client, 500, NOW - timedelta(minutes=5))
+    consume(redis_client, con, new_issues_per_minute=1000)
+
+    assert len(alerts.evaluate(con, projects, NOW)) == 500
+    assert alerts.evaluate(con, projects, NOW + timedelta(seconds=15)) == []
+    assert notify.deliver(con, NOW + WAIT, projects, delivery())["sent"] == 2
+
+    (slack,) = hooks.bodies("/slack")
+    assert slack["text"] == "[demo] new issues: 500 new issues"
+    text = slack["blocks"][0]["text"]["text"]
+    assert text.count("\n• <http://vigil.shop.example/issues/") == 20
+    assert text.endswith("… and 480 more: <http://vigil.shop.example/alerts?project=demo|all alerts>")
+    assert "&lt;!channel&gt;" in text
+    assert "<script>" not in text
+    assert "<!channel>" not in text
+    (mattermost,) = hooks.bodies("/mm")
+    assert "\\<script\\>alert\\(1\\)\\</script\\>" in mattermost["text"]
+    assert "@\u200ball" in mattermost["text"]
+    assert "\\[x\\]\\(http://evil\\.example\\)" in mattermost["text"]
+    assert sorted((m["channel"], m["alerts"], m["status"]) for m in messages(con)) == [
+        ("mm", 500, "sent"),
+        ("slack", 500, "sent"),
+    ]
+
+
+def test_a_silence_keeps_a_rule_quiet_until_its_end_and_its_alerts_are_kept(redis_client, con, hooks):
+    projects = project(Rule("checkout down", "check_down", ("hook",)), channels=(Channel("hook", webhook=hooks.url()),))
+    silence = alerts.create_silence(
+        con, projects[1], Silence("demo", 30, "ana", "checkout down", "checkout", "deploy"), NOW
+    )
+    up(redis_client, NOW - timedelta(minutes=10))
+    down(redis_client, NOW - timedelta(minutes=3))
+    consume(redis_client, con)
+
+    (fired,) = alerts.evaluate(con, projects, NOW)
+    assert fired["silence_id"] == silence["silence_id"]
+    up(redis_client, NOW + timedelta(minutes=1))
+    consume(redis_client, con)
+    (resolved,) = alerts.evaluate(con, projects, NOW + timedelta(minutes=2))
+    assert resolved["action"] == "resolved"
+    assert notify.deliver(con, NOW + timedelta(hours=1), projects, delivery()) == {"sent": 0, "retried": 0, "failed": 0}
+    assert hooks.received == []  # quiet, and its recovery too: nobody was told it broke
+    assert [(a["action"], a["silence_id"], a["deliveries"]) for a in history(con)] == [
+        ("fired", 1, None), ("resolved", 1, None)
+    ]  # fmt: skip
+
+    # Past its end the rule speaks again.
+    down(redis_client, NOW + timedelta(minutes=40))
+    consume(redis_client, con)
+    (again,) = alerts.evaluate(con, projects, NOW + timedelta(minutes=45))
+    assert again["silence_id"] is None
+    assert notify.deliver(con, NOW + timedelta(minutes=46), projects, delivery())["sent"] == 1
+
+
+def test_a_failed_delivery_is_retried_with_backoff_and_given_up_visibly(redis_client, con, hooks):
+    flaky, gone = Channel("flaky", webhook=hooks.url("/flaky")), Channel("gone", webhook=hooks.url("/gone"))
+    projects = project(Rule("checkout down", "check_down", ("flaky",)), Rule("down too", "check_down", ("gone",)),
+                       channels=(flaky, gone))  # fmt: skip
+    up(redis_client, NOW - timedelta(minutes=10))
+    down(redis_client, NOW - timedelta(minutes=3))
+    consume(redis_client, con)
+    assert len(alerts.evaluate(con, projects, NOW)) == 2
+    hooks.answers = {"/flaky": [503, 500], "/gone": [404]}  # gone is a URL that is no more: given up at once
+
+    t = NOW + WAIT
+    assert notify.deliver(con, t, projects, delivery()) == {"sent": 0, "retried": 1, "failed": 1}
+    assert notify.deliver(con, t + timedelta(seconds=9), projects, delivery())["retried"] == 0  # not due before 10 s
+    assert notify.deliver(con, t + timedelta(seconds=10), projects, delivery())["retried"] == 1  # then 20 s
+    assert notify.deliver(con, t + timedelta(seconds=29), projects, delivery())["sent"] == 0
+    assert notify.deliver(con, t + timedelta(seconds=30), projects, delivery())["sent"] == 1
+    assert len(hooks.bodies("/flaky")) == 1
+    assert hooks.bodies("/gone") == []
+    status = {m["channel"]: (m["status"], m["attempts"], m["last_error"]) for m in messages(con)}
+    assert status["flaky"] == ("sent", 3, None)
+    assert status["gone"][:2] == ("failed", 1)
+    assert status["gone"][2].startswith("webhook answered 404")
+
+    # A receiver down for longer than the give-up time: the message is failed, and says why.
+    up(redis_client, NOW + timedelta(minutes=1))
+    consume(redis_client, con)
+    alerts.evaluate(con, projects, NOW + timedelta(minutes=2))
+    hooks.always = 503
+    short = delivery(give_up=timedelta(minutes=1))
+    outcomes = [notify.deliver(con, NOW + timedelta(minutes=6, seconds=s), projects, short) for s in range(0, 120, 5)]
+    assert sum(o["failed"] for o in outcomes) == 2
+    assert hooks.received[1:] == []
+    assert {m["status"] for m in messages(con)[2:]} == {"failed"}
+    assert all(m["last_error"].startswith("webhook answered 503") for m in messages(con)[2:])
+
+
+def test_email_without_an_smtp_server_is_retried_and_says_what_to_set(redis_client, con):
+    projects = project(Rule("checkout down", "check_down", ("ops-mail",)), channels=(MAIL,))
+    up(redis_client, NOW - timedelta(minutes=10))
+    down(redis_client, NOW - timedelta(minutes=3))
+    consume(redis_client, con)
+    alerts.evaluate(con, projects, NOW)
+
+    assert notify.deliver(con, NOW + WAIT, projects, delivery())["retried"] == 1
+    (message,) = messages(con)
+    assert message["last_error"] == "no SMTP server: set [analytics] smtp_host (VIGIL_ANALYTICS_SMTP_HOST)"
+
+
+def test_rules_and_channels_are_checked_with_one_line_errors():
+    ok_rules, ok_channels = parse_alerting(
+        [{"name": "cpu", "when": "host_metric", "metric": "cpu", "above": 90, "channels": ["mail"]}],
+        [{"name": "mail", "email": ["ops@shop.example"]}],
+    )
+    assert ok_rules[0].minutes == 5
+    assert ok_channels[0].email == ("ops@shop.example",)
+    bad = [
+        ([{"name": "x", "when": "check_down", "channels": ["nope"]}], [], "no channel named 'nope'"),
+        ([{"name": "x", "when": "sometimes"}], [], "when must be one of new_issue"),
+        ([{"name": "x", "when": "new_issue", "users": 3}], [], "'users' is not a setting of new_issue"),
+        ([{"name": "x", "when": "users_affected"}], [], "users_affected needs users"),
+        ([{"name": "x", "when": "host_metric", "metric": "cpu", "above": "90"}], [], "above must be a number"),
+        ([{"name": "x", "when": "slo_burn", "objective": 100}], [], "objective must be from 50 to 99.999"),
+        ([], [{"name": "m", "email": ["ops@shop.example\r\nBcc: x@evil.example"]}], "is not an e-mail address"),
+        ([], [{"name": "h", "webhook": "ftp://x.example/"}], "must be an http:// or https:// URL"),
+        ([], [{"name": "h", "webhook": "https://x.example/", "format": "teams"}], "format must be one of vigil"),
+        ([], [{"name": "h"}], "give either email"),
+    ]
+    for rules, channels, message in bad:
+        with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("[", r"\[")):
+            parse_alerting(rules, channels)
