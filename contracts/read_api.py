@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from contracts import incidents, runfiles
+from contracts import alerts, incidents, runfiles
 from contracts.queries import declared
 from contracts.triage import Action, check
 
@@ -92,6 +92,20 @@ class ReadClient:
         incidents.check(given)
         body: dict[str, Any] = self._answer(
             lambda: self._http.post("/v1/incidents/feedback", content=msgspec.json.encode(given))
+        )
+        return body
+
+    def silence(self, given: alerts.Silence) -> dict[str, Any]:
+        """Keep a project's alerts (or one rule's) quiet for a while (needs the token); checked here first."""
+        alerts.check_silence(given)
+        body: dict[str, Any] = self._answer(lambda: self._http.post("/v1/silences", content=msgspec.json.encode(given)))
+        return body
+
+    def end_silence(self, silence_id: int, actor: str) -> dict[str, Any]:
+        """End a silence now (needs the token)."""
+        given = alerts.SilenceEnd(silence_id, actor)
+        body: dict[str, Any] = self._answer(
+            lambda: self._http.post("/v1/silences/end", content=msgspec.json.encode(given))
         )
         return body
 

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from vigil.cli_common import F, data_dir_option, friendly, resolve_data_dir
-from vigil.cli_work import incidents, issues
+from vigil.cli_work import alerts, incidents, issues
 
 
 class Commands(click.Group):
@@ -280,6 +280,7 @@ def serve(part: str, data_dir: Path | None) -> None:
 
 main.add_command(issues)
 main.add_command(incidents)
+main.add_command(alerts)
 
 
 if __name__ == "__main__":  # pragma: no cover

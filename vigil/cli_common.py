@@ -33,6 +33,7 @@ def friendly(fn: F) -> F:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from analytics.store import SchemaTooNew
+        from contracts.alerts import SilenceError
         from contracts.incidents import FeedbackError
         from contracts.queries import QueryError
         from contracts.read_api import ReadApiError, Refused
@@ -43,7 +44,7 @@ def friendly(fn: F) -> F:
 
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, QueryError, Refused, ActionError, FeedbackError, UserError) as e:
+        except (ConfigError, QueryError, Refused, ActionError, FeedbackError, SilenceError, UserError) as e:
             raise BadInput(str(e)) from None
         except (ReadApiError, ChildFailed, UploadFailed, SchemaTooNew) as e:
             raise Failed(str(e)) from None

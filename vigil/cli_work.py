@@ -1,7 +1,8 @@
-"""``vigil issues`` and ``vigil incidents``: the command line's side of triage and correlation.
+"""``vigil issues``, ``vigil incidents``, ``vigil alerts``: the command line's side of triage, correlation, alerts.
 
 Each command goes through the running analytics service's read API (``vigil/issues_cli.py``,
-``vigil/incidents_cli.py`` do the work).
+``vigil/incidents_cli.py`` and ``vigil/alerts_cli.py`` do the work); alert rules are read
+from ``vigil.toml``.
 """
 
 from __future__ import annotations
@@ -172,3 +173,91 @@ def incidents_feedback(incident_id: int, right: bool, note: str, data_dir: Path 
     from vigil.incidents_cli import feedback
 
     feedback(resolve_data_dir(data_dir), incident_id, right, note, click.echo)
+
+
+@click.group()
+def alerts() -> None:
+    """Alert rules and channels, what fired and how it was delivered, and silences."""
+
+
+@alerts.command("rules")
+@click.option("--project", help="Only this project.")
+@click.option("--kinds", "show_kinds", is_flag=True, help="List the kinds of rule (when = …) and their settings.")
+@data_dir_option
+@friendly
+def alerts_rules(project: str | None, show_kinds: bool, data_dir: Path | None) -> None:
+    """Each project's alert rules and the channels they notify, as vigil.toml declares them."""
+    from vigil.alerts_cli import kinds, rules
+
+    if show_kinds:
+        kinds(click.echo)
+        return
+    try:
+        rules(resolve_data_dir(data_dir), click.echo, project)
+    except LookupError as e:
+        raise BadInput(str(e)) from None
+
+
+@alerts.command("history")
+@click.option("--project", help="Only this project.")
+@click.option("--rule", help="Only this rule.")
+@click.option("--hours", type=click.IntRange(1, 24 * 400), default=24, show_default=True, help="In the last …")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the alerts as JSON.")
+@data_dir_option
+@friendly
+def alerts_history(
+    project: str | None, rule: str | None, hours: int, limit: int, as_json: bool, data_dir: Path | None
+) -> None:
+    """Alerts fired, resolved or changed in the last --hours, the latest first, and how each channel was told."""
+    from datetime import UTC, datetime, timedelta
+
+    from vigil.alerts_cli import history
+
+    since = (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    history(resolve_data_dir(data_dir), click.echo, as_json, project=project, rule=rule, since=since, limit=limit)
+
+
+@alerts.command("silence")
+@click.option("--project", required=True, help="The project to keep quiet.")
+@click.option("--rule", default="", help="Only this rule (every rule of the project when absent).")
+@click.option("--subject", default="", help="Only alerts whose subject or title contains this (any case).")
+@click.option("--minutes", type=click.IntRange(1, 90 * 24 * 60), required=True, help="How long, from now.")
+@click.option("--reason", default="", help="Why (shown with the silence).")
+@data_dir_option
+@friendly
+def alerts_silence(project: str, rule: str, subject: str, minutes: int, reason: str, data_dir: Path | None) -> None:
+    """Keep a project's alerts quiet until --minutes from now: still kept in the history, not sent."""
+    from vigil.alerts_cli import silence
+
+    silence(resolve_data_dir(data_dir), click.echo, project=project, rule=rule, subject=subject, minutes=minutes,
+            reason=reason)  # fmt: skip
+
+
+@alerts.command("unsilence")
+@click.argument("silence_id", type=click.IntRange(1, 2**53 - 1))
+@data_dir_option
+@friendly
+def alerts_unsilence(silence_id: int, data_dir: Path | None) -> None:
+    """End silence SILENCE_ID now."""
+    from vigil.alerts_cli import end_silence
+
+    end_silence(resolve_data_dir(data_dir), silence_id, click.echo)
+
+
+@alerts.command("silences")
+@click.option("--project", help="Only this project.")
+@click.option(
+    "--hours", type=click.IntRange(1, 24 * 400), default=24 * 7, show_default=True, help="Ended in the last …"
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the silences as JSON.")
+@data_dir_option
+@friendly
+def alerts_silences(project: str | None, hours: int, as_json: bool, data_dir: Path | None) -> None:
+    """Silences in force, and those that ended in the last --hours."""
+    from datetime import UTC, datetime, timedelta
+
+    from vigil.alerts_cli import silences
+
+    since = (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    silences(resolve_data_dir(data_dir), click.echo, as_json, project=project, since=since)
