@@ -15,6 +15,7 @@ from collections.abc import Callable
 import flask
 
 from contracts import runfiles
+from contracts.alerts import Silence, SilenceError
 from contracts.incidents import Feedback, FeedbackError
 from contracts.read_api import ReadApiError, ReadClient
 from contracts.triage import Action, ActionError
@@ -88,3 +89,22 @@ def _done(action: str, changed: list[dict[str, object]]) -> str:
     status = str(changed[0]["status"]).replace("_", " ") if changed else ""
     count = f"{len(changed)} issues" if len(changed) != 1 else f"Issue #{changed[0]['issue_id']}"
     return f"{count}: {status}."
+
+
+def silence(project: str, rule: str, subject: str, minutes: int, reason: str) -> tuple[bool, str]:
+    """(done, what to tell the user) for a silence the logged-in user asks for."""
+
+    def send(read: ReadClient, user: str) -> str:
+        made = read.silence(Silence(project, minutes, user, rule, subject.strip(), reason.strip()))
+        what = f"rule {made['rule']}" if made["rule"] else f"every rule of {made['project']}"
+        return f"Silence {made['silence_id']}: {what} quiet until {str(made['ends_at'])[:16]} UTC."
+
+    return _as_user(send, (SilenceError,))
+
+
+def end_silence(silence_id: int) -> tuple[bool, str]:
+    def send(read: ReadClient, user: str) -> str:
+        read.end_silence(silence_id, user)
+        return f"Silence {silence_id} ended."
+
+    return _as_user(send, (SilenceError,))

@@ -17,7 +17,7 @@ from contracts.read_api import ReadApiError
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
 from dashboard.widgets import filters, grid, project_options, records, refresh_ms, search, when
 
-dash.register_page(__name__, path="/checks", name="Checks", title="Vigil · Checks", order=4)
+dash.register_page(__name__, path="/checks", name="Checks", title="Vigil · Checks", order=5)
 
 OVERALL = "*"  # the region that stands for a check's state across its regions (docs/probes.md)
 NO_CHECKS = "No checks have reported yet. Start a probe agent (docs/probes.md) and its checks show up here."
