@@ -8,7 +8,7 @@
     hosts = ["api-7"]                            # machines serving it, as their probe agent names them
     backend_projects = ["shop-api"]              # Vigil projects its server-side Sentry SDK reports to
 
-Correlation (``analytics/correlation.py``) ties a spike of client failures to the backend
+Correlation (``analytics/incidents.py``) ties a spike of client failures to the backend
 through them: a failing request's host or URL names the service, and the service names the
 checks, hosts and server-side errors to look at. Every host not the site's own nor a
 service's is a third party. Where nothing is declared, a check whose URL has the failing

@@ -102,6 +102,8 @@ def main() -> int:
                 incident = break_the_backend(data, started)
                 shoot(page, f"{dashboard}/incidents?range=24h", "#incidents-table .ag-row", "incidents")
                 shoot(page, f"{dashboard}/incidents/{incident}", "#incident-checks .ag-row", "incident")
+                # The incident's opening went to the demo's mailbox and webhook receiver.
+                shoot(page, f"{dashboard}/alerts?range=1h", "#alerts-history .ag-row", "alerts")
                 browser.close()
         finally:
             demo.send_signal(signal.SIGTERM)

@@ -24,13 +24,13 @@ from analytics.settings import AnalyticsSettings
 from collector.backlog import redis_maxmemory
 from collector.settings import CollectorSettings
 from contracts import runfiles
-from contracts.projects import Project, ensure_demo_project, save_service
+from contracts.projects import Project, ensure_demo_project, save_item, save_service
 from contracts.services import Service
 from contracts.settings import ConfigError, load
 from dashboard.settings import DashboardSettings
 from dashboard.users import Users, users_file
 from vigil import redis_server, self_probe
-from vigil.demo.site import vendor_port
+from vigil.demo.site import mail_port, vendor_port
 from vigil.supervise import Child, Supervisor
 
 
@@ -76,6 +76,7 @@ def check_ports(p: Plan) -> None:
     if p.demo_port is not None:
         wanted.append(("127.0.0.1", p.demo_port, "demo site", "--demo-port"))
         wanted.append(("127.0.0.1", vendor_port(p.demo_port), "demo's third party (the next port)", "--demo-port"))
+        wanted.append(("127.0.0.1", mail_port(p.demo_port), "demo's mailbox (the port after)", "--demo-port"))
     seen: set[int] = set()
     for host, port, what, option in wanted:
         if port in seen:
@@ -131,7 +132,7 @@ def children(p: Plan, project: Project) -> list[Child]:
     analytics_env = env
     if p.demo_port is not None:
         # The demo's traffic is dense: two minutes are enough to judge by, so a break shows a few minutes after start.
-        analytics_env = {**DEMO_CORRELATION, **env}
+        analytics_env = {**DEMO_CORRELATION, **demo_alerts(p.demo_port), **env}
     result += [
         Child(
             "analytics",
@@ -190,6 +191,33 @@ DEMO_CORRELATION = {
 }
 
 
+def demo_alerts(demo_port: int) -> dict[str, str]:
+    """Alert settings for the demo, unless the environment sets them: mail goes to the demo's own mailbox (plain
+    SMTP on loopback), and a message waits seconds, not minutes, for others (docs/alerts.md, On the demo)."""
+    wanted = {
+        "VIGIL_ANALYTICS_SMTP_HOST": "127.0.0.1",
+        "VIGIL_ANALYTICS_SMTP_PORT": str(mail_port(demo_port)),
+        "VIGIL_ANALYTICS_SMTP_SECURITY": "none",
+        "VIGIL_ANALYTICS_SMTP_SENDER": "vigil@demo.example",
+        "VIGIL_ANALYTICS_ALERT_GROUP_WAIT_SECONDS": "5",
+        "VIGIL_ANALYTICS_ALERT_GROUP_INTERVAL_SECONDS": "30",
+    }
+    return {name: os.environ.get(name, value) for name, value in wanted.items()}
+
+
+def declare_demo_alerts(data_dir: Path, project: Project, demo_port: int) -> None:
+    """The demo project's alerts, unless it has some: its incidents (opened, blamed anew, closed) to the demo's
+    mailbox and webhook receiver."""
+    if project.alerts or project.channels:
+        return
+    save_item(data_dir, project.name, "channels", "demo-mail", {"name": "demo-mail", "email": ["team@demo.example"]})
+    hook = {"name": "demo-hook", "webhook": f"http://127.0.0.1:{demo_port}/hooks/alerts", "format": "vigil"}
+    save_item(data_dir, project.name, "channels", "demo-hook", hook)
+    rule = {"name": "incidents", "when": "incident", "on": ["opened", "verdict", "closed"],
+            "channels": ["demo-mail", "demo-hook"]}  # fmt: skip
+    save_item(data_dir, project.name, "alerts", "incidents", rule)
+
+
 def login_line(data_dir: Path, *, demo_user: bool) -> str:
     """How to log in to the dashboard; the demo makes itself a user (its password kept beside the users, mode 600)."""
     users = Users(users_file(data_dir))
@@ -220,6 +248,7 @@ def run(p: Plan, echo: Callable[[str], None]) -> None:
     demo = ensure_demo_project(p.data_dir)
     if p.demo_port is not None:
         declare_demo_api(p.data_dir, demo, p.demo_port)
+        declare_demo_alerts(p.data_dir, demo, p.demo_port)
     supervisor = Supervisor(children(p, demo))
     supervisor.handle_signals()
     try:
@@ -238,6 +267,10 @@ def run(p: Plan, echo: Callable[[str], None]) -> None:
     if p.demo_port is not None:
         echo(f"  demo site   http://127.0.0.1:{p.demo_port}/   (traffic is being generated)")
         echo("  break it    vigil demo break backend (or vendor): correlation blames it within a minute or two")
+        echo(
+            f"  alerts      e-mails in {p.data_dir / 'run' / 'demo-mail'}/, webhooks in "
+            f"{p.data_dir / 'run' / 'demo-webhooks.jsonl'}"
+        )
     echo(f"  project     {demo.name} (id {demo.id}, key {demo.public_key})")
     echo(f"  log in      {login_line(p.data_dir, demo_user=p.demo_port is not None)}")
     echo("Ctrl-C stops everything.")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
 import subprocess
 import sys
 import threading
@@ -15,6 +17,7 @@ from contracts.read_api import ReadClient
 from contracts.stream import EVENTS_STREAM, decode_entry, payloads
 from tests.helpers import env_without_vigil, free_port, stop_process, wait_until
 from vigil.demo.site import page as demo_page
+from vigil.demo.site import received_mail, received_webhooks
 from vigil.demo.traffic import BROWSERS, batch, generate
 
 
@@ -75,8 +78,8 @@ def test_the_demo_site_embeds_the_beacon():
 @pytest.mark.timeout(360)  # a minute of the demo's past, then two breaks of a minute or so each
 def test_vigil_demo_fills_the_dashboard_and_a_break_is_blamed_on_what_broke(data_dir, tmp_path, page):
     """The demo fills the dashboard within a minute. Then its third party fails: an incident blamed on it; then
-    its API fails too: the verdict turns to the backend. Correlation runs every two seconds over one-minute
-    windows here, to keep the test short."""
+    its API fails too: the verdict turns to the backend, and the demo's mailbox and webhook receiver are told once
+    each. Correlation and alerts run every two seconds, over one-minute windows, to keep the test short."""
     p = {name: free_port() for name in ("collector", "analytics", "dashboard", "demo")}
     argv = [sys.executable, "-m", "vigil", "demo", "--data-dir", str(data_dir)]
     for name, port in p.items():
@@ -86,6 +89,7 @@ def test_vigil_demo_fills_the_dashboard_and_a_break_is_blamed_on_what_broke(data
         "VIGIL_ANALYTICS_CORRELATION_SECONDS": "2",
         "VIGIL_ANALYTICS_CORRELATION_WINDOW_MINUTES": "1",
         "VIGIL_ANALYTICS_CORRELATION_MIN_HISTORY_MINUTES": "1",
+        "VIGIL_ANALYTICS_ALERTS_SECONDS": "2",
     }
     log = tmp_path / "demo.log"
     with log.open("wb") as out:
@@ -141,6 +145,19 @@ def test_vigil_demo_fills_the_dashboard_and_a_break_is_blamed_on_what_broke(data
         assert str(blamed[0]["summary"]).startswith("demo-api down in 2 of 2 regions since")
         history = read.query("incident_activity", incident_id=blamed[0]["incident_id"])
         assert [row[history.columns.index("action")] for row in history.rows][-2:] == ["verdict", "opened"]
+
+        # The turn of the verdict to the backend reached the demo's mailbox and its webhook receiver, once each.
+        def told() -> tuple[list[str], list[object]] | None:
+            turned = f"Incident #{blamed[0]['incident_id']}: verdict now backend"
+            subjects = [email.message_from_bytes(m.read_bytes(), policy=email.policy.default)["Subject"]
+                        for m in received_mail(data_dir)]  # fmt: skip
+            mails = [s for s in subjects if turned in s]
+            hooks = [a for h in received_webhooks(data_dir) for a in h["alerts"] if turned in a["title"]]
+            return (mails, hooks) if mails and hooks else None
+
+        mails, hooks = wait_until(told, timeout=90, what="the e-mail and the webhook", interval=1)
+        assert mails[0].startswith("[demo] Incident #")
+        assert (len(mails), len(hooks)) == (1, 1)
 
         page.goto(f"{dashboard}/incidents/{blamed[0]['incident_id']}")
         page.locator("#incident-header").get_by_text("Your backend").wait_for(timeout=15_000)

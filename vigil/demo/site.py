@@ -9,6 +9,11 @@ third party (``/widget.js`` on the next port, a host of its own: not declared, s
 party to correlation). ``vigil demo break backend`` (or ``vendor``) makes one of them
 answer 503 for a while, through ``run/demo-break.json`` in the data directory: the demo
 traffic, and any browser on the pages, then see what users see when it fails.
+
+It also stands in for the people Vigil alerts: a mailbox (an SMTP server on the port after
+the third party's, plain SMTP on loopback) keeps each e-mail in ``run/demo-mail/``, and
+``POST /hooks/alerts`` keeps each webhook's JSON as a line of ``run/demo-webhooks.jsonl``.
+``vigil demo`` points the demo project's alert channels at them (docs/alerts.md, On the demo).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import time
 from pathlib import Path
 
 import uvicorn
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -46,9 +53,47 @@ BREAK_FILE = "demo-break.json"
 MAX_BREAK_SECONDS = 3600
 
 
+MAIL_DIR = "demo-mail"
+HOOKS_FILE = "demo-webhooks.jsonl"
+#: The most a webhook's body or an e-mail may weigh to be kept.
+MAX_MESSAGE_BYTES = 1_000_000
+
+
 def vendor_port(demo_port: int) -> int:
     """The third party's port: the one after the shop's."""
     return demo_port + 1
+
+
+def mail_port(demo_port: int) -> int:
+    """The demo mailbox's SMTP port: the one after the third party's."""
+    return demo_port + 2
+
+
+class Mailbox:
+    """aiosmtpd's handler: each message accepted is kept as a file of ``folder`` (``<ns>.eml``)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        raw = envelope.original_content or b""
+        runfiles.write_private(self.folder / f"{time.time_ns()}.eml", raw.decode("utf-8", "replace"))
+        return "250 kept in the demo mailbox"
+
+
+def received_mail(data_dir: Path) -> list[Path]:
+    """The demo mailbox's messages, the oldest first."""
+    return sorted((data_dir / "run" / MAIL_DIR).glob("*.eml"))
+
+
+def received_webhooks(data_dir: Path) -> list[dict[str, object]]:
+    """The webhooks the demo received, the oldest first."""
+    try:
+        lines = (data_dir / "run" / HOOKS_FILE).read_text().splitlines()
+    except OSError:
+        return []
+    return [json.loads(line) for line in lines if line]
 
 
 def break_part(data_dir: Path, part: str, seconds: float) -> float:
@@ -121,8 +166,21 @@ def create_app(collector_url: str, project_id: int, key: str, data_dir: Path, ve
             return JSONResponse({"status": "ok"})
         return JSONResponse({"items": [{"name": "Blue kettle", "price": 39}]})
 
+    async def hook(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_MESSAGE_BYTES:
+            return JSONResponse({"error": f"body longer than {MAX_MESSAGE_BYTES} bytes"}, status_code=413)
+        try:
+            sent = json.loads(body)
+        except ValueError:
+            return JSONResponse({"error": "expected a JSON body"}, status_code=400)
+        (data_dir / "run").mkdir(parents=True, exist_ok=True)
+        with (data_dir / "run" / HOOKS_FILE).open("a") as kept:
+            kept.write(json.dumps(sent) + "\n")
+        return JSONResponse({"kept": True})
+
     routes = [Route(path, show) for path in PAGES] + [Route("/app.js", app_js)]
-    routes += [Route("/api/cart", api), Route("/api/health", api)]
+    routes += [Route("/api/cart", api), Route("/api/health", api), Route("/hooks/alerts", hook, methods=["POST"])]
     return Starlette(routes=routes)
 
 
@@ -146,9 +204,13 @@ def serve(data_dir: Path) -> None:
     # The vendor in a thread of its own: uvicorn takes the signals only in the main thread, where the shop runs.
     thread = threading.Thread(target=vendor.run, name="demo-vendor", daemon=True)
     thread.start()
+    mailbox = Controller(Mailbox(data_dir / "run" / MAIL_DIR), hostname="127.0.0.1", port=mail_port(port),
+                         data_size_limit=MAX_MESSAGE_BYTES)  # fmt: skip
+    mailbox.start()
     app = create_app(collector_url, project.id, project.public_key, data_dir, f"http://127.0.0.1:{vendor_port(port)}")
     try:
         uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
     finally:
+        mailbox.stop()
         vendor.should_exit = True
         thread.join(10)
