@@ -1,4 +1,4 @@
-"""The read API: named queries for the dashboard, token-guarded read-only SQL, triage, incident feedback, silences.
+"""The read API: named queries, token-guarded read-only SQL, triage, incident feedback, silences, reports.
 
 Every query runs in a worker thread on its own DuckDB cursor, so reads never wait for the
 consumer's writes (DuckDB gives each cursor a consistent snapshot).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import duckdb
@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Lifespan
 
-from analytics import alerts, incidents, triage, user_sql
+from analytics import alerts, incidents, report, triage, user_sql
 from analytics.consume import Consumer
 from analytics.queries import run_query
 from analytics.store import cursor
@@ -218,8 +218,34 @@ def create_api(
         except alerts_contract.SilenceError as e:
             return _json(404 if str(e).startswith("no ") else 400, {"error": str(e)})
 
+    async def daily_report(request: Request) -> Response:
+        """``GET /v1/reports/daily?project=P&day=YYYY-MM-DD&format=html|json``: any day's report, made now."""
+        name, raw_day = request.query_params.get("project", ""), request.query_params.get("day", "")
+        form = request.query_params.get("format", "json")
+        if form not in ("json", "html"):
+            return _json(400, {"error": "format: json or html"})
+        try:
+            found = {p.name: p for p in (projects() if projects else {}).values()}
+        except ConfigError as e:
+            return _json(503, {"error": f"the projects cannot be read: {e}"})
+        project = found.get(name)
+        if project is None:
+            return _json(404, {"error": f"no project named {name[:60]!r}"})
+        today = datetime.now(UTC).astimezone(project.report.zone).date()
+        try:
+            day = date.fromisoformat(raw_day) if raw_day else today - timedelta(days=1)
+        except ValueError:
+            return _json(400, {"error": f"day: expected YYYY-MM-DD, got {raw_day[:40]!r}"})
+        if not today - timedelta(days=report.MAX_DAYS_BACK) <= day <= today:
+            return _json(400, {"error": f"day: from {report.MAX_DAYS_BACK} days ago to today"})
+        made = await run_in_threadpool(on_cursor(lambda c: report.build(c, project, day)))
+        if form == "html":
+            return Response(report.render_html(made), media_type="text/html; charset=utf-8")
+        return _json(200, made)
+
     routes = [
         Route("/healthz", healthz),
+        Route("/v1/reports/daily", daily_report),
         Route("/v1/silences", silence, methods=["POST"]),
         Route("/v1/silences/end", end_silence, methods=["POST"]),
         Route("/v1/incidents/feedback", incident_feedback, methods=["POST"]),

@@ -301,9 +301,12 @@ def send_webhook(channel: Channel, c: Content) -> None:
 
 
 def send_email(smtp: Smtp, channel: Channel, c: Content) -> None:
+    _send_mail(smtp, email_message(c, smtp.sender, channel.email))
+
+
+def _send_mail(smtp: Smtp, mail: EmailMessage) -> None:
     if not smtp.host:
         raise SendError("no SMTP server: set [analytics] smtp_host (VIGIL_ANALYTICS_SMTP_HOST)")
-    mail = email_message(c, smtp.sender, channel.email)
     context = ssl.create_default_context(cafile=smtp.ca_file or None)
     try:
         server: smtplib.SMTP
@@ -386,6 +389,54 @@ def deliver(
     return outcome
 
 
+def report_email(project: str, day: str, page: str, sender: str, recipients: list[str]) -> EmailMessage:
+    """A daily report as an e-mail: the page itself as the HTML part, a pointer to it as the text part."""
+    mail = EmailMessage(policy=MAIL_POLICY)
+    mail["Subject"] = _one_line(f"[{project}] Daily error report for {day}", MAX_SUBJECT)
+    mail["From"] = sender
+    mail["To"] = ", ".join(recipients)
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = f"<vigil-report-{project}-{day}@{sender.rpartition('@')[2] or 'vigil'}>"
+    mail["Auto-Submitted"] = "auto-generated"
+    mail.set_content(f"Vigil's daily error report of {project} for {day}: open the HTML part of this message.")
+    mail.add_alternative(page, subtype="html")
+    return mail
+
+
+def deliver_reports(con: duckdb.DuckDBPyConnection, now: datetime, delivery: Delivery) -> dict[str, int]:
+    """Mail the daily reports owed (``analytics/report.py``), retried as alert messages are."""
+    due = con.execute(
+        """SELECT project_id, project, day, report_html, recipients, mail_attempts, made_at FROM reports
+           WHERE mail_status = 'pending' AND mail_next_attempt_at <= ? ORDER BY mail_next_attempt_at LIMIT ?""",
+        [now, BATCH],
+    ).fetchall()
+    outcome = {"sent": 0, "retried": 0, "failed": 0}
+    for project_id, project, day, page, recipients, attempts, made_at in due:
+        key = [project_id, day]
+        try:
+            channel = Channel("report", email=tuple(r for r in (recipients or "").split(",") if r))
+            _send_mail(delivery.smtp, report_email(project, day.isoformat(), page, delivery.smtp.sender,
+                                                   list(channel.email)))  # fmt: skip
+        except SendError as e:
+            wait = min(delivery.retry * 2**attempts, MAX_BACKOFF)
+            given_up = e.permanent or now + wait - made_at > delivery.give_up
+            con.execute(
+                """UPDATE reports SET mail_attempts = mail_attempts + 1, mail_error = ?, mail_status = ?,
+                   mail_next_attempt_at = ? WHERE project_id = ? AND day = ?""",
+                [_one_line(str(e), MAX_ERROR), "failed" if given_up else "pending", None if given_up else now + wait,
+                 *key],
+            )  # fmt: skip
+            outcome["failed" if given_up else "retried"] += 1
+            continue
+        con.execute(
+            """UPDATE reports SET mail_attempts = mail_attempts + 1, mail_status = 'sent', mailed_at = ?,
+               mail_error = NULL, mail_next_attempt_at = NULL WHERE project_id = ? AND day = ?""",
+            [now, *key],
+        )
+        outcome["sent"] += 1
+    return outcome
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -416,6 +467,7 @@ class Notifier:
         while not self.stopping.is_set():
             try:
                 deliver(self.con, utcnow(), self.projects(), self.delivery, clock=utcnow)
+                deliver_reports(self.con, utcnow(), self.delivery)
             except duckdb.Error as e:
                 # The evaluation committed meanwhile on the same rows, or the file is busy: the next turn retries.
                 self.last_error = f"{type(e).__name__}: {e}"

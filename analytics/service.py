@@ -22,7 +22,7 @@ import redis
 import uvicorn
 from starlette.applications import Starlette
 
-from analytics import alerts, incidents, retention, rollups, triage, user_sql
+from analytics import alerts, incidents, report, retention, rollups, triage, user_sql
 from analytics.api import create_api
 from analytics.consume import Consumer, Job
 from analytics.enrich.symbolicate import SourceMapCache
@@ -135,6 +135,11 @@ def serve(settings: AnalyticsSettings) -> None:
             Job("ignored issues due", 30.0, triage.wake_ignored),
             Job("correlation", settings.correlation_seconds, correlate),
             Job("alerts", settings.alerts_seconds, alert),
+            Job(
+                "daily reports",
+                60.0,
+                lambda con, now: report.make_due(con, projects.projects, now, settings.dashboard_url),
+            ),
             Job(
                 "retention",
                 settings.retention_check_seconds,

@@ -424,6 +424,25 @@ SILENCES = pa.schema(
     ]
 )
 
+#: Daily reports (analytics/report.py): each project's day, as JSON and as the page mailed.
+REPORTS_MADE = pa.schema(
+    [
+        pa.field("project_id", pa.int32(), nullable=False),
+        pa.field("project", pa.string(), nullable=False),
+        pa.field("day", pa.date32(), nullable=False),  # in the project's time zone
+        pa.field("timezone", pa.string(), nullable=False),
+        pa.field("made_at", TIMESTAMP, nullable=False),
+        pa.field("report_json", pa.string(), nullable=False),
+        pa.field("report_html", pa.string(), nullable=False),
+        pa.field("recipients", pa.string()),  # comma-separated, as configured when made
+        pa.field("mail_status", pa.string(), nullable=False),  # none, pending, sent or failed
+        pa.field("mail_attempts", pa.int32(), nullable=False),
+        pa.field("mail_next_attempt_at", TIMESTAMP),
+        pa.field("mail_error", pa.string()),
+        pa.field("mailed_at", TIMESTAMP),
+    ]
+)
+
 #: Every table kept beside the raw events, built from them as batches are stored.
 DERIVED: dict[str, pa.Schema] = {**ROLLUPS, "beacon_sessions": BEACON_SESSIONS}
 #: What analytics concludes from the events, kept for good.
@@ -435,6 +454,7 @@ CONCLUSIONS: dict[str, pa.Schema] = {
     "alert_notifications": ALERT_NOTIFICATIONS,
     "alert_messages": ALERT_MESSAGES,
     "silences": SILENCES,
+    "reports": REPORTS_MADE,
 }
 
 SQL_TYPES = {
@@ -445,6 +465,7 @@ SQL_TYPES = {
     pa.float64(): "DOUBLE",
     pa.bool_(): "BOOLEAN",
     TIMESTAMP: "TIMESTAMP",
+    pa.date32(): "DATE",
 }
 
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import tomlkit
 
 from contracts.alerts import Channel, Rule, parse_alerting
+from contracts.reports import ReportSettings, parse_report
 from contracts.services import Service, parse_services
 from contracts.settings import CONFIG_FILE, ConfigError, read_toml
 
@@ -47,6 +48,8 @@ class Project:
     #: Its alert rules and the channels they notify (contracts/alerts.py).
     alerts: tuple[Rule, ...] = ()
     channels: tuple[Channel, ...] = ()
+    #: When its daily report is made and who gets it (contracts/reports.py).
+    report: ReportSettings = dataclasses.field(default_factory=ReportSettings)
 
     def as_toml(self) -> dict[str, Any]:
         return {
@@ -99,6 +102,7 @@ def parse_projects(document: dict[str, Any], path: Path) -> dict[int, Project]:
                 services=parse_services(item.get("services", [])),
                 alerts=alerts,
                 channels=channels,
+                report=parse_report(item.get("report")),
             )
         except KeyError as e:
             raise ConfigError(f"{where}: missing {e.args[0]}") from None

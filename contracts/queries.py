@@ -68,6 +68,7 @@ INCIDENT = Param("incident_id", "int", "The incident.", None, 1, 2**53)
 INCIDENT_STATUS = Param(
     "incident_status", "str", "open or closed; either when absent.", None, choices=("open", "closed")
 )
+DAY = Param("day", "str", "A day, YYYY-MM-DD, in the project's time zone.")
 RULE = Param("rule", "str", "Only this alert rule.")
 KIND = Param(
     "kind", "str", "Only this kind (errors, network_failures, resource_failures, web_vitals, page_views, reports)."
@@ -211,6 +212,13 @@ _DECLARED = [
         "them, and how many alerts they kept quiet.",
         (*RANGE, limit(200)),
     ),
+    # Daily reports.
+    Query(
+        "reports",
+        "The daily reports made, the latest day first: the day's headline figures, and whether the mail went.",
+        (PROJECT, limit(100)),
+    ),
+    Query("report", "One stored daily report whole: as JSON and as its HTML page.", (PROJECT, DAY)),
     # Probe agents' results.
     Query("checks", "The current state of every check per region, and across its regions (region '*').", (PROJECT,)),
     Query(

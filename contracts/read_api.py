@@ -109,6 +109,22 @@ class ReadClient:
         )
         return body
 
+    def daily_report(self, project: str, day: str | None, form: str) -> str:
+        """A day's report of ``project`` made now (``day`` YYYY-MM-DD, yesterday when ``None``), as HTML or JSON."""
+        params = {"project": project, "format": form, **({"day": day} if day else {})}
+        try:
+            response = self._http.get("/v1/reports/daily", params=params, timeout=120.0)
+        except httpx.HTTPError as e:
+            raise ReadApiError(f"analytics read API unreachable: {e}") from None
+        if response.status_code != 200:
+            try:
+                error = response.json().get("error")
+            except ValueError:
+                error = None
+            kind = Refused if response.status_code in (400, 404) else ReadApiError
+            raise kind(error or f"analytics read API answered {response.status_code}")
+        return response.text
+
     def _result(self, send: Any) -> Result:
         body = self._answer(send)
         return Result(body["columns"], body["rows"], body.get("truncated", False))

@@ -9,7 +9,7 @@ import flask
 from dash import dcc, html
 
 from contracts.read_api import ReadClient
-from dashboard import auth
+from dashboard import auth, reports
 from dashboard.data import CLIENT_KEY, SETTINGS_KEY
 from dashboard.settings import DashboardSettings
 
@@ -25,6 +25,10 @@ def create_app(settings: DashboardSettings, client: ReadClient | None = None) ->
     @server.get("/healthz")
     def healthz() -> flask.Response:
         return flask.jsonify(status="ok")
+
+    @server.get("/reports/<project>/<day>.<form>")
+    def stored_report(project: str, day: str, form: str) -> flask.Response:
+        return reports.stored(project, day, form)
 
     app = dash.Dash(
         __name__,

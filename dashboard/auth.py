@@ -189,7 +189,8 @@ def install(server: flask.Flask, settings: DashboardSettings, script_hashes: Cal
                 CSRF_COOKIE, csrf, samesite="Strict", secure=settings.secure_cookies, httponly=False, path="/"
             )
         # Dash adds its inline scripts as it sets itself up at the first request: hashed at each answer.
-        response.headers["Content-Security-Policy"] = content_security_policy(script_hashes())
+        if "Content-Security-Policy" not in response.headers:  # a stored report sets its own, stricter one
+            response.headers["Content-Security-Policy"] = content_security_policy(script_hashes())
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" makes a form post's Origin "null"

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from vigil.cli_common import F, data_dir_option, friendly, resolve_data_dir
-from vigil.cli_work import alerts, incidents, issues
+from vigil.cli_work import alerts, incidents, issues, report
 
 
 class Commands(click.Group):
@@ -281,6 +281,7 @@ def serve(part: str, data_dir: Path | None) -> None:
 main.add_command(issues)
 main.add_command(incidents)
 main.add_command(alerts)
+main.add_command(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -261,3 +261,32 @@ def alerts_silences(project: str | None, hours: int, as_json: bool, data_dir: Pa
 
     since = (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
     silences(resolve_data_dir(data_dir), click.echo, as_json, project=project, since=since)
+
+
+@click.group()
+def report() -> None:
+    """The daily error report."""
+
+
+@report.command("daily")
+@click.option("--project", required=True, help="The project.")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="The day (in the project's time zone); "
+              "yesterday when absent.")  # fmt: skip
+@click.option("--format", "form", type=click.Choice(["html", "json"]), default="html", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write it to this file (else stdout).")
+@data_dir_option
+@friendly
+def report_daily(project: str, day: Any, form: str, out: Path | None, data_dir: Path | None) -> None:
+    """Make a day's error report of --project now: new and top issues, regressions, error rates and crash-free
+    sessions against the day before and a week before, Web Vitals, uptime, incidents, what was dropped."""
+    from vigil.report_cli import daily
+
+    text = daily(resolve_data_dir(data_dir), project, day.date() if day else None, form)
+    if out is None:
+        click.echo(text)
+        return
+    try:
+        out.write_text(text)
+    except OSError as e:
+        raise BadInput(f"--out: cannot write {out}: {e.strerror}") from None
+    click.echo(f"wrote {out} ({len(text):,} characters)")

@@ -1,5 +1,5 @@
 """The SQL of the queries over alerts (analytics/alerts.py, analytics/notify.py): what fired and how each
-channel was told, the messages sent, what fires now, and the silences."""
+channel was told, the messages sent, what fires now, the silences; and the daily reports stored."""
 
 from __future__ import annotations
 
@@ -38,3 +38,16 @@ SQL = {
         ORDER BY active DESC, silence_id DESC LIMIT $limit"""
     ),
 }
+
+SQL[
+    "reports"
+] = """SELECT project, day, timezone, made_at, mail_status, mail_attempts, mail_error, mailed_at, recipients,
+           CAST(json_extract(report_json, '$.headline.errors') AS BIGINT) AS errors,
+           CAST(json_extract(report_json, '$.headline.errors_per_1000_page_views') AS DOUBLE)
+           AS errors_per_1000_page_views,
+           CAST(json_extract(report_json, '$.headline.crash_free_sessions') AS DOUBLE) AS crash_free_sessions,
+           CAST(json_extract(report_json, '$.new_issues_total') AS BIGINT) AS new_issues,
+           json_array_length(json_extract(report_json, '$.incidents')) AS incidents
+    FROM reports WHERE $project IS NULL OR project = $project ORDER BY day DESC, project LIMIT $limit"""
+SQL["report"] = """SELECT project, day, timezone, made_at, report_json, report_html FROM reports
+    WHERE ($project IS NULL OR project = $project) AND day = TRY_CAST($day AS DATE) ORDER BY project LIMIT 1"""
