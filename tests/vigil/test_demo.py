@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import json
 import subprocess
 import sys
 import threading
@@ -159,6 +160,16 @@ def test_vigil_demo_fills_the_dashboard_and_a_break_is_blamed_on_what_broke(data
         assert mails[0].startswith("[demo] Incident #")
         assert (len(mails), len(hooks)) == (1, 1)
 
+        # The day's report tells the story: the incident, blamed on the backend.
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        asked = [*argv[:3], "report", "daily", "--project", "demo", "--date", today, "--format", "json"]
+        made = subprocess.run(
+            [*asked, "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=60, env=env
+        )
+        assert made.returncode == 0, made.stderr
+        told_in_report = json.loads(made.stdout)["incidents"]
+        assert ("backend", "demo-api") in [(i["verdict"], i["summary"][:8]) for i in told_in_report]
+
         page.goto(f"{dashboard}/incidents/{blamed[0]['incident_id']}")
         page.locator("#incident-header").get_by_text("Your backend").wait_for(timeout=15_000)
         page.locator("#incident-checks").get_by_text("demo-api").wait_for(timeout=15_000)
@@ -169,7 +180,6 @@ def test_vigil_demo_fills_the_dashboard_and_a_break_is_blamed_on_what_broke(data
 
 def test_each_demo_failure_is_one_issue_whatever_the_browser_or_release(redis_client, con, monkeypatch):
     """The demo's bugs, thrown in three engines' wordings and stack formats over two releases, are six issues."""
-    import json
     import random
 
     from vigil.demo import traffic
