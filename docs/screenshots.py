@@ -104,6 +104,8 @@ def main() -> int:
                 shoot(page, f"{dashboard}/incidents/{incident}", "#incident-checks .ag-row", "incident")
                 # The incident's opening went to the demo's mailbox and webhook receiver.
                 shoot(page, f"{dashboard}/alerts?range=1h", "#alerts-history .ag-row", "alerts")
+                # The last two days' reports, made as the analytics service started.
+                shoot(page, f"{dashboard}/reports", "#reports-table .ag-row", "reports")
                 browser.close()
         finally:
             demo.send_signal(signal.SIGTERM)
