@@ -70,5 +70,15 @@ def list_projects(data_dir: Path, as_json: bool, echo: Echo) -> None:
     if not projects:
         echo(f"No projects yet in {data_dir}. Create one with: vigil project create NAME")
         return
-    rows = [[p.id, p.name, p.public_key, ", ".join(p.origins) or "any", dsn(url, p)] for p in projects]
-    echo(render_table(["id", "name", "public key", "origins", "dsn"], rows))
+    rows = [[p.id, p.name, p.public_key, ", ".join(p.origins) or "any", dsn(url, p), watches(p)] for p in projects]
+    echo(render_table(["id", "name", "public key", "origins", "dsn", "declared"], rows))
+
+
+def watches(project: Project) -> str:
+    """What the project declares beyond its keys: ``2 services, 3 alert rules, report 08:00 Europe/Paris``."""
+    parts = [f"{len(items)} {what}{'s' if len(items) != 1 else ''}"
+             for items, what in ((project.services, "service"), (project.alerts, "alert rule"),
+                                 (project.channels, "channel")) if items]  # fmt: skip
+    mailed = f" to {len(project.report.email)}" if project.report.email else ""
+    parts.append(f"report {project.report.hour:02d}:00 {project.report.timezone}{mailed}")
+    return ", ".join(parts)

@@ -43,8 +43,9 @@ def test_project_create_json_and_list(data_dir):
     assert set(created) == {"id", "name", "public_key", "secret_token", "origins", "script_tag", "dsn"}
     assert [p["name"] for p in listed] == ["shop", "blog"]
     assert listed[0] == created
-    assert table[0].split() == ["id", "name", "public", "key", "origins", "dsn"]
+    assert table[0].split() == ["id", "name", "public", "key", "origins", "dsn", "declared"]
     assert table[2].split()[:3] == ["1", "shop", created["public_key"]]
+    assert table[2].endswith("report 08:00 UTC")
 
 
 def test_the_collector_url_in_tags_follows_the_settings(data_dir):
