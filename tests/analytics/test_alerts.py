@@ -14,10 +14,12 @@ from analytics import alerts, notify
 from analytics.notify import Delivery, Smtp
 from analytics.queries import run_query
 from contracts.alerts import Channel, Rule, Silence, parse_alerting
-from contracts.beacon import ErrorEvent
+from contracts.beacon import Batch, ErrorEvent, PageViewEvent
+from contracts.probes import Heartbeat
 from contracts.projects import Project
-from tests.analytics.test_incidents import NOW, SITE, ms, probe, send
-from tests.analytics.test_issues import consume
+from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
+from tests.analytics.test_incidents import NOW, SITE, error, host_metrics, ms, probe, send, send_probes
+from tests.analytics.test_issues import CHROME_UA, consume, triage
 from tests.helpers import self_signed_certificate
 from tests.receivers import SMTP_PASSWORD, SMTP_USER, Mailbox, Webhooks, smtp_server, webhooks
 
@@ -265,3 +267,74 @@ def test_rules_and_channels_are_checked_with_one_line_errors():
     for rules, channels, message in bad:
         with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("[", r"\[")):
             parse_alerting(rules, channels)
+
+
+def session(redis_client, events: list, user: str = "", release: str = "shop@1.4.2") -> None:
+    """One visit: its events in one batch of a session of its own."""
+    sent = max(e.ts for e in events)
+    batch = Batch(v=1, batch_id=f"s{sent}{user}{events[0].event_id}", sent_at=sent, events=events, release=release,
+                  session_id=f"sess-{events[0].event_id}", user_id=user)  # fmt: skip
+    entry = StreamEntry(project_id=1, project="demo", received_at=sent, user_agent=CHROME_UA, batch=batch)
+    redis_client.xadd(EVENTS_STREAM, {"e": encode_entry(entry)})
+
+
+def test_each_condition_and_event_rule_fires_on_its_own_data_and_nothing_else(redis_client, con):
+    rules, channels = parse_alerting(
+        [{"name": "spike", "when": "issue_spike"},
+         {"name": "users", "when": "users_affected", "users": 5, "minutes": 30},
+         {"name": "down", "when": "check_down"},
+         {"name": "degraded", "when": "check_degraded"},
+         {"name": "lost", "when": "agent_lost"},
+         {"name": "memory", "when": "host_metric", "metric": "memory", "above": 95, "minutes": 10},
+         {"name": "slo", "when": "slo_burn", "objective": 99.5},
+         {"name": "regressions", "when": "regression"},
+         {"name": "new", "when": "new_issue"}],
+        [],
+    )  # fmt: skip
+    projects = project(*rules, channels=channels)
+    consume(redis_client, con)
+    alerts.evaluate(con, projects, NOW - timedelta(hours=2))  # the event rules watch from here on
+    # An issue's usual: one event an hour for a day; then 30 in the last five minutes, from 8 users.
+    send(redis_client, [error(NOW - timedelta(hours=h)) for h in range(1, 24)])
+    for n in range(30):
+        session(redis_client, [error(NOW - timedelta(minutes=4, seconds=-5 * n))], user=f"u{n % 8}")
+    # Sessions: 30 fine ones in the last hour, then 10 that crash in the last four minutes.
+    for n in range(30):
+        session(redis_client, [PageViewEvent(event_id=f"ok{n}", ts=ms(NOW - timedelta(minutes=50 - n)),
+                                             page_url=f"{SITE}/")])  # fmt: skip
+    for n in range(10):
+        at = NOW - timedelta(minutes=4, seconds=-10 * n)
+        session(redis_client, [PageViewEvent(event_id=f"bad{n}", ts=ms(at), page_url=f"{SITE}/"),
+                               ErrorEvent(event_id=f"crash{n}", ts=ms(at), page_url=f"{SITE}/", error_type="Boom",
+                                          message="crashed", mechanism="onerror")])  # fmt: skip
+    # checkout-api down in one region of three (degraded, not down); memory high on api-7 for 12 minutes,
+    # on api-8 for 3 only; an agent silent for ten minutes.
+    up(redis_client, NOW - timedelta(minutes=20))
+    down(redis_client, NOW - timedelta(minutes=3), regions=("eu",))
+    for minute in range(12, -1, -1):
+        host_metrics(redis_client, "api-7", NOW - timedelta(minutes=minute), memory=97.0)
+        host_metrics(redis_client, "api-8", NOW - timedelta(minutes=minute), memory=97.0 if minute < 3 else 50.0)
+    heartbeat = Heartbeat(id="hb1", ts=ms(NOW - timedelta(minutes=10)), started_at=ms(NOW - timedelta(hours=1)),
+                          interval_s=15.0, checks=1, spooled_batches=0, dropped_records=0)  # fmt: skip
+    send_probes(redis_client, "ap", [heartbeat], host="probe-tokyo")
+    consumer = consume(redis_client, con)
+    consumer.probes.lost_agents(con, NOW)
+    boom = con.execute("SELECT issue_id FROM issues WHERE error_type = 'Boom'").fetchall()[0][0]
+    triage(con, boom, "resolve")
+    session(redis_client, [ErrorEvent(event_id="again", ts=ms(NOW), page_url=f"{SITE}/", error_type="Boom",
+                                      message="crashed", mechanism="onerror")], release="shop@1.5.0")  # fmt: skip
+    consume(redis_client, con)
+
+    fired = {(a["rule"], a["subject"]) for a in alerts.evaluate(con, projects, NOW)}
+
+    type_error = con.execute("SELECT issue_id FROM issues WHERE error_type = 'TypeError'").fetchall()[0][0]
+    assert ("spike", f"issue:{type_error}") in fired
+    assert ("users", f"issue:{type_error}") in fired
+    assert ("degraded", "checkout-api") in fired
+    assert not any(rule == "down" for rule, _ in fired)
+    assert ("lost", "ap/probe-tokyo") in fired
+    assert [s for r, s in fired if r == "memory"] == ["api-7"]
+    assert ("slo", "error_free_sessions") in fired
+    assert [s.split(":regressed")[0] for r, s in fired if r == "regressions"] == [f"issue:{boom}"]
+    assert {s for r, s in fired if r == "new"} == {f"issue:{boom}"}  # the TypeError was first seen before the rule
+    assert ("spike", f"issue:{boom}") not in fired  # new: no past to spike against
