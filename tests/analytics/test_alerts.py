@@ -14,7 +14,7 @@ from analytics import alerts, notify
 from analytics.notify import Delivery, Smtp
 from analytics.queries import run_query
 from contracts.alerts import Channel, Rule, Silence, parse_alerting
-from contracts.beacon import Batch, ErrorEvent, PageViewEvent
+from contracts.beacon import Batch, ErrorEvent, PageViewEvent, VitalEvent
 from contracts.probes import Heartbeat
 from contracts.projects import Project
 from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
@@ -338,3 +338,29 @@ def test_each_condition_and_event_rule_fires_on_its_own_data_and_nothing_else(re
     assert [s.split(":regressed")[0] for r, s in fired if r == "regressions"] == [f"issue:{boom}"]
     assert {s for r, s in fired if r == "new"} == {f"issue:{boom}"}  # the TypeError was first seen before the rule
     assert ("spike", f"issue:{boom}") not in fired  # new: no past to spike against
+
+
+def test_a_ticket_slo_on_good_vitals_burns_and_recovers(redis_client, con):
+    (rule,), _ = parse_alerting([{"name": "vitals", "when": "slo_burn", "signal": "good_vitals", "objective": 90,
+                                  "severity": "ticket"}], [])  # fmt: skip
+    projects = project(rule, channels=())
+
+    def vitals(start: datetime, count: int, rating: str, tag: str) -> None:
+        send(redis_client, [VitalEvent(event_id=f"{tag}{n}", ts=ms(start + timedelta(minutes=n)), page_url=f"{SITE}/",
+                                       name="LCP", value=1800.0 if rating == "good" else 5200.0, rating=rating,
+                                       metric_id=f"m{tag}{n}") for n in range(count)])  # fmt: skip
+
+    # A day where two in three LCPs are poor: the 10 % budget burns 6.7x over 24 h and over the last 2 h.
+    vitals(NOW - timedelta(hours=23), 20, "good", "g")
+    vitals(NOW - timedelta(hours=1, minutes=50), 40, "poor", "p")
+    consume(redis_client, con)
+    (fired,) = alerts.evaluate(con, projects, NOW)
+    assert fired["subject"] == "good_vitals"
+    assert fired["title"].startswith("good Web Vitals below 90%: the error budget burns 6.7x too fast over 1440 min")
+    # Then only good ones: three hours on, the 2 h window is fine but the slower pair (3 days and 6 h, 1x) still
+    # burns, so it keeps firing; once the 6 h window holds no poor value either, it resolves.
+    vitals(NOW + timedelta(minutes=10), 60, "good", "later")
+    consume(redis_client, con)
+    assert alerts.evaluate(con, projects, NOW + timedelta(hours=3)) == []
+    (resolved,) = alerts.evaluate(con, projects, NOW + timedelta(hours=6, minutes=30))
+    assert resolved["action"] == "resolved"
