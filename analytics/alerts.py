@@ -101,8 +101,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, projects: Mapping[int, Project], no
             try:
                 with transaction(con):
                     written += _evaluate_rule(con, project, rule, now)
-            except duckdb.Error as e:
-                log.warning("alerts: rule %r of %s failed: %s", rule.name, project.name, e)
+            except Exception:
+                # Rolled back; the rule is tried again at the next turn, and the consumer goes on.
+                log.exception("alerts: rule %r of %s failed", rule.name, project.name)
     return written
 
 

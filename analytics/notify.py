@@ -472,4 +472,8 @@ class Notifier:
                 # The evaluation committed meanwhile on the same rows, or the file is busy: the next turn retries.
                 self.last_error = f"{type(e).__name__}: {e}"
                 log.warning("alerts: delivery turn failed: %s", e)
+            except Exception as e:
+                # Never let the thread die: what is owed stays in the tables for the next turn.
+                self.last_error = f"{type(e).__name__}: {e}"
+                log.exception("alerts: delivery turn failed")
             self.stopping.wait(self.every)

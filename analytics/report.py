@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -20,6 +21,8 @@ import duckdb
 
 from analytics.store import transaction
 from contracts.projects import Project
+
+log = logging.getLogger("vigil.analytics")
 
 #: A report is built for a day no further back than this (a new or long-stopped service does not fill the past).
 CATCH_UP_DAYS = 2
@@ -234,7 +237,11 @@ def make_due(
     """Build and store the reports owed at ``now``; returns which (project, day) were made."""
     made = []
     for project, day in due(con, projects, now):
-        store(con, project, build(con, project, day, now), now, dashboard_url)
+        try:
+            store(con, project, build(con, project, day, now), now, dashboard_url)
+        except Exception:
+            log.exception("reports: the report of %s for %s failed (tried again in a minute)", project.name, day)
+            continue
         made.append((project.name, day))
     return made
 
