@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,6 +91,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, projects: Mapping[int, Project], no
     at the next turn, and leaves the others alone.
     """
     written: list[dict[str, Any]] = []
+    # A project taken out of vigil.toml leaves nothing firing behind.
+    con.execute("DELETE FROM alert_states WHERE project_id NOT IN (SELECT unnest($ids))", {"ids": list(projects)})
     for project in projects.values():
         names = [r.name for r in project.alerts]
         # A rule taken out of vigil.toml (or renamed) leaves nothing behind to resolve.
@@ -110,13 +113,28 @@ def evaluate(con: duckdb.DuckDBPyConnection, projects: Mapping[int, Project], no
 def _evaluate_rule(con: duckdb.DuckDBPyConnection, project: Project, rule: Rule, now: datetime) -> list[dict[str, Any]]:
     key = {"p": project.id, "rule": rule.name}
     watching = con.execute(
-        "SELECT since FROM alert_states WHERE project_id = $p AND rule = $rule AND subject = '*'", key
+        "SELECT since, mark FROM alert_states WHERE project_id = $p AND rule = $rule AND subject = '*'", key
     ).fetchall()
-    if not watching:
-        con.execute(
-            "INSERT INTO alert_states VALUES ($p, $rule, '*', 'watching', $now, NULL, true)", {**key, "now": now}
+    if watching:
+        since, mark = watching[0]
+    else:
+        # A new rule alerts from now on: a new-issue rule from the issues after the newest there is.
+        since = now
+        mark = (
+            con.execute("SELECT coalesce(max(issue_id), 0) FROM issues").fetchall()[0][0]
+            if rule.when == "new_issue"
+            else None
         )
-    since = max(watching[0][0] if watching else now, now - EVENT_LOOKBACK)
+        con.execute(
+            "INSERT INTO alert_states VALUES ($p, $rule, '*', 'watching', $now, NULL, true, $mark)",
+            {**key, "now": now, "mark": mark},
+        )
+    # A rule that changed kind leaves nothing of the other kind behind.
+    con.execute(
+        "DELETE FROM alert_states WHERE project_id = $p AND rule = $rule AND status = $other",
+        {**key, "other": "firing" if rule.when in EVENT_KINDS else "seen"},
+    )
+    since = max(since, now - EVENT_LOOKBACK)
     silences = con.execute(
         """SELECT silence_id, lower(subject) FROM silences WHERE project_id = $p AND (rule IS NULL OR rule = $rule)
            AND starts_at <= $now AND ends_at > $now AND ended_by IS NULL ORDER BY silence_id""",
@@ -124,7 +142,16 @@ def _evaluate_rule(con: duckdb.DuckDBPyConnection, project: Project, rule: Rule,
     ).fetchall()
     alerts = _Writer(con, project, rule, now, silences)
     if rule.when in EVENT_KINDS:
-        findings = EVENTS[rule.when](con, project, rule, since, now)
+        if rule.when == "new_issue":
+            # By issue number, not time: an issue whose events were stored late (a backlog, a restart) still counts.
+            findings = _new_issues(con, project, int(mark or 0))
+            if findings:
+                con.execute(
+                    "UPDATE alert_states SET mark = $mark WHERE project_id = $p AND rule = $rule AND subject = '*'",
+                    {**key, "mark": max(f.detail["issue_id"] for f in findings)},
+                )
+        else:
+            findings = EVENTS[rule.when](con, project, rule, since, now)
         if not findings:
             return []
         seen = {
@@ -140,7 +167,7 @@ def _evaluate_rule(con: duckdb.DuckDBPyConnection, project: Project, rule: Rule,
                 continue
             alert_id, notified = alerts.write(finding, finding.action)
             con.execute(
-                "INSERT INTO alert_states VALUES ($p, $rule, $subject, 'seen', $now, $alert_id, $notified)",
+                "INSERT INTO alert_states VALUES ($p, $rule, $subject, 'seen', $now, $alert_id, $notified, NULL)",
                 {**key, "subject": finding.subject, "now": now, "alert_id": alert_id, "notified": notified},
             )
         # An event older than the look-back is never looked at again: its mark can go.
@@ -159,10 +186,18 @@ def _evaluate_rule(con: duckdb.DuckDBPyConnection, project: Project, rule: Rule,
         ).fetchall()
     }
     for subject, finding in active.items():
+        if subject in firing and not firing[subject][1] and alerts.silence_for(finding) is None:
+            # It fired under a silence that is over, and it still holds: the channels are told now.
+            alert_id, _ = alerts.write(finding, "fired")
+            con.execute(
+                "UPDATE alert_states SET alert_id = $alert_id, notified = true WHERE project_id = $p "
+                "AND rule = $rule AND subject = $subject",
+                {**key, "subject": subject, "alert_id": alert_id},
+            )
         if subject not in firing:
             alert_id, notified = alerts.write(finding, "fired")
             con.execute(
-                "INSERT INTO alert_states VALUES ($p, $rule, $subject, 'firing', $now, $alert_id, $notified)",
+                "INSERT INTO alert_states VALUES ($p, $rule, $subject, 'firing', $now, $alert_id, $notified, NULL)",
                 {**key, "subject": subject, "now": now, "alert_id": alert_id, "notified": notified},
             )
     for subject, (fired_id, notified) in firing.items():
@@ -188,10 +223,14 @@ class _Writer:
         self.written: list[dict[str, Any]] = []
         self.next_id = int(con.execute("SELECT coalesce(max(alert_id), 0) + 1 FROM alerts").fetchall()[0][0])
 
+    def silence_for(self, finding: Finding) -> int | None:
+        """The silence in force that keeps ``finding`` quiet, if any."""
+        text = f"{finding.subject} {finding.title}".lower()
+        return next((sid for sid, part in self.silences if not part or part in text), None)
+
     def write(self, finding: Finding, action: str, *, quiet: bool = False) -> tuple[int, bool]:
         """Append the alert; returns its id and whether it owes notifications (no silence, not ``quiet``)."""
-        text = f"{finding.subject} {finding.title}".lower()
-        silence = next((sid for sid, part in self.silences if not part or part in text), None)
+        silence = self.silence_for(finding)
         alert: dict[str, Any] = {
             "alert_id": self.next_id,
             "project_id": self.project.id,
@@ -224,13 +263,11 @@ class _Writer:
 # Events.
 
 
-def _new_issues(
-    con: duckdb.DuckDBPyConnection, project: Project, rule: Rule, since: datetime, now: datetime
-) -> list[Finding]:
+def _new_issues(con: duckdb.DuckDBPyConnection, project: Project, after: int) -> list[Finding]:
     rows = con.execute(
         """SELECT issue_id, error_type, title, culprit, first_release, level FROM issues
-           WHERE project_id = ? AND first_seen >= ? AND merged_into IS NULL ORDER BY first_seen, issue_id LIMIT ?""",
-        [project.id, since, MAX_EVENTS],
+           WHERE project_id = ? AND issue_id > ? AND merged_into IS NULL ORDER BY issue_id LIMIT ?""",
+        [project.id, after, MAX_EVENTS],
     ).fetchall()
     return [
         Finding(f"issue:{issue_id}", f"New issue: {title or error_type or 'an error'}",
@@ -280,7 +317,7 @@ def _incidents(
     return findings
 
 
-EVENTS = {"new_issue": _new_issues, "regression": _regressions, "incident": _incidents}
+EVENTS = {"regression": _regressions, "incident": _incidents}
 
 
 # Conditions.
@@ -447,11 +484,14 @@ CONDITIONS = {
 }
 
 
+_SILENCE_IDS = threading.Lock()  # the read API makes silences from several threads
+
+
 def create_silence(con: duckdb.DuckDBPyConnection, project: Project, silence: Silence, now: datetime) -> dict[str, Any]:
     """Keep ``silence`` (already checked) from ``now`` on; returns it as stored."""
     if silence.rule and silence.rule not in {r.name for r in project.alerts}:
         raise SilenceError(f"project {project.name!r} has no alert rule {silence.rule[:60]!r}")
-    with transaction(con):
+    with _SILENCE_IDS, transaction(con):
         silence_id = int(con.execute("SELECT coalesce(max(silence_id), 0) + 1 FROM silences").fetchall()[0][0])
         row = {
             "silence_id": silence_id,

@@ -66,6 +66,7 @@ def create_api(
     lifespan: Lifespan[Any] | None = None,
     sql_limits: user_sql.Limits = user_sql.DEFAULT_LIMITS,
     projects: Callable[[], dict[int, Project]] | None = None,
+    dashboard_url: str = "",
 ) -> Starlette:
     """The read API over ``con``; ``consumer`` (if any) reports its heartbeat on ``/healthz``."""
 
@@ -240,7 +241,7 @@ def create_api(
             return _json(400, {"error": f"day: from {report.MAX_DAYS_BACK} days ago to today"})
         made = await run_in_threadpool(on_cursor(lambda c: report.build(c, project, day)))
         if form == "html":
-            return Response(report.render_html(made), media_type="text/html; charset=utf-8")
+            return Response(report.render_html(made, dashboard_url), media_type="text/html; charset=utf-8")
         return _json(200, made)
 
     routes = [

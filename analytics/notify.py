@@ -292,7 +292,7 @@ def send_webhook(channel: Channel, c: Content) -> None:
     }
     try:
         response = httpx.post(channel.webhook, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
-    except httpx.HTTPError as e:
+    except (httpx.HTTPError, httpx.InvalidURL) as e:
         raise SendError(f"webhook: {type(e).__name__}: {e}") from None
     if response.is_success:
         return
@@ -307,8 +307,8 @@ def send_email(smtp: Smtp, channel: Channel, c: Content) -> None:
 def _send_mail(smtp: Smtp, mail: EmailMessage) -> None:
     if not smtp.host:
         raise SendError("no SMTP server: set [analytics] smtp_host (VIGIL_ANALYTICS_SMTP_HOST)")
-    context = ssl.create_default_context(cafile=smtp.ca_file or None)
     try:
+        context = ssl.create_default_context(cafile=smtp.ca_file or None)
         server: smtplib.SMTP
         if smtp.security == "tls":
             server = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
@@ -319,9 +319,13 @@ def _send_mail(smtp: Smtp, mail: EmailMessage) -> None:
                 server.starttls(context=context)
             if smtp.username:
                 server.login(smtp.username, smtp.password)
-            server.send_message(mail)
+            refused = server.send_message(mail)
+        if refused:
+            log.warning("e-mail: some recipients refused (the others got it): %s", str(refused)[:MAX_ERROR])
     except smtplib.SMTPRecipientsRefused as e:
-        raise SendError(f"e-mail: every recipient refused: {list(e.recipients)[:3]}", permanent=True) from None
+        # 4xx is "not now" (greylisting, a full mailbox): tried again; 5xx for every recipient is for good.
+        permanent = all(code >= 500 for code, _ in e.recipients.values())
+        raise SendError(f"e-mail: every recipient refused: {str(e.recipients)[:200]}", permanent=permanent) from None
     except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as e:
         raise SendError(f"e-mail: {e.smtp_code} {e.smtp_error!r}"[:MAX_ERROR], permanent=e.smtp_code >= 500) from None
     except (smtplib.SMTPException, OSError) as e:
@@ -364,7 +368,13 @@ def deliver(
         try:
             if channel is None:
                 raise SendError(f"project {project_name} has no channel {channel_name} any more", permanent=True)
-            send(channel, content(message, alerts, delivery.dashboard_url), delivery.smtp)
+            try:
+                send(channel, content(message, alerts, delivery.dashboard_url), delivery.smtp)
+            except SendError:
+                raise
+            except Exception as e:  # a bug or a surprise of one message must not hold back those behind it
+                log.exception("alerts: message %s", message_id)
+                raise SendError(f"{type(e).__name__}: {e}") from None
         except SendError as e:
             at = clock() if clock else now
             error = _one_line(str(e), MAX_ERROR)
@@ -414,9 +424,15 @@ def deliver_reports(con: duckdb.DuckDBPyConnection, now: datetime, delivery: Del
     for project_id, project, day, page, recipients, attempts, made_at in due:
         key = [project_id, day]
         try:
-            channel = Channel("report", email=tuple(r for r in (recipients or "").split(",") if r))
-            _send_mail(delivery.smtp, report_email(project, day.isoformat(), page, delivery.smtp.sender,
-                                                   list(channel.email)))  # fmt: skip
+            try:
+                mail = report_email(project, day.isoformat(), page, delivery.smtp.sender,
+                                    [r for r in (recipients or "").split(",") if r])  # fmt: skip
+                _send_mail(delivery.smtp, mail)
+            except SendError:
+                raise
+            except Exception as e:
+                log.exception("reports: the mail of %s for %s", project, day)
+                raise SendError(f"{type(e).__name__}: {e}") from None
         except SendError as e:
             wait = min(delivery.retry * 2**attempts, MAX_BACKOFF)
             given_up = e.permanent or now + wait - made_at > delivery.give_up
@@ -465,15 +481,18 @@ class Notifier:
 
     def _run(self) -> None:
         while not self.stopping.is_set():
-            try:
-                deliver(self.con, utcnow(), self.projects(), self.delivery, clock=utcnow)
-                deliver_reports(self.con, utcnow(), self.delivery)
-            except duckdb.Error as e:
-                # The evaluation committed meanwhile on the same rows, or the file is busy: the next turn retries.
-                self.last_error = f"{type(e).__name__}: {e}"
-                log.warning("alerts: delivery turn failed: %s", e)
-            except Exception as e:
-                # Never let the thread die: what is owed stays in the tables for the next turn.
-                self.last_error = f"{type(e).__name__}: {e}"
-                log.exception("alerts: delivery turn failed")
+            self._turn("alerts", lambda: deliver(self.con, utcnow(), self.projects(), self.delivery, clock=utcnow))
+            self._turn("reports", lambda: deliver_reports(self.con, utcnow(), self.delivery))
             self.stopping.wait(self.every)
+
+    def _turn(self, what: str, work: Callable[[], object]) -> None:
+        """One delivery turn; whatever it raises is logged, and what is owed stays in the tables for the next."""
+        try:
+            work()
+        except duckdb.Error as e:
+            # The evaluation committed meanwhile on the same rows, or the file is busy: the next turn retries.
+            self.last_error = f"{type(e).__name__}: {e}"
+            log.warning("%s: delivery turn failed: %s", what, e)
+        except Exception as e:  # never let the thread die
+            self.last_error = f"{type(e).__name__}: {e}"
+            log.exception("%s: delivery turn failed", what)

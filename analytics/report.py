@@ -24,7 +24,7 @@ from contracts.projects import Project
 
 log = logging.getLogger("vigil.analytics")
 
-#: A report is built for a day no further back than this (a new or long-stopped service does not fill the past).
+#: A report is built for a day no further back than this (a long-stopped service does not fill the past).
 CATCH_UP_DAYS = 2
 #: Any day's report can be made on demand this far back (the rollups' retention, by default).
 MAX_DAYS_BACK = 400
@@ -91,7 +91,7 @@ def build(con: duckdb.DuckDBPyConnection, project: Project, day: date, now: date
     week_ago = _headline(con, project.id, *window(day - timedelta(days=7), zone))
     hourly = _rows(
         con,
-        """SELECT date_trunc('hour', minute) AS hour, sum(count) AS errors FROM event_counts_1m
+        """SELECT time_bucket(INTERVAL 1 HOUR, minute, $start) AS hour, sum(count) AS errors FROM event_counts_1m
            WHERE project_id = $p AND kind = 'errors' AND minute >= $start AND minute < $end GROUP BY 1 ORDER BY 1""",
         p,
     )
@@ -113,7 +113,8 @@ def build(con: duckdb.DuckDBPyConnection, project: Project, day: date, now: date
     )
     new_count = (
         con.execute(
-            "SELECT count(*) FROM issues WHERE project_id = ? AND first_seen >= ? AND first_seen < ?",
+            "SELECT count(*) FROM issues WHERE project_id = ? AND first_seen >= ? AND first_seen < ? "
+            "AND merged_into IS NULL",
             [project.id, start, end],
         ).fetchall()[0][0]
         if issues

@@ -186,6 +186,7 @@ def serve(settings: AnalyticsSettings) -> None:
         lifespan=lifespan,
         sql_limits=user_sql.Limits.of(settings),
         projects=lambda: load_projects(settings.data_dir),
+        dashboard_url=settings.dashboard_url,
     )
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
     try:

@@ -368,6 +368,7 @@ ALERT_STATES = pa.schema(
         pa.field("since", TIMESTAMP, nullable=False),
         pa.field("alert_id", pa.int64()),  # the alert that fired it
         pa.field("notified", pa.bool_(), nullable=False),  # false when a silence kept it quiet
+        pa.field("mark", pa.int64()),  # on a new-issue rule's '*' row: the newest issue id it has looked at
     ]
 )
 ALERTS = pa.schema(

@@ -11,6 +11,7 @@ at its next evaluation (docs/alerts.md).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from typing import Any
@@ -245,7 +246,7 @@ def _config() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, lis
               "settings": r.settings_text(), "channels": ", ".join(r.channels) or "(history only)"}
              for p in projects for r in p.alerts]  # fmt: skip
     channels = [{"id": f"{p.name}\x00{c.name}", "project": p.name, "name": c.name, "target": c.target,
-                 "raw": ", ".join(c.email) or c.webhook, "format": c.format}
+                 "format": c.format}
                 for p in projects for c in p.channels]  # fmt: skip
     return rules, channels, {p.name: [r.name for r in p.alerts] for p in projects}, ""
 
@@ -465,7 +466,14 @@ def fill_channel(clicked: dict[str, Any] | None, rows: list[dict[str, Any]] | No
     row = next((r for r in rows or [] if clicked and r.get("id") == clicked.get("rowId")), None)
     if row is None:
         return (dash.no_update,) * 4
-    return row["project"], row["name"], row["raw"], row["format"]
+    # A webhook's whole URL (its path is often its secret) goes only to a logged-in user, and only here.
+    target = ""
+    if auth.current_user() is not None:
+        with contextlib.suppress(ConfigError):
+            found = {(p.name, c.name): c for p in load_projects(_settings().data_dir).values() for c in p.channels}
+            channel = found.get((row["project"], row["name"]))
+            target = (", ".join(channel.email) or channel.webhook) if channel else ""
+    return row["project"], row["name"], target, row["format"]
 
 
 @callback(

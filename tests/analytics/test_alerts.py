@@ -336,7 +336,7 @@ def test_each_condition_and_event_rule_fires_on_its_own_data_and_nothing_else(re
     assert [s for r, s in fired if r == "memory"] == ["api-7"]
     assert ("slo", "error_free_sessions") in fired
     assert [s.split(":regressed")[0] for r, s in fired if r == "regressions"] == [f"issue:{boom}"]
-    assert {s for r, s in fired if r == "new"} == {f"issue:{boom}"}  # the TypeError was first seen before the rule
+    assert {s for r, s in fired if r == "new"} == {f"issue:{type_error}", f"issue:{boom}"}  # both stored since
     assert ("spike", f"issue:{boom}") not in fired  # new: no past to spike against
 
 
@@ -364,3 +364,36 @@ def test_a_ticket_slo_on_good_vitals_burns_and_recovers(redis_client, con):
     assert alerts.evaluate(con, projects, NOW + timedelta(hours=3)) == []
     (resolved,) = alerts.evaluate(con, projects, NOW + timedelta(hours=6, minutes=30))
     assert resolved["action"] == "resolved"
+
+
+def test_what_fired_under_a_silence_is_told_once_the_silence_is_over(redis_client, con, hooks):
+    projects = project(Rule("checkout down", "check_down", ("hook",)), channels=(Channel("hook", webhook=hooks.url()),))
+    alerts.create_silence(con, projects[1], Silence("demo", 30, "ana"), NOW)
+    up(redis_client, NOW - timedelta(minutes=10))
+    down(redis_client, NOW - timedelta(minutes=3))
+    consume(redis_client, con)
+    assert alerts.evaluate(con, projects, NOW)[0]["silence_id"] == 1
+    assert alerts.evaluate(con, projects, NOW + timedelta(minutes=20)) == []  # still silenced
+
+    (told,) = alerts.evaluate(con, projects, NOW + timedelta(minutes=31))  # over, and still down
+    assert (told["action"], told["silence_id"]) == ("fired", None)
+    assert alerts.evaluate(con, projects, NOW + timedelta(minutes=32)) == []
+    assert notify.deliver(con, NOW + timedelta(minutes=32), projects, delivery())["sent"] == 1
+    up(redis_client, NOW + timedelta(minutes=33))
+    consume(redis_client, con)
+    (resolved,) = alerts.evaluate(con, projects, NOW + timedelta(minutes=34))
+    assert resolved["action"] == "resolved"
+    assert notify.deliver(con, NOW + timedelta(minutes=40), projects, delivery())["sent"] == 1  # its recovery too
+
+
+def test_an_issue_stored_hours_after_its_events_is_still_new(redis_client, con):
+    projects = project(Rule("new issues", "new_issue"), channels=())
+    consume(redis_client, con)
+    alerts.evaluate(con, projects, NOW - timedelta(minutes=5))
+    # A backlog drained: events from three hours ago open an issue only now.
+    send(redis_client, [error(NOW - timedelta(hours=3), "SyntaxError", "Unexpected token")])
+    consume(redis_client, con)
+
+    (fired,) = alerts.evaluate(con, projects, NOW)
+    assert fired["title"].startswith("New issue: ")
+    assert alerts.evaluate(con, projects, NOW + timedelta(minutes=1)) == []

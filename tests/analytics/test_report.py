@@ -88,3 +88,11 @@ def test_a_made_report_is_stored_once_and_mailed(redis_client, con, smtp):  # no
     stored = con.execute("SELECT report_html, mail_status FROM reports WHERE day = ?", [DAY]).fetchall()[0]
     assert stored[1] == "sent"
     assert mailbox.messages[1].get_body(("html",)).get_content().replace("\r\n", "\n") == stored[0]  # SMTP lines
+
+
+def test_a_day_in_a_half_hour_time_zone_counts_its_errors_by_its_own_hours(redis_client, con):
+    a_day_of_traffic(redis_client, con)
+    kolkata = dataclasses.replace(SHOP, report=ReportSettings(8, "Asia/Kolkata"))  # UTC+05:30
+    made = report.build(con, kolkata, DAY)
+    assert made["from"] == "2025-11-24T18:30:00Z"
+    assert sum(made["errors_by_hour"]) == made["headline"]["errors"] > 0
