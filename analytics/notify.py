@@ -416,7 +416,7 @@ def report_email(project: str, day: str, page: str, sender: str, recipients: lis
 def deliver_reports(con: duckdb.DuckDBPyConnection, now: datetime, delivery: Delivery) -> dict[str, int]:
     """Mail the daily reports owed (``analytics/report.py``), retried as alert messages are."""
     due = con.execute(
-        """SELECT project_id, project, day, report_html, recipients, mail_attempts, made_at FROM reports
+        """SELECT project_id, project, day, report_html, recipients, mail_attempts, made_at FROM daily_reports
            WHERE mail_status = 'pending' AND mail_next_attempt_at <= ? ORDER BY mail_next_attempt_at LIMIT ?""",
         [now, BATCH],
     ).fetchall()
@@ -437,7 +437,7 @@ def deliver_reports(con: duckdb.DuckDBPyConnection, now: datetime, delivery: Del
             wait = min(delivery.retry * 2**attempts, MAX_BACKOFF)
             given_up = e.permanent or now + wait - made_at > delivery.give_up
             con.execute(
-                """UPDATE reports SET mail_attempts = mail_attempts + 1, mail_error = ?, mail_status = ?,
+                """UPDATE daily_reports SET mail_attempts = mail_attempts + 1, mail_error = ?, mail_status = ?,
                    mail_next_attempt_at = ? WHERE project_id = ? AND day = ?""",
                 [_one_line(str(e), MAX_ERROR), "failed" if given_up else "pending", None if given_up else now + wait,
                  *key],
@@ -445,7 +445,7 @@ def deliver_reports(con: duckdb.DuckDBPyConnection, now: datetime, delivery: Del
             outcome["failed" if given_up else "retried"] += 1
             continue
         con.execute(
-            """UPDATE reports SET mail_attempts = mail_attempts + 1, mail_status = 'sent', mailed_at = ?,
+            """UPDATE daily_reports SET mail_attempts = mail_attempts + 1, mail_status = 'sent', mailed_at = ?,
                mail_error = NULL, mail_next_attempt_at = NULL WHERE project_id = ? AND day = ?""",
             [now, *key],
         )

@@ -5,7 +5,7 @@ before (docs/reports.md).
 into one self-contained page: inline CSS and SVG charts, no script, no font or image
 fetched, every string from events escaped, readable in a mail client. ``due`` says which
 projects' reports are owed at a moment: each project's report of a day is made once its
-``hour`` of the next day has come in its time zone, and stored in ``reports``; the notifier
+``hour`` of the next day has come in its time zone, and stored in ``daily_reports``; the notifier
 (``analytics/notify.py``) mails it to the project's recipients.
 """
 
@@ -220,7 +220,7 @@ def due(con: duckdb.DuckDBPyConnection, projects: dict[int, Project], now: datet
     """The reports owed at ``now`` (naive UTC): each project's days whose next day's report hour has come, from
     ``CATCH_UP_DAYS`` back, that are not stored yet."""
     oldest = now.date() - timedelta(days=CATCH_UP_DAYS + 2)
-    stored = set(con.execute("SELECT project_id, day FROM reports WHERE day >= ?", [oldest]).fetchall())
+    stored = set(con.execute("SELECT project_id, day FROM daily_reports WHERE day >= ?", [oldest]).fetchall())
     owed = []
     for project in projects.values():
         local = now.replace(tzinfo=UTC).astimezone(project.report.zone)
@@ -254,9 +254,9 @@ def store(
     day = date.fromisoformat(report["day"])
     mail = "pending" if project.report.email else "none"
     with transaction(con):
-        con.execute("DELETE FROM reports WHERE project_id = ? AND day = ?", [project.id, day])
+        con.execute("DELETE FROM daily_reports WHERE project_id = ? AND day = ?", [project.id, day])
         con.execute(
-            "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, NULL)",
+            "INSERT INTO daily_reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, NULL)",
             [project.id, project.name, day, project.report.timezone, now, json.dumps(report, default=str),
              render_html(report, dashboard_url), ",".join(project.report.email), mail,
              now if project.report.email else None],

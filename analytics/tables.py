@@ -426,7 +426,7 @@ SILENCES = pa.schema(
 )
 
 #: Daily reports (analytics/report.py): each project's day, as JSON and as the page mailed.
-REPORTS_MADE = pa.schema(
+DAILY_REPORTS = pa.schema(
     [
         pa.field("project_id", pa.int32(), nullable=False),
         pa.field("project", pa.string(), nullable=False),
@@ -455,8 +455,12 @@ CONCLUSIONS: dict[str, pa.Schema] = {
     "alert_notifications": ALERT_NOTIFICATIONS,
     "alert_messages": ALERT_MESSAGES,
     "silences": SILENCES,
-    "reports": REPORTS_MADE,
+    "daily_reports": DAILY_REPORTS,
 }
+
+_NAMES = [*TABLES, *DERIVED, *CONCLUSIONS]
+if len(_NAMES) != len(set(_NAMES)):  # pragma: no cover (a developer's mistake: one table would replace another)
+    raise RuntimeError(f"a table is declared twice: {sorted({n for n in _NAMES if _NAMES.count(n) > 1})}")
 
 SQL_TYPES = {
     pa.string(): "VARCHAR",

@@ -214,11 +214,11 @@ _DECLARED = [
     ),
     # Daily reports.
     Query(
-        "reports",
+        "daily_reports",
         "The daily reports made, the latest day first: the day's headline figures, and whether the mail went.",
         (PROJECT, limit(100)),
     ),
-    Query("report", "One stored daily report whole: as JSON and as its HTML page.", (PROJECT, DAY)),
+    Query("daily_report", "One stored daily report whole: as JSON and as its HTML page.", (PROJECT, DAY)),
     # Probe agents' results.
     Query("checks", "The current state of every check per region, and across its regions (region '*').", (PROJECT,)),
     Query(
@@ -239,6 +239,8 @@ _DECLARED = [
     Query("agents", "Every probe agent (region and host): its last heartbeat and whether it is lost.", (PROJECT,)),
 ]
 QUERIES: dict[str, Query] = {q.name: q for q in _DECLARED}
+if len(QUERIES) != len(_DECLARED):  # pragma: no cover (a developer's mistake: one query would replace another)
+    raise RuntimeError("a query is declared twice")
 
 
 def _parse_time(name: str, raw: str) -> datetime:

@@ -22,7 +22,7 @@ def stored(project: str, day: str, form: str) -> flask.Response:
     if form not in ("html", "json") or not _DAY.fullmatch(day) or len(project) > 63:
         return flask.Response("No such report: /reports/PROJECT/YYYY-MM-DD.html or .json\n", 404, mimetype="text/plain")
     try:
-        result = client().query("report", project=project, day=day)
+        result = client().query("daily_report", project=project, day=day)
     except ReadApiError as e:
         return flask.Response(f"The report cannot be read: {e}\n", 503, mimetype="text/plain")
     if not result.rows:

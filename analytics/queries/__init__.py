@@ -18,15 +18,11 @@ from analytics.queries import alerts, incidents, issues, overview, probes, relea
 from contracts.queries import QUERIES, bind, declared
 from contracts.read_api import Result
 
-SQL: dict[str, str] = {
-    **overview.SQL,
-    **issues.SQL,
-    **releases.SQL,
-    **rollups.SQL,
-    **probes.SQL,
-    **incidents.SQL,
-    **alerts.SQL,
-}
+_MODULES = (overview, issues, releases, rollups, probes, incidents, alerts)
+SQL: dict[str, str] = {name: sql for module in _MODULES for name, sql in module.SQL.items()}
+
+if len(SQL) != sum(len(module.SQL) for module in _MODULES):  # pragma: no cover (one module's SQL would hide another's)
+    raise RuntimeError("a query has SQL in two modules")
 
 if SQL.keys() != QUERIES.keys():  # pragma: no cover (a developer's mistake, caught by any test run)
     raise RuntimeError(

@@ -40,7 +40,7 @@ SQL = {
 }
 
 SQL[
-    "reports"
+    "daily_reports"
 ] = """SELECT project, day, timezone, made_at, mail_status, mail_attempts, mail_error, mailed_at, recipients,
            CAST(json_extract(report_json, '$.headline.errors') AS BIGINT) AS errors,
            CAST(json_extract(report_json, '$.headline.errors_per_1000_page_views') AS DOUBLE)
@@ -48,6 +48,6 @@ SQL[
            CAST(json_extract(report_json, '$.headline.crash_free_sessions') AS DOUBLE) AS crash_free_sessions,
            CAST(json_extract(report_json, '$.new_issues_total') AS BIGINT) AS new_issues,
            json_array_length(json_extract(report_json, '$.incidents')) AS incidents
-    FROM reports WHERE $project IS NULL OR project = $project ORDER BY day DESC, project LIMIT $limit"""
-SQL["report"] = """SELECT project, day, timezone, made_at, report_json, report_html FROM reports
+    FROM daily_reports WHERE $project IS NULL OR project = $project ORDER BY day DESC, project LIMIT $limit"""
+SQL["daily_report"] = """SELECT project, day, timezone, made_at, report_json, report_html FROM daily_reports
     WHERE ($project IS NULL OR project = $project) AND day = TRY_CAST($day AS DATE) ORDER BY project LIMIT 1"""

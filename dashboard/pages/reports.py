@@ -85,7 +85,7 @@ def refresh(project: str | None, _: Any) -> tuple[Any, ...]:
     url = search(project=project)
     read = client()
     try:
-        found = records(read.query("reports", project=project))
+        found = records(read.query("daily_reports", project=project))
         projects = [r[0] for r in read.query("projects").rows]
     except ReadApiError as e:
         return [], "", dash.no_update, f"No data: {e}", url

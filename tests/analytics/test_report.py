@@ -85,7 +85,7 @@ def test_a_made_report_is_stored_once_and_mailed(redis_client, con, smtp):  # no
 
     subjects = [m["Subject"] for m in mailbox.messages]
     assert subjects == ["[demo] Daily error report for 2025-11-24", "[demo] Daily error report for 2025-11-25"]
-    stored = con.execute("SELECT report_html, mail_status FROM reports WHERE day = ?", [DAY]).fetchall()[0]
+    stored = con.execute("SELECT report_html, mail_status FROM daily_reports WHERE day = ?", [DAY]).fetchall()[0]
     assert stored[1] == "sent"
     assert mailbox.messages[1].get_body(("html",)).get_content().replace("\r\n", "\n") == stored[0]  # SMTP lines
 
