@@ -14,8 +14,12 @@ def test_the_header_links_every_page_in_order(page, analytics, dashboard):
     page.goto(f"{dashboard.url}/")
     nav = page.locator("header nav a")
     nav.first.wait_for(timeout=15_000)
-    assert nav.all_inner_texts() == ["Overview", "Issues", "Releases", "Incidents", "Checks"]
+    assert nav.all_inner_texts() == ["Overview", "Issues", "Releases", "Incidents", "Alerts", "Checks", "Reports"]
 
+    page.locator("header nav").get_by_text("Reports").click()
+    page.locator("#reports-empty").get_by_text("No report yet.").wait_for(timeout=15_000)
+    page.locator("header nav").get_by_text("Alerts").click()
+    page.locator("#alerts-empty").get_by_text("No alerts in this range.").wait_for(timeout=15_000)
     page.locator("header nav").get_by_text("Checks").click()
     page.locator("#checks-states").get_by_text("No checks have reported yet.").wait_for(timeout=15_000)
     page.locator("header nav").get_by_text("Incidents").click()
