@@ -40,6 +40,7 @@ def test_named_queries_are_listed_and_checked(http, analytics):
         "issue_breakdown", "issue_event", "issue_activity", "error_facets", "releases",
         "incidents", "incident", "incident_activity", "failures_per_minute", "vitals_per_minute",
         "check_results_per_minute", "host_metrics_per_minute",
+        "alerts", "alert_messages", "alerts_firing", "silences", "daily_reports", "daily_report",
     }  # fmt: skip
     bad = http.get(f"{analytics.url}/v1/queries/top_messages", params={"limit": "x"})
     unknown = http.get(f"{analytics.url}/v1/queries/drop_everything")
