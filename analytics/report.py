@@ -19,8 +19,10 @@ from typing import Any
 
 import duckdb
 
+from analytics.routes import ROUTE
 from analytics.store import transaction
 from contracts.projects import Project
+from contracts.vitals import rating
 
 log = logging.getLogger("vigil.analytics")
 
@@ -31,12 +33,6 @@ MAX_DAYS_BACK = 400
 TOP = 10
 NEW_ISSUES = 20
 PAGES = 5
-VITALS = {"LCP": (2500.0, 4000.0, "ms"), "INP": (200.0, 500.0, "ms"), "CLS": (0.1, 0.25, "")}
-#: Collapses ids in a path (``/product/42`` → ``/product/:id``), so a page is a route.
-ROUTE_SQL = (
-    "regexp_replace(coalesce(nullif(regexp_extract(page_url, '^[a-zA-Z]+://[^/]+(/[^?#]*)', 1), ''), '/'), "
-    "'/[0-9][^/]*', '/:id', 'g')"
-)
 
 
 def window(day: date, zone: Any) -> tuple[datetime, datetime]:
@@ -151,9 +147,9 @@ def build(con: duckdb.DuckDBPyConnection, project: Project, day: date, now: date
     )
     vitals = _rows(
         con,
-        f"""WITH v AS (SELECT {ROUTE_SQL} AS page, name, value, ts FROM web_vitals
+        f"""WITH v AS (SELECT {ROUTE} AS page, name, value, ts FROM web_vitals
                        WHERE project_id = $p AND ts >= $week AND ts < $end AND name IN ('LCP', 'INP', 'CLS')),
-                 pages AS (SELECT {ROUTE_SQL} AS page, count(*) AS views FROM page_views
+                 pages AS (SELECT {ROUTE} AS page, count(*) AS views FROM page_views
                            WHERE project_id = $p AND ts >= $start AND ts < $end GROUP BY 1
                            ORDER BY views DESC, page LIMIT {PAGES})
             SELECT pages.page, pages.views, v.name,
@@ -316,9 +312,8 @@ def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
 def _vital(name: str, value: float | None) -> str:
     if value is None:
         return '<span class="muted">&ndash;</span>'
-    good, poor, unit = VITALS[name]
-    css = "better" if value <= good else "worse" if value > poor else ""
-    shown = f"{value:.3f}" if name == "CLS" else f"{value:,.0f} {unit}"
+    css = {"good": "better", "poor": "worse"}.get(rating(name, value), "")
+    shown = f"{value:.3f}" if name == "CLS" else f"{value:,.0f} ms"
     return f'<span class="{css}">{shown}</span>'
 
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from contracts.vitals import METRICS
+
 #: An issue's statuses (docs/analytics.md, Issues); ``regressed`` is set by analytics, never by a user.
 ISSUE_STATUSES = (
     "unresolved", "resolved", "resolved_next_release", "resolved_in_release", "ignored", "regressed", "merged",
@@ -77,6 +79,24 @@ KIND = Param(
 
 def limit(default: int) -> Param:
     return Param("limit", "int", "Most rows returned.", default, 1, 1000)
+
+
+ROUTE = Param("route", "str", "Only this page: its route, the URL path with ids collapsed (/product/:id).")
+#: What users see, narrowed like the issues: a page, a release, a browser, a device class, a country.
+AUDIENCE = (
+    ROUTE,
+    Param("release", "str", "Only events of this release."),
+    Param("browser", "str", "Only events from this browser family."),
+    Param("device", "str", "Only events from this device class (desktop, mobile, tablet)."),
+    Param("country", "str", "Only events from this country (ISO code)."),
+)
+METRIC = Param("metric", "str", f"The Web Vital: {', '.join(METRICS)}.", "LCP", choices=METRICS)
+VITAL_BREAKDOWNS = ("browser", "device", "country", "release")
+VITAL_BY = Param("by", "str", f"What to break down by: {', '.join(VITAL_BREAKDOWNS)}.", "browser",
+                 choices=VITAL_BREAKDOWNS)  # fmt: skip
+TRAFFIC_BREAKDOWNS = ("country", "browser", "device", "os", "referrer")
+TRAFFIC_BY = Param("by", "str", f"What to count by: {', '.join(TRAFFIC_BREAKDOWNS)}.", "country",
+                   choices=TRAFFIC_BREAKDOWNS)  # fmt: skip
 
 
 _DECLARED = [
@@ -152,6 +172,80 @@ _DECLARED = [
         "vitals_percentiles",
         "p50, p75 and p95 of each Core Web Vital in the range (within 2 %), the last value of each page's metric.",
         RANGE,
+    ),
+    # Web Vitals (the last value of each page's metric: CLS and INP are reported again as they change).
+    Query(
+        "vitals_pages",
+        "Per page and Web Vital: samples, p75, and the shares rated good, needs improvement and poor; the pages "
+        "with the most samples.",
+        (*RANGE, *AUDIENCE, limit(50)),
+    ),
+    Query("vitals_trend", "p75 and samples of each Web Vital per time bucket.", (*RANGE, *AUDIENCE, BUCKET)),
+    Query(
+        "vitals_histogram",
+        "How one Web Vital's values spread: samples per bin (the last bin holds every value above it).",
+        (*RANGE, *AUDIENCE, METRIC),
+    ),
+    Query(
+        "vitals_breakdown",
+        "One Web Vital by browser, device class, country or release: samples, p75 and the share rated poor.",
+        (*RANGE, *AUDIENCE, METRIC, VITAL_BY, limit(20)),
+    ),
+    Query(
+        "vitals_attribution",
+        "What made one Web Vital slow: the LCP element and its resource, the INP target and event type, the "
+        "element that shifted most (CLS); with samples, p75 and the share rated poor.",
+        (*RANGE, *AUDIENCE, METRIC, limit(20)),
+    ),
+    Query(
+        "vitals_phases",
+        "Where one Web Vital's time went: the median of each phase of its attribution (e.g. LCP's load delay).",
+        (*RANGE, *AUDIENCE, METRIC),
+    ),
+    Query(
+        "vitals_releases",
+        "Per page, Web Vital and release: samples, p75, and when the release was first seen (in the range).",
+        (*RANGE, *AUDIENCE, limit(500)),
+    ),
+    # Traffic: the denominators of every rate.
+    Query(
+        "traffic_totals",
+        "Page views, sessions, users and errors in the range, and errors per 1,000 page views.",
+        (*RANGE, *AUDIENCE),
+    ),
+    Query("traffic_trend", "Page views, sessions and users per time bucket.", (*RANGE, *AUDIENCE, BUCKET)),
+    Query(
+        "traffic_pages",
+        "Per page: views, entries (a session's first view), sessions, users, errors and errors per 1,000 views.",
+        (*RANGE, *AUDIENCE, limit(50)),
+    ),
+    Query(
+        "traffic_by",
+        "Page views, sessions and users by country, browser, device class, operating system or referring host.",
+        (*RANGE, *AUDIENCE, TRAFFIC_BY, limit(20)),
+    ),
+    # Network and resource failures.
+    Query(
+        "network_targets",
+        "Failed requests by target host, path pattern, status and failure class (dns, tcp, tls, http_4xx, …): "
+        "failures, browser reports (NEL) among them, pages, sessions, users, median duration, and whether the "
+        "host is the page's own.",
+        (*RANGE, *AUDIENCE, limit(100)),
+    ),
+    Query(
+        "network_trend",
+        "Failed requests per time bucket and failure class.",
+        (*RANGE, *AUDIENCE, BUCKET),
+    ),
+    Query(
+        "network_pages",
+        "Per page: failed requests, hosts failing, sessions hurt, page views, and failures per 1,000 views.",
+        (*RANGE, *AUDIENCE, limit(50)),
+    ),
+    Query(
+        "resource_failures_by_url",
+        "Failed images, scripts, styles, fonts and media by URL: the element, host, failures, pages and sessions.",
+        (*RANGE, *AUDIENCE, limit(100)),
     ),
     # Incidents (correlation).
     Query(

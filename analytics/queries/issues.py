@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-#: A page URL as a route: the path, with numeric and id-like segments as ``:id``.
-ROUTE = r"""regexp_replace(regexp_replace(
-        regexp_extract(page_url, '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*([^?#]*)', 1),
-        '/([0-9]+|[0-9a-fA-F-]{8,})(/|$)', '/:id\2', 'g'),
-    '/([0-9]+|[0-9a-fA-F-]{8,})(/|$)', '/:id\2', 'g')"""
+from analytics.routes import ROUTE
 
 SQL = {
     "issue_breakdown": (

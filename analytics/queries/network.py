@@ -1,0 +1,51 @@
+"""The SQL of the network and resource queries: what failed, where it was going, and which pages it hurt.
+
+A failure's class: for the browser's own reports (NEL, ``api = 'nel'``) the first part of
+its type (``dns``, ``tcp``, ``tls``, ``http``, ``abandoned``, …); for the beacon's,
+``http`` for a 4xx or 5xx answer, ``timeout``, ``abandoned`` (the page aborted it) or
+``network`` (no answer, and a page cannot tell why). A target's path is its route, ids
+collapsed as for pages.
+"""
+
+from __future__ import annotations
+
+from analytics.anomalies import netloc_sql
+from analytics.queries.audience import narrowed
+from analytics.routes import route_sql
+
+CLASS = """CASE WHEN api = 'nel' THEN split_part(coalesce(nullif(nel_type, ''), 'unknown'), '.', 1)
+    WHEN failure = 'http_error' THEN 'http' WHEN failure = 'timeout' THEN 'timeout'
+    WHEN failure = 'abort' THEN 'abandoned' WHEN failure = 'network_error' THEN 'network'
+    ELSE coalesce(nullif(failure, ''), 'unknown') END"""
+_FAILURES = narrowed("network_failures", "ts, url, api, status, failure, nel_type, duration_ms, session_id, page_url")
+_SAME_HOST = f"{netloc_sql('url')} = {netloc_sql('page_url')}"
+
+SQL = {
+    "network_targets": (
+        f"""SELECT {netloc_sql("url")} AS host, {route_sql("url")} AS path, coalesce(status, 0) AS status,
+               {CLASS} AS failure_class, count(*) AS failures, count(*) FILTER (WHERE api = 'nel') AS browser_reports,
+               count(DISTINCT route) AS pages, count(DISTINCT session_id) AS sessions,
+               median(duration_ms) AS median_ms, bool_or({_SAME_HOST}) AS same_host
+        FROM {_FAILURES} GROUP BY ALL ORDER BY failures DESC, host, path, status LIMIT $limit"""
+    ),
+    "network_trend": (
+        f"""SELECT time_bucket(to_seconds($bucket_seconds), ts) AS minute, {CLASS} AS failure_class,
+               count(*) AS failures
+        FROM {_FAILURES} GROUP BY ALL ORDER BY 1, 2"""
+    ),
+    "network_pages": (
+        f"""WITH f AS (SELECT route, count(*) AS failures, count(DISTINCT {netloc_sql("url")}) AS hosts,
+                              count(DISTINCT session_id) AS sessions FROM {_FAILURES} GROUP BY route),
+        pv AS (SELECT route, count(*) AS views FROM {narrowed("page_views", "ts")} GROUP BY route)
+        SELECT f.route, f.failures, f.hosts, f.sessions, coalesce(pv.views, 0) AS page_views,
+               round(f.failures * 1000 / nullif(pv.views, 0), 2) AS failures_per_1000_views
+        FROM f LEFT JOIN pv USING (route) ORDER BY failures DESC, route LIMIT $limit"""
+    ),
+    "resource_failures_by_url": (
+        f"""SELECT regexp_replace(url, '[?#].*$', '') AS url, {netloc_sql("url")} AS host, element,
+               count(*) AS failures, mode(status) AS status, count(DISTINCT route) AS pages,
+               count(DISTINCT session_id) AS sessions, bool_or({_SAME_HOST}) AS same_host
+        FROM {narrowed("resource_failures", "ts, url, element, status, session_id, page_url")}
+        GROUP BY ALL ORDER BY failures DESC, url, element LIMIT $limit"""
+    ),
+}

@@ -1,0 +1,54 @@
+"""The SQL of the traffic queries: page views, sessions and users, the denominators of every rate.
+
+An entry is a session's first page view in the range. Users are distinct user ids; a page
+view without one is counted in views and sessions only.
+"""
+
+from __future__ import annotations
+
+from analytics.anomalies import netloc_sql
+from analytics.queries.audience import narrowed
+
+_VIEWS = narrowed("page_views", "ts, session_id, user_id")
+#: The referring host, "(direct)" when none, "(same site)" when it is the page's own host.
+_REFERRER = f"""CASE WHEN coalesce(referrer, '') = '' THEN '(direct)'
+    WHEN {netloc_sql("referrer")} = {netloc_sql("page_url")} THEN '(same site)' ELSE {netloc_sql("referrer")} END"""
+
+SQL = {
+    "traffic_totals": (
+        f"""WITH pv AS {_VIEWS}, e AS {narrowed("errors", "ts")},
+        counted AS (SELECT (SELECT count(*) FROM pv) AS page_views,
+                           (SELECT count(DISTINCT session_id) FROM pv) AS sessions,
+                           (SELECT count(DISTINCT user_id) FROM pv) AS users,
+                           (SELECT count(*) FROM e) AS errors)
+        SELECT *, round(errors * 1000 / nullif(page_views, 0), 2) AS errors_per_1000_views FROM counted"""
+    ),
+    "traffic_trend": (
+        f"""SELECT time_bucket(to_seconds($bucket_seconds), ts) AS minute, count(*) AS page_views,
+               count(DISTINCT session_id) AS sessions, count(DISTINCT user_id) AS users
+        FROM {_VIEWS} GROUP BY ALL ORDER BY 1"""
+    ),
+    "traffic_pages": (
+        f"""WITH pv AS (
+            SELECT route, session_id, user_id,
+                   session_id IS NOT NULL AND row_number() OVER (PARTITION BY session_id ORDER BY ts) = 1 AS entry
+            FROM {narrowed("page_views", "ts, session_id, user_id", by_route=False)}),
+        e AS (SELECT route, count(*) AS errors FROM {narrowed("errors", "ts")} GROUP BY route),
+        views AS (
+            SELECT route, count(*) AS views, count(*) FILTER (WHERE entry) AS entries,
+                   count(DISTINCT session_id) AS sessions, count(DISTINCT user_id) AS users
+            FROM pv WHERE ($route IS NULL OR route = $route) GROUP BY route)
+        SELECT views.*, coalesce(e.errors, 0) AS errors,
+               round(coalesce(e.errors, 0) * 1000 / views.views, 2) AS errors_per_1000_views
+        FROM views LEFT JOIN e USING (route) ORDER BY views DESC, route LIMIT $limit"""
+    ),
+    "traffic_by": (
+        f"""SELECT coalesce(nullif(CASE $by WHEN 'country' THEN country WHEN 'browser' THEN browser
+                                         WHEN 'device' THEN device_type WHEN 'os' THEN os
+                                         ELSE {_REFERRER} END, ''), '(unknown)') AS value,
+               count(*) AS page_views, count(DISTINCT session_id) AS sessions, count(DISTINCT user_id) AS users,
+               round(count(*) / sum(count(*)) OVER (), 4) AS share
+        FROM {narrowed("page_views", "ts, session_id, user_id, country, browser, device_type, os, referrer, page_url")}
+        GROUP BY ALL ORDER BY page_views DESC, value LIMIT $limit"""
+    ),
+}

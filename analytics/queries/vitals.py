@@ -1,0 +1,66 @@
+"""The SQL of the Web Vitals queries: per page p75 and ratings, trend, spread, breakdowns, attribution, releases.
+
+A metric reported again as it changes (CLS, INP: the same ``metric_key``) counts once, with
+its latest value in the range, as in the rollups. p75 is ``quantile_cont`` (interpolated).
+"""
+
+from __future__ import annotations
+
+from analytics.queries.audience import narrowed
+
+_COLUMNS = "project_id, metric_key, name, value, rating, release, browser, device_type, country, ts, attribution"
+#: The range's vitals, the last value of each metric.
+VITALS = f"""(SELECT * FROM {narrowed("web_vitals", _COLUMNS)}
+    QUALIFY metric_key IS NULL
+         OR row_number() OVER (PARTITION BY project_id, metric_key ORDER BY ts DESC, value DESC) = 1)"""
+_SHARES = """count(*) AS samples, quantile_cont(value, 0.75) AS p75,
+    round(avg((rating = 'good')::INTEGER), 4) AS good,
+    round(avg((rating = 'needs-improvement')::INTEGER), 4) AS needs_improvement,
+    round(avg((rating = 'poor')::INTEGER), 4) AS poor"""
+#: Histogram bins: their width by metric, and where the last bin (every value above) starts: twice "poor".
+_BIN = "CASE $metric WHEN 'LCP' THEN 250 WHEN 'FCP' THEN 200 WHEN 'TTFB' THEN 100 WHEN 'INP' THEN 25 ELSE 0.02 END"
+_LAST = "CASE $metric WHEN 'LCP' THEN 8000 WHEN 'FCP' THEN 6000 WHEN 'TTFB' THEN 3600 WHEN 'INP' THEN 1000 ELSE 0.5 END"
+#: What an attribution names, by metric: the element, and the LCP's resource or the INP's event type.
+_TARGET = "json_extract_string(attribution, '$.target')"
+_DETAIL = """CASE $metric WHEN 'LCP' THEN json_extract_string(attribution, '$.url')
+    WHEN 'INP' THEN json_extract_string(attribution, '$.event') END"""
+
+SQL = {
+    "vitals_pages": (
+        f"""WITH v AS {VITALS},
+        pages AS (SELECT route FROM v GROUP BY route ORDER BY count(*) DESC, route LIMIT $limit)
+        SELECT route, name, {_SHARES} FROM v SEMI JOIN pages USING (route) GROUP BY ALL ORDER BY route, name"""
+    ),
+    "vitals_trend": (
+        f"""SELECT time_bucket(to_seconds($bucket_seconds), ts) AS minute, name, count(*) AS samples,
+               quantile_cont(value, 0.75) AS p75
+        FROM {VITALS} GROUP BY ALL ORDER BY 1, 2"""
+    ),
+    "vitals_histogram": (
+        f"""SELECT least(floor(value / {_BIN}) * {_BIN}, {_LAST}) AS low, {_BIN} AS width, count(*) AS samples
+        FROM {VITALS} WHERE name = $metric GROUP BY ALL ORDER BY low"""
+    ),
+    "vitals_breakdown": (
+        f"""SELECT coalesce(nullif(CASE $by WHEN 'browser' THEN browser WHEN 'device' THEN device_type
+                                     WHEN 'country' THEN country ELSE release END, ''), '(none)') AS value,
+               {_SHARES}
+        FROM {VITALS} WHERE name = $metric GROUP BY ALL ORDER BY samples DESC, value LIMIT $limit"""
+    ),
+    "vitals_attribution": (
+        f"""SELECT coalesce(nullif({_TARGET}, ''), '(none)') AS target, coalesce({_DETAIL}, '') AS detail, {_SHARES}
+        FROM {VITALS} WHERE name = $metric GROUP BY ALL ORDER BY samples DESC, target, detail LIMIT $limit"""
+    ),
+    "vitals_phases": (
+        f"""SELECT p.key AS phase, count(*) AS samples, median(TRY_CAST(p.value AS DOUBLE)) AS median_ms
+        FROM {VITALS} v, json_each(v.attribution) p
+        WHERE v.name = $metric AND json_type(p.value) IN ('DOUBLE', 'UBIGINT', 'BIGINT')
+          AND p.key NOT IN ('largest_shift_value', 'largest_shift_time')
+        GROUP BY ALL ORDER BY min(p.rowid), phase"""
+    ),
+    "vitals_releases": (
+        f"""SELECT route, name, coalesce(release, '') AS release, min(ts) AS first_seen, count(*) AS samples,
+               quantile_cont(value, 0.75) AS p75
+        FROM {VITALS} WHERE name IN ('LCP', 'INP', 'CLS')
+        GROUP BY ALL ORDER BY route, name, first_seen LIMIT $limit"""
+    ),
+}
