@@ -173,12 +173,24 @@ _DECLARED = [
         "p50, p75 and p95 of each Core Web Vital in the range (within 2 %), the last value of each page's metric.",
         RANGE,
     ),
+    Query(
+        "audience_facets",
+        "The pages (routes), releases, browsers, device classes and countries of the page views in the range, each "
+        "with its views, the most first.",
+        (*RANGE, limit(50)),
+    ),
     # Web Vitals (the last value of each page's metric: CLS and INP are reported again as they change).
     Query(
         "vitals_pages",
         "Per page and Web Vital: samples, p75, and the shares rated good, needs improvement and poor; the pages "
         "with the most samples.",
         (*RANGE, *AUDIENCE, limit(50)),
+    ),
+    Query(
+        "vitals_summary",
+        "Per Web Vital over every page narrowed to: samples, p75, and the shares rated good, needs improvement "
+        "and poor.",
+        (*RANGE, *AUDIENCE),
     ),
     Query("vitals_trend", "p75 and samples of each Web Vital per time bucket.", (*RANGE, *AUDIENCE, BUCKET)),
     Query(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from analytics.anomalies import netloc_sql
 from analytics.queries.audience import narrowed
+from analytics.routes import ROUTE
 
 _VIEWS = narrowed("page_views", "ts, session_id, user_id")
 #: The referring host, "(direct)" when none, "(same site)" when it is the page's own host.
@@ -15,6 +16,19 @@ _REFERRER = f"""CASE WHEN coalesce(referrer, '') = '' THEN '(direct)'
     WHEN {netloc_sql("referrer")} = {netloc_sql("page_url")} THEN '(same site)' ELSE {netloc_sql("referrer")} END"""
 
 SQL = {
+    "audience_facets": (
+        f"""WITH pv AS (SELECT page_url, release, browser, device_type, country FROM page_views
+            WHERE ts >= $since AND ts < $until AND ($project IS NULL OR project = $project)),
+        facets AS (
+            SELECT 'route' AS facet, {ROUTE} AS value, count(*) AS views FROM pv GROUP BY ALL
+            UNION ALL SELECT 'release', release, count(*) FROM pv GROUP BY ALL
+            UNION ALL SELECT 'browser', browser, count(*) FROM pv GROUP BY ALL
+            UNION ALL SELECT 'device', device_type, count(*) FROM pv GROUP BY ALL
+            UNION ALL SELECT 'country', country, count(*) FROM pv GROUP BY ALL)
+        SELECT facet, value, views FROM facets WHERE coalesce(value, '') <> ''
+        QUALIFY row_number() OVER (PARTITION BY facet ORDER BY views DESC, value) <= $limit
+        ORDER BY facet, views DESC, value"""
+    ),
     "traffic_totals": (
         f"""WITH pv AS {_VIEWS}, e AS {narrowed("errors", "ts")},
         counted AS (SELECT (SELECT count(*) FROM pv) AS page_views,

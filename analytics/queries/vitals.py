@@ -31,6 +31,7 @@ SQL = {
         pages AS (SELECT route FROM v GROUP BY route ORDER BY count(*) DESC, route LIMIT $limit)
         SELECT route, name, {_SHARES} FROM v SEMI JOIN pages USING (route) GROUP BY ALL ORDER BY route, name"""
     ),
+    "vitals_summary": f"SELECT name, {_SHARES} FROM {VITALS} GROUP BY name ORDER BY name",
     "vitals_trend": (
         f"""SELECT time_bucket(to_seconds($bucket_seconds), ts) AS minute, name, count(*) AS samples,
                quantile_cont(value, 0.75) AS p75

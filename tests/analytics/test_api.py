@@ -42,7 +42,8 @@ def test_named_queries_are_listed_and_checked(http, analytics):
         "check_results_per_minute", "host_metrics_per_minute",
         "alerts", "alert_messages", "alerts_firing", "silences", "daily_reports", "daily_report",
         "vitals_pages", "vitals_trend", "vitals_histogram", "vitals_breakdown", "vitals_attribution", "vitals_phases",
-        "vitals_releases", "traffic_totals", "traffic_trend", "traffic_pages", "traffic_by",
+        "vitals_releases", "vitals_summary", "audience_facets",
+        "traffic_totals", "traffic_trend", "traffic_pages", "traffic_by",
         "network_targets", "network_trend", "network_pages", "resource_failures_by_url",
     }  # fmt: skip
     bad = http.get(f"{analytics.url}/v1/queries/top_messages", params={"limit": "x"})

@@ -163,3 +163,16 @@ def test_resources_by_url_without_their_query(con):
         404,
     )
     assert image["same_host"] is True
+
+
+def test_vitals_summary_over_every_page(con):
+    summary = {r["name"]: r for r in query(con, "vitals_summary")}
+    assert (summary["LCP"]["samples"], summary["CLS"]["samples"]) == (6, 1)
+    assert summary["LCP"]["p75"] == pytest.approx(3750.0)
+
+
+def test_audience_facets_of_the_page_views(con):
+    facets = [(r["facet"], r["value"], r["views"]) for r in query(con, "audience_facets")]
+    assert ("route", "/", 2) in facets
+    assert ("route", "/product/:id", 2) in facets
+    assert [f for f in facets if f[0] == "country"] == [("country", "DE", 2), ("country", "FR", 2)]
