@@ -63,10 +63,11 @@ def local_checks(collector_url: str, analytics_url: str, dashboard_url: str) -> 
     ]
 
 
-def demo_checks(demo_url: str) -> list[dict[str, Any]]:
-    """The demo site's pages and its API, as a shop's uptime checks would be."""
+def demo_checks(demo_url: str, region: str) -> list[dict[str, Any]]:
+    """The demo site's pages and its API, as a shop's uptime checks would be; the home page is asked with the region,
+    so the demo site can be slow for one region (``vigil/demo/site.py``)."""
     return [
-        {"name": "demo-home", "type": "http", "url": f"{demo_url}/", "interval": 10.0, "timeout": 5.0,
+        {"name": "demo-home", "type": "http", "url": f"{demo_url}/?probe={region}", "interval": 10.0, "timeout": 5.0,
          "expected_status": [200], "max_latency_ms": 2000.0},
         {"name": "demo-tcp", "type": "tcp", "target": demo_url.removeprefix("http://").rstrip("/"),
          "interval": 10.0, "timeout": 5.0},

@@ -30,7 +30,9 @@ from contracts.settings import ConfigError, load
 from dashboard.settings import DashboardSettings
 from dashboard.users import Users, users_file
 from vigil import redis_server, self_probe
+from vigil.demo import fleet
 from vigil.demo.site import mail_port, vendor_port
+from vigil.demo.traffic import COUNTRY_HEADER
 from vigil.supervise import Child, Supervisor
 
 
@@ -129,8 +131,11 @@ def children(p: Plan, project: Project) -> list[Child]:
         maxmemory = redis_maxmemory(p.collector.max_backlog_bytes) if p.collector.max_backlog_bytes else 0
         command = redis_server.command(p.data_dir, sock=sock, maxmemory=maxmemory)
         result.append(Child("redis", command, ready=_redis_ok(p.redis_url)))
-    analytics_env = env
+    analytics_env = collector_env = env
     if p.demo_port is not None:
+        # The demo's visitors come from several countries, as a CDN in front of the collector would say.
+        if not p.collector.country_header:
+            collector_env = {**env, "VIGIL_COLLECTOR_COUNTRY_HEADER": COUNTRY_HEADER}
         # The demo's traffic is dense: two minutes are enough to judge by, so a break shows a few minutes after start.
         analytics_env = {**DEMO_CORRELATION, **demo_alerts(p.demo_port), **env}
     result += [
@@ -140,7 +145,9 @@ def children(p: Plan, project: Project) -> list[Child]:
             analytics_env,
             ready=_http_ok(f"{p.dashboard.analytics_url}/healthz"),
         ),
-        Child("collector", [*vigil, "serve", "collector"], env, ready=_http_ok(f"{_local(p.collector)}/readyz")),
+        Child(
+            "collector", [*vigil, "serve", "collector"], collector_env, ready=_http_ok(f"{_local(p.collector)}/readyz")
+        ),
         Child("dashboard", [*vigil, "serve", "dashboard"], env, ready=_http_ok(f"{_local(p.dashboard)}/healthz")),
         _probe(
             p,
@@ -160,8 +167,8 @@ def children(p: Plan, project: Project) -> list[Child]:
                 ready=_http_ok(f"http://127.0.0.1:{p.demo_port}/"),
             ),
             Child("demo-traffic", [*vigil, "serve", "demo-traffic"], demo_env),
-            *(_probe(p, project, region, self_probe.demo_checks(f"http://127.0.0.1:{p.demo_port}"), host_metrics=False)
-              for region in self_probe.DEMO_REGIONS),
+            *(_probe(p, project, region, self_probe.demo_checks(f"http://127.0.0.1:{p.demo_port}", region),
+                     host_metrics=False) for region in self_probe.DEMO_REGIONS),
         ]  # fmt: skip
     return result
 
@@ -234,10 +241,12 @@ def login_line(data_dir: Path, *, demo_user: bool) -> str:
 
 
 def declare_demo_api(data_dir: Path, project: Project, demo_port: int) -> None:
-    """The demo shop's API as a service of the demo project (its checks, its URLs), unless one is declared already:
+    """The demo shop's API as a service of the demo project (its checks, its URLs, the demo fleet's machines that
+    serve it), unless one is declared already:
     correlation then knows the shop's failing API from its third party (docs/correlation.md)."""
     if not any(s.name == DEMO_SERVICE for s in project.services):
-        api = Service(DEMO_SERVICE, url_prefixes=(f"http://127.0.0.1:{demo_port}/api/",), checks=(DEMO_SERVICE,))
+        api = Service(DEMO_SERVICE, url_prefixes=(f"http://127.0.0.1:{demo_port}/api/",), checks=(DEMO_SERVICE,),
+                      hosts=fleet.api_hosts())  # fmt: skip
         save_service(data_dir, project.name, DEMO_SERVICE, api)
 
 

@@ -26,12 +26,12 @@ def test_generated_traffic_is_accepted_by_the_collector(http, collector, demo_pr
     stop = threading.Event()
     statuses: list[int] = []
 
-    def send(body, user_agent):  # type: ignore[no-untyped-def]
+    def send(body, headers):  # type: ignore[no-untyped-def]
         response = http.post(
             f"{collector.url}/api/{demo_project.id}/events",
             params={"key": demo_project.public_key},
             json=body,
-            headers={"User-Agent": user_agent},
+            headers=headers,
         )
         statuses.append(response.status_code)
         if len(statuses) == 40:
@@ -58,7 +58,8 @@ def test_stacks_follow_each_browser_family():
     rng = random.Random(1)
     seen = {}
     for _ in range(200):
-        body, user_agent = batch(rng, 1_764_072_000_000)
+        body, headers = batch(rng, 1_764_072_000_000)
+        user_agent = headers["User-Agent"]
         family = next(b.family for b in BROWSERS if b.user_agent == user_agent)
         errors = [e for e in body["events"] if e["type"] == "error"]  # type: ignore[attr-defined]
         if errors:
@@ -194,7 +195,8 @@ def test_each_demo_failure_is_one_issue_whatever_the_browser_or_release(redis_cl
     rng = random.Random(3)
     entries = []
     for n in range(400):
-        body, user_agent = batch(rng, T0 + n * 1000)
+        body, headers = batch(rng, T0 + n * 1000)
+        user_agent = headers["User-Agent"]
         decoded = decode_batch(json.dumps(body).encode()).batch
         entries.append(encode_entry(StreamEntry(project_id=1, project="demo", received_at=T0 + n * 1000,
                                                 user_agent=user_agent, batch=decoded)))  # fmt: skip

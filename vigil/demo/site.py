@@ -10,6 +10,10 @@ party to correlation). ``vigil demo break backend`` (or ``vendor``) makes one of
 answer 503 for a while, through ``run/demo-break.json`` in the data directory: the demo
 traffic, and any browser on the pages, then see what users see when it fails.
 
+The demo's probe regions check its home page with ``?probe=REGION``: the region ``demo-eu``
+sees it slow two minutes in every ten (``slow_for``), so the Checks page has a slowdown in one
+region to show in its phase timings.
+
 It also stands in for the people Vigil alerts: a mailbox (an SMTP server on the port after
 the third party's, plain SMTP on loopback) keeps each e-mail in ``run/demo-mail/``, and
 ``POST /hooks/alerts`` keeps each webhook's JSON as a line of ``run/demo-webhooks.jsonl``.
@@ -18,6 +22,7 @@ the third party's, plain SMTP on loopback) keeps each e-mail in ``run/demo-mail/
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import os
@@ -151,9 +156,21 @@ def page(path: str, title: str, collector_url: str, project_id: int, key: str, v
 <script src="/app.js"></script>{widget}</body></html>"""
 
 
+#: The probe region that sees the shop slow now and then: two minutes in every ten, its pages take
+#: ``SLOW_SECONDS`` longer to answer it (still under the checks' latency limit: slow, not down).
+SLOW_REGION = "demo-eu"
+SLOW_SECONDS = 0.8
+
+
+def slow_for(region: str, now: float) -> bool:
+    return region == SLOW_REGION and int(now // 60) % 10 in (4, 5)
+
+
 def create_app(collector_url: str, project_id: int, key: str, data_dir: Path, vendor_url: str = "") -> Starlette:
     async def show(request: Request) -> Response:
         path = request.url.path
+        if slow_for(request.query_params.get("probe", ""), time.time()):
+            await asyncio.sleep(SLOW_SECONDS)
         return HTMLResponse(page(path, PAGES.get(path, "Not found"), collector_url, project_id, key, vendor_url))
 
     async def app_js(request: Request) -> Response:

@@ -10,10 +10,16 @@ Each visit also calls the demo shop's API and loads the third party's widget for
 (``vigil/demo/site.py``), and reports what failed as the beacon would: a failed request,
 a failed resource. So ``vigil demo break backend`` (or ``vendor``) shows in the traffic
 as it would from real users, and correlation blames the part that broke.
+
+Each page view comes with its timings and Web Vitals, and with what else failed on the page
+(``vigil/demo/experience.py``); visitors come from several countries (the header a CDN would
+set). A thread reports the host metrics of a simulated fleet of 200 machines
+(``vigil/demo/fleet.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import secrets
@@ -29,8 +35,10 @@ from typing import TypeVar
 import httpx
 
 from collector.settings import CollectorSettings
+from contracts.beacon import MAX_EVENTS
 from contracts.projects import ensure_demo_project
 from contracts.settings import load
+from vigil.demo import experience, fleet
 from vigil.demo.site import vendor_port
 
 SITE = f"http://127.0.0.1:{os.environ.get('VIGIL_DEMO_PORT', '8474')}"
@@ -39,6 +47,9 @@ RELEASES = [("shop@1.4.2", 1), ("shop@1.5.0", 3)]
 T = TypeVar("T")
 
 PAGES = [("/", 3), ("/product/42", 4), ("/cart", 2), ("/checkout", 1)]
+#: The header a CDN in front of the collector names the visitor's country in; ``vigil demo`` has the collector
+#: trust it (``[collector] country_header``).
+COUNTRY_HEADER = "CF-IPCountry"
 
 
 @dataclass(frozen=True)
@@ -156,18 +167,22 @@ def failed_calls(http: httpx.Client, now_ms: int) -> list[dict[str, object]]:
 
 def batch(
     rng: random.Random, now_ms: int, calls: list[dict[str, object]] | None = None, since_ms: int = 0
-) -> tuple[dict[str, object], str]:
-    """One visit's batch: 1-4 page views, for some visits 1-5 errors, and ``calls`` that failed; and the
-    User-Agent it is sent with. No page view is older than ``since_ms`` (the traffic's start: no visit before it)."""
+) -> tuple[dict[str, object], dict[str, str]]:
+    """One visit's batch: 1-4 page views with their timings, Web Vitals and what else failed on them
+    (``vigil/demo/experience.py``), for some visits 1-5 errors, and ``calls`` that failed; and the headers it is
+    sent with (the browser's User-Agent, and the visitor's country as a CDN in front of the collector says it).
+    No event is older than ``since_ms`` (the traffic's start: no visit before it) nor newer than ``now_ms``."""
     browser = _pick(rng, [(b, b.weight) for b in BROWSERS])
     release = _pick(rng, RELEASES)
     page = _pick(rng, PAGES)
     script = f"{SITE}/static/app.{'9c1e' if release.endswith('1.5.0') else '41ab'}.js"
-    events: list[dict[str, object]] = [
-        {"type": "pageview", "event_id": secrets.token_hex(16), "ts": max(since_ms, now_ms - rng.randint(4000, 9000)),
-         "page_url": SITE + _pick(rng, PAGES), "navigation": "navigate"}
-        for _ in range(rng.randint(1, 4))
-    ]  # fmt: skip
+    mobile = browser.name.endswith(("Android", "iOS"))
+    events: list[dict[str, object]] = []
+    ts, referrer = now_ms - rng.randint(12_000, 20_000), _pick(rng, experience.REFERRERS)
+    for _ in range(rng.randint(1, 4)):
+        route = _pick(rng, PAGES)
+        events += experience.page_view(rng, SITE, route, ts, referrer, release, mobile, VENDOR)
+        ts, referrer = ts + rng.randint(2000, 5000), SITE + route
     failing = rng.random() < FAILING_VISITS.get(release, 0.3)
     for _ in range(rng.randint(1, 5) if failing else 0):
         failure = _pick(rng, [(f, f.weight * _release_boost(f, release)) for f in FAILURES])
@@ -186,6 +201,8 @@ def batch(
             "mechanism": failure.mechanism,
         })  # fmt: skip
     events += calls or []
+    for event in events:
+        event["ts"] = min(max(since_ms, int(event["ts"])), now_ms)  # type: ignore[call-overload]
     body = {
         "v": 1,
         "batch_id": secrets.token_hex(16),
@@ -195,31 +212,37 @@ def batch(
         "session_id": secrets.token_hex(8),
         "user_id": f"demo-user-{rng.randrange(USERS)}",
         "sdk": "vigil-demo/0.1.0",
-        "events": events,
+        "events": events[:MAX_EVENTS],
     }
-    return body, browser.user_agent
+    return body, {"User-Agent": browser.user_agent, COUNTRY_HEADER: _pick(rng, experience.COUNTRIES)}
 
 
 def generate(
-    send: Callable[[dict[str, object], str], int],
+    send: Callable[[dict[str, object], dict[str, str]], int],
     stop: threading.Event,
     *,
     interval: float = 0.7,
     seed: int | None = None,
     calls: Callable[[int], list[dict[str, object]]] | None = None,
+    report: Callable[[list[dict[str, object]], dict[str, str]], object] | None = None,
 ) -> int:
     """Send batches every ``interval`` seconds until ``stop``; returns how many were accepted.
 
-    ``calls`` makes a visit's calls to the shop's backends and returns those that failed.
+    ``calls`` makes a visit's calls to the shop's backends and returns those that failed;
+    ``report`` sends what the browser itself reports (NEL) when the vendor's tracking call timed out.
     """
     rng = random.Random(seed)
     accepted = 0
     began_ms = time.time_ns() // 1_000_000
     while not stop.is_set():
         now_ms = time.time_ns() // 1_000_000
-        body, user_agent = batch(rng, now_ms, calls(now_ms) if calls else None, since_ms=began_ms)
-        status = send(body, user_agent)
+        body, headers = batch(rng, now_ms, calls(now_ms) if calls else None, since_ms=began_ms)
+        status = send(body, headers)
         accepted += status == 202
+        timeouts = [e for e in body["events"] if e.get("url") == VENDOR + "/track"]  # type: ignore[attr-defined]
+        if report and timeouts:
+            report([experience.nel_report(VENDOR, str(e["page_url"]), headers["User-Agent"]) for e in timeouts],
+                   headers)  # fmt: skip
         stop.wait(interval if status in {202, 0} or status < 500 else 5.0)
     return accepted
 
@@ -238,16 +261,28 @@ def run(data_dir: Path) -> None:
     signal.signal(signal.SIGINT, request_stop)
     with httpx.Client(timeout=5.0) as http:
 
-        def send(body: dict[str, object], user_agent: str) -> int:
+        def send(body: dict[str, object], headers: dict[str, str]) -> int:
             try:
-                response = http.post(
-                    url,
-                    params={"key": project.public_key},
-                    json=body,
-                    headers={"User-Agent": user_agent, "Origin": SITE},
-                )
+                response = http.post(url, params={"key": project.public_key}, json=body,
+                                     headers={**headers, "Origin": SITE})  # fmt: skip
             except httpx.HTTPError:
                 return 0
             return response.status_code
 
-        generate(send, stop, calls=lambda now_ms: failed_calls(http, now_ms))
+        def report(reports: list[dict[str, object]], headers: dict[str, str]) -> None:
+            with contextlib.suppress(httpx.HTTPError):
+                http.post(f"{collector_url}/api/{project.id}/reports", params={"key": project.public_key},
+                          json=reports, headers={**headers, "Content-Type": "application/reports+json"})  # fmt: skip
+
+        def send_probes(body: bytes) -> int:
+            try:
+                response = http.post(f"{collector_url}/api/{project.id}/probes", content=body,
+                                     headers={"Authorization": f"Bearer {project.secret_token}"})  # fmt: skip
+            except httpx.HTTPError:
+                return 0
+            return response.status_code
+
+        machines = threading.Thread(target=fleet.report, args=(send_probes, stop), name="demo-fleet", daemon=True)
+        machines.start()
+        generate(send, stop, calls=lambda now_ms: failed_calls(http, now_ms), report=report)
+        machines.join(10)
