@@ -216,7 +216,8 @@ _DECLARED = [
     ),
     Query(
         "vitals_releases",
-        "Per page, Web Vital and release: samples, p75, and when the release was first seen (in the range).",
+        "Per page, Web Vital (LCP, INP, CLS) and release: when the release was first seen (in the range), samples, "
+        "p75, and the 95 % confidence interval of the p75 (p75_low, p75_high).",
         (*RANGE, *AUDIENCE, limit(500)),
     ),
     # Traffic: the denominators of every rate.

@@ -118,12 +118,20 @@ def _service(part: str, data_dir: Path, env: dict[str, str], ready_path: str, po
 
 
 @pytest.fixture
-def collector(data_dir: Path, demo_project: Project, redis_url: str) -> Iterator[Service]:
+def collector_env() -> dict[str, str]:
+    """More settings for the collector: a test module overrides this fixture to give some."""
+    return {}
+
+
+@pytest.fixture
+def collector(
+    data_dir: Path, demo_project: Project, redis_url: str, collector_env: dict[str, str]
+) -> Iterator[Service]:
     """A real collector (uvicorn) on a free port, re-reading projects every 0.2 s."""
     service = _service(
         "collector",
         data_dir,
-        {"VIGIL_REDIS_URL": redis_url, "VIGIL_COLLECTOR_PROJECT_RELOAD_SECONDS": "0.2"},
+        {"VIGIL_REDIS_URL": redis_url, "VIGIL_COLLECTOR_PROJECT_RELOAD_SECONDS": "0.2", **collector_env},
         "/healthz",
     )
     yield service

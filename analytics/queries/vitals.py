@@ -1,7 +1,9 @@
 """The SQL of the Web Vitals queries: per page p75 and ratings, trend, spread, breakdowns, attribution, releases.
 
 A metric reported again as it changes (CLS, INP: the same ``metric_key``) counts once, with
-its latest value in the range, as in the rollups. p75 is ``quantile_cont`` (interpolated).
+its latest value in the range, as in the rollups. p75 is ``quantile_cont`` (interpolated); per
+release it comes with its 95 % confidence interval, so a page said to be slower since a release
+is slower beyond chance.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ _COLUMNS = "project_id, metric_key, name, value, rating, release, browser, devic
 VITALS = f"""(SELECT * FROM {narrowed("web_vitals", _COLUMNS)}
     QUALIFY metric_key IS NULL
          OR row_number() OVER (PARTITION BY project_id, metric_key ORDER BY ts DESC, value DESC) = 1)"""
+#: The 95 % confidence interval of a p75 without assuming a distribution: the sorted samples at the ranks
+#: n·0.75 ± 1.96·√(n·0.75·0.25) (the binomial's normal approximation).
+_Z = 1.96
 _SHARES = """count(*) AS samples, quantile_cont(value, 0.75) AS p75,
     round(avg((rating = 'good')::INTEGER), 4) AS good,
     round(avg((rating = 'needs-improvement')::INTEGER), 4) AS needs_improvement,
@@ -59,9 +64,13 @@ SQL = {
         GROUP BY ALL ORDER BY min(p.rowid), phase"""
     ),
     "vitals_releases": (
-        f"""SELECT route, name, coalesce(release, '') AS release, min(ts) AS first_seen, count(*) AS samples,
-               quantile_cont(value, 0.75) AS p75
-        FROM {VITALS} WHERE name IN ('LCP', 'INP', 'CLS')
-        GROUP BY ALL ORDER BY route, name, first_seen LIMIT $limit"""
+        f"""WITH g AS (
+            SELECT route, name, coalesce(release, '') AS release, min(ts) AS first_seen, count(*) AS samples,
+                   quantile_cont(value, 0.75) AS p75, list(value ORDER BY value) AS sorted
+            FROM {VITALS} WHERE name IN ('LCP', 'INP', 'CLS') GROUP BY ALL)
+        SELECT route, name, release, first_seen, samples, p75,
+               sorted[greatest(1, floor(samples * 0.75 - {_Z} * sqrt(samples * 0.1875))::INTEGER)] AS p75_low,
+               sorted[least(samples, ceil(samples * 0.75 + {_Z} * sqrt(samples * 0.1875))::INTEGER + 1)] AS p75_high
+        FROM g ORDER BY route, name, first_seen, release LIMIT $limit"""
     ),
 }

@@ -114,8 +114,12 @@ def test_vitals_histogram_breakdown_attribution_and_phases(con):
     assert phases == {"ttfb": 200.0, "load_delay": 1950.0}
 
 
-def test_vitals_per_release(con):
-    releases = [(r["route"], r["release"], r["samples"]) for r in query(con, "vitals_releases")]
+def test_vitals_per_release_with_the_confidence_interval_of_their_p75(con):
+    found = query(con, "vitals_releases")
+    assert all(r["p75_low"] <= r["p75"] <= r["p75_high"] for r in found)
+    product = next(r for r in found if (r["route"], r["release"]) == ("/product/:id", "1.0"))
+    assert (product["p75_low"], product["p75_high"]) == (1000.0, 4000.0)  # 4 samples: wide
+    releases = [(r["route"], r["release"], r["samples"]) for r in found]
     assert ("/product/:id", "1.0", 4) in releases
     assert ("/product/:id", "2.0", 1) in releases
 

@@ -38,7 +38,7 @@ def test_generated_traffic_is_accepted_by_the_collector(http, collector, demo_pr
             stop.set()
         return response.status_code
 
-    accepted = generate(send, stop, interval=0, seed=7)
+    accepted = generate(send, stop, interval=0, seed=7, rollout_ms=0)
 
     assert (accepted, set(statuses)) == (40, {202})
     entries = [decode_entry(p) for _, fields in redis_client.xrange(EVENTS_STREAM) for p in payloads(fields)]

@@ -44,6 +44,8 @@ from vigil.demo.site import vendor_port
 SITE = f"http://127.0.0.1:{os.environ.get('VIGIL_DEMO_PORT', '8474')}"
 VENDOR = f"http://127.0.0.1:{vendor_port(int(os.environ.get('VIGIL_DEMO_PORT', '8474')))}"
 RELEASES = [("shop@1.4.2", 1), ("shop@1.5.0", 3)]
+#: For this long after the traffic starts every visitor has 1.4.2: then 1.5.0 rolls out, so it is seen later.
+ROLLOUT_MS = 30_000
 T = TypeVar("T")
 
 PAGES = [("/", 3), ("/product/42", 4), ("/cart", 2), ("/checkout", 1)]
@@ -166,14 +168,19 @@ def failed_calls(http: httpx.Client, now_ms: int) -> list[dict[str, object]]:
 
 
 def batch(
-    rng: random.Random, now_ms: int, calls: list[dict[str, object]] | None = None, since_ms: int = 0
+    rng: random.Random,
+    now_ms: int,
+    calls: list[dict[str, object]] | None = None,
+    since_ms: int = 0,
+    rollout_ms: int = ROLLOUT_MS,
 ) -> tuple[dict[str, object], dict[str, str]]:
     """One visit's batch: 1-4 page views with their timings, Web Vitals and what else failed on them
     (``vigil/demo/experience.py``), for some visits 1-5 errors, and ``calls`` that failed; and the headers it is
     sent with (the browser's User-Agent, and the visitor's country as a CDN in front of the collector says it).
-    No event is older than ``since_ms`` (the traffic's start: no visit before it) nor newer than ``now_ms``."""
+    No event is older than ``since_ms`` (the traffic's start: no visit before it) nor newer than ``now_ms``;
+    the newer release is only seen ``rollout_ms`` after the start."""
     browser = _pick(rng, [(b, b.weight) for b in BROWSERS])
-    release = _pick(rng, RELEASES)
+    release = _pick(rng, RELEASES) if now_ms - since_ms >= rollout_ms else RELEASES[0][0]
     page = _pick(rng, PAGES)
     script = f"{SITE}/static/app.{'9c1e' if release.endswith('1.5.0') else '41ab'}.js"
     mobile = browser.name.endswith(("Android", "iOS"))
@@ -225,6 +232,7 @@ def generate(
     seed: int | None = None,
     calls: Callable[[int], list[dict[str, object]]] | None = None,
     report: Callable[[list[dict[str, object]], dict[str, str]], object] | None = None,
+    rollout_ms: int = ROLLOUT_MS,
 ) -> int:
     """Send batches every ``interval`` seconds until ``stop``; returns how many were accepted.
 
@@ -236,7 +244,7 @@ def generate(
     began_ms = time.time_ns() // 1_000_000
     while not stop.is_set():
         now_ms = time.time_ns() // 1_000_000
-        body, headers = batch(rng, now_ms, calls(now_ms) if calls else None, since_ms=began_ms)
+        body, headers = batch(rng, now_ms, calls(now_ms) if calls else None, began_ms, rollout_ms)
         status = send(body, headers)
         accepted += status == 202
         timeouts = [e for e in body["events"] if e.get("url") == VENDOR + "/track"]  # type: ignore[attr-defined]
