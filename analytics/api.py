@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Lifespan
 
-from analytics import alerts, incidents, report, triage, user_sql
+from analytics import incidents, report, silences, triage, user_sql
 from analytics.consume import Consumer
 from analytics.queries import run_query
 from analytics.store import cursor
@@ -199,7 +199,7 @@ def create_api(
                 raise alerts_contract.SilenceError(f"no project named {given.project[:60]!r}")
             now = datetime.now(UTC).replace(tzinfo=None)
             return _json(
-                200, await run_in_threadpool(on_cursor(lambda c: alerts.create_silence(c, project, given, now)))
+                200, await run_in_threadpool(on_cursor(lambda c: silences.create_silence(c, project, given, now)))
             )
         except alerts_contract.SilenceError as e:
             return _json(404 if str(e).startswith("no ") else 400, {"error": str(e)})
@@ -214,7 +214,7 @@ def create_api(
         try:
             end = alerts_contract.decode_silence_end(body)
             now = datetime.now(UTC).replace(tzinfo=None)
-            work = on_cursor(lambda c: alerts.end_silence(c, end.silence_id, end.actor, now))
+            work = on_cursor(lambda c: silences.end_silence(c, end.silence_id, end.actor, now))
             return _json(200, await run_in_threadpool(work))
         except alerts_contract.SilenceError as e:
             return _json(404 if str(e).startswith("no ") else 400, {"error": str(e)})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics import alerts, notify
+from analytics import alerts, notify, silences
 from analytics.notify import Delivery, Smtp
 from analytics.queries import run_query
 from contracts.alerts import Channel, Rule, Silence, parse_alerting
@@ -170,7 +170,7 @@ def test_a_storm_of_500_new_issues_is_one_message_with_nothing_from_the_events_u
 
 def test_a_silence_keeps_a_rule_quiet_until_its_end_and_its_alerts_are_kept(redis_client, con, hooks):
     projects = project(Rule("checkout down", "check_down", ("hook",)), channels=(Channel("hook", webhook=hooks.url()),))
-    silence = alerts.create_silence(
+    silence = silences.create_silence(
         con, projects[1], Silence("demo", 30, "ana", "checkout down", "checkout", "deploy"), NOW
     )
     up(redis_client, NOW - timedelta(minutes=10))
@@ -368,7 +368,7 @@ def test_a_ticket_slo_on_good_vitals_burns_and_recovers(redis_client, con):
 
 def test_what_fired_under_a_silence_is_told_once_the_silence_is_over(redis_client, con, hooks):
     projects = project(Rule("checkout down", "check_down", ("hook",)), channels=(Channel("hook", webhook=hooks.url()),))
-    alerts.create_silence(con, projects[1], Silence("demo", 30, "ana"), NOW)
+    silences.create_silence(con, projects[1], Silence("demo", 30, "ana"), NOW)
     up(redis_client, NOW - timedelta(minutes=10))
     down(redis_client, NOW - timedelta(minutes=3))
     consume(redis_client, con)
