@@ -7,10 +7,11 @@ only ever touches what the evaluation (``analytics/alerts.py``) has committed:
    then go out together as one message (a storm of 500 new issues is one message). After a
    message, the rule's next one to that channel waits until ``group_interval`` has passed.
    A message is written (``alert_messages``, its alerts pointing at it) before it is sent.
-2. **Delivery.** A pending message due is rendered for its channel and sent. Delivered, it
-   is ``sent``; refused for good (a webhook's 4xx, a recipient the server refuses) it is
-   ``failed`` at once; otherwise it is tried again after ``retry``, twice as long each time
-   (at most ``MAX_BACKOFF``), until ``give_up`` after it was due, when it is ``failed``.
+2. **Delivery.** A pending message due is rendered for its channel (``analytics/messages.py``)
+   and sent. Delivered, it is ``sent``; refused for good (a webhook's 4xx, a recipient the
+   server refuses) it is ``failed`` at once; otherwise it is tried again after ``retry``,
+   twice as long each time (at most ``MAX_BACKOFF``), until ``give_up`` after it was due,
+   when it is ``failed``.
 
 A message is marked sent after the receiver took it: if the process dies in between, the
 message is sent again after the restart, with the same id (the webhook's ``Idempotency-Key``
@@ -21,25 +22,19 @@ alert is ever put into a second message, and an alert fired once is never writte
 from __future__ import annotations
 
 import dataclasses
-import email.policy
-import html
 import json
 import logging
-import re
 import smtplib
 import ssl
 import threading
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formatdate
-from typing import Any
-from urllib.parse import quote, urlencode
 
 import duckdb
 import httpx
 
+from analytics.messages import BODIES, Content, content, email_message, message_key, one_line, report_email
 from analytics.store import transaction
 from contracts.alerts import Channel
 from contracts.projects import Project
@@ -47,18 +42,10 @@ from contracts.projects import Project
 log = logging.getLogger("vigil.analytics")
 
 MAX_BACKOFF = timedelta(minutes=15)
-#: Alerts listed in a message's text; the JSON body lists up to ``MAX_JSON_ALERTS``.
-MAX_LINES = 20
-MAX_JSON_ALERTS = 100
-MAX_SUBJECT = 200
 MAX_ERROR = 300
 WEBHOOK_TIMEOUT = 10.0
 #: Messages sent per turn; the rest wait for the next.
 BATCH = 20
-#: Headers folded no shorter than RFC 5322's limit: a subject (at most ``MAX_SUBJECT``) stays on one line.
-MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,152 +119,6 @@ def group(con: duckdb.DuckDBPyConnection, now: datetime, delivery: Delivery) -> 
             next_id += 1
             made += 1
     return made
-
-
-# Rendering.
-
-
-@dataclasses.dataclass(frozen=True)
-class Content:
-    """A message's words, before a channel's format: a subject, and one line per alert (text, link)."""
-
-    message_id: int
-    project: str
-    rule: str
-    kind: str
-    channel: str
-    subject: str
-    lines: list[tuple[str, str]]
-    more: int
-    page: str
-    alerts: list[dict[str, Any]]
-    total: int
-
-
-def _one_line(text: str, most: int) -> str:
-    text = _CONTROL.sub(" ", text).strip()
-    return text if len(text) <= most else text[: most - 1] + "…"
-
-
-def content(message: dict[str, Any], alerts: list[dict[str, Any]], dashboard_url: str) -> Content:
-    base = dashboard_url.rstrip("/")
-    project, rule, total = message["project"], message["rule"], len(alerts)
-    kind = alerts[0]["kind"] if alerts else ""
-    if total == 1:
-        subject = f"[{project}] {alerts[0]['title']}"
-    else:
-        actions = Counter(a["action"] for a in alerts)
-        counted = ", ".join(f"{n} {action}" for action, n in sorted(actions.items()))
-        what = f"{total} new issues" if kind == "new_issue" else f"{total} alerts ({counted})"
-        subject = f"[{project}] {rule}: {what}"
-    lines = []
-    for alert in alerts[:MAX_LINES]:
-        detail = json.loads(alert["detail"] or "{}")
-        path = detail.get("path") or "/alerts"
-        lines.append((_one_line(alert["title"], 500), base + path))
-    listed = []
-    for alert in alerts[:MAX_JSON_ALERTS]:
-        detail = json.loads(alert["detail"] or "{}")
-        listed.append(
-            {
-                "id": alert["alert_id"],
-                "action": alert["action"],
-                "subject": alert["subject"],
-                "title": alert["title"],
-                "ts": alert["ts"].isoformat() + "Z",
-                "url": base + (detail.get("path") or "/alerts"),
-                "detail": detail,
-            }
-        )
-    page = f"{base}/alerts?{urlencode({'project': project})}"
-    return Content(
-        message["message_id"], project, rule, kind, message["channel"], _one_line(subject, MAX_SUBJECT), lines,
-        max(total - MAX_LINES, 0), page, listed, total,
-    )  # fmt: skip
-
-
-def message_key(message_id: int) -> str:
-    """The id a receiver can tell a message sent twice by (after a crash between sending and noting it)."""
-    return f"vigil-message-{message_id}"
-
-
-def vigil_json(c: Content) -> dict[str, Any]:
-    """The documented JSON body (docs/alerts.md)."""
-    return {
-        "version": 1,
-        "id": message_key(c.message_id),
-        "project": c.project,
-        "rule": c.rule,
-        "kind": c.kind,
-        "channel": c.channel,
-        "title": c.subject,
-        "alerts_total": c.total,
-        "alerts": c.alerts,
-        "url": c.page,
-    }
-
-
-def _slack_escape(text: str) -> str:
-    # Slack's control characters: with them escaped, no text can make a link, a mention or <!channel>.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def slack_json(c: Content) -> dict[str, Any]:
-    """Slack's incoming-webhook shape: a fallback text and one mrkdwn section."""
-    lines = [f"*{_slack_escape(c.subject)}*"]
-    lines += [f"• <{quote(url, safe=':/?&=#%')}|{_slack_escape(text)}>" for text, url in c.lines]
-    if c.more:
-        lines.append(f"… and {c.more} more: <{c.page}|all alerts>")
-    return {
-        "text": _slack_escape(c.subject),
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:2900]}}],
-    }
-
-
-def _markdown_escape(text: str) -> str:
-    # Every character Markdown gives a meaning is escaped; an @ is kept from mentioning (@channel, @all).
-    return _MARKDOWN.sub(r"\\\1", text).replace("@", "@\u200b")
-
-
-def mattermost_json(c: Content) -> dict[str, Any]:
-    """Mattermost's incoming-webhook shape: Markdown text under Vigil's name."""
-    lines = [f"**{_markdown_escape(c.subject)}**"]
-    lines += [f"- [{_markdown_escape(text)}]({quote(url, safe=':/?&=#%')})" for text, url in c.lines]
-    if c.more:
-        lines.append(f"… and {c.more} more: [all alerts]({c.page})")
-    return {"username": "Vigil", "text": "\n".join(lines)}
-
-
-BODIES: dict[str, Callable[[Content], dict[str, Any]]] = {
-    "vigil": vigil_json,
-    "slack": slack_json,
-    "mattermost": mattermost_json,
-}
-
-
-def email_message(c: Content, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
-    """A text and an HTML part; everything from events escaped in the HTML."""
-    mail = EmailMessage(policy=MAIL_POLICY)
-    mail["Subject"] = c.subject
-    mail["From"] = sender
-    mail["To"] = ", ".join(recipients)
-    mail["Date"] = formatdate(localtime=False)
-    mail["Message-ID"] = f"<{message_key(c.message_id)}@{sender.rpartition('@')[2] or 'vigil'}>"
-    mail["Auto-Submitted"] = "auto-generated"
-    text = [c.subject, ""] + [f"- {line}\n  {url}" for line, url in c.lines]
-    if c.more:
-        text.append(f"… and {c.more} more: {c.page}")
-    text += ["", f"Rule {c.rule} of project {c.project}; silence or review it on {c.page}"]
-    mail.set_content("\n".join(text))
-    items = "".join(f'<li><a href="{html.escape(url)}">{html.escape(line)}</a></li>' for line, url in c.lines)
-    more = f'<p>… and {c.more} more: <a href="{html.escape(c.page)}">all alerts</a></p>' if c.more else ""
-    mail.add_alternative(
-        f'<!doctype html><html><body style="font-family:sans-serif"><h2>{html.escape(c.subject)}</h2>'
-        f'<ul>{items}</ul>{more}<p style="color:#666">Rule {html.escape(c.rule)} of project '
-        f'{html.escape(c.project)}; <a href="{html.escape(c.page)}">silence or review it</a>.</p></body></html>',
-        subtype="html",
-    )
-    return mail
 
 
 # Sending.
@@ -377,7 +218,7 @@ def deliver(
                 raise SendError(f"{type(e).__name__}: {e}") from None
         except SendError as e:
             at = clock() if clock else now
-            error = _one_line(str(e), MAX_ERROR)
+            error = one_line(str(e), MAX_ERROR)
             wait = min(delivery.retry * 2**attempts, MAX_BACKOFF)
             given_up = e.permanent or at + wait - created_at > delivery.give_up
             con.execute(
@@ -397,20 +238,6 @@ def deliver(
         )
         outcome["sent"] += 1
     return outcome
-
-
-def report_email(project: str, day: str, page: str, sender: str, recipients: list[str]) -> EmailMessage:
-    """A daily report as an e-mail: the page itself as the HTML part, a pointer to it as the text part."""
-    mail = EmailMessage(policy=MAIL_POLICY)
-    mail["Subject"] = _one_line(f"[{project}] Daily error report for {day}", MAX_SUBJECT)
-    mail["From"] = sender
-    mail["To"] = ", ".join(recipients)
-    mail["Date"] = formatdate(localtime=False)
-    mail["Message-ID"] = f"<vigil-report-{project}-{day}@{sender.rpartition('@')[2] or 'vigil'}>"
-    mail["Auto-Submitted"] = "auto-generated"
-    mail.set_content(f"Vigil's daily error report of {project} for {day}: open the HTML part of this message.")
-    mail.add_alternative(page, subtype="html")
-    return mail
 
 
 def deliver_reports(con: duckdb.DuckDBPyConnection, now: datetime, delivery: Delivery) -> dict[str, int]:
@@ -439,7 +266,7 @@ def deliver_reports(con: duckdb.DuckDBPyConnection, now: datetime, delivery: Del
             con.execute(
                 """UPDATE daily_reports SET mail_attempts = mail_attempts + 1, mail_error = ?, mail_status = ?,
                    mail_next_attempt_at = ? WHERE project_id = ? AND day = ?""",
-                [_one_line(str(e), MAX_ERROR), "failed" if given_up else "pending", None if given_up else now + wait,
+                [one_line(str(e), MAX_ERROR), "failed" if given_up else "pending", None if given_up else now + wait,
                  *key],
             )  # fmt: skip
             outcome["failed" if given_up else "retried"] += 1
