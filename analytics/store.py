@@ -17,7 +17,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analytics.tables import CONCLUSIONS, DERIVED, SQL_TYPES, TABLES, create_sql
+from analytics.conclusions import CONCLUSIONS
+from analytics.tables import DERIVED, SQL_TYPES, TABLES, create_sql
 
 SCHEMA_VERSION = 10
 #: The name the file is attached under; every connection and cursor on it works there.

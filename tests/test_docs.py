@@ -10,8 +10,9 @@ import click
 import msgspec
 import pytest
 
+from analytics.conclusions import CONCLUSIONS
 from analytics.settings import AnalyticsSettings
-from analytics.tables import CONCLUSIONS, DERIVED, TABLES
+from analytics.tables import DERIVED, TABLES
 from collector.settings import CollectorSettings
 from contracts.beacon import Batch, Event
 from contracts.queries import QUERIES
