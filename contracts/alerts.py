@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from contracts.services import strings
+
 MAX_RULES = 50
 MAX_CHANNELS = 20
 MAX_ITEMS = 50
@@ -129,17 +131,6 @@ class Rule:
         return "; ".join(parts)
 
 
-def _strings(raw: object, key: str, where: str, limit: int = MAX_ITEMS) -> tuple[str, ...]:
-    if not isinstance(raw, list) or not all(isinstance(s, str) and s for s in raw):
-        raise ValueError(f"{where}: {key} must be a list of non-empty strings")
-    if len(raw) > limit:
-        raise ValueError(f"{where}: {key} holds more than {limit} entries")
-    long = next((s for s in raw if len(s) > MAX_TEXT), None)
-    if long is not None:
-        raise ValueError(f"{where}: {key} entry longer than {MAX_TEXT} characters: {long[:40]!r}…")
-    return tuple(dict.fromkeys(raw))
-
-
 def _name(item: dict[str, Any], where: str) -> str:
     name = item.get("name")
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
@@ -161,7 +152,7 @@ def parse_channel(item: object, where: str) -> Channel:
     if "email" in item:
         if "format" in item:
             raise ValueError(f"{where}: format is for webhooks; e-mail is always text and HTML")
-        addresses = _strings(item["email"], "email", where, limit=MAX_ITEMS)
+        addresses = strings(item["email"], "email", where, limit=MAX_ITEMS)
         bad = next((a for a in addresses if not EMAIL_RE.fullmatch(a)), None)
         if not addresses or bad is not None:
             raise ValueError(f"{where}: {(bad or '')[:60]!r} is not an e-mail address (name@domain)")
@@ -209,7 +200,7 @@ def parse_rule(item: object, where: str, channels: tuple[str, ...] | None = None
     for key in takes:
         if key in _LISTS:
             raw = item.get(key, [])
-            values[key] = _strings(list(raw) if isinstance(raw, tuple) else raw, key, where)
+            values[key] = strings(list(raw) if isinstance(raw, tuple) else raw, key, where)
         elif key == "minutes":
             values[key] = _number(item, key, where, int, 1, 7 * 24 * 60)
         elif key == "users":
@@ -230,7 +221,7 @@ def parse_rule(item: object, where: str, channels: tuple[str, ...] | None = None
     bad_event = next((e for e in values.get("on", ()) if e not in INCIDENT_EVENTS), None)
     if bad_event is not None:
         raise ValueError(f"{where}: on lists {', '.join(INCIDENT_EVENTS)}, not {bad_event[:40]!r}")
-    targets = _strings(item.get("channels", []), "channels", where, limit=MAX_CHANNELS)
+    targets = strings(item.get("channels", []), "channels", where, limit=MAX_CHANNELS)
     missing = next((c for c in targets if channels is not None and c not in channels), None)
     if missing is not None:
         raise ValueError(f"{where}: no channel named {missing[:60]!r} in this project")

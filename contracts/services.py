@@ -77,11 +77,12 @@ def domain_matches(domain: str, netloc: str) -> bool:
     return host == domain
 
 
-def _strings(raw: object, key: str, where: str) -> tuple[str, ...]:
+def strings(raw: object, key: str, where: str, limit: int = MAX_ITEMS) -> tuple[str, ...]:
+    """A list of at most ``limit`` non-empty strings of ``MAX_TEXT`` characters or fewer, without repeats."""
     if not isinstance(raw, list) or not all(isinstance(s, str) and s for s in raw):
         raise ValueError(f"{where}: {key} must be a list of non-empty strings")
-    if len(raw) > MAX_ITEMS:
-        raise ValueError(f"{where}: {key} holds more than {MAX_ITEMS} entries")
+    if len(raw) > limit:
+        raise ValueError(f"{where}: {key} holds more than {limit} entries")
     long = next((s for s in raw if len(s) > MAX_TEXT), None)
     if long is not None:
         raise ValueError(f"{where}: {key} entry longer than {MAX_TEXT} characters: {long[:40]!r}…")
@@ -99,7 +100,7 @@ def parse_service(item: object, where: str) -> Service:
     if not isinstance(name, str) or not SERVICE_NAME_RE.fullmatch(name):
         raise ValueError(f"{where}: name must be 1-63 letters, digits, dots, dashes or underscores")
     where = f"{where} ({name})"
-    lists = {key: _strings(item.get(key, []), key, where) for key in _LISTS}
+    lists = {key: strings(item.get(key, []), key, where) for key in _LISTS}
     domains = tuple(d.lower() for d in lists["domains"])
     bad = next((d for d in domains if not _DOMAIN_RE.fullmatch(d)), None)
     if bad is not None:
