@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from analytics import anomalies
 from analytics.anomalies import INGEST_LAG, judge_count
 from analytics.evidence import DISK_PERCENT, FDS_PERCENT
 from contracts.alerts import Rule
@@ -49,11 +50,6 @@ class Finding:
     title: str
     detail: dict[str, Any]
     action: str = "fired"  # events only: fired, changed or resolved (an incident's activity)
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` with the ``params`` it names (DuckDB refuses others)."""
-    return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchall()
 
 
 def _in(names: tuple[str, ...], column: str) -> str:
@@ -169,7 +165,7 @@ def _users_affected(con: duckdb.DuckDBPyConnection, project: Project, rule: Rule
 
 def _checks(con: duckdb.DuckDBPyConnection, project: Project, rule: Rule, now: datetime) -> list[Finding]:
     states = ("down",) if rule.when == "check_down" else ("down", "degraded")
-    rows = _rows(
+    rows = anomalies.rows(
         con,
         f"""SELECT o."check", o.state, o.since,
                    list(r.region ORDER BY r.region) FILTER (WHERE r.state = 'down') AS down,
@@ -194,7 +190,7 @@ def _checks(con: duckdb.DuckDBPyConnection, project: Project, rule: Rule, now: d
 
 
 def _agents_lost(con: duckdb.DuckDBPyConnection, project: Project, rule: Rule, now: datetime) -> list[Finding]:
-    rows = _rows(
+    rows = anomalies.rows(
         con,
         f"""SELECT region, host, last_heartbeat FROM probe_agents WHERE project_id = $p AND state = 'lost'
             {_in(rule.regions, "region")} ORDER BY region, host""",
@@ -209,7 +205,7 @@ def _agents_lost(con: duckdb.DuckDBPyConnection, project: Project, rule: Rule, n
 
 def _host_metrics(con: duckdb.DuckDBPyConnection, project: Project, rule: Rule, now: datetime) -> list[Finding]:
     lasting = timedelta(minutes=rule.minutes)
-    rows = _rows(
+    rows = anomalies.rows(
         con,
         f"""WITH m AS (SELECT host, ts, {METRIC_SQL[rule.metric]} AS v FROM host_metrics
                        WHERE project_id = $p AND ts >= $lookback AND ts <= $now{_in(rule.hosts, 'host')})

@@ -180,7 +180,7 @@ class _Series:
     minutes: dict[datetime, float] = dataclasses.field(default_factory=lambda: defaultdict(float))
 
 
-def _sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` with the ``params`` it names (DuckDB refuses others)."""
     return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchall()
 
@@ -209,7 +209,7 @@ def detect(
         else:
             target.hours[minute.replace(minute=0)] += count
 
-    for project_id, kind, minute, count in _sql(
+    for project_id, kind, minute, count in rows(
         con,
         """SELECT project_id, kind, minute, sum(count) FROM event_counts_1m
            WHERE minute >= $low AND minute < $now AND kind IN ('errors', 'page_views') GROUP BY ALL""",
@@ -218,7 +218,7 @@ def detect(
         add(exposure[project_id] if kind == "page_views" else series[(project_id, "js_errors", "", "")], minute, count)
         if minute < window_start:
             history[project_id].add(minute)
-    for project_id, netloc, failure_class, api, minute, count in _sql(
+    for project_id, netloc, failure_class, api, minute, count in rows(
         con,
         f"""SELECT project_id, {_NETLOC} AS netloc, {_FAILURE_CLASS} AS failure_class, api = 'nel',
                    time_bucket(INTERVAL 1 MINUTE, ts) AS minute, count(*)
@@ -227,7 +227,7 @@ def detect(
     ):
         host = host_of(f"http://{netloc}/") if netloc else ""
         add(series[(project_id, "nel" if api else "failed_requests", host, failure_class)], minute, count)
-    for project_id, netloc, minute, count in _sql(
+    for project_id, netloc, minute, count in rows(
         con,
         f"""SELECT project_id, {_NETLOC} AS netloc, time_bucket(INTERVAL 1 MINUTE, ts) AS minute, count(*)
             FROM resource_failures WHERE ts >= $low AND ts < $now GROUP BY ALL""",
@@ -284,7 +284,7 @@ def _vitals(
     con: duckdb.DuckDBPyConnection, params: dict[str, datetime], window_start: datetime
 ) -> list[tuple[int, Anomaly]]:
     histograms: dict[tuple[int, str, bool], dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    for project_id, name, in_window, bucket, count in _sql(
+    for project_id, name, in_window, bucket, count in rows(
         con,
         """SELECT project_id, name, minute >= $window, bucket, sum(count) FROM vitals_1m
            WHERE minute >= $low AND minute < $now GROUP BY ALL HAVING sum(count) > 0""",
