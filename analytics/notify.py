@@ -22,14 +22,16 @@ alert is ever put into a second message, and an alert fired once is never writte
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import smtplib
 import ssl
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import duckdb
 import httpx
@@ -180,6 +182,65 @@ def send(channel: Channel, c: Content, smtp: Smtp) -> None:
         send_webhook(channel, c)
 
 
+def _send_message(
+    channel: Channel | None, message: dict[str, Any], alerts: list[dict[str, Any]], delivery: Delivery
+) -> None:
+    if channel is None:
+        raise SendError(f"project {message['project']} has no channel {message['channel']} any more", permanent=True)
+    send(channel, content(message, alerts, delivery.dashboard_url), delivery.smtp)
+
+
+def _send_report(project: str, day: date, page: str, recipients: str | None, smtp: Smtp) -> None:
+    _send_mail(smtp, report_email(project, day.isoformat(), page, smtp.sender,
+                                  [r for r in (recipients or "").split(",") if r]))  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failure:
+    """An attempt that did not go through, and what follows: tried again after ``wait``, or given up."""
+
+    error: str
+    given_up: bool
+    wait: timedelta
+    next_attempt_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.given_up else "pending"
+
+    @property
+    def outcome(self) -> str:
+        return "failed" if self.given_up else "retried"
+
+
+def _attempt(
+    send: Callable[[], None],
+    what: str,
+    attempts: int,
+    first: datetime,
+    clock: Callable[[], datetime],
+    delivery: Delivery,
+) -> _Failure | None:
+    """Try ``send`` once (after ``attempts`` before it, owed since ``first``); None when it went through.
+
+    Otherwise it is tried again after ``retry``, twice as long each time (at most ``MAX_BACKOFF``),
+    unless it was refused for good or ``give_up`` has passed since ``first``.
+    """
+    try:
+        send()
+    except SendError as e:
+        failed = e
+    except Exception as e:  # a bug or a surprise of one message must not hold back those behind it
+        log.exception("%s", what)
+        failed = SendError(f"{type(e).__name__}: {e}")
+    else:
+        return None
+    at = clock()
+    wait = min(delivery.retry * 2**attempts, MAX_BACKOFF)
+    given_up = failed.permanent or at + wait - first > delivery.give_up
+    return _Failure(one_line(str(failed), MAX_ERROR), given_up, wait, None if given_up else at + wait)
+
+
 def deliver(
     con: duckdb.DuckDBPyConnection,
     now: datetime,
@@ -206,29 +267,18 @@ def deliver(
         alerts = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
         project = projects.get(project_id)
         channel = next((c for c in project.channels if c.name == channel_name), None) if project else None
-        try:
-            if channel is None:
-                raise SendError(f"project {project_name} has no channel {channel_name} any more", permanent=True)
-            try:
-                send(channel, content(message, alerts, delivery.dashboard_url), delivery.smtp)
-            except SendError:
-                raise
-            except Exception as e:  # a bug or a surprise of one message must not hold back those behind it
-                log.exception("alerts: message %s", message_id)
-                raise SendError(f"{type(e).__name__}: {e}") from None
-        except SendError as e:
-            at = clock() if clock else now
-            error = one_line(str(e), MAX_ERROR)
-            wait = min(delivery.retry * 2**attempts, MAX_BACKOFF)
-            given_up = e.permanent or at + wait - created_at > delivery.give_up
+        sending = functools.partial(_send_message, channel, message, alerts, delivery)
+        failure = _attempt(sending, f"alerts: message {message_id}", attempts, created_at, clock or (lambda: now),
+                           delivery)  # fmt: skip
+        if failure is not None:
             con.execute(
                 """UPDATE alert_messages SET attempts = attempts + 1, last_error = ?, status = ?,
                    next_attempt_at = ? WHERE message_id = ?""",
-                [error, "failed" if given_up else "pending", None if given_up else at + wait, message_id],
+                [failure.error, failure.status, failure.next_attempt_at, message_id],
             )
-            outcome["failed" if given_up else "retried"] += 1
-            log.warning("alerts: message %s to %s: %s%s", message_id, channel_name, error,
-                        " (given up)" if given_up else f" (again in {wait.total_seconds():g} s)")  # fmt: skip
+            outcome[failure.outcome] += 1
+            then = " (given up)" if failure.given_up else f" (again in {failure.wait.total_seconds():g} s)"
+            log.warning("alerts: message %s to %s: %s%s", message_id, channel_name, failure.error, then)
             continue
         at = clock() if clock else now
         con.execute(
@@ -250,26 +300,16 @@ def deliver_reports(con: duckdb.DuckDBPyConnection, now: datetime, delivery: Del
     outcome = {"sent": 0, "retried": 0, "failed": 0}
     for project_id, project, day, page, recipients, attempts, made_at in due:
         key = [project_id, day]
-        try:
-            try:
-                mail = report_email(project, day.isoformat(), page, delivery.smtp.sender,
-                                    [r for r in (recipients or "").split(",") if r])  # fmt: skip
-                _send_mail(delivery.smtp, mail)
-            except SendError:
-                raise
-            except Exception as e:
-                log.exception("reports: the mail of %s for %s", project, day)
-                raise SendError(f"{type(e).__name__}: {e}") from None
-        except SendError as e:
-            wait = min(delivery.retry * 2**attempts, MAX_BACKOFF)
-            given_up = e.permanent or now + wait - made_at > delivery.give_up
+        sending = functools.partial(_send_report, project, day, page, recipients, delivery.smtp)
+        failure = _attempt(sending, f"reports: the mail of {project} for {day}", attempts, made_at, lambda: now,
+                           delivery)  # fmt: skip
+        if failure is not None:
             con.execute(
                 """UPDATE daily_reports SET mail_attempts = mail_attempts + 1, mail_error = ?, mail_status = ?,
                    mail_next_attempt_at = ? WHERE project_id = ? AND day = ?""",
-                [one_line(str(e), MAX_ERROR), "failed" if given_up else "pending", None if given_up else now + wait,
-                 *key],
-            )  # fmt: skip
-            outcome["failed" if given_up else "retried"] += 1
+                [failure.error, failure.status, failure.next_attempt_at, *key],
+            )
+            outcome[failure.outcome] += 1
             continue
         con.execute(
             """UPDATE daily_reports SET mail_attempts = mail_attempts + 1, mail_status = 'sent', mailed_at = ?,
