@@ -13,19 +13,15 @@ import re
 from typing import Any
 
 import dash
-import flask
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, html
 
-from contracts.alerts import KINDS, Channel, Rule, parse_channel, parse_rule
+from contracts.alerts import FORMATS, KINDS, Channel, Rule, parse_channel, parse_rule
 from contracts.projects import load_projects, save_item
 from contracts.settings import ConfigError
-from dashboard import auth, triage
-from dashboard.data import SETTINGS_KEY
-from dashboard.settings import DashboardSettings
+from dashboard import auth
+from dashboard.forms import clicked_row, data_dir, dropdown, edit_form, refusal, text_input
 from dashboard.widgets import grid
 
-#: The longest a form field may be (the form's own limit is 2,000; a request may say anything).
-MAX_FIELD = 20_000
 RULE_COLUMNS = [
     {"field": "project", "headerName": "Project", "width": 105},
     {"field": "name", "headerName": "Rule", "width": 160},
@@ -40,13 +36,10 @@ CHANNEL_COLUMNS = [
 ]
 
 
-def text_input(id: str, label: str, placeholder: str = "", width: str = "wide-input") -> html.Label:
-    return html.Label([label, dcc.Input(id=id, placeholder=placeholder, maxLength=2000, className=width)])
-
-
 def card() -> html.Div:
     """The rules and channels of every project, and the forms that edit them."""
     settings_hint = "; ".join(f"{kind}: {', '.join(takes) or 'none'}" for kind, (_, takes) in KINDS.items())
+    kinds = [{"label": f"{k}: {what}", "value": k} for k, (what, _) in KINDS.items()]
     return html.Div(
         [
             html.H3("Rules and channels"),
@@ -57,75 +50,37 @@ def card() -> html.Div:
             ),
             html.P(id="rules-empty", className="empty"),
             grid("rules-table", RULE_COLUMNS, row_id="id"),
-            html.Div(
+            *edit_form(
                 [
-                    html.Label(["Project", dcc.Dropdown(id="rule-project", placeholder="Project")]),
+                    dropdown("rule-project", "Project", placeholder="Project"),
                     text_input("rule-name", "Rule", "as checkout down"),
-                    html.Label(
-                        [
-                            "When",
-                            dcc.Dropdown(
-                                id="rule-when",
-                                placeholder="What fires it",
-                                options=[{"label": f"{k}: {what}", "value": k} for k, (what, _) in KINDS.items()],
-                            ),
-                        ]
-                    ),
+                    dropdown("rule-when", "When", placeholder="What fires it", options=kinds),
                     text_input("rule-settings", "Settings", "as checks = checkout-api; or metric = memory; above = 95"),
                     text_input("rule-channels", "Channels", "as ops-mail, ops-chat"),
-                    html.Div(
-                        [
-                            html.Button("Save rule", id="rule-save", className="button"),
-                            html.Button("Remove rule", id="rule-remove", className="button"),
-                        ],
-                        className="actions",
-                    ),
                 ],
-                className="service-form",
+                [("Save rule", "rule-save"), ("Remove rule", "rule-remove")],
+                result="rule-result",
             ),
-            html.P(id="rule-result", className="hint", role="status"),
             grid("channels-table", CHANNEL_COLUMNS, row_id="id"),
-            html.Div(
+            *edit_form(
                 [
-                    html.Label(["Project", dcc.Dropdown(id="channel-project", placeholder="Project")]),
+                    dropdown("channel-project", "Project", placeholder="Project"),
                     text_input("channel-name", "Channel", "as ops-mail"),
                     text_input("channel-target", "E-mail addresses or webhook URL", "as ops@shop.example"),
-                    html.Label(
-                        [
-                            "Webhook format",
-                            dcc.Dropdown(
-                                id="channel-format",
-                                value="vigil",
-                                clearable=False,
-                                options=["vigil", "slack", "mattermost"],
-                            ),
-                        ]
-                    ),
-                    html.Div(
-                        [
-                            html.Button("Save channel", id="channel-save", className="button"),
-                            html.Button("Remove channel", id="channel-remove", className="button"),
-                        ],
-                        className="actions",
-                    ),
+                    dropdown("channel-format", "Webhook format", value="vigil", clearable=False, options=list(FORMATS)),
                 ],
-                className="service-form",
+                [("Save channel", "channel-save"), ("Remove channel", "channel-remove")],
+                result="channel-result",
             ),
-            html.P(id="channel-result", className="hint", role="status"),
         ],
         className="card",
     )
 
 
-def _settings() -> DashboardSettings:
-    settings: DashboardSettings = flask.current_app.config[SETTINGS_KEY]
-    return settings
-
-
 def config() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, list[str]], str]:
     """(rules, channels, rule names by project, a notice) from vigil.toml."""
     try:
-        projects = sorted(load_projects(_settings().data_dir).values(), key=lambda p: p.name)
+        projects = sorted(load_projects(data_dir()).values(), key=lambda p: p.name)
     except ConfigError as e:
         return [], [], {}, f"The rules cannot be read: {e}"
     rules = [{"id": f"{p.name}\x00{r.name}", "project": p.name, "name": r.name, "when": r.when,
@@ -148,7 +103,7 @@ def config() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, list
     prevent_initial_call=True,
 )
 def fill_rule(clicked: dict[str, Any] | None, rows: list[dict[str, Any]] | None) -> tuple[Any, ...]:
-    row = next((r for r in rows or [] if clicked and r.get("id") == clicked.get("rowId")), None)
+    row = clicked_row(clicked, rows)
     if row is None:
         return (dash.no_update,) * 5
     channels = "" if row["channels"] == "(history only)" else row["channels"]
@@ -189,21 +144,19 @@ def parse_settings(text: str) -> dict[str, Any]:
 )
 def edit_rule(_save: int | None, _remove: int | None, project: str | None, name: str | None, kind: str | None,
               settings: str | None, channels: str | None) -> str:  # fmt: skip
-    if auth.current_user() is None:
-        return triage.LOG_IN
-    if not project or not name:
-        return "Choose the project and name the rule."
-    if any(len(text or "") > MAX_FIELD for text in (project, name, kind, settings, channels)):
-        return f"Not saved: a field is longer than {MAX_FIELD:,} characters."
+    if refused := refusal("rule", project, name, kind, settings, channels):
+        return refused
+    assert project  # refusal() saw to both
+    assert name
     name = name.strip()
     try:
         if dash.ctx.triggered_id == "rule-remove":
-            save_item(_settings().data_dir, project, "alerts", name, None)
+            save_item(data_dir(), project, "alerts", name, None)
             return f"Removed rule {name} from {project}."
         raw = {"name": name, "when": kind, **parse_settings(settings or ""),
                "channels": [c for c in re.split(r"[\s,]+", channels or "") if c]}  # fmt: skip
         rule: Rule = parse_rule(raw, "rule")
-        save_item(_settings().data_dir, project, "alerts", name, rule.as_toml())
+        save_item(data_dir(), project, "alerts", name, rule.as_toml())
     except (ConfigError, ValueError) as e:
         return f"Not saved: {e}"
     return f"Saved rule {name} in {project}; the analytics service uses it from its next evaluation."
@@ -219,14 +172,14 @@ def edit_rule(_save: int | None, _remove: int | None, project: str | None, name:
     prevent_initial_call=True,
 )
 def fill_channel(clicked: dict[str, Any] | None, rows: list[dict[str, Any]] | None) -> tuple[Any, ...]:
-    row = next((r for r in rows or [] if clicked and r.get("id") == clicked.get("rowId")), None)
+    row = clicked_row(clicked, rows)
     if row is None:
         return (dash.no_update,) * 4
     # A webhook's whole URL (its path is often its secret) goes only to a logged-in user, and only here.
     target = ""
     if auth.current_user() is not None:
         with contextlib.suppress(ConfigError):
-            found = {(p.name, c.name): c for p in load_projects(_settings().data_dir).values() for c in p.channels}
+            found = {(p.name, c.name): c for p in load_projects(data_dir()).values() for c in p.channels}
             channel = found.get((row["project"], row["name"]))
             target = (", ".join(channel.email) or channel.webhook) if channel else ""
     return row["project"], row["name"], target, row["format"]
@@ -244,23 +197,21 @@ def fill_channel(clicked: dict[str, Any] | None, rows: list[dict[str, Any]] | No
 )
 def edit_channel(_save: int | None, _remove: int | None, project: str | None, name: str | None, target: str | None,
                  form: str | None) -> str:  # fmt: skip
-    if auth.current_user() is None:
-        return triage.LOG_IN
-    if not project or not name:
-        return "Choose the project and name the channel."
-    if any(len(text or "") > MAX_FIELD for text in (project, name, target, form)):
-        return f"Not saved: a field is longer than {MAX_FIELD:,} characters."
+    if refused := refusal("channel", project, name, target, form):
+        return refused
+    assert project  # refusal() saw to both
+    assert name
     name, target = name.strip(), (target or "").strip()
     try:
         if dash.ctx.triggered_id == "channel-remove":
-            save_item(_settings().data_dir, project, "channels", name, None)
+            save_item(data_dir(), project, "channels", name, None)
             return f"Removed channel {name} from {project}."
         if target.startswith(("http://", "https://")):
             raw: dict[str, Any] = {"name": name, "webhook": target, "format": form or "vigil"}
         else:
             raw = {"name": name, "email": [a for a in re.split(r"[\s,;]+", target) if a]}
         channel: Channel = parse_channel(raw, "channel")
-        save_item(_settings().data_dir, project, "channels", name, channel.as_toml())
+        save_item(data_dir(), project, "channels", name, channel.as_toml())
     except (ConfigError, ValueError) as e:
         return f"Not saved: {e}"
     return f"Saved channel {name} in {project}."

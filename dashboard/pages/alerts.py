@@ -19,8 +19,8 @@ from dash import Input, Output, State, callback, dcc, html
 
 from contracts.read_api import ReadApiError
 from dashboard import alert_rules, auth, triage
-from dashboard.alert_rules import MAX_FIELD, text_input
 from dashboard.data import RANGES, client, time_range
+from dashboard.forms import MAX_FIELD, dropdown, edit_form, text_input
 from dashboard.widgets import filters, grid, markdown_link, project_options, records, refresh_ms, search, when
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title="Vigil · Alerts", order=4)
@@ -91,6 +91,7 @@ def layout(project: str | None = None, range: str | None = None, **_: Any) -> ht
 
 
 def _silences() -> html.Div:
+    durations = [{"label": k, "value": v} for k, v in SILENCE_FOR.items()]
     return html.Div(
         [
             html.H3("Silences"),
@@ -101,35 +102,18 @@ def _silences() -> html.Div:
             ),
             html.P(id="silences-empty", className="empty"),
             grid("silences-table", SILENCE_COLUMNS, row_id="id"),
-            html.Div(
-                [
-                    html.Label(["Project", dcc.Dropdown(id="silence-project", placeholder="Project")]),
-                    html.Label(["Rule", dcc.Dropdown(id="silence-rule", placeholder="Every rule")]),
-                    text_input("silence-subject", "Subject contains", "as checkout-api"),
-                    html.Label(
-                        [
-                            "For",
-                            dcc.Dropdown(
-                                id="silence-for",
-                                value=60,
-                                clearable=False,
-                                options=[{"label": k, "value": v} for k, v in SILENCE_FOR.items()],
-                            ),
-                        ]
-                    ),
-                    text_input("silence-reason", "Why", "as deploy of the API"),
-                    html.Div(
-                        [
-                            html.Button("Silence", id="silence-save", className="button"),
-                            html.Button("End the chosen silence", id="silence-end", className="button"),
-                        ],
-                        className="actions",
-                    ),
-                ],
-                className="service-form",
-            ),
             dcc.Store(id="silence-chosen"),
-            html.P(id="silence-result", className="hint", role="status"),
+            *edit_form(
+                [
+                    dropdown("silence-project", "Project", placeholder="Project"),
+                    dropdown("silence-rule", "Rule", placeholder="Every rule"),
+                    text_input("silence-subject", "Subject contains", "as checkout-api"),
+                    dropdown("silence-for", "For", value=60, clearable=False, options=durations),
+                    text_input("silence-reason", "Why", "as deploy of the API"),
+                ],
+                [("Silence", "silence-save"), ("End the chosen silence", "silence-end")],
+                result="silence-result",
+            ),
         ],
         className="card",
     )

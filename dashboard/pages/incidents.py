@@ -14,17 +14,15 @@ import re
 from typing import Any
 
 import dash
-import flask
 from dash import Input, Output, State, callback, dcc, html
 
 from contracts.projects import load_projects, save_service
 from contracts.read_api import ReadApiError
 from contracts.services import Service, parse_service
 from contracts.settings import ConfigError
-from dashboard import auth, triage
-from dashboard.data import RANGES, SETTINGS_KEY, client, time_range
+from dashboard.data import RANGES, client, time_range
+from dashboard.forms import clicked_row, data_dir, dropdown, edit_form, refusal, text_input
 from dashboard.incident_view import VERDICTS
-from dashboard.settings import DashboardSettings
 from dashboard.widgets import filters, grid, markdown_link, project_options, records, refresh_ms, search, when
 
 dash.register_page(__name__, path="/incidents", name="Incidents", title="Vigil · Incidents", order=3)
@@ -54,8 +52,6 @@ SERVICE_COLUMNS = [
                          ("checks", "Probe checks"), ("hosts", "Machines"), ("backend_projects", "Backend projects"))],
 ]  # fmt: skip
 FIELDS = ("domains", "url_prefixes", "checks", "hosts", "backend_projects")
-#: The longest a form field may be (the form's own limit is 2,000; a request may say anything).
-MAX_FIELD = 20_000
 
 
 def layout(project: str | None = None, range: str | None = None, status: str | None = None, **_: Any) -> html.Div:
@@ -92,11 +88,6 @@ def layout(project: str | None = None, range: str | None = None, status: str | N
 
 
 def _services() -> html.Div:
-    def field(key: str, label: str, placeholder: str) -> html.Label:
-        return html.Label(
-            [label, dcc.Input(id=f"service-{key}", placeholder=placeholder, maxLength=2000, className="wide-input")]
-        )
-
     return html.Div(
         [
             html.H3("Services: what your pages call, and what watches and serves it"),
@@ -108,47 +99,28 @@ def _services() -> html.Div:
             ),
             html.P(id="services-empty", className="empty"),
             grid("services-table", SERVICE_COLUMNS, row_id="id"),
-            html.Div(
+            *edit_form(
                 [
-                    html.Label(["Project", dcc.Dropdown(id="service-project", placeholder="Project")]),
-                    html.Label(
-                        [
-                            "Service",
-                            dcc.Input(
-                                id="service-name", placeholder="as checkout-api", maxLength=63, className="wide-input"
-                            ),
-                        ]
-                    ),
-                    field("domains", "Hosts its pages call", "as api.shop.example, *.cdn.example"),
-                    field("url_prefixes", "URL prefixes", "as https://shop.example/api/"),
-                    field("checks", "Probe checks watching it", "as checkout-api"),
-                    field("hosts", "Machines serving it", "as api-7"),
-                    field("backend_projects", "Backend projects (server-side errors)", "as shop-api"),
-                    html.Div(
-                        [
-                            html.Button("Save service", id="service-save", className="button"),
-                            html.Button("Remove service", id="service-remove", className="button"),
-                        ],
-                        className="actions",
-                    ),
+                    dropdown("service-project", "Project", placeholder="Project"),
+                    text_input("service-name", "Service", "as checkout-api", max_length=63),
+                    text_input("service-domains", "Hosts its pages call", "as api.shop.example, *.cdn.example"),
+                    text_input("service-url_prefixes", "URL prefixes", "as https://shop.example/api/"),
+                    text_input("service-checks", "Probe checks watching it", "as checkout-api"),
+                    text_input("service-hosts", "Machines serving it", "as api-7"),
+                    text_input("service-backend_projects", "Backend projects (server-side errors)", "as shop-api"),
                 ],
-                className="service-form",
+                [("Save service", "service-save"), ("Remove service", "service-remove")],
+                result="service-result",
             ),
-            html.P(id="service-result", className="hint", role="status"),
         ],
         className="card",
     )
 
 
-def _settings() -> DashboardSettings:
-    settings: DashboardSettings = flask.current_app.config[SETTINGS_KEY]
-    return settings
-
-
 def _service_rows() -> tuple[list[dict[str, Any]], list[str], str]:
     """(rows, project names, a notice) from vigil.toml."""
     try:
-        projects = load_projects(_settings().data_dir)
+        projects = load_projects(data_dir())
     except ConfigError as e:
         return [], [], f"The services cannot be read: {e}"
     rows = [
@@ -215,7 +187,7 @@ def refresh(project: str | None, range_key: str | None, status: str | None, *_: 
 )
 def fill_form(clicked: dict[str, Any] | None, rows: list[dict[str, Any]] | None) -> tuple[Any, ...]:
     """The clicked service in the form, to change it."""
-    row = next((r for r in rows or [] if clicked and r.get("id") == clicked.get("rowId")), None)
+    row = clicked_row(clicked, rows)
     if row is None:
         return (dash.no_update,) * (2 + len(FIELDS))
     return row["project"], row["name"], *(row[key] for key in FIELDS)
@@ -233,20 +205,18 @@ def fill_form(clicked: dict[str, Any] | None, rows: list[dict[str, Any]] | None)
 def edit_service(_save: int | None, _remove: int | None, project: str | None, name: str | None,
                  *lists: str | None) -> str:  # fmt: skip
     """Save or remove a service of a project in vigil.toml, as the logged-in user."""
-    if auth.current_user() is None:
-        return triage.LOG_IN
-    if not project or not name:
-        return "Choose the project and name the service."
-    if any(len(text or "") > MAX_FIELD for text in (project, name, *lists)):
-        return f"Not saved: a field is longer than {MAX_FIELD:,} characters."
+    if refused := refusal("service", project, name, *lists):
+        return refused
+    assert project  # refusal() saw to both
+    assert name
     name = name.strip()
     try:
         if dash.ctx.triggered_id == "service-remove":
-            save_service(_settings().data_dir, project, name, None)
+            save_service(data_dir(), project, name, None)
             return f"Removed {name} from {project}."
         raw = {key: [v for v in re.split(r"[\s,]+", text or "") if v] for key, text in zip(FIELDS, lists, strict=True)}
         service: Service = parse_service({"name": name, **raw}, "service")
-        save_service(_settings().data_dir, project, name, service)
+        save_service(data_dir(), project, name, service)
     except (ConfigError, ValueError) as e:
         return f"Not saved: {e}"
     return f"Saved {name} in {project}; correlation uses it from its next minute."
