@@ -22,6 +22,7 @@ import redis
 from analytics.store import open_database
 from contracts.projects import Project, ensure_demo_project
 from tests.helpers import Service, env_without_vigil, free_port, stop_process, wait_until
+from tests.receivers import Webhooks, webhooks
 from vigil import redis_server
 
 # Chromium and test-served pages, shared by the browser tests of every folder.
@@ -160,17 +161,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
-@pytest.fixture
-def dashboard(data_dir: Path, analytics: Service) -> Iterator[Service]:
-    """A real dashboard process reading from the test's real analytics service, refreshing every second."""
+def dashboard_on(data_dir: Path, analytics: Service, refresh_seconds: int = 1) -> Iterator[Service]:
+    """A real dashboard process reading from ``analytics``, its pages refreshing every ``refresh_seconds``."""
     service = _service(
         "dashboard",
         data_dir,
-        {"VIGIL_DASHBOARD_ANALYTICS_URL": analytics.url, "VIGIL_DASHBOARD_REFRESH_SECONDS": "1"},
+        {"VIGIL_DASHBOARD_ANALYTICS_URL": analytics.url, "VIGIL_DASHBOARD_REFRESH_SECONDS": str(refresh_seconds)},
         "/healthz",
     )
     yield service
     service.stop()
+
+
+@pytest.fixture
+def dashboard(data_dir: Path, analytics: Service) -> Iterator[Service]:
+    """A real dashboard process reading from the test's real analytics service, refreshing every second."""
+    yield from dashboard_on(data_dir, analytics)
+
+
+@pytest.fixture
+def hooks() -> Iterator[Webhooks]:
+    """A webhook receiver on loopback, recording what it is sent."""
+    yield from webhooks()
 
 
 @pytest.fixture

@@ -21,16 +21,11 @@ from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
 from tests.analytics.test_incidents import NOW, SITE, error, host_metrics, ms, probe, send, send_probes
 from tests.analytics.test_issues import CHROME_UA, consume, triage
 from tests.helpers import self_signed_certificate
-from tests.receivers import SMTP_PASSWORD, SMTP_USER, Mailbox, Webhooks, smtp_server, webhooks
+from tests.receivers import SMTP_PASSWORD, SMTP_USER, Mailbox, smtp_server
 
 API = "https://api.shop.example/health"
 MAIL = Channel("ops-mail", email=("ops@shop.example",))
 WAIT, INTERVAL = timedelta(seconds=30), timedelta(minutes=5)
-
-
-@pytest.fixture
-def hooks() -> Iterator[Webhooks]:
-    yield from webhooks()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ goes out once after the restart, and the alert that owed it is not fired again."
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -15,12 +14,6 @@ from contracts.projects import save_item
 from tests.analytics.test_incidents import send_probes
 from tests.conftest import _service
 from tests.helpers import wait_until
-from tests.receivers import Webhooks, webhooks
-
-
-@pytest.fixture
-def hooks() -> Iterator[Webhooks]:
-    yield from webhooks()
 
 
 def rows(service, name: str) -> list[dict]:

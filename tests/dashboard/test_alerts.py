@@ -14,17 +14,12 @@ from contracts.probes import CheckResult
 from contracts.projects import Project, save_item
 from contracts.settings import CONFIG_FILE
 from tests.analytics.test_incidents import send_probes
-from tests.conftest import Service, _service
+from tests.conftest import Service, _service, dashboard_on
 from tests.dashboard.conftest import grid_rows, log_in
 from tests.helpers import wait_until
-from tests.receivers import Webhooks, webhooks
+from tests.receivers import Webhooks
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def hooks() -> Iterator[Webhooks]:
-    yield from webhooks()
 
 
 @pytest.fixture
@@ -43,10 +38,7 @@ def alerting(data_dir: Path, redis_url: str, demo_project: Project, hooks: Webho
 
 @pytest.fixture
 def board(data_dir: Path, alerting: Service) -> Iterator[Service]:
-    service = _service("dashboard", data_dir, {"VIGIL_DASHBOARD_ANALYTICS_URL": alerting.url,
-                                               "VIGIL_DASHBOARD_REFRESH_SECONDS": "1"}, "/healthz")  # fmt: skip
-    yield service
-    service.stop()
+    yield from dashboard_on(data_dir, alerting)
 
 
 def choose(page, dropdown: str, option: str) -> None:  # type: ignore[no-untyped-def]

@@ -26,7 +26,7 @@ from tests.analytics.test_incidents import (
     send,
     spread,
 )
-from tests.conftest import Service, _service
+from tests.conftest import Service, _service, dashboard_on
 from tests.dashboard.conftest import grid_rows, log_in
 from tests.helpers import wait_until
 
@@ -47,10 +47,7 @@ def correlating(data_dir: Path, redis_url: str, demo_project: Project) -> Iterat
 
 @pytest.fixture
 def board(data_dir: Path, correlating: Service) -> Iterator[Service]:
-    service = _service("dashboard", data_dir, {"VIGIL_DASHBOARD_ANALYTICS_URL": correlating.url,
-                                               "VIGIL_DASHBOARD_REFRESH_SECONDS": "2"}, "/healthz")  # fmt: skip
-    yield service
-    service.stop()
+    yield from dashboard_on(data_dir, correlating, refresh_seconds=2)
 
 
 def backend_outage(redis_client, now: datetime) -> None:  # type: ignore[no-untyped-def]

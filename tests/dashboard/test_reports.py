@@ -4,9 +4,7 @@ the reports the analytics service made and opens one whole, under a policy that 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +13,6 @@ from contracts.beacon import ErrorEvent, NetworkEvent, PageViewEvent
 from contracts.projects import Project
 from tests.analytics.test_incidents import ms, send
 from tests.analytics.test_issues import consume
-from tests.conftest import Service, _service
 from tests.dashboard.conftest import grid_rows
 from tests.helpers import wait_until
 
@@ -50,17 +47,9 @@ def test_a_report_full_of_hostile_strings_runs_no_script(page, redis_client, con
     assert EVIL in page.locator("body").inner_text()  # shown as the text it is
 
 
-@pytest.fixture
-def board(data_dir: Path, analytics: Service) -> Iterator[Service]:
-    service = _service("dashboard", data_dir, {"VIGIL_DASHBOARD_ANALYTICS_URL": analytics.url,
-                                               "VIGIL_DASHBOARD_REFRESH_SECONDS": "1"}, "/healthz")  # fmt: skip
-    yield service
-    service.stop()
-
-
-def test_the_reports_page_lists_the_days_and_opens_one(page, demo_project, board):
+def test_the_reports_page_lists_the_days_and_opens_one(page, demo_project, dashboard):
     """The analytics service makes the last two days' reports as it starts; the page lists and opens them."""
-    page.goto(f"{board.url}/")
+    page.goto(f"{dashboard.url}/")
     page.get_by_role("link", name="Reports").click()
     page.wait_for_url(re.compile(r".*/reports(\?.*)?$"), timeout=15_000)
     wait_until(lambda: len(grid_rows(page, "reports-table")) == 2, timeout=30, what="two reports")
@@ -74,7 +63,7 @@ def test_the_reports_page_lists_the_days_and_opens_one(page, demo_project, board
     assert page.url.endswith(f"/reports/demo/{yesterday}.html")
     page.get_by_role("heading", name=f"demo: errors on {yesterday}").wait_for(timeout=15_000)
     assert page.get_by_text("No new issue").count() == 1
-    response = page.request.get(f"{board.url}/reports/demo/{yesterday}.html")
+    response = page.request.get(f"{dashboard.url}/reports/demo/{yesterday}.html")
     assert "default-src 'none'" in response.headers["content-security-policy"]
-    assert page.request.get(f"{board.url}/reports/demo/{yesterday}.json").json()["day"] == yesterday
-    assert page.request.get(f"{board.url}/reports/demo/1999-01-01.html").status == 404
+    assert page.request.get(f"{dashboard.url}/reports/demo/{yesterday}.json").json()["day"] == yesterday
+    assert page.request.get(f"{dashboard.url}/reports/demo/1999-01-01.html").status == 404

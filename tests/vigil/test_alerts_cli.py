@@ -5,28 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from contracts.probes import CheckResult
 from contracts.projects import save_item
 from tests.analytics.test_incidents import send_probes
 from tests.conftest import _service
 from tests.helpers import env_without_vigil, wait_until
-from tests.receivers import Webhooks, webhooks
 
 
 def vigil(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "vigil", "alerts", *args, "--data-dir", str(data_dir)],
                           capture_output=True, text=True, timeout=60, env=env_without_vigil())  # fmt: skip
-
-
-@pytest.fixture
-def hooks() -> Iterator[Webhooks]:
-    yield from webhooks()
 
 
 def test_rules_history_and_silences_on_the_command_line(data_dir, demo_project, redis_url, redis_client, hooks):
