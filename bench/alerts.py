@@ -12,19 +12,15 @@ whole day. Each is given as a ratio to the correlation job, measured in the same
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analytics import alerts, incidents, report  # noqa: E402
-from analytics.store import open_database  # noqa: E402
-from bench.correlation import timed  # noqa: E402
-from bench.read_api import fill  # noqa: E402
+from bench.correlation import arguments, bench_database, timed  # noqa: E402
 from contracts.alerts import parse_alerting  # noqa: E402
 from contracts.projects import Project  # noqa: E402
 
@@ -44,36 +40,23 @@ RULES = [
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, help="the database of bench/read_api.py (filled if absent)")
-    parser.add_argument("--calls", type=int, default=15)
-    args = parser.parse_args()
+    args = arguments(__doc__)
     rules, channels = parse_alerting(RULES, [])
     shop = {1: Project(1, "shop", "k", "t", alerts=rules, channels=channels)}
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
-        path = args.db or Path(tmp) / "vigil.duckdb"
-        if not path.exists():
-            print(f"filling {path}", flush=True)
-            fill(path, 10_000_000, 30, datetime.now(UTC).replace(tzinfo=None, microsecond=0))
-        con = open_database(path)
-        try:
-            ((latest,),) = con.execute("SELECT max(ts) FROM page_views").fetchall()
-            now = latest + timedelta(seconds=20)
-            alerts.evaluate(con, shop, now - timedelta(hours=2))  # the rules watch from two hours before
-            day = (now - timedelta(days=1)).date()
-            steps = [
-                ("correlation job (incidents.evaluate), the yardstick", lambda: incidents.evaluate(con, {}, now)),
-                (f"alerts job, {len(RULES)} rules (alerts.evaluate)", lambda: alerts.evaluate(con, shop, now)),
-                ("daily report of the busiest project (report.build)", lambda: report.build(con, shop[1], day, now)),
-            ]  # fmt: skip
-            print("| step | p50 | p95 | p50 / correlation |\n| --- | --- | --- | --- |")
-            yardstick = 0.0
-            for name, call in steps:
-                p50, p95 = timed(call, args.calls)
-                yardstick = yardstick or p50
-                print(f"| {name} | {p50:.0f} ms | {p95:.0f} ms | {p50 / yardstick:.2f} |", flush=True)
-        finally:
-            con.close()
+    with bench_database(args) as (con, now):
+        alerts.evaluate(con, shop, now - timedelta(hours=2))  # the rules watch from two hours before
+        day = (now - timedelta(days=1)).date()
+        steps = [
+            ("correlation job (incidents.evaluate), the yardstick", lambda: incidents.evaluate(con, {}, now)),
+            (f"alerts job, {len(RULES)} rules (alerts.evaluate)", lambda: alerts.evaluate(con, shop, now)),
+            ("daily report of the busiest project (report.build)", lambda: report.build(con, shop[1], day, now)),
+        ]  # fmt: skip
+        print("| step | p50 | p95 | p50 / correlation |\n| --- | --- | --- | --- |")
+        yardstick = 0.0
+        for name, call in steps:
+            p50, p95 = timed(call, args.calls)
+            yardstick = yardstick or p50
+            print(f"| {name} | {p50:.0f} ms | {p95:.0f} ms | {p50 / yardstick:.2f} |", flush=True)
     return 0
 
 

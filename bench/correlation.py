@@ -14,13 +14,16 @@ opens and its evidence is gathered every call.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,11 +43,18 @@ def timed(call: Callable[[], object], calls: int) -> tuple[float, float]:
     return statistics.median(times), statistics.quantiles(times, n=20, method="inclusive")[18]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str) -> argparse.Namespace:
+    """``--db`` and ``--calls``, described by the first line of the bench's ``doc``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--db", type=Path, help="the database of bench/read_api.py (filled if absent)")
     parser.add_argument("--calls", type=int, default=15)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+@contextlib.contextmanager
+def bench_database(args: argparse.Namespace) -> Iterator[tuple[duckdb.DuckDBPyConnection, datetime]]:
+    """The database of bench/read_api.py at ``--db`` (filled first if absent; a temporary one without ``--db``),
+    open, and the moment to time at: just after its last page view."""
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         path = args.db or Path(tmp) / "vigil.duckdb"
         if not path.exists():
@@ -53,34 +63,39 @@ def main() -> int:
         con = open_database(path)
         try:
             ((latest,),) = con.execute("SELECT max(ts) FROM page_views").fetchall()
-            now = latest + timedelta(seconds=20)
-            print("| step | p50 | p95 |\n| --- | --- | --- |")
-            for name, call in (
-                ("anomaly tests (detect), nothing out of line", lambda: anomalies.detect(con, now)),
-                ("whole evaluation, nothing out of line", lambda: incidents.evaluate(con, {}, now)),
-            ):
-                p50, p95 = timed(call, args.calls)
-                print(f"| {name} | {p50:.0f} ms | {p95:.0f} ms |", flush=True)
-            con.execute(
-                """INSERT INTO network_failures BY NAME
-                   SELECT 'spike' || i AS event_id, ts - to_milliseconds(i * 1000) AS ts, ts AS received_at,
-                          project, project_id, 'https://shop.example/' AS page_url, 'fetch' AS api, 'GET' AS method,
-                          'https://checkout.example/pay' AS url, 0 AS status, 'network_error' AS failure
-                   FROM (SELECT max(ts) AS ts, 'shop' AS project, 1 AS project_id FROM page_views), range(200) t(i)"""
-            )
-            evaluations = [
-                ("whole evaluation, an incident open (evidence gathered)", lambda: incidents.evaluate(con, {}, now))
-            ]
-            for name, call in evaluations:
-                p50, p95 = timed(call, args.calls)
-                print(f"| {name} | {p50:.0f} ms | {p95:.0f} ms |", flush=True)
-            ((opened,),) = con.execute("SELECT count(*) FROM incidents").fetchall()
-            print(f"\nincidents opened by the spike: {opened}")
-            con.execute("DELETE FROM network_failures WHERE event_id LIKE 'spike%'")
-            con.execute("DELETE FROM incident_activity")
-            con.execute("DELETE FROM incidents")
+            yield con, latest + timedelta(seconds=20)
         finally:
             con.close()
+
+
+def main() -> int:
+    args = arguments(__doc__)
+    with bench_database(args) as (con, now):
+        print("| step | p50 | p95 |\n| --- | --- | --- |")
+        for name, call in (
+            ("anomaly tests (detect), nothing out of line", lambda: anomalies.detect(con, now)),
+            ("whole evaluation, nothing out of line", lambda: incidents.evaluate(con, {}, now)),
+        ):
+            p50, p95 = timed(call, args.calls)
+            print(f"| {name} | {p50:.0f} ms | {p95:.0f} ms |", flush=True)
+        con.execute(
+            """INSERT INTO network_failures BY NAME
+               SELECT 'spike' || i AS event_id, ts - to_milliseconds(i * 1000) AS ts, ts AS received_at,
+                      project, project_id, 'https://shop.example/' AS page_url, 'fetch' AS api, 'GET' AS method,
+                      'https://checkout.example/pay' AS url, 0 AS status, 'network_error' AS failure
+               FROM (SELECT max(ts) AS ts, 'shop' AS project, 1 AS project_id FROM page_views), range(200) t(i)"""
+        )
+        evaluations = [
+            ("whole evaluation, an incident open (evidence gathered)", lambda: incidents.evaluate(con, {}, now))
+        ]
+        for name, call in evaluations:
+            p50, p95 = timed(call, args.calls)
+            print(f"| {name} | {p50:.0f} ms | {p95:.0f} ms |", flush=True)
+        ((opened,),) = con.execute("SELECT count(*) FROM incidents").fetchall()
+        print(f"\nincidents opened by the spike: {opened}")
+        con.execute("DELETE FROM network_failures WHERE event_id LIKE 'spike%'")
+        con.execute("DELETE FROM incident_activity")
+        con.execute("DELETE FROM incidents")
     return 0
 
 
