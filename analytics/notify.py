@@ -87,6 +87,13 @@ class SendError(Exception):
 
 def group(con: duckdb.DuckDBPyConnection, now: datetime, delivery: Delivery) -> int:
     """Put the alerts whose wait is over into messages, one per rule and channel; returns how many were made."""
+    # Most turns find nothing whose wait is over: one cheap read says so without a transaction every second.
+    over = con.execute(
+        "SELECT 1 FROM alert_notifications WHERE message_id IS NULL AND created_at <= ? LIMIT 1",
+        [now - delivery.group_wait],
+    ).fetchall()
+    if not over:
+        return 0
     made = 0
     with transaction(con):
         waiting = con.execute(
