@@ -94,6 +94,9 @@ METRIC = Param("metric", "str", f"The Web Vital: {', '.join(METRICS)}.", "LCP", 
 VITAL_BREAKDOWNS = ("browser", "device", "country", "release")
 VITAL_BY = Param("by", "str", f"What to break down by: {', '.join(VITAL_BREAKDOWNS)}.", "browser",
                  choices=VITAL_BREAKDOWNS)  # fmt: skip
+TARGET = Param(
+    "target", "str", "Only requests to this host, with its port when the URL has one (cdn.example, 127.0.0.1:8475)."
+)
 TRAFFIC_BREAKDOWNS = ("country", "browser", "device", "os", "referrer")
 TRAFFIC_BY = Param("by", "str", f"What to count by: {', '.join(TRAFFIC_BREAKDOWNS)}.", "country",
                    choices=TRAFFIC_BREAKDOWNS)  # fmt: skip
@@ -242,23 +245,24 @@ _DECLARED = [
         "network_targets",
         "Failed requests by target host, path pattern, status and failure class (dns, tcp, tls, http_4xx, …): "
         "failures, browser reports (NEL) among them, pages, sessions, users, median duration, and whether the "
-        "host is the page's own.",
-        (*RANGE, *AUDIENCE, limit(100)),
+        "host is the page's own, and one of its URLs (to tell a declared service's from a third party's).",
+        (*RANGE, *AUDIENCE, TARGET, limit(100)),
     ),
     Query(
         "network_trend",
         "Failed requests per time bucket and failure class.",
-        (*RANGE, *AUDIENCE, BUCKET),
+        (*RANGE, *AUDIENCE, TARGET, BUCKET),
     ),
     Query(
         "network_pages",
         "Per page: failed requests, hosts failing, sessions hurt, page views, and failures per 1,000 views.",
-        (*RANGE, *AUDIENCE, limit(50)),
+        (*RANGE, *AUDIENCE, TARGET, limit(50)),
     ),
     Query(
         "resource_failures_by_url",
-        "Failed images, scripts, styles, fonts and media by URL: the element, host, failures, pages and sessions.",
-        (*RANGE, *AUDIENCE, limit(100)),
+        "Failed images, scripts, styles, fonts and media by URL (without its query): the element, host, failures, "
+        "the most common status, pages, sessions, and whether the host is the page's own.",
+        (*RANGE, *AUDIENCE, TARGET, limit(100)),
     ),
     # Incidents (correlation).
     Query(

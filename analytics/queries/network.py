@@ -17,7 +17,10 @@ CLASS = """CASE WHEN api = 'nel' THEN split_part(coalesce(nullif(nel_type, ''), 
     WHEN failure = 'http_error' THEN 'http' WHEN failure = 'timeout' THEN 'timeout'
     WHEN failure = 'abort' THEN 'abandoned' WHEN failure = 'network_error' THEN 'network'
     ELSE coalesce(nullif(failure, ''), 'unknown') END"""
-_FAILURES = narrowed("network_failures", "ts, url, api, status, failure, nel_type, duration_ms, session_id, page_url")
+_TARGET = f"($target IS NULL OR {netloc_sql('url')} = $target)"
+_FAILURES = f"""(SELECT * FROM {
+    narrowed("network_failures", "ts, url, api, status, failure, nel_type, duration_ms, session_id, page_url")
+} WHERE {_TARGET})"""
 _SAME_HOST = f"{netloc_sql('url')} = {netloc_sql('page_url')}"
 
 SQL = {
@@ -25,7 +28,7 @@ SQL = {
         f"""SELECT {netloc_sql("url")} AS host, {route_sql("url")} AS path, coalesce(status, 0) AS status,
                {CLASS} AS failure_class, count(*) AS failures, count(*) FILTER (WHERE api = 'nel') AS browser_reports,
                count(DISTINCT route) AS pages, count(DISTINCT session_id) AS sessions,
-               median(duration_ms) AS median_ms, bool_or({_SAME_HOST}) AS same_host
+               median(duration_ms) AS median_ms, bool_or({_SAME_HOST}) AS same_host, min(url) AS example_url
         FROM {_FAILURES} GROUP BY ALL ORDER BY failures DESC, host, path, status LIMIT $limit"""
     ),
     "network_trend": (
@@ -46,6 +49,6 @@ SQL = {
                count(*) AS failures, mode(status) AS status, count(DISTINCT route) AS pages,
                count(DISTINCT session_id) AS sessions, bool_or({_SAME_HOST}) AS same_host
         FROM {narrowed("resource_failures", "ts, url, element, status, session_id, page_url")}
-        GROUP BY ALL ORDER BY failures DESC, url, element LIMIT $limit"""
+        WHERE {_TARGET} GROUP BY ALL ORDER BY failures DESC, url, element LIMIT $limit"""
     ),
 }

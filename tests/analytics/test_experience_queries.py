@@ -155,6 +155,14 @@ def test_network_targets_by_host_path_status_and_class(con):
     assert pages["/"]["failures_per_1000_views"] == 1500.0
     trend = {r["failure_class"]: r["failures"] for r in query(con, "network_trend")}
     assert trend == {"http": 2, "dns": 1, "timeout": 1}
+    assert vendor["example_url"] == "https://cdn.vendor.example/w.js?v=1"
+
+
+def test_one_target_host_and_the_pages_it_hurts(con):
+    hurt = {r["route"]: r["failures"] for r in query(con, "network_pages", target="cdn.vendor.example")}
+    assert hurt == {"/": 1, "/product/:id": 1}
+    assert {r["host"] for r in query(con, "network_targets", target="shop.example")} == {"shop.example"}
+    assert query(con, "resource_failures_by_url", target="cdn.vendor.example") == []
 
 
 def test_resources_by_url_without_their_query(con):
