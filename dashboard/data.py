@@ -10,7 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import flask
 
+from contracts.projects import load_projects
 from contracts.read_api import ReadClient
+from contracts.services import Service
+from contracts.settings import ConfigError
+from dashboard.settings import DashboardSettings
 
 CLIENT_KEY = "VIGIL_READ_CLIENT"
 SETTINGS_KEY = "VIGIL_SETTINGS"
@@ -39,3 +43,24 @@ def time_range(key: str | None, now: datetime | None = None) -> tuple[str, str, 
     # Keep about 60-300 buckets whatever the range, so a figure stays readable.
     bucket = max(60, int(length.total_seconds() // 240) // 60 * 60)
     return (now - length).strftime("%Y-%m-%dT%H:%M:%SZ"), now.strftime("%Y-%m-%dT%H:%M:%SZ"), bucket
+
+
+def services(project: str | None) -> list[tuple[str, Service]]:
+    """The services declared in vigil.toml (of ``project``, or of every project), with their project's name; none
+    when the file cannot be read (the page says so elsewhere)."""
+    settings: DashboardSettings = flask.current_app.config[SETTINGS_KEY]
+    try:
+        projects = load_projects(settings.data_dir)
+    except ConfigError:
+        return []
+    return [(p.name, s) for p in projects.values() if project in (None, p.name) for s in p.services]
+
+
+def party(url: str, same_host: bool, declared: list[tuple[str, Service]]) -> str:
+    """Whose a failing URL is: the page's own site, a declared service (by name), or a third party."""
+    if same_host:
+        return "own site"
+    for _, service in declared:
+        if service.serves(url):
+            return f"service {service.name}"
+    return "third party"

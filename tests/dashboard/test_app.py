@@ -14,7 +14,21 @@ def test_the_header_links_every_page_in_order(page, analytics, dashboard):
     page.goto(f"{dashboard.url}/")
     nav = page.locator("header nav a")
     nav.first.wait_for(timeout=15_000)
-    assert nav.all_inner_texts() == ["Overview", "Issues", "Releases", "Incidents", "Alerts", "Checks", "Reports"]
+    assert nav.all_inner_texts() == [
+        "Overview", "Traffic", "Issues", "Web Vitals", "Network", "Releases", "Incidents", "Alerts", "Checks",
+        "Reports",
+    ]  # fmt: skip
+
+    # Each page without data says what to do next.
+    page.locator("header nav").get_by_text("Traffic").click()
+    page.locator("#traffic-pages").get_by_text("No page views in this range yet.").wait_for(timeout=15_000)
+    page.locator("header nav").get_by_text("Web Vitals").click()
+    page.locator("#vitals-pages").get_by_text("No Web Vitals in this range yet.").wait_for(timeout=15_000)
+    page.locator("header nav").get_by_text("Network").click()
+    page.locator("#network-targets").get_by_text("No failed requests in this range.").wait_for(timeout=15_000)
+    assert page.locator("#network-resources").inner_text() == (
+        "No image, script, style, font or media failed to load in this range."
+    )
 
     page.locator("header nav").get_by_text("Reports").click()
     page.locator("#reports-empty").get_by_text("No report yet.").wait_for(timeout=15_000)

@@ -1,0 +1,216 @@
+"""Network: which requests fail for users, where they were going, how they failed, and which pages they hurt.
+
+Linkable: ``/network?project=shop&range=24h&target=cdn.vendor.example&route=/checkout``.
+Failed requests are grouped by target host, path (ids collapsed), status and failure class;
+the browser's own reports (Network Error Logging) are counted beside the beacon's. Each host
+is the page's own site, a declared service (``[[projects.services]]``) or a third party. A
+host narrows the page to it (the pages it hurts); a page narrows it to that page. Failed
+images, scripts, styles, fonts and media are listed below, by URL.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import dash
+import plotly.graph_objects as go
+from dash import Input, Output, callback, dcc, html
+
+from contracts.read_api import ReadApiError
+from contracts.services import Service
+from dashboard import audience
+from dashboard.data import DEFAULT_RANGE, RANGES, client, party, services, time_range
+from dashboard.widgets import figure, filters, grid, markdown_link, project_options, records, refresh_ms, search
+
+dash.register_page(__name__, path="/network", name="Network", title="Vigil · Network", order=1.6)
+
+CLASSES = (
+    "How requests failed: dns, tcp, tls (the browser's own reports say which), network (no answer, and a page "
+    "cannot tell why), timeout, abandoned (the page gave up), http (an answer of 400 or more)."
+)
+EMPTY = (
+    "No failed requests in this range. The beacon reports fetch and XMLHttpRequest calls that fail; browsers "
+    "report more with Network Error Logging (docs/reporting.md). Widen the range or clear a filter."
+)
+NO_RESOURCES = "No image, script, style, font or media failed to load in this range."
+MAX_TARGET = 255
+
+
+def layout(project: str | None = None, range: str | None = None, target: str | None = None, **given: Any) -> html.Div:
+    """The page for its URL's query; unknown values fall back to the defaults."""
+    range_key = range if range in RANGES else DEFAULT_RANGE
+    chosen = (target or "")[:MAX_TARGET] or None
+    return html.Div(
+        [
+            dcc.Location(id="network-url", refresh=False),
+            filters(
+                "network",
+                project,
+                range_key,
+                dcc.Dropdown(
+                    id="network-target",
+                    value=chosen,
+                    placeholder="Any host",
+                    className="facet",
+                    options=[{"label": chosen, "value": chosen}] if chosen else [],
+                ),
+            ),
+            audience.dropdowns("network", audience.values(given)),
+            html.Div(id="network-notice", className="notice"),
+            html.Div(id="network-kpis", className="kpis"),
+            html.Div(dcc.Graph(id="network-trend", config={"displaylogo": False}), className="card"),
+            html.Div(
+                [html.H3("Failed requests"), html.P(CLASSES, className="hint"), html.Div(id="network-targets")],
+                className="card",
+            ),
+            html.Div([html.H3("Pages they hurt"), html.Div(id="network-pages")], className="card"),
+            html.Div([html.H3("Failed resources"), html.Div(id="network-resources")], className="card"),
+            dcc.Interval(id="network-refresh", interval=refresh_ms()),
+        ],
+        className="page",
+    )
+
+
+def kpis(targets: list[dict[str, Any]], pages: list[dict[str, Any]], whose: dict[str, str]) -> list[Any]:
+    failures = sum(t["failures"] for t in targets)
+    third = sum(t["failures"] for t in targets if whose[t["host"]] == "third party")
+    tiles = [
+        (f"{failures:,}", "Failed requests"),
+        (f"{sum(t['browser_reports'] for t in targets):,}", "Reported by browsers (NEL)"),
+        (f"{100 * third / failures:.0f} %" if failures else "—", "To third parties"),
+        (f"{len({t['host'] for t in targets}):,}", "Hosts failing"),
+        (f"{len(pages):,}", "Pages hurt"),
+    ]
+    return [html.Div([html.Div(v, className="value"), html.Div(label, className="label")], className="kpi")
+            for v, label in tiles]  # fmt: skip
+
+
+def trend_figure(rows: list[dict[str, Any]], bucket_seconds: int, since: str, until: str) -> go.Figure:
+    every = f"{bucket_seconds // 60} min" if bucket_seconds < 3600 else f"{bucket_seconds // 3600} h"
+    fig = figure(f"Failed requests per {every}, by how they failed")
+    by_class: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_class[row["failure_class"]].append(row)
+    for name, points in sorted(by_class.items()):
+        fig.add_bar(x=[p["minute"] for p in points], y=[p["failures"] for p in points], name=name,
+                    width=bucket_seconds * 900)  # fmt: skip
+    fig.update_layout(barmode="stack", legend={"orientation": "h", "y": 1.12})
+    fig.update_xaxes(range=[since.rstrip("Z"), until.rstrip("Z")])
+    return fig
+
+
+TARGET_COLUMNS = [
+    {"field": "host", "headerName": "Host", "cellRenderer": "markdown", "flex": 2, "minWidth": 160},
+    {"field": "path", "headerName": "Path", "flex": 2, "minWidth": 140, "cellClass": "code"},
+    {"field": "status", "headerName": "Status", "type": "numericColumn", "minWidth": 80},
+    {"field": "failure_class", "headerName": "Failed by", "minWidth": 100},
+    {"field": "whose", "headerName": "Whose", "minWidth": 130},
+    *[{"field": f, "headerName": h, "type": "numericColumn", "minWidth": 90, "flex": 1}
+      for f, h in (("failures", "Failures"), ("browser_reports", "Of them NEL"), ("pages", "Pages"),
+                   ("sessions", "Sessions"), ("median", "Median time"))],
+]  # fmt: skip
+
+
+def targets_table(rows: list[dict[str, Any]], whose: dict[str, str], view: dict[str, Any]) -> Any:
+    shaped = [
+        {"id": f"{r['host']}\x00{r['path']}\x00{r['status']}\x00{r['failure_class']}",
+         "host": markdown_link(r["host"] or "(no host)", search(**{**view, "target": r["host"]})),
+         "path": r["path"], "status": r["status"] or "—", "failure_class": r["failure_class"],
+         "whose": whose[r["host"]], "failures": r["failures"], "browser_reports": r["browser_reports"],
+         "pages": r["pages"], "sessions": r["sessions"],
+         "median": "—" if r["median_ms"] is None else f"{r['median_ms']:,.0f} ms"}
+        for r in rows
+    ]  # fmt: skip
+    return grid("network-targets-grid", TARGET_COLUMNS, row_id="id", rows=shaped,
+                row_class_rules={"third-party": "params.data.whose == 'third party'"})  # fmt: skip
+
+
+def pages_table(rows: list[dict[str, Any]], view: dict[str, Any]) -> Any:
+    shaped = [
+        {"id": r["route"], "page": markdown_link(r["route"], search(**{**view, "route": r["route"]})),
+         "failures": r["failures"], "hosts": r["hosts"], "sessions": r["sessions"], "views": r["page_views"],
+         "per_1000": "—" if r["failures_per_1000_views"] is None else f"{r['failures_per_1000_views']:,.1f}"}
+        for r in rows
+    ]  # fmt: skip
+    columns = [
+        {"field": "page", "headerName": "Page", "cellRenderer": "markdown", "flex": 2, "minWidth": 160},
+        *[{"field": f, "headerName": h, "type": "numericColumn", "flex": 1, "minWidth": 90}
+          for f, h in (("failures", "Failed requests"), ("hosts", "Hosts"), ("sessions", "Sessions hurt"),
+                       ("views", "Page views"), ("per_1000", "Failures / 1,000 views"))],
+    ]  # fmt: skip
+    return grid("network-pages-grid", columns, row_id="id", rows=shaped)
+
+
+def resources_table(rows: list[dict[str, Any]], declared: list[tuple[str, Service]]) -> Any:
+    if not rows:
+        return html.P(NO_RESOURCES, className="empty")
+    shaped = [
+        {"id": f"{r['url']}\x00{r['element']}", "url": r["url"], "element": r["element"], "host": r["host"],
+         "whose": party(r["url"], r["same_host"], declared), "failures": r["failures"],
+         "status": r["status"] or "—", "pages": r["pages"], "sessions": r["sessions"]}
+        for r in rows
+    ]  # fmt: skip
+    columns = [
+        {"field": "url", "headerName": "URL", "flex": 3, "minWidth": 220, "cellClass": "code"},
+        {"field": "element", "headerName": "Element", "minWidth": 90},
+        {"field": "whose", "headerName": "Whose", "minWidth": 120},
+        *[{"field": f, "headerName": h, "type": "numericColumn", "minWidth": 85, "flex": 1}
+          for f, h in (("failures", "Failures"), ("status", "Status"), ("pages", "Pages"), ("sessions", "Sessions"))],
+    ]  # fmt: skip
+    return grid("network-resources-grid", columns, row_id="id", rows=shaped)
+
+
+@callback(
+    Output("network-kpis", "children"),
+    Output("network-trend", "figure"),
+    Output("network-targets", "children"),
+    Output("network-pages", "children"),
+    Output("network-resources", "children"),
+    Output("network-project", "options"),
+    Output("network-target", "options"),
+    *[Output(f"network-{facet}", "options") for facet in audience.FACETS],
+    Output("network-notice", "children"),
+    Output("network-url", "search"),
+    Input("network-project", "value"),
+    Input("network-range", "value"),
+    Input("network-target", "value"),
+    *[Input(f"network-{facet}", "value") for facet in audience.FACETS],
+    Input("network-refresh", "n_intervals"),
+)
+def refresh(project: str | None, range_key: str | None, target: str | None, *rest: Any) -> tuple[Any, ...]:
+    """Ask the read API for the failed requests and resources, narrowed to a host and the chosen audience."""
+    *facet_values, _ = rest
+    chosen = audience.values(dict(zip(audience.FACETS, facet_values, strict=True)))
+    target = (target or "")[:MAX_TARGET] or None
+    since, until, bucket = time_range(range_key)
+    view = {"project": project, "range": range_key, "target": target, **chosen}
+    narrowed = {"project": project, "since": since, "until": until, "target": target, **chosen}
+    read = client()
+    try:
+        targets = records(read.query("network_targets", **narrowed))
+        trend = records(read.query("network_trend", **narrowed, bucket_seconds=bucket))
+        pages = records(read.query("network_pages", **narrowed))
+        resources = records(read.query("resource_failures_by_url", **narrowed))
+        hosts = records(read.query("network_targets", **{**narrowed, "target": None}, limit=1000))
+        facet_options = audience.options(read, project, since, until, chosen)
+        projects = read.query("projects")
+    except ReadApiError as e:
+        return ("", dash.no_update, "", "", "", dash.no_update, dash.no_update,
+                *[dash.no_update] * len(audience.FACETS), f"No data: {e}", search(**view))  # fmt: skip
+    declared = services(project)
+    whose = {t["host"]: party(t["example_url"], t["same_host"], declared) for t in targets}
+    host_names = sorted({h["host"] for h in hosts if h["host"]} | ({target} if target else set()))
+    empty = html.P(EMPTY, className="empty")
+    return (
+        kpis(targets, pages, whose),
+        trend_figure(trend, bucket, since, until),
+        targets_table(targets, whose, view) if targets else empty,
+        pages_table(pages, view) if pages else "",
+        resources_table(resources, declared),
+        project_options([r[0] for r in projects.rows], project),
+        [{"label": h, "value": h} for h in host_names],
+        *facet_options,
+        "",
+        search(**view),
+    )
