@@ -264,6 +264,20 @@ _DECLARED = [
         "the most common status, pages, sessions, and whether the host is the page's own.",
         (*RANGE, *AUDIENCE, TARGET, limit(100)),
     ),
+    # Hosts: the fleet.
+    Query(
+        "hosts_now",
+        "Every host that reported in the hour before until: its last report, and its state in the 5 minutes before "
+        "until (CPU busy on average; memory, fullest disk, 1-minute load and open files at their highest, in %); "
+        "no values when it went silent.",
+        (PROJECT, UNTIL),
+    ),
+    Query(
+        "host_series",
+        "One host's CPU, memory, fullest disk, load, open files and network per time bucket.",
+        (*RANGE, BUCKET, Param("host", "str", "The host, as its probe agent names it.")),
+    ),
+    Query("errors_by_project", "Error events per project in the range, from the rollups.", RANGE),
     # Incidents (correlation).
     Query(
         "incidents",

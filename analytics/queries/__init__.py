@@ -14,11 +14,23 @@ from datetime import datetime
 
 import duckdb
 
-from analytics.queries import alerts, incidents, issues, network, overview, probes, releases, rollups, traffic, vitals
+from analytics.queries import (
+    alerts,
+    hosts,
+    incidents,
+    issues,
+    network,
+    overview,
+    probes,
+    releases,
+    rollups,
+    traffic,
+    vitals,
+)
 from contracts.queries import QUERIES, bind, declared
 from contracts.read_api import Result
 
-_MODULES = (overview, issues, releases, rollups, vitals, traffic, network, probes, incidents, alerts)
+_MODULES = (overview, issues, releases, rollups, vitals, traffic, network, probes, hosts, incidents, alerts)
 SQL: dict[str, str] = {name: sql for module in _MODULES for name, sql in module.SQL.items()}
 
 if len(SQL) != sum(len(module.SQL) for module in _MODULES):  # pragma: no cover (one module's SQL would hide another's)
