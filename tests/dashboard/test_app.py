@@ -16,7 +16,7 @@ def test_the_header_links_every_page_in_order(page, analytics, dashboard):
     nav.first.wait_for(timeout=15_000)
     assert nav.all_inner_texts() == [
         "Overview", "Traffic", "Issues", "Web Vitals", "Network", "Releases", "Incidents", "Alerts", "Checks",
-        "Reports",
+        "Hosts", "Reports",
     ]  # fmt: skip
 
     # Each page without data says what to do next.
@@ -29,6 +29,9 @@ def test_the_header_links_every_page_in_order(page, analytics, dashboard):
     assert page.locator("#network-resources").inner_text() == (
         "No image, script, style, font or media failed to load in this range."
     )
+    page.locator("header nav").get_by_text("Hosts").click()
+    page.locator("#hosts-empty").get_by_text("No host has reported in the last hour.").wait_for(timeout=15_000)
+    assert not page.locator("#hosts-heatmap").is_visible()
 
     page.locator("header nav").get_by_text("Reports").click()
     page.locator("#reports-empty").get_by_text("No report yet.").wait_for(timeout=15_000)
