@@ -361,6 +361,12 @@ _DECLARED = [
         "Per project, check and UTC day: of the minutes with a conclusive result, the share with a region up.",
         RANGE,
     ),
+    Query(
+        "check_phases",
+        "One check's runs per time bucket and region: the median of each phase (dns, connect, tls, processing: to "
+        "the first byte, transfer) and of the whole run, in ms, and how many runs were up and down.",
+        (*RANGE, BUCKET, Param("check", "str", "The check, by name.")),
+    ),
     Query("agents", "Every probe agent (region and host): its last heartbeat and whether it is lost.", (PROJECT,)),
 ]
 QUERIES: dict[str, Query] = {q.name: q for q in _DECLARED}

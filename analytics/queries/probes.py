@@ -29,6 +29,14 @@ SQL = {
                round(count(*) FILTER (WHERE up) / count(*), 6) AS uptime
         FROM minutes GROUP BY ALL ORDER BY project, "check", day"""
     ),
+    "check_phases": (
+        f"""SELECT time_bucket(to_seconds($bucket_seconds), ts) AS minute, region,
+               median(dns_ms) AS dns, median(connect_ms) AS connect, median(tls_ms) AS tls,
+               median(processing_ms) AS processing, median(transfer_ms) AS transfer,
+               median(duration_ms) AS duration, count(*) FILTER (WHERE status = 'up') AS up,
+               count(*) FILTER (WHERE status = 'down') AS down
+        FROM probe_results WHERE {WHERE} AND "check" = $check GROUP BY ALL ORDER BY minute, region"""
+    ),
     "agents": (
         """SELECT project, region, host, state, last_heartbeat, interval_s FROM probe_agents
         WHERE $project IS NULL OR project = $project ORDER BY project, region, host"""

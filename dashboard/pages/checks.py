@@ -1,8 +1,10 @@
 """Checks: every probe check's current state per region and across regions, the agents, and uptime.
 
-Linkable: ``/checks?project=shop&range=7d``. The states and agents are current (the range does
-not change them); the range selects the uptime shown. A lost agent is called out above
-everything else: its checks' states are stale, not down.
+Linkable: ``/checks?project=shop&range=7d&check=shop-home``. The states and agents are current
+(the range does not change them); the range selects the uptime shown. A lost agent is called
+out above everything else: its checks' states are stale, not down. A check's name opens it
+up close: where its runs' time went (DNS, connect, TLS, first byte, transfer) per region over
+the range, and its states over time, so "it got slow in eu-west at 14:02" is a picture.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import dash
 from dash import Input, Output, callback, dcc, html
 
 from contracts.read_api import ReadApiError
+from dashboard.checks_view import phases_figure, states_figure
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
-from dashboard.widgets import filters, grid, project_options, records, refresh_ms, search, when
+from dashboard.widgets import filters, grid, markdown_link, project_options, records, refresh_ms, search, when
 
 dash.register_page(__name__, path="/checks", name="Checks", title="Vigil · Checks", order=5)
 
@@ -23,18 +26,39 @@ OVERALL = "*"  # the region that stands for a check's state across its regions (
 NO_CHECKS = "No checks have reported yet. Start a probe agent (docs/probes.md) and its checks show up here."
 NO_AGENTS = "No probe agents have sent a heartbeat yet."
 NO_UPTIME = "No conclusive check results in this range."
+MAX_CHECK = 200
 
 
-def layout(project: str | None = None, range: str | None = None, **_: Any) -> html.Div:
-    """The page for ``?project=…&range=…``; unknown values fall back to all projects / one hour."""
+def layout(project: str | None = None, range: str | None = None, check: str | None = None, **_: Any) -> html.Div:
+    """The page for ``?project=…&range=…&check=…``; unknown values fall back to all projects / one hour."""
     range_key = range if range in RANGES else DEFAULT_RANGE
+    chosen = (check or "")[:MAX_CHECK] or None
     return html.Div(
         [
             dcc.Location(id="checks-url", refresh=False),
-            filters("checks", project, range_key),
+            filters(
+                "checks",
+                project,
+                range_key,
+                dcc.Dropdown(
+                    id="checks-check",
+                    value=chosen,
+                    placeholder="Pick a check",
+                    className="facet",
+                    options=[{"label": chosen, "value": chosen}] if chosen else [],
+                ),
+            ),
             html.Div(id="checks-notice", className="notice"),
             html.Div(id="checks-lost", className="alert"),
             html.Div([html.H3("Checks"), html.Div(id="checks-states")], className="card"),
+            html.Div(
+                [
+                    dcc.Graph(id="checks-phases", config={"displaylogo": False}),
+                    dcc.Graph(id="checks-timeline", config={"displaylogo": False}),
+                ],
+                id="checks-detail",
+                className="card",
+            ),
             html.Div([html.H3("Probe agents"), html.Div(id="checks-agents")], className="card"),
             html.Div([html.H3("Uptime"), html.Div(id="checks-uptime")], className="card"),
             dcc.Interval(id="checks-refresh", interval=refresh_ms()),
@@ -64,7 +88,7 @@ def _uptime_share(minutes_up: int, minutes: int) -> str:
     return f"{100 * minutes_up / minutes:.2f} %" if minutes else "—"
 
 
-def states_table(checks: list[dict[str, Any]], uptime: list[dict[str, Any]]) -> Any:
+def states_table(checks: list[dict[str, Any]], uptime: list[dict[str, Any]], view: dict[str, Any]) -> Any:
     """One row per check: its state across regions, per region (hover: since when), and its uptime over the range."""
     if not checks:
         return html.P(NO_CHECKS, className="empty")
@@ -80,7 +104,8 @@ def states_table(checks: list[dict[str, Any]], uptime: list[dict[str, Any]]) -> 
     for (project, check), cells in by_check.items():
         overall = cells.get(OVERALL, {})
         row: dict[str, Any] = {
-            "id": f"{project}\x00{check}", "project": project, "check": check,
+            "id": f"{project}\x00{check}", "project": project,
+            "check": markdown_link(check, search(**{**view, "project": project, "check": check})),
             "overall": overall.get("state") or "—", "overall_since": _since(overall),
             "uptime": _uptime_share(*totals[(project, check)]) if (project, check) in totals else "—",
             "last": when(overall.get("last_ts")),
@@ -91,7 +116,7 @@ def states_table(checks: list[dict[str, Any]], uptime: list[dict[str, Any]]) -> 
         rows.append(row)
     columns = [
         {"field": "project", "headerName": "Project", "minWidth": 100},
-        {"field": "check", "headerName": "Check", "minWidth": 140, "cellClass": "check"},
+        {"field": "check", "headerName": "Check", "minWidth": 140, "cellClass": "check", "cellRenderer": "markdown"},
         _state_column("overall", "All regions"),
         *[_state_column(f"r{n}", region) for n, region in enumerate(regions)],
         {"field": "uptime", "headerName": "Uptime (range)", "minWidth": 120},
@@ -165,32 +190,50 @@ def lost_alert(agents: list[dict[str, Any]]) -> str:
     Output("checks-uptime", "children"),
     Output("checks-lost", "children"),
     Output("checks-project", "options"),
+    Output("checks-check", "options"),
+    Output("checks-phases", "figure"),
+    Output("checks-timeline", "figure"),
+    Output("checks-detail", "style"),
     Output("checks-notice", "children"),
     Output("checks-url", "search"),
     Input("checks-project", "value"),
     Input("checks-range", "value"),
+    Input("checks-check", "value"),
     Input("checks-refresh", "n_intervals"),
 )
-def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[Any, ...]:
-    """Ask the read API for the checks' states, the agents and the uptime over the range."""
-    since, until, _bucket = time_range(range_key)
-    url = search(project=project, range=range_key)
+def refresh(project: str | None, range_key: str | None, check: str | None, _: int | None) -> tuple[Any, ...]:
+    """Ask the read API for the checks' states, the agents, the uptime over the range, and the picked check's
+    phases and states over time."""
+    since, until, bucket = time_range(range_key)
+    check = (check or "")[:MAX_CHECK] or None
+    view = {"project": project, "range": range_key, "check": check}
+    url = search(**view)
     read = client()
     try:
         checks = records(read.query("checks", project=project))
         agents = records(read.query("agents", project=project))
         uptime = records(read.query("check_uptime", project=project, since=since, until=until))
         projects = read.query("projects")
+        phases = records(read.query("check_phases", project=project, since=since, until=until, check=check,
+                                    bucket_seconds=bucket)) if check else []  # fmt: skip
+        history = [h for h in records(read.query("check_history", project=project, since=since, until=until))
+                   if check and h["check"] == check]  # fmt: skip
     except ReadApiError as e:
-        return "", "", "", "", dash.no_update, f"No data: {e}", url
+        none = dash.no_update
+        return "", "", "", "", none, none, none, none, {"display": "none"}, f"No data: {e}", url
     names = [r[0] for r in projects.rows] + [c["project"] for c in checks] + [a["project"] for a in agents]
     options = project_options(names, project)
+    names = sorted({c["check"] for c in checks} | ({check} if check else set()))
     return (
-        states_table(checks, uptime),
+        states_table(checks, uptime, view),
         agents_table(agents),
         uptime_table(uptime),
         lost_alert(agents),
         options,
+        [{"label": n, "value": n} for n in names],
+        phases_figure(phases, check, bucket, since, until) if check else dash.no_update,
+        states_figure(history, check, since, until) if check else dash.no_update,
+        {} if check else {"display": "none"},
         "",
         url,
     )

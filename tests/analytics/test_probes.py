@@ -225,3 +225,17 @@ def test_a_result_delivered_late_does_not_move_the_state_back(redis_client, con)
     history = [(r[0], r[5]) for r in run_query(con, "check_history", RANGE).rows if r[3] == "eu"]
     assert [state for _, state in history] == ["down"]
     assert states(con)["eu"] == "down"
+
+
+def test_phases_per_bucket_and_region(redis_client, con):
+    send(redis_client, "eu", [result(T0, "up"), result(T0 + 10_000, "down")])
+    send(redis_client, "us", [result(T0, "up"), result(T0, "up", check="blog")])
+    consume(redis_client, con)
+
+    found = run_query(con, "check_phases", {**RANGE, "check": "shop", "bucket_seconds": "300"})
+    assert found.columns == ["minute", "region", "dns", "connect", "tls", "processing", "transfer", "duration", "up",
+                             "down"]  # fmt: skip
+    assert found.rows == [
+        [START, "eu", 1.0, 2.0, 3.0, 100.0, 14.0, 120.0, 1, 1],
+        [START, "us", 1.0, 2.0, 3.0, 100.0, 14.0, 120.0, 1, 0],
+    ]

@@ -8,9 +8,10 @@ import time
 import msgspec
 import pytest
 
-from contracts.probes import AgentInfo, CheckResult, Heartbeat, ProbeBatch
+from contracts.probes import AgentInfo, CheckResult, Heartbeat, Phases, ProbeBatch
 from contracts.read_api import ReadClient
 from tests.dashboard.conftest import grid_rows
+from tests.dashboard.experience import sql
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.browser
@@ -111,3 +112,43 @@ def test_check_names_are_text_never_html(page, http, collector, analytics, dashb
     page.locator("#checks-states").get_by_text(hostile).wait_for(timeout=15_000)
     assert page.locator("#pwned").count() == 0
     assert page.title() != "pwned"
+
+
+def timed(check: str, processing: float, ts: int, status: str = "up") -> CheckResult:
+    return CheckResult(id=f"r{next(_ids)}", ts=ts, check=check, check_type="http", target="https://shop.example/",
+                       status=status, duration_ms=10.0 + processing, error="" if status == "up" else "http.error",
+                       phases=Phases(dns=1.0, connect=2.0, tls=3.0, processing=processing, transfer=4.0))  # fmt: skip
+
+
+def test_a_check_up_close_where_its_time_went_per_region_and_its_states(page, http, collector, analytics, dashboard,
+                                                                         demo_project, data_dir):  # fmt: skip
+    now = int(time.time() * 1000)
+    # eu got slow a minute ago; us did not.
+    eu = [timed("shop", 100.0, now - 180_000), timed("shop", 120.0, now - 170_000), timed("shop", 900.0, now - 60_000),
+          timed("shop", 950.0, now - 50_000, status="down")]  # fmt: skip
+    send_probes(http, collector, demo_project, "eu", eu)
+    send_probes(http, collector, demo_project, "us", [timed("shop", 110.0, now - 170_000), timed("shop", 105.0, now)])
+    with ReadClient(analytics.url) as client:
+        wait_until(lambda: len(client.query("checks").rows) == 3, timeout=20, what="the states")
+
+    page.goto(f"{dashboard.url}/checks?project=demo&range=15m")
+    page.locator("#checks-states").get_by_role("link", name="shop").click()
+    page.wait_for_url("**/checks?project=demo&range=15m&check=shop", timeout=15_000)
+    page.locator("#checks-phases .gtitle").get_by_text("shop: where each run's time went").wait_for(timeout=15_000)
+    titles = page.locator("#checks-phases .annotation-text").all_text_contents()
+    assert titles[:2] == ["eu", "us"]
+
+    traces = page.locator("#checks-phases .js-plotly-plot").evaluate(
+        "g => g.data.map(t => ({name: t.name, x: t.x, y: t.y, axis: t.yaxis}))"
+    )
+    first_byte_eu = next(t for t in traces if t["name"] == "first byte" and t["axis"] in ("y", "y1"))
+    expected = sql(data_dir, "SELECT time_bucket(INTERVAL 60 SECOND, ts) AS m, median(processing_ms) AS p "
+                             "FROM probe_results WHERE region = 'eu' GROUP BY 1 ORDER BY 1")  # fmt: skip
+    assert first_byte_eu["y"] == [r["p"] for r in expected]
+    down = [t for t in traces if t["name"] == "runs down"]
+    assert len(down) == 1
+    assert len(down[0]["x"]) == 1
+
+    # The states over time: eu went down (three failures are needed: it stays up), the regions' spans drawn.
+    timeline = page.locator("#checks-timeline .js-plotly-plot").evaluate("g => g.data.map(t => t.y[0])")
+    assert set(timeline) >= {"all regions", "eu", "us"}
