@@ -185,6 +185,35 @@ def page_calls(now: datetime, range_: timedelta, issue_id: int) -> dict[str, Cal
     return calls
 
 
+def print_timings(client: ReadClient, views: list[dict[str, Callable[[ReadClient], Any]]], calls: int) -> None:
+    """A markdown table: each call's p50 and p95 over ``calls`` calls after a warm-up, for the 24 h and 7 days views."""
+    print("| call | 24 h p50 | 24 h p95 | 7 days p50 | 7 days p95 |")
+    print("| --- | --- | --- | --- | --- |")
+    for name in views[0]:
+        cells = []
+        for view in views:
+            view[name](client)
+            times = []
+            for _ in range(calls):
+                started = time.perf_counter()
+                view[name](client)
+                times.append((time.perf_counter() - started) * 1000)
+            p95 = statistics.quantiles(times, n=20, method="inclusive")[18]
+            cells += [f"{statistics.median(times):.0f} ms", f"{p95:.0f} ms"]
+        print(f"| {name} | {' | '.join(cells)} |", flush=True)
+
+
+def serve(con: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
+    """The read API on ``con``, on a free port of 127.0.0.1, started."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_api(con, None, "bench"), host="127.0.0.1", port=port,
+                                           log_level="warning"))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=30, what="the read API")
+    return server, thread, port
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -204,31 +233,12 @@ def main() -> int:
         ((issue_id,),) = con.execute("SELECT issue_id FROM issues ORDER BY events DESC LIMIT 1").fetchall()
         ((latest,),) = con.execute("SELECT max(ts) FROM errors").fetchall()
         now = latest + timedelta(seconds=1)  # a reused file: its own "now"
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_api(con, None, "bench"), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        wait_until(lambda: server.started, timeout=30, what="the read API")
+        server, thread, port = serve(con)
         print(f"\nissue {issue_id} (the one with the most events); {args.calls} calls each after a warm-up\n")
-        print("| call | 24 h p50 | 24 h p95 | 7 days p50 | 7 days p95 |")
-        print("| --- | --- | --- | --- | --- |")
         try:
             with ReadClient(f"http://127.0.0.1:{port}", timeout=120) as client:
                 views = [page_calls(now, timedelta(hours=24), issue_id), page_calls(now, timedelta(days=7), issue_id)]
-                for name in views[0]:
-                    cells = []
-                    for view in views:
-                        view[name](client)
-                        times = []
-                        for _ in range(args.calls):
-                            started = time.perf_counter()
-                            view[name](client)
-                            times.append((time.perf_counter() - started) * 1000)
-                        p95 = statistics.quantiles(times, n=20, method="inclusive")[18]
-                        cells += [f"{statistics.median(times):.0f} ms", f"{p95:.0f} ms"]
-                    print(f"| {name} | {' | '.join(cells)} |", flush=True)
+                print_timings(client, views, args.calls)
         finally:
             server.should_exit = True
             thread.join(30)

@@ -24,6 +24,7 @@ subject contains some text, quiet until its end.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -312,3 +313,17 @@ def decode_silence_end(body: bytes) -> SilenceEnd:
     if not 1 <= end.silence_id < 2**53:
         raise SilenceError("silence_id: a positive integer")
     return end
+
+
+def delivery_text(deliveries: str | None, silence_id: int | None = None) -> str:
+    """How an alert reached each channel, in words (the ``alerts`` query's ``deliveries`` JSON):
+    ``ops: sent; chat: pending after 3 attempts: webhook answered 503``, ``silenced (#3)`` or ``no channel``."""
+    if silence_id:
+        return f"silenced (#{silence_id})"
+    parts = []
+    for d in json.loads(deliveries or "[]"):
+        how = d["status"]
+        if d["status"] != "sent" and d["error"]:
+            how += f" after {d['attempts']} attempts: {d['error']}"
+        parts.append(f"{d['channel']}: {how}")
+    return "; ".join(parts) or "no channel"

@@ -7,12 +7,11 @@ analytics service's read API (silences with the token of ``run/analytics.json``,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from contracts.alerts import KINDS, Silence, check_silence
+from contracts.alerts import KINDS, Silence, check_silence, delivery_text
 from contracts.projects import load_projects
 from vigil.issues_cli import _client, _print, actor
 from vigil.table import render_table
@@ -40,17 +39,6 @@ def kinds(echo: Callable[[str], None]) -> None:
                       [[k, what, ", ".join(takes)] for k, (what, takes) in KINDS.items()]))  # fmt: skip
 
 
-def delivery_text(deliveries: str | None) -> str:
-    """How each channel was told, in words: ``ops: sent; chat: pending (3 attempts: webhook answered 503)``."""
-    parts = []
-    for d in json.loads(deliveries or "[]"):
-        how = d["status"]
-        if d["error"]:
-            how += f" ({d['attempts']} attempts: {d['error']})"
-        parts.append(f"{d['channel']}: {how}")
-    return "; ".join(parts)
-
-
 def history(data_dir: Path, echo: Callable[[str], None], as_json: bool, **params: Any) -> None:
     with _client(data_dir) as read:
         result = read.query("alerts", **params)
@@ -62,7 +50,7 @@ def history(data_dir: Path, echo: Callable[[str], None], as_json: bool, **params
         silenced = result.columns.index("silence_id")
         result.columns.append("delivery")
         for row in result.rows:
-            row.append(f"silenced ({row[silenced]})" if row[silenced] else delivery_text(row[index]) or "no channel")
+            row.append(delivery_text(row[index], row[silenced]))
     _print(result, HISTORY_COLUMNS, as_json, echo)
 
 

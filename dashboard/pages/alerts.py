@@ -17,6 +17,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
+from contracts.alerts import delivery_text
 from contracts.read_api import ReadApiError
 from dashboard import alert_rules, auth, triage
 from dashboard.data import RANGES, client, time_range
@@ -130,18 +131,6 @@ def _silenced(silence: dict[str, Any]) -> str:
     return what + (f", about “{silence['subject']}”" if silence["subject"] else "")
 
 
-def delivery_text(alert: dict[str, Any]) -> str:
-    if alert["silence_id"]:
-        return f"silenced (#{alert['silence_id']})"
-    parts = []
-    for d in json.loads(alert["deliveries"] or "[]"):
-        how = d["status"]
-        if d["status"] != "sent" and d["error"]:
-            how += f" after {d['attempts']} attempts: {d['error']}"
-        parts.append(f"{d['channel']}: {how}")
-    return "; ".join(parts) or "no channel"
-
-
 @callback(
     Output("alerts-history", "rowData"),
     Output("alerts-empty", "children"),
@@ -185,7 +174,7 @@ def refresh(project: str | None, range_key: str | None, *_: Any) -> tuple[Any, .
     history_rows = [
         {"id": str(a["alert_id"]), "ts": when(a["ts"]), "project": a["project"], "rule": a["rule"],
          "action": a["action"], "title": markdown_link(a["title"], _path(a)),
-         "delivery": delivery_text(a)}
+         "delivery": delivery_text(a["deliveries"], a["silence_id"])}
         for a in history
     ]  # fmt: skip
     firing_rows = [

@@ -1,0 +1,167 @@
+"""The experience pages' read API calls on 10 million events over 30 days and 5,000 hosts reporting every 15 s for a
+day: p50 and p95 per call.
+
+Run by hand: ``.venv/bin/python bench/experience.py [--events 10000000] [--days 30] [--hosts 5000] [--calls 15]
+[--db PATH]``.
+
+It fills a DuckDB file as ``bench/read_api.py`` does (or reuses ``--db``), then gives the web
+vitals each a rating and an attribution (the element, its image, the phases of its time, as
+the beacon sends them), adds 200,000 failed resources, phases to the probe results, and a day
+of host metrics from ``--hosts`` hosts every 15 s (28.8 million rows for 5,000) in three
+regions. Then it serves the read API and times each call the Traffic, Web Vitals, Network,
+Hosts and Checks (a check up close) pages make through ``ReadClient``, as the dashboard
+does, for the last 24 hours and the last 7 days; every call ``--calls`` times after one
+warm-up call. The target is a p95 under 250 ms on this 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analytics.store import open_database  # noqa: E402
+from bench.read_api import fill, print_timings, rand, serve, shared  # noqa: E402
+from contracts.read_api import ReadClient  # noqa: E402
+
+RESOURCES = 200_000
+
+
+def fill_experience(path: Path, hosts: int, now: datetime, days: int) -> None:
+    """What bench/read_api.py's fill leaves out and the experience pages read."""
+    con = open_database(path)
+    started = time.perf_counter()
+    con.execute(
+        """UPDATE web_vitals SET
+               value = CASE name WHEN 'CLS' THEN value / 10000 ELSE value END,
+               rating = CASE WHEN (name = 'CLS' AND value / 10000 > 0.25) OR (name <> 'CLS' AND value > 3000)
+                             THEN 'poor' WHEN value > 2000 THEN 'needs-improvement' ELSE 'good' END,
+               attribution = '{"target": "img.hero-' || (hash(event_id) % 7) || '", "url": "https://cdn.example/'
+                   || (hash(event_id) % 40) || '.jpg", "ttfb": ' || (value * 0.2)::INTEGER || ', "load_delay": '
+                   || (value * 0.3)::INTEGER || ', "load_duration": ' || (value * 0.3)::INTEGER
+                   || ', "render_delay": ' || (value * 0.2)::INTEGER || '}',
+               metric_key = hash(event_id)"""
+    )
+    print(f"  web_vitals: ratings and attribution in {time.perf_counter() - started:.0f} s", flush=True)
+    started = time.perf_counter()
+    con.execute(
+        f"""INSERT INTO resource_failures BY NAME
+            SELECT {shared(RESOURCES, now - timedelta(days=days), days, "x", RESOURCES // 5)},
+                   'https://cdn.example/img/' || {rand(21, 300)} || '.png' AS url,
+                   ['img', 'script', 'link'][{rand(22, 3)} + 1] AS element, 'error_event' AS source, 404 AS status
+            FROM range({RESOURCES}) t(i)"""
+    )
+    con.execute(
+        """UPDATE probe_results SET dns_ms = 2, connect_ms = 10, tls_ms = 15, processing_ms = 40 + hash(id) % 50,
+               transfer_ms = 5, http_status = 200 WHERE "check" IS NOT NULL"""
+    )
+    print(f"  resources and probe phases in {time.perf_counter() - started:.0f} s", flush=True)
+    started = time.perf_counter()
+    per_host = 86_400 // 15
+    begin = now - timedelta(days=1)
+    con.execute(
+        f"""INSERT INTO host_metrics BY NAME
+            SELECT 'h' || i AS id, TIMESTAMP '{begin:%Y-%m-%d %H:%M:%S}' + to_seconds((i // {hosts}) * 15) AS ts,
+                   TIMESTAMP '{begin:%Y-%m-%d %H:%M:%S}' + to_seconds((i // {hosts}) * 15) AS received_at,
+                   'shop' AS project, 1 AS project_id,
+                   ['eu-west', 'us-east', 'ap-south'][i % {hosts} % 3 + 1] AS region,
+                   'host-' || lpad((i % {hosts})::VARCHAR, 5, '0') AS host, 15.0 AS interval_s,
+                   ({rand(23, 1000)} / 10.0)::DOUBLE AS cpu_busy_percent,
+                   ({rand(24, 1000)} / 10.0)::DOUBLE AS memory_percent,
+                   ({rand(25, 800)} / 100.0)::DOUBLE AS load1,
+                   '[{{"mount": "/", "percent": ' || (i % {hosts} % 90 + 5) || '.0}}]' AS disks,
+                   {rand(26, 50_000)} AS open_fds, 1048576 AS max_fds,
+                   ({rand(27, 1_000_000)})::DOUBLE AS net_bytes_sent_per_s,
+                   ({rand(28, 1_000_000)})::DOUBLE AS net_bytes_recv_per_s
+            FROM range({hosts * per_host}) t(i)"""
+    )
+    print(f"  host_metrics: {hosts * per_host:,} rows in {time.perf_counter() - started:.0f} s", flush=True)
+    con.execute("CHECKPOINT")
+    con.close()
+
+
+def page_calls(now: datetime, range_: timedelta) -> dict[str, Callable[[ReadClient], Any]]:
+    """The read API calls each experience page makes for one view, as the dashboard's pages make them."""
+    since, until = (now - range_).strftime("%Y-%m-%dT%H:%M:%SZ"), now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    window = {"since": since, "until": until}
+    bucket = max(60, int(range_.total_seconds() // 240) // 60 * 60)
+    page = {**window, "route": "/route3/:id"}
+
+    def q(name: str, **params: Any) -> Callable[[ReadClient], Any]:
+        return lambda c: c.query(name, **params)
+
+    return {
+        "every page: audience_facets": q("audience_facets", **window),
+        "traffic: traffic_totals": q("traffic_totals", **window),
+        "traffic: traffic_trend": q("traffic_trend", bucket_seconds=bucket, **window),
+        "traffic: traffic_pages": q("traffic_pages", **window),
+        "traffic: traffic_by country": q("traffic_by", by="country", **window),
+        "traffic: traffic_by referrer": q("traffic_by", by="referrer", **window),
+        "vitals: vitals_summary": q("vitals_summary", **window),
+        "vitals: vitals_pages": q("vitals_pages", **window),
+        "vitals: vitals_releases": q("vitals_releases", **window),
+        "vitals: vitals_trend": q("vitals_trend", bucket_seconds=bucket, **window),
+        "vitals: vitals_histogram": q("vitals_histogram", metric="LCP", **window),
+        "vitals: vitals_breakdown": q("vitals_breakdown", metric="LCP", by="browser", **window),
+        "vitals: vitals_phases": q("vitals_phases", metric="LCP", **window),
+        "vitals: vitals_attribution": q("vitals_attribution", metric="LCP", **window),
+        "vitals, one page: vitals_pages": q("vitals_pages", **page),
+        "vitals, one page: vitals_trend": q("vitals_trend", bucket_seconds=bucket, **page),
+        "vitals, one page: vitals_breakdown by release": q("vitals_breakdown", metric="INP", by="release", **page),
+        "network: network_targets": q("network_targets", **window),
+        "network: network_trend": q("network_trend", bucket_seconds=bucket, **window),
+        "network: network_pages": q("network_pages", **window),
+        "network: resource_failures_by_url": q("resource_failures_by_url", **window),
+        "network, one host: network_pages": q("network_pages", target="api.example", **window),
+        "hosts: hosts_now": q("hosts_now", until=until),
+        "hosts: errors_by_project": q("errors_by_project", **window),
+        "hosts: checks": q("checks"),
+        "hosts, one host: host_series": q("host_series", host="host-00042", bucket_seconds=bucket, **window),
+        "checks, one check: check_phases": q("check_phases", check="check3", bucket_seconds=bucket, **window),
+        "checks, one check: check_history": q("check_history", **window),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--hosts", type=int, default=5000)
+    parser.add_argument("--calls", type=int, default=15)
+    parser.add_argument("--db", type=Path, help="reuse this file if it is filled (else fill it)")
+    args = parser.parse_args()
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
+        path = args.db or Path(tmp) / "vigil.duckdb"
+        if not path.exists():
+            print(f"filling {path} with {args.events:,} events over {args.days} days, {args.hosts:,} hosts", flush=True)
+            started = time.perf_counter()
+            fill(path, args.events, args.days, now)
+            fill_experience(path, args.hosts, now, args.days)
+            print(f"filled in {time.perf_counter() - started:.0f} s", flush=True)
+        con = open_database(path)
+        ((latest,),) = con.execute("SELECT max(ts) FROM page_views").fetchall()
+        now = latest + timedelta(seconds=1)  # a reused file: its own "now"
+        server, thread, port = serve(con)
+        print(f"\n{args.calls} calls each after a warm-up\n")
+        try:
+            with ReadClient(f"http://127.0.0.1:{port}", timeout=300) as client:
+                print_timings(client, [page_calls(now, timedelta(hours=24)), page_calls(now, timedelta(days=7))],
+                              args.calls)  # fmt: skip
+        finally:
+            server.should_exit = True
+            thread.join(30)
+            con.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
