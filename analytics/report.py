@@ -19,7 +19,6 @@ from typing import Any
 
 import duckdb
 
-from analytics.routes import ROUTE
 from analytics.store import transaction
 from contracts.projects import Project
 from contracts.vitals import rating
@@ -147,9 +146,9 @@ def build(con: duckdb.DuckDBPyConnection, project: Project, day: date, now: date
     )
     vitals = _rows(
         con,
-        f"""WITH v AS (SELECT {ROUTE} AS page, name, value, ts FROM web_vitals
+        f"""WITH v AS (SELECT route AS page, name, value, ts FROM web_vitals
                        WHERE project_id = $p AND ts >= $week AND ts < $end AND name IN ('LCP', 'INP', 'CLS')),
-                 pages AS (SELECT {ROUTE} AS page, count(*) AS views FROM page_views
+                 pages AS (SELECT route AS page, count(*) AS views FROM page_views
                            WHERE project_id = $p AND ts >= $start AND ts < $end GROUP BY 1
                            ORDER BY views DESC, page LIMIT {PAGES})
             SELECT pages.page, pages.views, v.name,

@@ -18,9 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.conclusions import CONCLUSIONS
+from analytics.routes import ROUTE
 from analytics.tables import DERIVED, SQL_TYPES, TABLES, create_sql
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 #: The name the file is attached under; every connection and cursor on it works there.
 CATALOG = "vigil"
 #: Rows per row group (DuckDB's default is 122,880). Each checkpoint rewrites every table's
@@ -75,6 +76,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         from analytics import sessions  # sessions builds on this module: imported when needed, not at load
 
         con.execute(sessions.rows_sql({t: t for t in sessions.SOURCES}, compacted=True))
+    if row is not None and int(row[0]) < 11:
+        # Version 11 added each event table's route; the rows stored before get it once (analytics/routes.py).
+        for name, schema in TABLES.items():
+            if "route" in schema.names:
+                con.execute(f"UPDATE {name} SET route = {ROUTE} WHERE route IS NULL AND coalesce(page_url, '') <> ''")
     con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 

@@ -36,8 +36,13 @@ SHARED = [
 ]
 
 
+#: The page's route (analytics/routes.py), computed from ``page_url`` as rows are stored, never sent: the last
+#: column of every event table, after the columns a row is built with.
+ROUTE = pa.field("route", pa.string())
+
+
 def _table(*fields: tuple[str, pa.DataType]) -> pa.Schema:
-    return pa.schema([*SHARED, *(pa.field(name, kind) for name, kind in fields)])
+    return pa.schema([*SHARED, *(pa.field(name, kind) for name, kind in fields), ROUTE])
 
 
 ERRORS = _table(
@@ -62,7 +67,7 @@ ERRORS = _table(
     ("full_hash", pa.string()),
     ("grouping", pa.string()),  # what made the hashes: frames, message, family or fingerprint
     ("sdk", pa.string()),  # what sent it: the beacon's name/version, or a Sentry SDK's
-    ("issue_id", pa.int64()),  # last: the consumer fills it in when it stores the row
+    ("issue_id", pa.int64()),  # last built: the consumer fills it in when it stores the row
 )
 
 NETWORK_FAILURES = _table(

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from analytics import issues, probes  # noqa: E402
 from analytics.api import create_api  # noqa: E402
 from analytics.rollups import bucket_sql  # noqa: E402
+from analytics.routes import ROUTE  # noqa: E402
 from analytics.sessions import SOURCES, rows_sql  # noqa: E402
 from analytics.store import open_database  # noqa: E402
 from contracts.queries import BREAKDOWNS  # noqa: E402
@@ -103,6 +104,7 @@ def fill(path: Path, events: int, days: int, now: datetime) -> None:
         sessions = max(1, counts["page_views"] // 5)  # five page views a session
         con.execute(f"INSERT INTO {table} BY NAME SELECT {shared(n, start, days, table[0], sessions)}, {own[table]} "
                     f"FROM range({n}) t(i)")  # fmt: skip
+        con.execute(f"UPDATE {table} SET route = {ROUTE}")  # as the consumer stores it (analytics/routes.py)
         print(f"  {table}: {n:,} rows in {time.perf_counter() - started:.0f} s", flush=True)
     con.execute(
         """INSERT INTO issues (issue_id, project_id, project, app_hash, full_hash, error_type, title, culprit, level,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from analytics.routes import ROUTE
-
 SQL = {
     "issue_breakdown": (
-        f"""WITH ev AS (
+        """WITH ev AS (
             SELECT CASE $by WHEN 'browser' THEN browser WHEN 'os' THEN os WHEN 'device' THEN device_type
                             WHEN 'release' THEN release WHEN 'environment' THEN environment
-                            WHEN 'country' THEN country WHEN 'page' THEN {ROUTE} END AS value
+                            WHEN 'country' THEN country WHEN 'page' THEN route END AS value
             FROM errors WHERE issue_id = $issue_id AND ts >= $since AND ts < $until)
         SELECT coalesce(nullif(value, ''), '(none)') AS value, count(*) AS events,
                round(count(*) / sum(count(*)) OVER (), 4) AS share

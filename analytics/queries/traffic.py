@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from analytics.anomalies import netloc_sql
 from analytics.queries.audience import narrowed
-from analytics.routes import ROUTE
 
 _VIEWS = narrowed("page_views", "ts, session_id, user_id")
 #: The referring host, "(direct)" when none, "(same site)" when it is the page's own host.
@@ -17,10 +16,10 @@ _REFERRER = f"""CASE WHEN coalesce(referrer, '') = '' THEN '(direct)'
 
 SQL = {
     "audience_facets": (
-        f"""WITH pv AS (SELECT page_url, release, browser, device_type, country FROM page_views
+        """WITH pv AS (SELECT route, release, browser, device_type, country FROM page_views
             WHERE ts >= $since AND ts < $until AND ($project IS NULL OR project = $project)),
         facets AS (
-            SELECT 'route' AS facet, {ROUTE} AS value, count(*) AS views FROM pv GROUP BY ALL
+            SELECT 'route' AS facet, route AS value, count(*) AS views FROM pv GROUP BY ALL
             UNION ALL SELECT 'release', release, count(*) FROM pv GROUP BY ALL
             UNION ALL SELECT 'browser', browser, count(*) FROM pv GROUP BY ALL
             UNION ALL SELECT 'device', device_type, count(*) FROM pv GROUP BY ALL

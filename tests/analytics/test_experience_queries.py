@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from analytics.queries import run_query
+from analytics.routes import with_route
 from analytics.rows import metric_key
 from analytics.store import insert, open_database
 from analytics.tables import TABLES
@@ -26,7 +27,7 @@ def table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
     shared = {"project": "shop", "project_id": 1, "received_at": T0, "release": "1.0", "browser": "Chrome",
               "device_type": "desktop", "country": "DE"}  # fmt: skip
     full = [{**{f: None for f in schema.names}, **shared, "event_id": f"{name}{n}", **r} for n, r in enumerate(rows)]
-    return pa.Table.from_pylist(full, schema=schema)
+    return with_route(pa.Table.from_pylist(full, schema=schema))
 
 
 def vital(name: str, value: float, page: str, n: int, **more: Any) -> dict[str, Any]:
