@@ -115,9 +115,14 @@ def records(result: Result) -> list[dict[str, Any]]:
 _MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~"})
 
 
+def markdown_text(text: str) -> str:
+    """Event text for a grid's markdown cell that is not a link: escaped, on one line."""
+    return " ".join(text.split()).translate(_MARKDOWN_SPECIALS)
+
+
 def markdown_link(text: str, href: str) -> str:
     """A link for a grid's markdown cell: the text escaped (event text must stay text), the href built by us."""
-    return f"[{' '.join(text.split()).translate(_MARKDOWN_SPECIALS)}]({href})"  # one line: no headings, no breaks
+    return f"[{markdown_text(text)}]({href})"  # one line: no headings, no breaks
 
 
 def time_bars(fig: go.Figure, rows: list[list[Any]], bucket_seconds: int, since: str, until: str, name: str) -> None:

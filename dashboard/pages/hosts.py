@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from contracts.read_api import ReadApiError
 from dashboard.data import DEFAULT_RANGE, RANGES, client, services, time_range
@@ -152,11 +152,10 @@ def worst_table(groups: dict[str, list[Any]], measure: str, view: dict[str, Any]
     Input("hosts-by", "value"),
     Input("hosts-host", "value"),
     Input("hosts-refresh", "n_intervals"),
-    State("hosts-host", "options"),
 )
 def refresh(
     project: str | None, range_key: str | None, measure: str | None, by: str | None, host: str | None,
-    _: int | None, known: list[dict[str, str]] | None,
+    _: int | None,
 ) -> tuple[Any, ...]:  # fmt: skip
     """Ask the read API for every host's state now and the picked host's series."""
     measure = measure if measure in MEASURES else "cpu"
@@ -179,7 +178,7 @@ def refresh(
     found = hosts(now, services(project), errors, checks)
     groups = grouped(found, by, measure)
     names = sorted({h.name for h in found} | ({host} if host else set()))
-    options = known if known and len(known) == len(names) else [{"label": n, "value": n} for n in names]
+    options = [{"label": n, "value": n} for n in names]
     hidden: dict[str, str] = {"display": "none"}
     shown: dict[str, str] = {}
     return (

@@ -34,7 +34,7 @@ EMPTY = (
     "report more with Network Error Logging (docs/reporting.md). Widen the range or clear a filter."
 )
 NO_RESOURCES = "No image, script, style, font or media failed to load in this range."
-MAX_TARGET = 255
+MAX_TARGET = 200  # the read API's bound on a parameter
 
 
 def layout(project: str | None = None, range: str | None = None, target: str | None = None, **given: Any) -> html.Div:

@@ -18,7 +18,17 @@ from contracts.queries import TRAFFIC_BREAKDOWNS
 from contracts.read_api import ReadApiError
 from dashboard import audience
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
-from dashboard.widgets import figure, filters, grid, markdown_link, project_options, records, refresh_ms, search
+from dashboard.widgets import (
+    figure,
+    filters,
+    grid,
+    markdown_link,
+    markdown_text,
+    project_options,
+    records,
+    refresh_ms,
+    search,
+)
 
 dash.register_page(__name__, path="/traffic", name="Traffic", title="Vigil · Traffic", order=0.5)
 
@@ -117,7 +127,7 @@ def breakdown_table(rows: list[dict[str, Any]], by: str, view: dict[str, Any]) -
     narrows = by in audience.FACETS
 
     def value(v: str) -> str:
-        return markdown_link(v, search(**{**view, by: v})) if narrows and not v.startswith("(") else v
+        return markdown_link(v, search(**{**view, by: v})) if narrows and not v.startswith("(") else markdown_text(v)
 
     shaped = [
         {"id": r["value"], "value": value(r["value"]), "views": r["page_views"], "sessions": r["sessions"],

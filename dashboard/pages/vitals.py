@@ -31,7 +31,7 @@ from dashboard.vitals_view import (
     summary_tiles,
     trend_figure,
 )
-from dashboard.widgets import filters, grid, markdown_link, project_options, records, refresh_ms, search
+from dashboard.widgets import filters, grid, markdown_link, markdown_text, project_options, records, refresh_ms, search
 
 dash.register_page(__name__, path="/vitals", name="Web Vitals", title="Vigil · Web Vitals", order=1.3)
 
@@ -171,7 +171,7 @@ def breakdown_table(rows: list[dict[str, Any]], metric: str, by: str, view: dict
     if not rows:
         return html.P("No samples of this metric here.", className="empty")
     shaped = [
-        {"id": r["value"], "value": r["value"] if r["value"] == "(none)"
+        {"id": r["value"], "value": markdown_text(r["value"]) if r["value"] == "(none)"
          else markdown_link(r["value"], search(**{**view, by: r["value"]})),
          "samples": r["samples"], metric: shown(metric, r["p75"]), f"{metric}_p75": r["p75"],
          "good": share(r["good"]), "poor": share(r["poor"])}

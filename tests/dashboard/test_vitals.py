@@ -4,12 +4,15 @@ is checked against ``vigil sql`` over the same rows."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
+from contracts.read_api import ReadClient
 from dashboard.vitals_view import shown
 from tests.dashboard.conftest import grid_rows
 from tests.dashboard.experience import COLLECTOR_ENV, ROUTE, send_visits, sql
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -74,3 +77,33 @@ def test_slow_pages_for_whom_and_since_which_release(page, http, collector, anal
     only = p75s(data_dir, "release = 'shop@1.5.0'")
     [checkout] = grid_rows(page, "vitals-pages-grid")
     assert checkout[3] == shown("INP", only[("/checkout", "INP")])
+
+
+HOSTILE = "<img src=x id=pwned onerror=\"document.title='pwned'\">"
+
+
+def test_page_urls_attribution_and_referrers_are_text_never_html(page, http, collector, analytics, dashboard,
+                                                                 demo_project):  # fmt: skip
+    now = int(time.time() * 1000)
+    url = "https://shop.example/" + HOSTILE
+    events = [
+        {"type": "pageview", "event_id": "p1", "ts": now, "page_url": url,
+         "referrer": "https://**bold**[link](https:evil.example)/x"},
+        {"type": "vital", "event_id": "v1", "ts": now, "page_url": url, "name": "LCP", "value": 5000.0,
+         "rating": "poor", "metric_id": "m1", "attribution": {"target": HOSTILE, "url": "javascript:alert(1)"}},
+    ]  # fmt: skip
+    body = {"v": 1, "batch_id": "hostile", "sent_at": now, "release": HOSTILE, "events": events}
+    assert http.post(f"{collector.url}/api/{demo_project.id}/events", params={"key": demo_project.public_key},
+                     json=body).status_code == 202  # fmt: skip
+    with ReadClient(analytics.url) as client:
+        wait_until(lambda: client.query("vitals_summary").rows, timeout=20, what="the vital stored")
+
+    page.goto(f"{dashboard.url}/vitals?project=demo&range=1h&metric=LCP&by=release")
+    page.locator("#vitals-attribution-grid").get_by_text(HOSTILE).wait_for(timeout=20_000)
+    page.locator("#vitals-breakdown-grid").get_by_text(HOSTILE).wait_for(timeout=10_000)
+    assert page.locator("#vitals-pages-grid").get_by_text("/" + HOSTILE).count() == 1
+    page.goto(f"{dashboard.url}/traffic?project=demo&range=1h&by=referrer")
+    page.locator("#traffic-breakdown-grid").get_by_text("**bold**[link](https:evil.example)").wait_for(timeout=20_000)
+    assert page.locator("#traffic-breakdown-grid a").count() == 0  # a referrer is not a link
+    assert page.locator("#pwned").count() == 0
+    assert page.title() != "pwned"
