@@ -95,7 +95,7 @@ def trend_figure(rows: list[dict[str, Any]], bucket_seconds: int, since: str, un
     for name, points in sorted(by_class.items()):
         fig.add_bar(x=[p["minute"] for p in points], y=[p["failures"] for p in points], name=name,
                     width=bucket_seconds * 900)  # fmt: skip
-    fig.update_layout(barmode="stack", legend={"orientation": "h", "y": 1.12})
+    fig.update_layout(barmode="stack", legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.12})
     fig.update_xaxes(range=[since.rstrip("Z"), until.rstrip("Z")])
     return fig
 
@@ -106,7 +106,7 @@ TARGET_COLUMNS = [
     {"field": "status", "headerName": "Status", "type": "numericColumn", "minWidth": 80},
     {"field": "failure_class", "headerName": "Failed by", "minWidth": 100},
     {"field": "whose", "headerName": "Whose", "minWidth": 130},
-    *[{"field": f, "headerName": h, "type": "numericColumn", "minWidth": 90, "flex": 1}
+    *[{"field": f, "headerName": h, "type": "numericColumn", "minWidth": 110, "flex": 1}
       for f, h in (("failures", "Failures"), ("browser_reports", "Of them NEL"), ("pages", "Pages"),
                    ("sessions", "Sessions"), ("median", "Median time"))],
 ]  # fmt: skip

@@ -96,7 +96,7 @@ def trend_figure(rows: list[dict[str, Any]], bucket_seconds: int, since: str, un
     fig.add_bar(x=minutes, y=[r["page_views"] for r in rows], name="page views", width=bucket_seconds * 900)
     fig.add_scatter(x=minutes, y=[r["sessions"] for r in rows], name="sessions", mode="lines+markers")
     fig.update_xaxes(range=[since.rstrip("Z"), until.rstrip("Z")])
-    fig.update_layout(legend={"orientation": "h", "y": 1.12})
+    fig.update_layout(legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.12})
     return fig
 
 
