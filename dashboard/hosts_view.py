@@ -153,6 +153,6 @@ def series_figure(rows: list[dict[str, Any]], host: str, since: str, until: str)
                     line={"dash": "dot"})  # fmt: skip
     fig.update_layout(yaxis={"range": [0, 100], "title": {"text": "%"}},
                       yaxis2={"overlaying": "y", "side": "right", "title": {"text": "load"}, "rangemode": "tozero"},
-                      legend={"orientation": "h", "y": 1.15})  # fmt: skip
+                      legend={"orientation": "h", "y": -0.22}, margin={"l": 40, "r": 40, "t": 40, "b": 70})  # fmt: skip
     fig.update_xaxes(range=[since.rstrip("Z"), until.rstrip("Z")])
     return fig
