@@ -264,6 +264,13 @@ _DECLARED = [
         "the most common status, pages, sessions, and whether the host is the page's own.",
         (*RANGE, *AUDIENCE, TARGET, limit(100)),
     ),
+    Query(
+        "csp_violations",
+        "What the pages' Content Security Policy blocked: per blocked URI (without its query; inline, eval) and "
+        "directive, the violations (the beacon's and the browser's reports), whether the policy enforced it, pages "
+        "and sessions.",
+        (*RANGE, *AUDIENCE, limit(50)),
+    ),
     # Hosts: the fleet.
     Query(
         "hosts_now",

@@ -44,6 +44,21 @@ SQL = {
                round(f.failures * 1000 / nullif(pv.views, 0), 2) AS failures_per_1000_views
         FROM f LEFT JOIN pv USING (route) ORDER BY failures DESC, route LIMIT $limit"""
     ),
+    "csp_violations": (
+        f"""SELECT regexp_replace(coalesce(nullif(blocked_uri, ''), '(none)'), '[?#].*$', '') AS blocked,
+               coalesce(nullif(effective_directive, ''), violated_directive) AS directive,
+               count(*) AS violations, bool_or(disposition = 'enforce') AS enforced,
+               count(*) FILTER (WHERE source = 'reporting_api') AS browser_reports,
+               count(DISTINCT route) AS pages, count(DISTINCT session_id) AS sessions
+        FROM {
+            narrowed(
+                "reports",
+                "ts, report_type, blocked_uri, effective_directive, violated_directive, disposition, "
+                "source, session_id",
+            )
+        }
+        WHERE report_type = 'csp' GROUP BY ALL ORDER BY violations DESC, blocked, directive LIMIT $limit"""
+    ),
     "resource_failures_by_url": (
         f"""SELECT regexp_replace(url, '[?#].*$', '') AS url, {netloc_sql("url")} AS host, element,
                count(*) AS failures, mode(status) AS status, count(DISTINCT route) AS pages,

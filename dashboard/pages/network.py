@@ -5,7 +5,8 @@ Failed requests are grouped by target host, path (ids collapsed), status and fai
 the browser's own reports (Network Error Logging) are counted beside the beacon's. Each host
 is the page's own site, a declared service (``[[projects.services]]``) or a third party. A
 host narrows the page to it (the pages it hurts); a page narrows it to that page. Failed
-images, scripts, styles, fonts and media are listed below, by URL.
+images, scripts, styles, fonts and media are listed below, by URL, and what the pages'
+Content Security Policy blocked (the beacon's and the browser's reports).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ EMPTY = (
     "report more with Network Error Logging (docs/reporting.md). Widen the range or clear a filter."
 )
 NO_RESOURCES = "No image, script, style, font or media failed to load in this range."
+NO_CSP = (
+    "Nothing blocked by a Content Security Policy in this range. The beacon reports what the page sees; set "
+    "the reporting headers for the browser's own reports (docs/reporting.md)."
+)
 MAX_TARGET = 200  # the read API's bound on a parameter
 
 
@@ -66,6 +71,7 @@ def layout(project: str | None = None, range: str | None = None, target: str | N
             ),
             html.Div([html.H3("Pages they hurt"), html.Div(id="network-pages")], className="card"),
             html.Div([html.H3("Failed resources"), html.Div(id="network-resources")], className="card"),
+            html.Div([html.H3("Blocked by the pages' policy (CSP)"), html.Div(id="network-csp")], className="card"),
             dcc.Interval(id="network-refresh", interval=refresh_ms()),
         ],
         className="page",
@@ -161,12 +167,33 @@ def resources_table(rows: list[dict[str, Any]], declared: list[tuple[str, Servic
     return grid("network-resources-grid", columns, row_id="id", rows=shaped)
 
 
+def csp_table(rows: list[dict[str, Any]]) -> Any:
+    if not rows:
+        return html.P(NO_CSP, className="empty")
+    shaped = [
+        {"id": f"{r['blocked']}\x00{r['directive']}", "blocked": r["blocked"], "directive": r["directive"],
+         "how": "blocked" if r["enforced"] else "reported only", "violations": r["violations"],
+         "browser_reports": r["browser_reports"], "pages": r["pages"], "sessions": r["sessions"]}
+        for r in rows
+    ]  # fmt: skip
+    columns = [
+        {"field": "blocked", "headerName": "Blocked", "flex": 3, "minWidth": 220, "cellClass": "code"},
+        {"field": "directive", "headerName": "Directive", "minWidth": 150},
+        {"field": "how", "headerName": "Policy", "minWidth": 110},
+        *[{"field": f, "headerName": h, "type": "numericColumn", "minWidth": 100, "flex": 1}
+          for f, h in (("violations", "Violations"), ("browser_reports", "Of them from browsers"),
+                       ("pages", "Pages"), ("sessions", "Sessions"))],
+    ]  # fmt: skip
+    return grid("network-csp-grid", columns, row_id="id", rows=shaped)
+
+
 @callback(
     Output("network-kpis", "children"),
     Output("network-trend", "figure"),
     Output("network-targets", "children"),
     Output("network-pages", "children"),
     Output("network-resources", "children"),
+    Output("network-csp", "children"),
     Output("network-project", "options"),
     Output("network-target", "options"),
     *[Output(f"network-{facet}", "options") for facet in audience.FACETS],
@@ -192,11 +219,12 @@ def refresh(project: str | None, range_key: str | None, target: str | None, *res
         trend = records(read.query("network_trend", **narrowed, bucket_seconds=bucket))
         pages = records(read.query("network_pages", **narrowed))
         resources = records(read.query("resource_failures_by_url", **narrowed))
+        csp = records(read.query("csp_violations", **{k: v for k, v in narrowed.items() if k != "target"}))
         hosts = records(read.query("network_targets", **{**narrowed, "target": None}, limit=1000))
         facet_options = audience.options(read, project, since, until, chosen)
         projects = read.query("projects")
     except ReadApiError as e:
-        return ("", dash.no_update, "", "", "", dash.no_update, dash.no_update,
+        return ("", dash.no_update, "", "", "", "", dash.no_update, dash.no_update,
                 *[dash.no_update] * len(audience.FACETS), f"No data: {e}", search(**view))  # fmt: skip
     declared = services(project)
     whose = {t["host"]: party(t["example_url"], t["same_host"], declared) for t in targets}
@@ -208,6 +236,7 @@ def refresh(project: str | None, range_key: str | None, target: str | None, *res
         targets_table(targets, whose, view) if targets else empty,
         pages_table(pages, view) if pages else "",
         resources_table(resources, declared),
+        csp_table(csp),
         project_options([r[0] for r in projects.rows], project),
         [{"label": h, "value": h} for h in host_names],
         *facet_options,

@@ -74,6 +74,16 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
         {"ts": T0, "page_url": SITE + "/cart", "url": SITE + "/img/a.png?w=3", "element": "img", "status": 404},
     ]  # fmt: skip
     insert(connection, "resource_failures", table("resource_failures", resources), ())
+    csp = [
+        {"ts": T0, "page_url": SITE + "/checkout", "source": "beacon", "report_type": "csp", "session_id": "s1",
+         "blocked_uri": "https://ads.example/p.js?id=1", "effective_directive": "script-src-elem",
+         "disposition": "enforce"},
+        {"ts": T0, "page_url": SITE + "/checkout", "source": "reporting_api", "report_type": "csp", "session_id": "s2",
+         "blocked_uri": "https://ads.example/p.js?id=2", "effective_directive": "script-src-elem",
+         "disposition": "enforce"},
+        {"ts": T0, "page_url": SITE + "/", "source": "reporting_api", "report_type": "deprecation"},
+    ]  # fmt: skip
+    insert(connection, "reports", table("reports", csp), ())
     yield connection
     connection.close()
 
@@ -189,3 +199,14 @@ def test_audience_facets_of_the_page_views(con):
     assert ("route", "/", 2) in facets
     assert ("route", "/product/:id", 2) in facets
     assert [f for f in facets if f[0] == "country"] == [("country", "DE", 2), ("country", "FR", 2)]
+
+
+def test_csp_violations_by_what_was_blocked(con):
+    [ads] = query(con, "csp_violations")
+    assert (ads["blocked"], ads["directive"], ads["violations"], ads["browser_reports"]) == (
+        "https://ads.example/p.js",
+        "script-src-elem",
+        2,
+        1,
+    )
+    assert (ads["enforced"], ads["pages"], ads["sessions"]) == (True, 1, 2)

@@ -29,6 +29,7 @@ def test_the_header_links_every_page_in_order(page, analytics, dashboard):
     assert page.locator("#network-resources").inner_text() == (
         "No image, script, style, font or media failed to load in this range."
     )
+    assert page.locator("#network-csp").inner_text().startswith("Nothing blocked by a Content Security Policy")
     page.locator("header nav").get_by_text("Hosts").click()
     page.locator("#hosts-empty").get_by_text("No host has reported in the last hour.").wait_for(timeout=15_000)
     assert not page.locator("#hosts-heatmap").is_visible()

@@ -80,6 +80,11 @@ def test_what_fails_whose_it_is_and_the_pages_it_hurts(page, http, collector, an
     resources = grid_rows(page, "network-resources-grid")
     assert resources[0][:4] == [SITE + "/img/banner-2019.png", "img", "own site", str(banner["failures"])]
 
+    # The checkout's policy blocks an ad script.
+    [blocked] = sql(data_dir, "SELECT count(*) AS n FROM reports WHERE report_type = 'csp'")
+    csp = grid_rows(page, "network-csp-grid")
+    assert csp[0][:4] == ["https://ads.tracker.example/pixel.js", "script-src-elem", "blocked", str(blocked["n"])]
+
     # A host narrows the page to it: the pages the third party hurts.
     targets.get_by_role("link", name=vendor_host).first.click()
     page.wait_for_url(re.compile(r".*target=127\.0\.0\.1%3A.*"), timeout=15_000)
