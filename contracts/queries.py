@@ -265,6 +265,12 @@ _DECLARED = [
         (*RANGE, *AUDIENCE, TARGET, limit(100)),
     ),
     Query(
+        "page_load_phases",
+        "The slowest quarter of each page's loads (load at or above the page's p75) and where their time went: the "
+        "median of DNS, connect, TLS, the server's answer, building the DOM and loading the rest, in ms.",
+        (*RANGE, *AUDIENCE, limit(20)),
+    ),
+    Query(
         "csp_violations",
         "What the pages' Content Security Policy blocked: per blocked URI (without its query; inline, eval) and "
         "directive, the violations (the beacon's and the browser's reports), whether the policy enforced it, pages "

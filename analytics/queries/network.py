@@ -44,6 +44,21 @@ SQL = {
                round(f.failures * 1000 / nullif(pv.views, 0), 2) AS failures_per_1000_views
         FROM f LEFT JOIN pv USING (route) ORDER BY failures DESC, route LIMIT $limit"""
     ),
+    "page_load_phases": (
+        f"""WITH pv AS {narrowed("page_views", "ts, dns_ms, connect_ms, tls_ms, ttfb_ms, dom_interactive_ms, load_ms")},
+        pages AS (
+            SELECT route, count(*) AS views, quantile_cont(load_ms, 0.75) AS p75_load,
+                   quantile_cont(ttfb_ms, 0.75) AS p75_ttfb
+            FROM pv WHERE load_ms IS NOT NULL GROUP BY route ORDER BY views DESC, route LIMIT $limit)
+        SELECT pages.route, pages.views, pages.p75_load, pages.p75_ttfb, count(*) AS slow_views,
+               median(coalesce(dns_ms, 0)) AS dns, median(greatest(coalesce(connect_ms, 0) - coalesce(tls_ms, 0), 0))
+               AS connect, median(coalesce(tls_ms, 0)) AS tls,
+               median(greatest(ttfb_ms - coalesce(dns_ms, 0) - coalesce(connect_ms, 0), 0)) AS server,
+               median(greatest(dom_interactive_ms - ttfb_ms, 0)) AS dom,
+               median(greatest(load_ms - dom_interactive_ms, 0)) AS rest
+        FROM pv JOIN pages USING (route) WHERE pv.load_ms >= pages.p75_load
+        GROUP BY ALL ORDER BY pages.p75_load DESC, pages.route"""
+    ),
     "csp_violations": (
         f"""SELECT regexp_replace(coalesce(nullif(blocked_uri, ''), '(none)'), '[?#].*$', '') AS blocked,
                coalesce(nullif(effective_directive, ''), violated_directive) AS directive,

@@ -22,7 +22,17 @@ from contracts.read_api import ReadApiError
 from contracts.services import Service
 from dashboard import audience
 from dashboard.data import DEFAULT_RANGE, RANGES, client, party, services, time_range
-from dashboard.widgets import figure, filters, grid, markdown_link, project_options, records, refresh_ms, search
+from dashboard.widgets import (
+    figure,
+    filters,
+    grid,
+    markdown_link,
+    plotly_text,
+    project_options,
+    records,
+    refresh_ms,
+    search,
+)
 
 dash.register_page(__name__, path="/network", name="Network", title="Vigil · Network", order=1.6)
 
@@ -70,6 +80,18 @@ def layout(project: str | None = None, range: str | None = None, target: str | N
                 className="card",
             ),
             html.Div([html.H3("Pages they hurt"), html.Div(id="network-pages")], className="card"),
+            html.Div(
+                [
+                    html.H3("Slow page loads: where the time went"),
+                    html.P(
+                        "The slowest quarter of each page's loads (at or above its p75), from the browser's "
+                        "navigation timing: the median of each phase.",
+                        className="hint",
+                    ),
+                    dcc.Graph(id="network-loads", config={"displaylogo": False}),
+                ],
+                className="card",
+            ),
             html.Div([html.H3("Failed resources"), html.Div(id="network-resources")], className="card"),
             html.Div([html.H3("Blocked by the pages' policy (CSP)"), html.Div(id="network-csp")], className="card"),
             dcc.Interval(id="network-refresh", interval=refresh_ms()),
@@ -167,6 +189,25 @@ def resources_table(rows: list[dict[str, Any]], declared: list[tuple[str, Servic
     return grid("network-resources-grid", columns, row_id="id", rows=shaped)
 
 
+LOAD_PHASES = (("dns", "DNS"), ("connect", "connect"), ("tls", "TLS"), ("server", "server's answer"),
+               ("dom", "building the DOM"), ("rest", "loading the rest"))  # fmt: skip
+
+
+def loads_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """Per page (the slowest at the top), its slow loads' phases as one stacked bar."""
+    fig = figure("Slow page loads by phase (median ms of the slowest quarter; p75 of the load beside)",
+                 height=max(220, 70 + 34 * len(rows)))  # fmt: skip
+    pages = [f"{plotly_text(r['route'])} (p75 {r['p75_load'] / 1000:.1f} s)" for r in rows]
+    for key, name in LOAD_PHASES:
+        fig.add_bar(y=pages, x=[r[key] for r in rows], name=name, orientation="h",
+                    hovertemplate="%{x:.0f} ms<extra>" + name + "</extra>")  # fmt: skip
+    fig.update_layout(barmode="stack", legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.12},
+                      margin={"l": 220, "r": 10, "t": 50, "b": 30})  # fmt: skip
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="ms")
+    return fig
+
+
 def csp_table(rows: list[dict[str, Any]]) -> Any:
     if not rows:
         return html.P(NO_CSP, className="empty")
@@ -192,6 +233,7 @@ def csp_table(rows: list[dict[str, Any]]) -> Any:
     Output("network-trend", "figure"),
     Output("network-targets", "children"),
     Output("network-pages", "children"),
+    Output("network-loads", "figure"),
     Output("network-resources", "children"),
     Output("network-csp", "children"),
     Output("network-project", "options"),
@@ -219,12 +261,14 @@ def refresh(project: str | None, range_key: str | None, target: str | None, *res
         trend = records(read.query("network_trend", **narrowed, bucket_seconds=bucket))
         pages = records(read.query("network_pages", **narrowed))
         resources = records(read.query("resource_failures_by_url", **narrowed))
-        csp = records(read.query("csp_violations", **{k: v for k, v in narrowed.items() if k != "target"}))
+        audience_only = {k: v for k, v in narrowed.items() if k != "target"}
+        csp = records(read.query("csp_violations", **audience_only))
+        loads = records(read.query("page_load_phases", **audience_only))
         hosts = records(read.query("network_targets", **{**narrowed, "target": None}, limit=1000))
         facet_options = audience.options(read, project, since, until, chosen)
         projects = read.query("projects")
     except ReadApiError as e:
-        return ("", dash.no_update, "", "", "", "", dash.no_update, dash.no_update,
+        return ("", dash.no_update, "", "", dash.no_update, "", "", dash.no_update, dash.no_update,
                 *[dash.no_update] * len(audience.FACETS), f"No data: {e}", search(**view))  # fmt: skip
     declared = services(project)
     whose = {t["host"]: party(t["example_url"], t["same_host"], declared) for t in targets}
@@ -235,6 +279,7 @@ def refresh(project: str | None, range_key: str | None, target: str | None, *res
         trend_figure(trend, bucket, since, until),
         targets_table(targets, whose, view) if targets else empty,
         pages_table(pages, view) if pages else "",
+        loads_figure(loads),
         resources_table(resources, declared),
         csp_table(csp),
         project_options([r[0] for r in projects.rows], project),

@@ -55,6 +55,14 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
                  ("/", "s1", "u1", "", "DE"), ("/product/42", "s1", "u1", SITE + "/", "DE"),
                  ("/product/7?x=1", "s2", "u2", "https://search.example/q", "FR"), ("/", "s3", None, "", "FR"),
              ])]  # fmt: skip
+    timings = [
+        (5, 20, 10, 300, 800, 1500),
+        (5, 20, 10, 1300, 2000, 4000),
+        (0, 0, 0, 100, 300, 500),
+        (1, 1, 0, 50, 90, 99),
+    ]
+    for view, (dns, connect, tls, ttfb, dom, load) in zip(views, timings, strict=True):
+        view.update(dns_ms=dns, connect_ms=connect, tls_ms=tls, ttfb_ms=ttfb, dom_interactive_ms=dom, load_ms=load)
     insert(connection, "page_views", table("page_views", views), ())
     errors = [{"ts": T0, "page_url": SITE + "/product/9", "session_id": "s2"}] * 1
     insert(connection, "errors", table("errors", errors), ())
@@ -210,3 +218,17 @@ def test_csp_violations_by_what_was_blocked(con):
         1,
     )
     assert (ads["enforced"], ads["pages"], ads["sessions"]) == (True, 1, 2)
+
+
+def test_where_the_slowest_page_loads_spend_their_time(con):
+    pages = {r["route"]: r for r in query(con, "page_load_phases")}
+    product = pages["/product/:id"]  # loads of 0.5 and 4 s: the slowest quarter is the 4 s one
+    assert (product["views"], product["p75_load"], product["slow_views"]) == (2, 3125.0, 1)
+    assert (product["dns"], product["connect"], product["tls"], product["server"], product["dom"], product["rest"]) == (
+        5.0,
+        10.0,
+        10.0,
+        1275.0,
+        700.0,
+        2000.0,
+    )

@@ -80,6 +80,15 @@ def test_what_fails_whose_it_is_and_the_pages_it_hurts(page, http, collector, an
     resources = grid_rows(page, "network-resources-grid")
     assert resources[0][:4] == [SITE + "/img/banner-2019.png", "img", "own site", str(banner["failures"])]
 
+    # Where the slowest page loads spend their time, per page.
+    [product] = sql(
+        data_dir, f"SELECT quantile_cont(load_ms, 0.75) AS p75 FROM page_views WHERE {ROUTE} = '/product/:id'"
+    )
+    traces = page.locator("#network-loads .js-plotly-plot").evaluate("g => g.data.map(t => [t.name, t.y])")
+    assert [name for name, _ in traces] == ["DNS", "connect", "TLS", "server's answer", "building the DOM",
+                                            "loading the rest"]  # fmt: skip
+    assert f"/product/:id (p75 {product['p75'] / 1000:.1f} s)" in traces[0][1]
+
     # The checkout's policy blocks an ad script.
     [blocked] = sql(data_dir, "SELECT count(*) AS n FROM reports WHERE report_type = 'csp'")
     csp = grid_rows(page, "network-csp-grid")
