@@ -133,6 +133,7 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         types = read.query("errors_by_type", limit=10, **window)
         messages = read.query("top_messages", limit=50, **window)
         (totals,) = read.query("totals", **window).rows
+        [traffic] = records(read.query("traffic_totals", **window))
         not_stored = read.query("not_stored", limit=50, **window)
         projects = read.query("projects")
     except ReadApiError as e:
@@ -155,6 +156,14 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         html.Div([html.Div(f"{value:,}", className="value"), html.Div(label, className="label")], className="kpi")
         for value, label in zip(totals, ["errors", "distinct messages", "pages", "sessions"], strict=True)
     ]
+    # The rate beside the count: errors per 1,000 page views, its page views a link to the traffic.
+    rate = traffic["errors_per_1000_views"]
+    kpis += [
+        html.Div([html.Div("—" if rate is None else f"{rate:,.1f}", className="value"),
+                  html.Div("errors per 1,000 page views", className="label")], className="kpi"),
+        html.Div([dcc.Link(f"{traffic['page_views']:,}", href="/traffic" + url, className="value"),
+                  html.Div("page views", className="label")], className="kpi"),
+    ]  # fmt: skip
     options = project_options([r[0] for r in projects.rows], project)
     dropped = [
         {**row, "what": OUTCOMES.get(row["outcome"], row["outcome"]), "reason": f"{row['reason']} ({row['unit']}s)"}

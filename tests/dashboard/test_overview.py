@@ -40,6 +40,9 @@ def test_overview_shows_volume_types_and_messages(page, http, collector, analyti
     assert cells[:5] == ["boom 42", "TypeError", "3", "1", "1"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", cells[5])
     assert page.locator("#overview-kpis .value").first.inner_text() == "4"
+    # No page views yet: no rate, and the page views lead to the traffic.
+    assert page.locator("#overview-kpis .value").all_inner_texts()[4:] == ["—", "0"]
+    assert page.locator("#overview-kpis a.value").get_attribute("href") == "/traffic?project=demo&range=1h"
     assert page.locator("#overview-by-type").get_by_text("ReferenceError").count() >= 1
     assert page.locator("#overview-per-minute .bars path").count() >= 1
 
