@@ -57,10 +57,9 @@ def services(project: str | None) -> list[tuple[str, Service]]:
 
 
 def party(url: str, same_host: bool, declared: list[tuple[str, Service]]) -> str:
-    """Whose a failing URL is: the page's own site, a declared service (by name), or a third party."""
-    if same_host:
-        return "own site"
+    """Whose a failing URL is: a declared service (by name; the site's own API is often one), the page's own site,
+    or a third party."""
     for _, service in declared:
         if service.serves(url):
             return f"service {service.name}"
-    return "third party"
+    return "own site" if same_host else "third party"

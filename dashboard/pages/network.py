@@ -131,7 +131,7 @@ def trend_figure(rows: list[dict[str, Any]], bucket_seconds: int, since: str, un
 TARGET_COLUMNS = [
     {"field": "host", "headerName": "Host", "cellRenderer": "markdown", "flex": 2, "minWidth": 160},
     {"field": "path", "headerName": "Path", "flex": 2, "minWidth": 140, "cellClass": "code"},
-    {"field": "status", "headerName": "Status", "type": "numericColumn", "minWidth": 80},
+    {"field": "status", "headerName": "Status", "minWidth": 80},
     {"field": "failure_class", "headerName": "Failed by", "minWidth": 100},
     {"field": "whose", "headerName": "Whose", "minWidth": 130},
     *[{"field": f, "headerName": h, "type": "numericColumn", "minWidth": 110, "flex": 1}
@@ -184,7 +184,8 @@ def resources_table(rows: list[dict[str, Any]], declared: list[tuple[str, Servic
         {"field": "element", "headerName": "Element", "minWidth": 90},
         {"field": "whose", "headerName": "Whose", "minWidth": 120},
         *[{"field": f, "headerName": h, "type": "numericColumn", "minWidth": 85, "flex": 1}
-          for f, h in (("failures", "Failures"), ("status", "Status"), ("pages", "Pages"), ("sessions", "Sessions"))],
+          for f, h in (("failures", "Failures"), ("pages", "Pages"), ("sessions", "Sessions"))],
+        {"field": "status", "headerName": "Status", "minWidth": 80},
     ]  # fmt: skip
     return grid("network-resources-grid", columns, row_id="id", rows=shaped)
 
@@ -196,13 +197,13 @@ LOAD_PHASES = (("dns", "DNS"), ("connect", "connect"), ("tls", "TLS"), ("server"
 def loads_figure(rows: list[dict[str, Any]]) -> go.Figure:
     """Per page (the slowest at the top), its slow loads' phases as one stacked bar."""
     fig = figure("Slow page loads by phase (median ms of the slowest quarter; p75 of the load beside)",
-                 height=max(220, 70 + 34 * len(rows)))  # fmt: skip
+                 height=max(260, 130 + 34 * len(rows)))  # fmt: skip
     pages = [f"{plotly_text(r['route'])} (p75 {r['p75_load'] / 1000:.1f} s)" for r in rows]
     for key, name in LOAD_PHASES:
         fig.add_bar(y=pages, x=[r[key] for r in rows], name=name, orientation="h",
                     hovertemplate="%{x:.0f} ms<extra>" + name + "</extra>")  # fmt: skip
-    fig.update_layout(barmode="stack", legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.12},
-                      margin={"l": 220, "r": 10, "t": 50, "b": 30})  # fmt: skip
+    fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.25, "yanchor": "top"},
+                      margin={"l": 220, "r": 10, "t": 50, "b": 80})  # fmt: skip
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="ms")
     return fig
