@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from analytics.routes import ROUTE  # noqa: E402
 from analytics.store import cursor, open_database  # noqa: E402
-from bench.read_api import fill, print_timings, rand, serve, shared  # noqa: E402
+from bench.read_api import fill, print_timings, rand, served, shared  # noqa: E402
 from contracts.read_api import ReadClient  # noqa: E402
 
 RESOURCES = 200_000
@@ -183,18 +183,12 @@ def main() -> int:
         con = open_database(path)
         ((latest,),) = con.execute("SELECT max(ts) FROM page_views").fetchall()
         now = latest + timedelta(seconds=1)  # a reused file: its own "now"
-        server, thread, port = serve(con)
         print(f"\n{args.calls} calls each after a warm-up\n")
-        try:
-            with ReadClient(f"http://127.0.0.1:{port}", timeout=300) as client:
-                print_timings(client, [page_calls(now, timedelta(hours=24)), page_calls(now, timedelta(days=7))],
-                              args.calls)  # fmt: skip
+        with served(con) as port, ReadClient(f"http://127.0.0.1:{port}", timeout=300) as client:
+            print_timings(client, [page_calls(now, timedelta(hours=24)), page_calls(now, timedelta(days=7))],
+                          args.calls)  # fmt: skip
             if args.route_ratio:
                 route_ratio(cursor(con), now, args.calls)
-        finally:
-            server.should_exit = True
-            thread.join(30)
-            con.close()
     return 0
 
 

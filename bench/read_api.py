@@ -19,12 +19,13 @@ is a p95 under 250 ms on this 2-core machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -205,15 +206,21 @@ def print_timings(client: ReadClient, views: list[dict[str, Callable[[ReadClient
         print(f"| {name} | {' | '.join(cells)} |", flush=True)
 
 
-def serve(con: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
-    """The read API on ``con``, on a free port of 127.0.0.1, started."""
+@contextlib.contextmanager
+def served(con: Any) -> Iterator[int]:
+    """The read API on ``con`` on a free port of 127.0.0.1 (yielded) for the block; ``con`` is closed after."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_api(con, None, "bench"), host="127.0.0.1", port=port,
                                            log_level="warning"))  # fmt: skip
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    wait_until(lambda: server.started, timeout=30, what="the read API")
-    return server, thread, port
+    try:
+        wait_until(lambda: server.started, timeout=30, what="the read API")
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        con.close()
 
 
 def main() -> int:
@@ -235,16 +242,10 @@ def main() -> int:
         ((issue_id,),) = con.execute("SELECT issue_id FROM issues ORDER BY events DESC LIMIT 1").fetchall()
         ((latest,),) = con.execute("SELECT max(ts) FROM errors").fetchall()
         now = latest + timedelta(seconds=1)  # a reused file: its own "now"
-        server, thread, port = serve(con)
         print(f"\nissue {issue_id} (the one with the most events); {args.calls} calls each after a warm-up\n")
-        try:
-            with ReadClient(f"http://127.0.0.1:{port}", timeout=120) as client:
-                views = [page_calls(now, timedelta(hours=24), issue_id), page_calls(now, timedelta(days=7), issue_id)]
-                print_timings(client, views, args.calls)
-        finally:
-            server.should_exit = True
-            thread.join(30)
-            con.close()
+        with served(con) as port, ReadClient(f"http://127.0.0.1:{port}", timeout=120) as client:
+            views = [page_calls(now, timedelta(hours=24), issue_id), page_calls(now, timedelta(days=7), issue_id)]
+            print_timings(client, views, args.calls)
     return 0
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from dash import dcc, html
+from dash import html
 
 from contracts.read_api import ReadClient
-from dashboard.widgets import records
+from dashboard.widgets import choice, records
 
 FACETS = ("route", "release", "browser", "device", "country")
 LABELS = {"route": "Any page", "release": "Any release", "browser": "Any browser", "device": "Any device",
@@ -25,16 +25,7 @@ def values(given: dict[str, str | None]) -> dict[str, str | None]:
 def dropdowns(prefix: str, chosen: dict[str, str | None]) -> html.Div:
     """One dropdown per facet, holding the chosen value until the options arrive."""
     return html.Div(
-        [
-            dcc.Dropdown(
-                id=f"{prefix}-{facet}",
-                value=chosen.get(facet),
-                placeholder=LABELS[facet],
-                options=[{"label": v, "value": v} for v in [chosen.get(facet)] if v],
-                className="facet",
-            )
-            for facet in FACETS
-        ],
+        [choice(f"{prefix}-{facet}", chosen.get(facet), LABELS[facet]) for facet in FACETS],
         className="filters audience",
     )
 

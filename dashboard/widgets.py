@@ -61,6 +61,12 @@ def filters(prefix: str, project: str | None, range_key: str, *extra: Any) -> ht
     )
 
 
+def choice(id: str, value: str | None, placeholder: str) -> dcc.Dropdown:
+    """A dropdown for one value of many (a host, a check, a page), holding the URL's value until its options arrive."""
+    return dcc.Dropdown(id=id, value=value, placeholder=placeholder, className="facet",
+                        options=[{"label": value, "value": value}] if value else [])  # fmt: skip
+
+
 def search(**params: object) -> str:
     """The URL query for a view; empty values are left out."""
     return "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})

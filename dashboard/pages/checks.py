@@ -18,7 +18,7 @@ from dash import Input, Output, callback, dcc, html
 from contracts.read_api import ReadApiError
 from dashboard.checks_view import phases_figure, states_figure
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
-from dashboard.widgets import filters, grid, markdown_link, project_options, records, refresh_ms, search, when
+from dashboard.widgets import choice, filters, grid, markdown_link, project_options, records, refresh_ms, search, when
 
 dash.register_page(__name__, path="/checks", name="Checks", title="Vigil · Checks", order=5)
 
@@ -40,13 +40,7 @@ def layout(project: str | None = None, range: str | None = None, check: str | No
                 "checks",
                 project,
                 range_key,
-                dcc.Dropdown(
-                    id="checks-check",
-                    value=chosen,
-                    placeholder="Pick a check",
-                    className="facet",
-                    options=[{"label": chosen, "value": chosen}] if chosen else [],
-                ),
+                choice("checks-check", chosen, "Pick a check"),
             ),
             html.Div(id="checks-notice", className="notice"),
             html.Div(id="checks-lost", className="alert"),

@@ -19,7 +19,7 @@ from dash import Input, Output, callback, dcc, html
 from contracts.read_api import ReadApiError
 from dashboard.data import DEFAULT_RANGE, RANGES, client, services, time_range
 from dashboard.hosts_view import GROUPS, MEASURES, described, grouped, heatmap, hosts, series_figure
-from dashboard.widgets import filters, grid, markdown_link, project_options, records, refresh_ms, search, when
+from dashboard.widgets import choice, filters, grid, markdown_link, project_options, records, refresh_ms, search, when
 
 dash.register_page(__name__, path="/hosts", name="Hosts", title="Vigil · Hosts", order=5.5)
 
@@ -46,13 +46,7 @@ def layout(
                 "hosts",
                 project,
                 range_key,
-                dcc.Dropdown(
-                    id="hosts-host",
-                    value=chosen,
-                    placeholder="Pick a host",
-                    className="facet",
-                    options=[{"label": chosen, "value": chosen}] if chosen else [],
-                ),
+                choice("hosts-host", chosen, "Pick a host"),
             ),
             html.Div(
                 [

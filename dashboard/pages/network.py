@@ -23,6 +23,7 @@ from contracts.services import Service
 from dashboard import audience
 from dashboard.data import DEFAULT_RANGE, RANGES, client, party, services, time_range
 from dashboard.widgets import (
+    choice,
     figure,
     filters,
     grid,
@@ -63,13 +64,7 @@ def layout(project: str | None = None, range: str | None = None, target: str | N
                 "network",
                 project,
                 range_key,
-                dcc.Dropdown(
-                    id="network-target",
-                    value=chosen,
-                    placeholder="Any host",
-                    className="facet",
-                    options=[{"label": chosen, "value": chosen}] if chosen else [],
-                ),
+                choice("network-target", chosen, "Any host"),
             ),
             audience.dropdowns("network", audience.values(given)),
             html.Div(id="network-notice", className="notice"),
