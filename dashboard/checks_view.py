@@ -68,7 +68,7 @@ def states_figure(changes: list[dict[str, Any]], check: str, since: str, until: 
         label = "all regions" if region == OVERALL else plotly_text(region)
         spans = by_region[region]
         first = spans[0]
-        if first["previous"]:  # the state before the first change in the range
+        if first["previous"] in ("up", "degraded", "down"):  # the state before the first change in the range
             spans = [{**first, "ts": start, "state": first["previous"]}, *spans]
         for span, after in zip(spans, [*spans[1:], None], strict=True):
             begins = max(span["ts"] if isinstance(span["ts"], datetime) else _time(str(span["ts"])), start)

@@ -100,11 +100,11 @@ def main() -> int:
                 shoot(page, f"{dashboard}/releases?range=24h", "#releases-table .ag-row", "releases")
                 shoot(page, f"{dashboard}/traffic?range=1h", "#traffic-pages-grid .ag-row", "traffic")
                 shoot(page, f"{dashboard}/hosts?range=1h&host=worker-007", "#hosts-worst-grid .ag-row", "hosts")
-                shoot(page, f"{dashboard}/checks?range=15m&check=demo-home", "#checks-phases .bars", "checks")
                 incident = break_the_backend(data, started)
                 # By now the demo has a few minutes of visits: enough for a release that slowed a page to show.
                 shoot(page, f"{dashboard}/vitals?range=1h", "#vitals-pages-grid .ag-row", "vitals")
                 shoot(page, f"{dashboard}/network?range=1h", "#network-targets-grid .ag-row", "network")
+                shoot(page, f"{dashboard}/checks?range=15m&check=demo-home", "#checks-phases .bars", "checks")
                 shoot(page, f"{dashboard}/incidents?range=24h", "#incidents-table .ag-row", "incidents")
                 shoot(page, f"{dashboard}/incidents/{incident}", "#incident-checks .ag-row", "incident")
                 # The incident's opening went to the demo's mailbox and webhook receiver.

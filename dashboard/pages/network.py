@@ -139,7 +139,7 @@ def targets_table(rows: list[dict[str, Any]], whose: dict[str, str], view: dict[
     shaped = [
         {"id": f"{r['host']}\x00{r['path']}\x00{r['status']}\x00{r['failure_class']}",
          "host": markdown_link(r["host"] or "(no host)", search(**{**view, "target": r["host"]})),
-         "path": r["path"], "status": r["status"] or "—", "failure_class": r["failure_class"],
+         "path": r["path"], "status": str(r["status"] or "—"), "failure_class": r["failure_class"],
          "whose": whose[r["host"]], "failures": r["failures"], "browser_reports": r["browser_reports"],
          "pages": r["pages"], "sessions": r["sessions"],
          "median": "—" if r["median_ms"] is None else f"{r['median_ms']:,.0f} ms"}
@@ -171,7 +171,7 @@ def resources_table(rows: list[dict[str, Any]], declared: list[tuple[str, Servic
     shaped = [
         {"id": f"{r['url']}\x00{r['element']}", "url": r["url"], "element": r["element"], "host": r["host"],
          "whose": party(r["url"], r["same_host"], declared), "failures": r["failures"],
-         "status": r["status"] or "—", "pages": r["pages"], "sessions": r["sessions"]}
+         "status": str(r["status"] or "—"), "pages": r["pages"], "sessions": r["sessions"]}
         for r in rows
     ]  # fmt: skip
     columns = [
