@@ -46,6 +46,7 @@ import duckdb
 
 from analytics.rollups import value_of
 from contracts.services import host_of
+from contracts.vitals import THRESHOLDS
 
 WINDOW = timedelta(minutes=5)
 BASELINE = timedelta(hours=24)
@@ -62,7 +63,7 @@ MIN_HISTORY_MINUTES = 10
 VITAL_MIN_SAMPLES = 20
 VITAL_RATIO = 1.5
 #: The upper bound of "good" per vital (web.dev): a p75 under it is never an anomaly.
-GOOD = {"LCP": 2500.0, "INP": 200.0, "CLS": 0.1, "FCP": 1800.0, "TTFB": 800.0}
+GOOD = {metric: good for metric, (good, _) in THRESHOLDS.items()}
 
 #: What each count series is, in words.
 KINDS = {

@@ -17,11 +17,11 @@ import pyarrow as pa
 from analytics.issue_index import IssueIndex
 from analytics.issues import Event, Plan
 from analytics.store import registered
-from analytics.tables import ERRORS
+from analytics.tables import BUILT
 
-_COLUMNS = {name: i for i, name in enumerate(ERRORS.names)}
+_COLUMNS = {name: i for i, name in enumerate(BUILT["errors"].names)}
 _ISSUE = _COLUMNS["issue_id"]
-assert len(ERRORS.names) - 2 == _ISSUE, "issue_id is the last column of an errors row as built (the route follows)"
+assert len(_COLUMNS) - 1 == _ISSUE, "issue_id is the last column of an errors row as built"
 
 
 def issue_event(row: tuple[Any, ...]) -> Event:

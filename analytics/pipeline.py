@@ -16,7 +16,7 @@ from analytics.events import EventPipeline, Rows, ms
 from analytics.probes import process_probes
 from analytics.project_settings import DEFAULT
 from analytics.routes import route_array
-from analytics.tables import TABLES
+from analytics.tables import BUILT, TABLES
 from contracts.stream import (
     EVENTS_STREAM,
     OUTCOMES_STREAM,
@@ -106,11 +106,9 @@ def to_tables(processed: list[Rows]) -> dict[str, pa.Table]:
 def to_arrow(name: str, table_rows: list[tuple[Any, ...]]) -> pa.Table:
     """Rows to an Arrow table of the stored schema, column by column; an event table's route computed from its
     rows' page URLs (vectorised, analytics/routes.py)."""
-    schema = TABLES[name]
-    routed = schema.names[-1] == "route"
-    built = list(schema)[:-1] if routed else list(schema)
+    schema, built = TABLES[name], BUILT[name]
     columns = list(zip(*table_rows, strict=True))
     arrays = [pa.array(c, type=f.type) for c, f in zip(columns, built, strict=True)]
-    if routed:
-        arrays.append(route_array(arrays[schema.get_field_index("page_url")]))
+    if len(built) < len(schema):
+        arrays.append(route_array(arrays[built.get_field_index("page_url")]))
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -38,8 +38,3 @@ def route_array(urls: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     empty = pc.fill_null(pc.equal(extracted, ""), True)
     has_url = pc.fill_null(pc.not_equal(urls, ""), False)
     return pc.if_else(has_url, pc.if_else(empty, "/", extracted), pa.scalar(None, pa.string()))
-
-
-def with_route(table: pa.Table) -> pa.Table:
-    """``table`` (rows of an event table) with its ``route`` column computed from ``page_url``."""
-    return table.set_column(table.schema.get_field_index("route"), "route", route_array(table["page_url"]))

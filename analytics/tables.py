@@ -283,6 +283,9 @@ TABLES: dict[str, pa.Schema] = {
     "agent_heartbeats": AGENT_HEARTBEATS,
 }
 
+#: The columns each event table's rows are built with: all but the route, computed from them as they are stored.
+BUILT: dict[str, pa.Schema] = {name: pa.schema([f for f in schema if f != ROUTE]) for name, schema in TABLES.items()}
+
 
 def _rollup(*fields: pa.Field) -> pa.Schema:
     return pa.schema(

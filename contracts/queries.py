@@ -243,8 +243,8 @@ _DECLARED = [
     # Network and resource failures.
     Query(
         "network_targets",
-        "Failed requests by target host, path pattern, status and failure class (dns, tcp, tls, http_4xx, …): "
-        "failures, browser reports (NEL) among them, pages, sessions, users, median duration, and whether the "
+        "Failed requests by target host, path pattern, status and failure class (dns, tcp, tls, http, timeout, …): "
+        "failures, browser reports (NEL) among them, pages, sessions, median duration, and whether the "
         "host is the page's own, and one of its URLs (to tell a declared service's from a third party's).",
         (*RANGE, *AUDIENCE, TARGET, limit(100)),
     ),

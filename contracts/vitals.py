@@ -18,7 +18,6 @@ THRESHOLDS: dict[str, tuple[float, float]] = {
     "FCP": (1800, 3000),
     "TTFB": (800, 1800),
 }
-RATINGS = ("good", "needs-improvement", "poor")
 #: What each metric measures, in a few words.
 MEANINGS = {
     "LCP": "Largest Contentful Paint: when the main content shows",

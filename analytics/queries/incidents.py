@@ -4,11 +4,8 @@ and the series its timeline aligns: failed requests by host, vitals, checks per 
 from __future__ import annotations
 
 from analytics.anomalies import netloc_sql
-from analytics.evidence import DISK_PERCENT, FDS_PERCENT
+from analytics.queries.fragments import BUCKET, HOST_FIGURES, WHERE
 from analytics.queries.rollups import percentile_sql
-
-WHERE = "ts >= $since AND ts < $until AND ($project IS NULL OR project = $project)"
-BUCKET = "time_bucket(to_seconds($bucket_seconds), ts) AS minute"
 
 _LISTED = """incident_id, project, status, verdict, confidence, summary, started_at, opened_at, updated_at, closed_at,
     feedback, feedback_verdict, feedback_by"""
@@ -60,8 +57,7 @@ SQL = {
         FROM probe_results WHERE {WHERE} GROUP BY ALL ORDER BY minute, "check", region"""
     ),
     "host_metrics_per_minute": (
-        f"""SELECT {BUCKET}, host, round(avg(cpu_busy_percent), 1) AS cpu, round(max(memory_percent), 1) AS memory,
-               round(max({DISK_PERCENT}), 1) AS disk, round(max({FDS_PERCENT}), 1) AS fds
+        f"""SELECT {BUCKET}, host, {HOST_FIGURES}
         FROM host_metrics WHERE {WHERE} GROUP BY ALL ORDER BY minute, host"""
     ),
 }

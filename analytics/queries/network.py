@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from analytics.anomalies import netloc_sql
 from analytics.queries.audience import narrowed
+from analytics.queries.fragments import BUCKET
 from analytics.routes import route_sql
 
 CLASS = """CASE WHEN api = 'nel' THEN split_part(coalesce(nullif(nel_type, ''), 'unknown'), '.', 1)
@@ -32,7 +33,7 @@ SQL = {
         FROM {_FAILURES} GROUP BY ALL ORDER BY failures DESC, host, path, status LIMIT $limit"""
     ),
     "network_trend": (
-        f"""SELECT time_bucket(to_seconds($bucket_seconds), ts) AS minute, {CLASS} AS failure_class,
+        f"""SELECT {BUCKET}, {CLASS} AS failure_class,
                count(*) AS failures
         FROM {_FAILURES} GROUP BY ALL ORDER BY 1, 2"""
     ),

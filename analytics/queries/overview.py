@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-WHERE = "ts >= $since AND ts < $until AND ($project IS NULL OR project = $project)"
+from analytics.queries.fragments import WHERE
 
 SQL = {
     "not_stored": (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-WHERE = "ts >= $since AND ts < $until AND ($project IS NULL OR project = $project)"
+from analytics.queries.fragments import BUCKET, WHERE
 
 SQL = {
     "checks": (
@@ -30,7 +30,7 @@ SQL = {
         FROM minutes GROUP BY ALL ORDER BY project, "check", day"""
     ),
     "check_phases": (
-        f"""SELECT time_bucket(to_seconds($bucket_seconds), ts) AS minute, region,
+        f"""SELECT {BUCKET}, region,
                median(dns_ms) AS dns, median(connect_ms) AS connect, median(tls_ms) AS tls,
                median(processing_ms) AS processing, median(transfer_ms) AS transfer,
                median(duration_ms) AS duration, count(*) FILTER (WHERE status = 'up') AS up,

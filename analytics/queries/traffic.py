@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from analytics.anomalies import netloc_sql
 from analytics.queries.audience import narrowed
+from analytics.queries.fragments import BUCKET
 
 _VIEWS = narrowed("page_views", "ts, session_id, user_id")
 #: The referring host, "(direct)" when none, "(same site)" when it is the page's own host.
@@ -37,7 +38,7 @@ SQL = {
         SELECT *, round(errors * 1000 / nullif(page_views, 0), 2) AS errors_per_1000_views FROM counted"""
     ),
     "traffic_trend": (
-        f"""SELECT time_bucket(to_seconds($bucket_seconds), ts) AS minute, count(*) AS page_views,
+        f"""SELECT {BUCKET}, count(*) AS page_views,
                count(DISTINCT session_id) AS sessions, count(DISTINCT user_id) AS users
         FROM {_VIEWS} GROUP BY ALL ORDER BY 1"""
     ),

@@ -9,6 +9,8 @@ is slower beyond chance.
 from __future__ import annotations
 
 from analytics.queries.audience import narrowed
+from analytics.queries.fragments import BUCKET
+from contracts.vitals import THRESHOLDS
 
 _COLUMNS = "project_id, metric_key, name, value, rating, release, browser, device_type, country, ts, attribution"
 #: The range's vitals, the last value of each metric.
@@ -24,7 +26,7 @@ _SHARES = """count(*) AS samples, quantile_cont(value, 0.75) AS p75,
     round(avg((rating = 'poor')::INTEGER), 4) AS poor"""
 #: Histogram bins: their width by metric, and where the last bin (every value above) starts: twice "poor".
 _BIN = "CASE $metric WHEN 'LCP' THEN 250 WHEN 'FCP' THEN 200 WHEN 'TTFB' THEN 100 WHEN 'INP' THEN 25 ELSE 0.02 END"
-_LAST = "CASE $metric WHEN 'LCP' THEN 8000 WHEN 'FCP' THEN 6000 WHEN 'TTFB' THEN 3600 WHEN 'INP' THEN 1000 ELSE 0.5 END"
+_LAST = "CASE $metric " + " ".join(f"WHEN '{m}' THEN {2 * poor:g}" for m, (_, poor) in THRESHOLDS.items()) + " END"
 #: What an attribution names, by metric: the element, and the LCP's resource or the INP's event type.
 _TARGET = "json_extract_string(attribution, '$.target')"
 _DETAIL = """CASE $metric WHEN 'LCP' THEN json_extract_string(attribution, '$.url')
@@ -38,7 +40,7 @@ SQL = {
     ),
     "vitals_summary": f"SELECT name, {_SHARES} FROM {VITALS} GROUP BY name ORDER BY name",
     "vitals_trend": (
-        f"""SELECT time_bucket(to_seconds($bucket_seconds), ts) AS minute, name, count(*) AS samples,
+        f"""SELECT {BUCKET}, name, count(*) AS samples,
                quantile_cont(value, 0.75) AS p75
         FROM {VITALS} GROUP BY ALL ORDER BY 1, 2"""
     ),

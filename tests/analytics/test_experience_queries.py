@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from analytics.queries import run_query
-from analytics.routes import with_route
+from analytics.routes import route_array
 from analytics.rows import metric_key
 from analytics.store import insert, open_database
 from analytics.tables import TABLES
@@ -27,7 +27,8 @@ def table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
     shared = {"project": "shop", "project_id": 1, "received_at": T0, "release": "1.0", "browser": "Chrome",
               "device_type": "desktop", "country": "DE"}  # fmt: skip
     full = [{**{f: None for f in schema.names}, **shared, "event_id": f"{name}{n}", **r} for n, r in enumerate(rows)]
-    return with_route(pa.Table.from_pylist(full, schema=schema))
+    rows = pa.Table.from_pylist(full, schema=schema)
+    return rows.set_column(schema.get_field_index("route"), "route", route_array(rows["page_url"]))
 
 
 def vital(name: str, value: float, page: str, n: int, **more: Any) -> dict[str, Any]:
@@ -232,3 +233,11 @@ def test_where_the_slowest_page_loads_spend_their_time(con):
         700.0,
         2000.0,
     )
+
+
+def test_a_view_without_session_or_user_counts_as_a_view_only(con):
+    anonymous = {"ts": T0, "page_url": SITE + "/", "session_id": "", "user_id": ""}
+    insert(con, "page_views", table("page_views", [{**anonymous, "event_id": "anon"}]), ())
+    [totals] = query(con, "traffic_totals")
+    assert (totals["page_views"], totals["sessions"], totals["users"]) == (5, 3, 2)
+    assert {r["route"]: r["entries"] for r in query(con, "traffic_pages")}["/"] == 2
