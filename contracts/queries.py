@@ -94,6 +94,7 @@ METRIC = Param("metric", "str", f"The Web Vital: {', '.join(METRICS)}.", "LCP", 
 VITAL_BREAKDOWNS = ("browser", "device", "country", "release")
 VITAL_BY = Param("by", "str", f"What to break down by: {', '.join(VITAL_BREAKDOWNS)}.", "browser",
                  choices=VITAL_BREAKDOWNS)  # fmt: skip
+CHECK = Param("check", "str", "Only this check, by name.")
 TARGET = Param(
     "target", "str", "Only requests to this host, with its port when the URL has one (cdn.example, 127.0.0.1:8475)."
 )
@@ -362,7 +363,7 @@ _DECLARED = [
     Query(
         "check_history",
         "Every change of a check's state (per region, and '*' across regions) or an agent's (check empty).",
-        RANGE,
+        (*RANGE, CHECK),
     ),
     Query(
         "check_reachability",
@@ -378,7 +379,7 @@ _DECLARED = [
         "check_phases",
         "One check's runs per time bucket and region: the median of each phase (dns, connect, tls, processing: to "
         "the first byte, transfer) and of the whole run, in ms, and how many runs were up and down.",
-        (*RANGE, BUCKET, Param("check", "str", "The check, by name.")),
+        (*RANGE, BUCKET, CHECK),
     ),
     Query("agents", "Every probe agent (region and host): its last heartbeat and whether it is lost.", (PROJECT,)),
 ]

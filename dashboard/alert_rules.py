@@ -19,7 +19,8 @@ from contracts.alerts import FORMATS, KINDS, Channel, Rule, parse_channel, parse
 from contracts.projects import load_projects, save_item
 from contracts.settings import ConfigError
 from dashboard import auth
-from dashboard.forms import clicked_row, data_dir, dropdown, edit_form, refusal, text_input
+from dashboard.data import data_dir
+from dashboard.forms import clicked_row, dropdown, edit_form, refusal, text_input
 from dashboard.widgets import grid
 
 RULE_COLUMNS = [

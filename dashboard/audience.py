@@ -9,17 +9,16 @@ from typing import Any
 from dash import html
 
 from contracts.read_api import ReadClient
-from dashboard.widgets import choice, records
+from dashboard.widgets import bounded, choice, records
 
 FACETS = ("route", "release", "browser", "device", "country")
 LABELS = {"route": "Any page", "release": "Any release", "browser": "Any browser", "device": "Any device",
           "country": "Any country"}  # fmt: skip
-MAX_VALUE = 200
 
 
 def values(given: dict[str, str | None]) -> dict[str, str | None]:
     """The audience of a URL's query: each facet's value, bounded; absent or empty is everyone."""
-    return {facet: (given.get(facet) or "")[:MAX_VALUE] or None for facet in FACETS}
+    return {facet: bounded(given.get(facet)) for facet in FACETS}
 
 
 def dropdowns(prefix: str, chosen: dict[str, str | None]) -> html.Div:

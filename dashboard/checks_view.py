@@ -9,14 +9,14 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.widgets import plotly_text
+from dashboard.widgets import every, plotly_text
 
 PHASES = (("dns", "DNS"), ("connect", "connect"), ("tls", "TLS"), ("processing", "first byte"),
           ("transfer", "transfer"))  # fmt: skip
 PHASE_COLOURS = {"dns": "#7aa6e0", "connect": "#4a7bd0", "tls": "#8a63c9", "processing": "#e3a33b",
                  "transfer": "#3fa37a"}  # fmt: skip
 STATE_COLOURS = {"up": "#1a7f37", "degraded": "#e3b341", "down": "#b42318", "unknown": "#c3c8d0"}
-OVERALL = "*"
+OVERALL = "*"  # the region that stands for a check's state across its regions (docs/probes.md)
 
 
 def phases_figure(rows: list[dict[str, Any]], check: str, bucket_seconds: int, since: str, until: str) -> go.Figure:
@@ -40,9 +40,8 @@ def phases_figure(rows: list[dict[str, Any]], check: str, bucket_seconds: int, s
                             customdata=[p["down"] for p in failed],
                             hovertemplate="%{customdata} down<extra></extra>")  # fmt: skip
         fig.update_yaxes(title_text="ms", rangemode="tozero", row=n, col=1)
-    every = f"{bucket_seconds // 60} min" if bucket_seconds < 3600 else f"{bucket_seconds // 3600} h"
     fig.update_layout(
-        title=f"{plotly_text(check)}: where each run's time went, median per {every}, by region",
+        title=f"{plotly_text(check)}: where each run's time went, median per {every(bucket_seconds)}, by region",
         barmode="stack", template="plotly_white", height=140 + 190 * len(regions),
         margin={"l": 50, "r": 10, "t": 70, "b": 30}, legend={"orientation": "h", "y": 1.06},
     )  # fmt: skip

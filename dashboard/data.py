@@ -7,6 +7,7 @@ global, so tests and several apps in one process each have their own.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import flask
 
@@ -45,12 +46,17 @@ def time_range(key: str | None, now: datetime | None = None) -> tuple[str, str, 
     return (now - length).strftime("%Y-%m-%dT%H:%M:%SZ"), now.strftime("%Y-%m-%dT%H:%M:%SZ"), bucket
 
 
+def data_dir() -> Path:
+    """The data directory of the app serving the current request, where ``vigil.toml`` is."""
+    settings: DashboardSettings = flask.current_app.config[SETTINGS_KEY]
+    return settings.data_dir
+
+
 def services(project: str | None) -> list[tuple[str, Service]]:
     """The services declared in vigil.toml (of ``project``, or of every project), with their project's name; none
     when the file cannot be read (the page says so elsewhere)."""
-    settings: DashboardSettings = flask.current_app.config[SETTINGS_KEY]
     try:
-        projects = load_projects(settings.data_dir)
+        projects = load_projects(data_dir())
     except ConfigError:
         return []
     return [(p.name, s) for p in projects.values() if project in (None, p.name) for s in p.services]

@@ -9,25 +9,15 @@ first checks who asks and what was given (``refusal``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import flask
 from dash import dcc, html
 from dash.development.base_component import Component
 
 from dashboard import auth, triage
-from dashboard.data import SETTINGS_KEY
-from dashboard.settings import DashboardSettings
 
 #: The longest a form field may be (the form's own limit is 2,000; a request may say anything).
 MAX_FIELD = 20_000
-
-
-def data_dir() -> Path:
-    """The data directory of the app serving the current request, where ``vigil.toml`` is."""
-    settings: DashboardSettings = flask.current_app.config[SETTINGS_KEY]
-    return settings.data_dir
 
 
 def text_input(id: str, label: str, placeholder: str = "", max_length: int = 2000) -> html.Label:

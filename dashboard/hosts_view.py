@@ -58,25 +58,24 @@ def hosts(
 ) -> list[Host]:
     """``hosts_now`` rows with the services that declare each host, their errors (by backend project) and the
     worst current state of their checks."""
-    by_host: dict[str, list[Service]] = defaultdict(list)
-    project_of: dict[str, str] = {}
+    by_host: dict[str, list[tuple[str, Service]]] = defaultdict(list)  # each with its project: names repeat across
     for project, service in declared:
         for name in service.hosts:
-            by_host[name].append(service)
-            project_of[service.name] = project
+            by_host[name].append((project, service))
     found = []
     for row in rows:
         services = by_host.get(row["host"], [])
         values: dict[str, float | None] = {k: row[k] for k in ("cpu", "memory", "disk", "load1", "fds")}
-        values["errors"] = float(sum(errors.get(p, 0) for s in services for p in s.backend_projects))
-        states = [CHECK_STATES[st] for s in services for c in s.checks
-                  if (st := check_states.get((project_of[s.name], c), "")) in CHECK_STATES]  # fmt: skip
+        values["errors"] = float(sum(errors.get(p, 0) for _, s in services for p in s.backend_projects))
+        states = [CHECK_STATES[st] for project, s in services for c in s.checks
+                  if (st := check_states.get((project, c), "")) in CHECK_STATES]  # fmt: skip
         values["checks"] = max(states) if states else None
-        found.append(Host(row["host"], row["region"], row["last_seen"], values, [s.name for s in services]))
+        found.append(Host(row["host"], row["region"], row["last_seen"], values, [s.name for _, s in services]))
     return found
 
 
-def _key(host: Host, measure: str) -> tuple[int, float, str]:
+def worst_first(host: Host, measure: str) -> tuple[int, float, str]:
+    """A sort key: silent hosts, then the highest value of ``measure``, then no value; by name between equals."""
     value = host.values.get(measure)
     return (0 if host.silent else 1, -(value if value is not None else -math.inf), host.name)
 
@@ -89,8 +88,8 @@ def grouped(found: list[Host], by: str, measure: str) -> dict[str, list[Host]]:
         for name in (host.services or [NO_SERVICE]) if by == "service" else [host.region or "(no region)"]:
             groups[name].append(host)
     for members in groups.values():
-        members.sort(key=lambda h: _key(h, measure))
-    return dict(sorted(groups.items(), key=lambda g: (_key(g[1][0], measure), g[0])))
+        members.sort(key=lambda h: worst_first(h, measure))
+    return dict(sorted(groups.items(), key=lambda g: (worst_first(g[1][0], measure), g[0])))
 
 
 def described(host: Host, measure: str) -> str:

@@ -17,7 +17,7 @@ from dash import html
 from plotly.subplots import make_subplots
 
 from contracts.read_api import ReadClient
-from dashboard.widgets import plotly_text, records, when
+from dashboard.widgets import kpi, plotly_text, records, when
 
 VERDICTS = {
     "backend": "Your backend",
@@ -160,13 +160,9 @@ def header(incident: dict[str, Any]) -> list[Any]:
             ]
         ),
         html.H2([verdict_badge(str(incident["verdict"])), str(incident["summary"])], className="verdict"),
-        html.Div([_fact(label, value) for label, value in facts], className="kpis"),
+        html.Div([kpi(value, label, small=True) for label, value in facts], className="kpis"),
         _feedback_line(incident),
     ]
-
-
-def _fact(label: str, value: str) -> html.Div:
-    return html.Div([html.Div(value, className="value"), html.Div(label, className="label")], className="kpi small")
 
 
 def _feedback_line(incident: dict[str, Any]) -> html.P:

@@ -11,7 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from contracts.vitals import MEANINGS, METRICS, THRESHOLDS, rating
-from dashboard.widgets import figure, plotly_text
+from dashboard.widgets import every, figure, plotly_text
 
 COLOURS = {"good": "#1a7f37", "needs-improvement": "#c77700", "poor": "#b42318"}
 RATING_WORDS = {"good": "good", "needs-improvement": "needs improvement", "poor": "poor"}
@@ -106,8 +106,7 @@ def trend_figure(
 ) -> go.Figure:
     """The metric's p75 per time bucket over the whole range, with the lines where good and poor begin."""
     points = [r for r in rows if r["name"] == metric]
-    every = f"{bucket_seconds // 60} min" if bucket_seconds < 3600 else f"{bucket_seconds // 3600} h"
-    fig = figure(f"{metric} p75 per {every}, {plotly_text(where)}")
+    fig = figure(f"{metric} p75 per {every(bucket_seconds)}, {plotly_text(where)}")
     fig.add_scatter(x=[r["minute"] for r in points], y=[r["p75"] for r in points], mode="lines+markers",
                     name=f"{metric} p75", customdata=[r["samples"] for r in points],
                     hovertemplate="%{y} at %{x}<br>%{customdata} samples<extra></extra>")  # fmt: skip

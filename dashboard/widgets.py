@@ -15,7 +15,9 @@ import dash_ag_grid as dag
 import flask
 import plotly.graph_objects as go
 from dash import dcc, html
+from dash.development.base_component import Component
 
+from contracts.queries import MAX_PARAM
 from contracts.read_api import Result
 from dashboard.data import RANGES
 
@@ -36,6 +38,28 @@ def figure(title: str, height: int = 320) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(title=title, margin={"l": 40, "r": 10, "t": 40, "b": 30}, height=height, template="plotly_white")
     return fig
+
+
+def kpi(value: Any, label: str, *, small: bool = False) -> html.Div:
+    """A figure tile: the value (text, or a component such as a link) over its label."""
+    shown = value if isinstance(value, Component) else html.Div(value, className="value")
+    return html.Div([shown, html.Div(label, className="label")], className="kpi small" if small else "kpi")
+
+
+def every(bucket_seconds: int) -> str:
+    """A time bucket in words, for a figure's title: ``1 min``, ``10 min``."""
+    return f"{bucket_seconds // 60} min"
+
+
+def choices(id: str, value: str | None, options: dict[str, str], default: str, **more: Any) -> dcc.RadioItems:
+    """Radio buttons for one of ``options`` (value → label), the URL's value kept when it is one of them."""
+    listed = [{"label": label, "value": key} for key, label in options.items()]
+    return dcc.RadioItems(id=id, value=value if value in options else default, inline=True, options=listed, **more)
+
+
+def bounded(value: str | None) -> str | None:
+    """A value from a URL or a dropdown, cut to what the read API takes as a parameter; empty is none."""
+    return (value or "")[:MAX_PARAM] or None
 
 
 def filters(prefix: str, project: str | None, range_key: str, *extra: Any) -> html.Div:

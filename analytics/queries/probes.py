@@ -11,7 +11,8 @@ SQL = {
     ),
     "check_history": (
         f"""SELECT ts, project, "check", region, host, state, previous, regions_down, regions, reason
-        FROM probe_state_changes WHERE {WHERE} ORDER BY ts, "check", region"""
+        FROM probe_state_changes WHERE {WHERE} AND ($check IS NULL OR "check" = $check)
+        ORDER BY ts, "check", region"""
     ),
     "check_reachability": (
         f"""SELECT project, "check", region, ts::DATE AS day, count(*) AS runs,

@@ -16,23 +16,32 @@ import dash
 from dash import Input, Output, callback, dcc, html
 
 from contracts.read_api import ReadApiError
-from dashboard.checks_view import phases_figure, states_figure
+from dashboard.checks_view import OVERALL, phases_figure, states_figure
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
-from dashboard.widgets import choice, filters, grid, markdown_link, project_options, records, refresh_ms, search, when
+from dashboard.widgets import (
+    bounded,
+    choice,
+    filters,
+    grid,
+    markdown_link,
+    project_options,
+    records,
+    refresh_ms,
+    search,
+    when,
+)
 
 dash.register_page(__name__, path="/checks", name="Checks", title="Vigil · Checks", order=5)
 
-OVERALL = "*"  # the region that stands for a check's state across its regions (docs/probes.md)
 NO_CHECKS = "No checks have reported yet. Start a probe agent (docs/probes.md) and its checks show up here."
 NO_AGENTS = "No probe agents have sent a heartbeat yet."
 NO_UPTIME = "No conclusive check results in this range."
-MAX_CHECK = 200
 
 
 def layout(project: str | None = None, range: str | None = None, check: str | None = None, **_: Any) -> html.Div:
     """The page for ``?project=…&range=…&check=…``; unknown values fall back to all projects / one hour."""
     range_key = range if range in RANGES else DEFAULT_RANGE
-    chosen = (check or "")[:MAX_CHECK] or None
+    chosen = bounded(check)
     return html.Div(
         [
             dcc.Location(id="checks-url", refresh=False),
@@ -199,7 +208,7 @@ def refresh(project: str | None, range_key: str | None, check: str | None, _: in
     """Ask the read API for the checks' states, the agents, the uptime over the range, and the picked check's
     phases and states over time."""
     since, until, bucket = time_range(range_key)
-    check = (check or "")[:MAX_CHECK] or None
+    check = bounded(check)
     view = {"project": project, "range": range_key, "check": check}
     url = search(**view)
     read = client()
@@ -210,13 +219,13 @@ def refresh(project: str | None, range_key: str | None, check: str | None, _: in
         projects = read.query("projects")
         phases = records(read.query("check_phases", project=project, since=since, until=until, check=check,
                                     bucket_seconds=bucket)) if check else []  # fmt: skip
-        history = [h for h in records(read.query("check_history", project=project, since=since, until=until))
-                   if check and h["check"] == check]  # fmt: skip
+        history = records(read.query("check_history", project=project, since=since, until=until,
+                                     check=check)) if check else []  # fmt: skip
     except ReadApiError as e:
         none = dash.no_update
         return "", "", "", "", none, none, none, none, {"display": "none"}, f"No data: {e}", url
-    names = [r[0] for r in projects.rows] + [c["project"] for c in checks] + [a["project"] for a in agents]
-    options = project_options(names, project)
+    known = [r[0] for r in projects.rows] + [c["project"] for c in checks] + [a["project"] for a in agents]
+    options = project_options(known, project)
     names = sorted({c["check"] for c in checks} | ({check} if check else set()))
     return (
         states_table(checks, uptime, view),

@@ -18,8 +18,21 @@ from dash import Input, Output, callback, dcc, html
 
 from contracts.read_api import ReadApiError
 from dashboard.data import DEFAULT_RANGE, RANGES, client, services, time_range
-from dashboard.hosts_view import GROUPS, MEASURES, described, grouped, heatmap, hosts, series_figure
-from dashboard.widgets import choice, filters, grid, markdown_link, project_options, records, refresh_ms, search, when
+from dashboard.hosts_view import GROUPS, MEASURES, Host, described, grouped, heatmap, hosts, series_figure, worst_first
+from dashboard.widgets import (
+    bounded,
+    choice,
+    choices,
+    filters,
+    grid,
+    kpi,
+    markdown_link,
+    project_options,
+    records,
+    refresh_ms,
+    search,
+    when,
+)
 
 dash.register_page(__name__, path="/hosts", name="Hosts", title="Vigil · Hosts", order=5.5)
 
@@ -29,7 +42,6 @@ EMPTY = (
 )
 WORST = 100
 FIGURES = ("cpu", "memory", "disk", "load1", "fds")
-MAX_HOST = 200
 
 
 def layout(
@@ -38,7 +50,7 @@ def layout(
 ) -> html.Div:  # fmt: skip
     """The page for its URL's query; unknown values fall back to the defaults."""
     range_key = range if range in RANGES else DEFAULT_RANGE
-    chosen = (host or "")[:MAX_HOST] or None
+    chosen = bounded(host)
     return html.Div(
         [
             dcc.Location(id="hosts-url", refresh=False),
@@ -50,18 +62,8 @@ def layout(
             ),
             html.Div(
                 [
-                    dcc.RadioItems(
-                        id="hosts-measure",
-                        value=measure if measure in MEASURES else "cpu",
-                        inline=True,
-                        options=[{"label": v[0], "value": k} for k, v in MEASURES.items()],
-                    ),
-                    dcc.RadioItems(
-                        id="hosts-by",
-                        value=by if by in GROUPS else "region",
-                        inline=True,
-                        options=[{"label": f"by {v.lower()}", "value": k} for k, v in GROUPS.items()],
-                    ),
+                    choices("hosts-measure", measure, {k: v[0] for k, v in MEASURES.items()}, "cpu"),
+                    choices("hosts-by", by, {k: f"by {v.lower()}" for k, v in GROUPS.items()}, "region"),
                 ],
                 className="filters choice",
             ),
@@ -88,25 +90,20 @@ def pick(click: dict[str, Any] | None) -> Any:
     """A click on a cell picks its host."""
     points = (click or {}).get("points") or [{}]
     name = points[0].get("customdata")
-    return name[:MAX_HOST] if isinstance(name, str) and name else dash.no_update
+    return bounded(name) if isinstance(name, str) and name else dash.no_update
 
 
-def kpis(found: list[Any], measure: str) -> list[Any]:
+def kpis(found: list[Host]) -> list[Any]:
     silent = sum(1 for h in found if h.silent)
-    tiles = [(f"{len(found):,}", "Hosts"), (f"{silent:,}", "Silent (no report for 5 min)")]
+    tiles = [kpi(f"{len(found):,}", "Hosts"), kpi(f"{silent:,}", "Silent (no report for 5 min)")]
     for key, threshold in (("cpu", 90.0), ("memory", 90.0), ("disk", 90.0), ("fds", 80.0)):
         hot = sum(1 for h in found if (h.values.get(key) or 0) >= threshold)
-        tiles.append((f"{hot:,}", f"{MEASURES[key][0]} ≥ {threshold:g} %"))
-    return [html.Div([html.Div(v, className="value"), html.Div(label, className="label")], className="kpi")
-            for v, label in tiles]  # fmt: skip
+        tiles.append(kpi(f"{hot:,}", f"{MEASURES[key][0]} ≥ {threshold:g} %"))
+    return tiles
 
 
-def worst_table(groups: dict[str, list[Any]], measure: str, view: dict[str, Any]) -> Any:
-    seen: dict[str, Any] = {}
-    for members in groups.values():
-        for h in members:
-            seen.setdefault(h.name, h)
-    ordered = sorted(seen.values(), key=lambda h: (0 if h.silent else 1, -(h.values.get(measure) or -1.0), h.name))
+def worst_table(found: list[Host], measure: str, view: dict[str, Any]) -> Any:
+    ordered = sorted(found, key=lambda h: worst_first(h, measure))
     rows = [
         {"id": h.name, "host": markdown_link(h.name, search(**{**view, "host": h.name})), "region": h.region,
          "services": ", ".join(h.services), "measure": described(h, measure) if h.silent else "",
@@ -154,7 +151,7 @@ def refresh(
     """Ask the read API for every host's state now and the picked host's series."""
     measure = measure if measure in MEASURES else "cpu"
     by = by if by in GROUPS else "region"
-    host = (host or "")[:MAX_HOST] or None
+    host = bounded(host)
     since, until, bucket = time_range(range_key)
     view = {"project": project, "range": range_key, "measure": measure, "by": by, "host": host}
     read = client()
@@ -176,11 +173,11 @@ def refresh(
     hidden: dict[str, str] = {"display": "none"}
     shown: dict[str, str] = {}
     return (
-        kpis(found, measure),
+        kpis(found),
         heatmap(groups, measure),
         shown if found else hidden,
         "" if found else html.P(EMPTY, className="empty"),
-        worst_table(groups, measure, view) if found else "",
+        worst_table(found, measure, view) if found else "",
         f"{host} over the last {RANGES.get(range_key or '', RANGES[DEFAULT_RANGE])[0]}" if host else "",
         series_figure(series, host, since, until) if host else dash.no_update,
         shown if host else hidden,

@@ -20,8 +20,8 @@ from contracts.projects import load_projects, save_service
 from contracts.read_api import ReadApiError
 from contracts.services import Service, parse_service
 from contracts.settings import ConfigError
-from dashboard.data import RANGES, client, time_range
-from dashboard.forms import clicked_row, data_dir, dropdown, edit_form, refusal, text_input
+from dashboard.data import RANGES, client, data_dir, time_range
+from dashboard.forms import clicked_row, dropdown, edit_form, refusal, text_input
 from dashboard.incident_view import VERDICTS
 from dashboard.widgets import filters, grid, markdown_link, project_options, records, refresh_ms, search, when
 

@@ -21,7 +21,7 @@ from contracts.queries import BREAKDOWNS
 from contracts.read_api import ReadApiError, Result
 from dashboard import event_view, triage
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
-from dashboard.widgets import figure, grid, id_number, markdown_link, records, refresh_ms, search, time_bars, when
+from dashboard.widgets import figure, grid, id_number, kpi, markdown_link, records, refresh_ms, search, time_bars, when
 
 dash.register_page(__name__, path_template="/issues/<issue_id>", name="Issue", title="Vigil · Issue", order=90)
 
@@ -204,16 +204,18 @@ def _header(issue: dict[str, Any]) -> list[Any]:
         ),
         html.Div(
             [
-                _fact("Events", f"{issue.get('events') or 0:,}"),
-                _fact("Users", f"{issue.get('users') or 0:,}"),
-                _fact("Sessions", f"{issue.get('sessions') or 0:,}"),
-                _fact(
-                    "First seen",
+                kpi(f"{issue.get('events') or 0:,}", "Events"),
+                kpi(f"{issue.get('users') or 0:,}", "Users"),
+                kpi(f"{issue.get('sessions') or 0:,}", "Sessions"),
+                kpi(
                     f"{when(issue.get('first_seen'))} · {issue.get('first_release') or 'no release'}",
-                    True,
+                    "First seen",
+                    small=True,
                 ),
-                _fact(
-                    "Last seen", f"{when(issue.get('last_seen'))} · {issue.get('last_release') or 'no release'}", True
+                kpi(
+                    f"{when(issue.get('last_seen'))} · {issue.get('last_release') or 'no release'}",
+                    "Last seen",
+                    small=True,
                 ),
             ],
             className="kpis",
@@ -223,13 +225,6 @@ def _header(issue: dict[str, Any]) -> list[Any]:
             className="hint",
         ),
     ]
-
-
-def _fact(label: str, value: str, small: bool = False) -> html.Div:
-    return html.Div(
-        [html.Div(value, className="value"), html.Div(label, className="label")],
-        className="kpi small" if small else "kpi",
-    )
 
 
 def _breakdown(by: str, rows: list[list[Any]]) -> html.Div:

@@ -23,16 +23,20 @@ from contracts.services import Service
 from dashboard import audience
 from dashboard.data import DEFAULT_RANGE, RANGES, client, party, services, time_range
 from dashboard.widgets import (
+    bounded,
     choice,
+    every,
     figure,
     filters,
     grid,
+    kpi,
     markdown_link,
     plotly_text,
     project_options,
     records,
     refresh_ms,
     search,
+    time_bars,
 )
 
 dash.register_page(__name__, path="/network", name="Network", title="Vigil · Network", order=1.6)
@@ -45,18 +49,19 @@ EMPTY = (
     "No failed requests in this range. The beacon reports fetch and XMLHttpRequest calls that fail; browsers "
     "report more with Network Error Logging (docs/reporting.md). Widen the range or clear a filter."
 )
+#: How many rows of targets and pages the page asks for (the read API's most): the figures are over all of them.
+ALL = 1000
 NO_RESOURCES = "No image, script, style, font or media failed to load in this range."
 NO_CSP = (
     "Nothing blocked by a Content Security Policy in this range. The beacon reports what the page sees; set "
     "the reporting headers for the browser's own reports (docs/reporting.md)."
 )
-MAX_TARGET = 200  # the read API's bound on a parameter
 
 
 def layout(project: str | None = None, range: str | None = None, target: str | None = None, **given: Any) -> html.Div:
     """The page for its URL's query; unknown values fall back to the defaults."""
     range_key = range if range in RANGES else DEFAULT_RANGE
-    chosen = (target or "")[:MAX_TARGET] or None
+    chosen = bounded(target)
     return html.Div(
         [
             dcc.Location(id="network-url", refresh=False),
@@ -95,31 +100,27 @@ def layout(project: str | None = None, range: str | None = None, target: str | N
     )
 
 
-def kpis(targets: list[dict[str, Any]], pages: list[dict[str, Any]], whose: dict[str, str]) -> list[Any]:
+def kpis(targets: list[dict[str, Any]], pages: list[dict[str, Any]]) -> list[Any]:
+    """Over every target (``targets`` are the query's whole answer, up to ``ALL`` rows, each with its ``whose``)."""
     failures = sum(t["failures"] for t in targets)
-    third = sum(t["failures"] for t in targets if whose[t["host"]] == "third party")
-    tiles = [
-        (f"{failures:,}", "Failed requests"),
-        (f"{sum(t['browser_reports'] for t in targets):,}", "Reported by browsers (NEL)"),
-        (f"{100 * third / failures:.0f} %" if failures else "—", "To third parties"),
-        (f"{len({t['host'] for t in targets}):,}", "Hosts failing"),
-        (f"{len(pages):,}", "Pages hurt"),
+    third = sum(t["failures"] for t in targets if t["whose"] == "third party")
+    return [
+        kpi(f"{failures:,}", "Failed requests"),
+        kpi(f"{sum(t['browser_reports'] for t in targets):,}", "Reported by browsers (NEL)"),
+        kpi(f"{100 * third / failures:.0f} %" if failures else "—", "To third parties"),
+        kpi(f"{len({t['host'] for t in targets}):,}", "Hosts failing"),
+        kpi(f"{len(pages):,}", "Pages hurt"),
     ]
-    return [html.Div([html.Div(v, className="value"), html.Div(label, className="label")], className="kpi")
-            for v, label in tiles]  # fmt: skip
 
 
 def trend_figure(rows: list[dict[str, Any]], bucket_seconds: int, since: str, until: str) -> go.Figure:
-    every = f"{bucket_seconds // 60} min" if bucket_seconds < 3600 else f"{bucket_seconds // 3600} h"
-    fig = figure(f"Failed requests per {every}, by how they failed")
-    by_class: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    fig = figure(f"Failed requests per {every(bucket_seconds)}, by how they failed")
+    by_class: dict[str, list[list[Any]]] = defaultdict(list)
     for row in rows:
-        by_class[row["failure_class"]].append(row)
+        by_class[row["failure_class"]].append([row["minute"], row["failures"]])
     for name, points in sorted(by_class.items()):
-        fig.add_bar(x=[p["minute"] for p in points], y=[p["failures"] for p in points], name=name,
-                    width=bucket_seconds * 900)  # fmt: skip
+        time_bars(fig, points, bucket_seconds, since, until, plotly_text(name))  # a browser's NEL type names some
     fig.update_layout(barmode="stack", legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.12})
-    fig.update_xaxes(range=[since.rstrip("Z"), until.rstrip("Z")])
     return fig
 
 
@@ -135,12 +136,12 @@ TARGET_COLUMNS = [
 ]  # fmt: skip
 
 
-def targets_table(rows: list[dict[str, Any]], whose: dict[str, str], view: dict[str, Any]) -> Any:
+def targets_table(rows: list[dict[str, Any]], view: dict[str, Any]) -> Any:
     shaped = [
         {"id": f"{r['host']}\x00{r['path']}\x00{r['status']}\x00{r['failure_class']}",
          "host": markdown_link(r["host"] or "(no host)", search(**{**view, "target": r["host"]})),
          "path": r["path"], "status": str(r["status"] or "—"), "failure_class": r["failure_class"],
-         "whose": whose[r["host"]], "failures": r["failures"], "browser_reports": r["browser_reports"],
+         "whose": r["whose"], "failures": r["failures"], "browser_reports": r["browser_reports"],
          "pages": r["pages"], "sessions": r["sessions"],
          "median": "—" if r["median_ms"] is None else f"{r['median_ms']:,.0f} ms"}
         for r in rows
@@ -247,33 +248,35 @@ def refresh(project: str | None, range_key: str | None, target: str | None, *res
     """Ask the read API for the failed requests and resources, narrowed to a host and the chosen audience."""
     *facet_values, _ = rest
     chosen = audience.values(dict(zip(audience.FACETS, facet_values, strict=True)))
-    target = (target or "")[:MAX_TARGET] or None
+    target = bounded(target)
     since, until, bucket = time_range(range_key)
     view = {"project": project, "range": range_key, "target": target, **chosen}
     narrowed = {"project": project, "since": since, "until": until, "target": target, **chosen}
     read = client()
     try:
-        targets = records(read.query("network_targets", **narrowed))
+        targets = records(read.query("network_targets", **narrowed, limit=ALL))
         trend = records(read.query("network_trend", **narrowed, bucket_seconds=bucket))
-        pages = records(read.query("network_pages", **narrowed))
+        pages = records(read.query("network_pages", **narrowed, limit=ALL))
         resources = records(read.query("resource_failures_by_url", **narrowed))
         audience_only = {k: v for k, v in narrowed.items() if k != "target"}
         csp = records(read.query("csp_violations", **audience_only))
         loads = records(read.query("page_load_phases", **audience_only))
-        hosts = records(read.query("network_targets", **{**narrowed, "target": None}, limit=1000))
+        # The host list offers every host, not only the one chosen.
+        hosts = records(read.query("network_targets", **{**narrowed, "target": None}, limit=ALL)) if target else targets
         facet_options = audience.options(read, project, since, until, chosen)
         projects = read.query("projects")
     except ReadApiError as e:
         return ("", dash.no_update, "", "", dash.no_update, "", "", dash.no_update, dash.no_update,
                 *[dash.no_update] * len(audience.FACETS), f"No data: {e}", search(**view))  # fmt: skip
     declared = services(project)
-    whose = {t["host"]: party(t["example_url"], t["same_host"], declared) for t in targets}
+    for t in targets:  # per row: a service declared by URL prefix may own some of a host's paths only
+        t["whose"] = party(t["example_url"], t["same_host"], declared)
     host_names = sorted({h["host"] for h in hosts if h["host"]} | ({target} if target else set()))
     empty = html.P(EMPTY, className="empty")
     return (
-        kpis(targets, pages, whose),
+        kpis(targets, pages),
         trend_figure(trend, bucket, since, until),
-        targets_table(targets, whose, view) if targets else empty,
+        targets_table(targets, view) if targets else empty,
         pages_table(pages, view) if pages else "",
         loads_figure(loads),
         resources_table(resources, declared),

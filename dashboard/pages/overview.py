@@ -18,6 +18,7 @@ from dashboard.widgets import (
     figure,
     filters,
     grid,
+    kpi,
     markdown_link,
     plotly_text,
     project_options,
@@ -152,18 +153,14 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         row["last_seen"] = when(row["last_seen"])
         text = str(row["message"] or row["error_type"] or "(no message)")
         row["message"] = markdown_link(text, f"/issues/{row['issue_id']}{suffix}") if row["issue_id"] else text
-    kpis = [
-        html.Div([html.Div(f"{value:,}", className="value"), html.Div(label, className="label")], className="kpi")
-        for value, label in zip(totals, ["errors", "distinct messages", "pages", "sessions"], strict=True)
-    ]
+    kpis = [kpi(f"{value:,}", label) for value, label in zip(totals, ["errors", "distinct messages", "pages",
+                                                                    "sessions"], strict=True)]  # fmt: skip
     # The rate beside the count: errors per 1,000 page views, its page views a link to the traffic.
     rate = traffic["errors_per_1000_views"]
     kpis += [
-        html.Div([html.Div("—" if rate is None else f"{rate:,.1f}", className="value"),
-                  html.Div("errors per 1,000 page views", className="label")], className="kpi"),
-        html.Div([dcc.Link(f"{traffic['page_views']:,}", href="/traffic" + url, className="value"),
-                  html.Div("page views", className="label")], className="kpi"),
-    ]  # fmt: skip
+        kpi("—" if rate is None else f"{rate:,.1f}", "errors per 1,000 page views"),
+        kpi(dcc.Link(f"{traffic['page_views']:,}", href="/traffic" + url, className="value"), "page views"),
+    ]
     options = project_options([r[0] for r in projects.rows], project)
     dropped = [
         {**row, "what": OUTCOMES.get(row["outcome"], row["outcome"]), "reason": f"{row['reason']} ({row['unit']}s)"}

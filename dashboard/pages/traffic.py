@@ -19,15 +19,19 @@ from contracts.read_api import ReadApiError
 from dashboard import audience
 from dashboard.data import DEFAULT_RANGE, RANGES, client, time_range
 from dashboard.widgets import (
+    choices,
+    every,
     figure,
     filters,
     grid,
+    kpi,
     markdown_link,
     markdown_text,
     project_options,
     records,
     refresh_ms,
     search,
+    time_bars,
 )
 
 dash.register_page(__name__, path="/traffic", name="Traffic", title="Vigil · Traffic", order=0.5)
@@ -56,12 +60,7 @@ def layout(project: str | None = None, range: str | None = None, by: str | None 
             html.Div(
                 [
                     html.H3("Who"),
-                    dcc.RadioItems(
-                        id="traffic-by",
-                        value=by if by in BREAKDOWNS else "country",
-                        inline=True,
-                        options=[{"label": v, "value": k} for k, v in BREAKDOWNS.items()],
-                    ),
+                    choices("traffic-by", by, BREAKDOWNS, "country"),
                     html.Div(id="traffic-breakdown"),
                 ],
                 className="card",
@@ -74,28 +73,23 @@ def layout(project: str | None = None, range: str | None = None, by: str | None 
 
 def kpis(totals: dict[str, Any], view: dict[str, Any]) -> list[Any]:
     rate = totals["errors_per_1000_views"]
-    tiles = [
-        (f"{totals['page_views']:,}", "Page views"),
-        (f"{totals['sessions']:,}", "Sessions"),
-        (f"{totals['users']:,}", "Users"),
-        (f"{totals['errors']:,}", "Errors"),
-        ("—" if rate is None else f"{rate:,.1f}", "Errors per 1,000 page views"),
-    ]
     issues = "/issues" + search(project=view["project"], range=view["range"], release=view["release"],
                                 browser=view["browser"])  # fmt: skip
     return [
-        html.Div([html.Div(value, className="value"), html.Div(label, className="label")], className="kpi")
-        for value, label in tiles
-    ] + [html.Div(dcc.Link("Their issues →", href=issues), className="kpi small")]
+        kpi(f"{totals['page_views']:,}", "Page views"),
+        kpi(f"{totals['sessions']:,}", "Sessions"),
+        kpi(f"{totals['users']:,}", "Users"),
+        kpi(f"{totals['errors']:,}", "Errors"),
+        kpi("—" if rate is None else f"{rate:,.1f}", "Errors per 1,000 page views"),
+        html.Div(dcc.Link("Their issues →", href=issues), className="kpi small"),
+    ]
 
 
 def trend_figure(rows: list[dict[str, Any]], bucket_seconds: int, since: str, until: str) -> go.Figure:
-    every = f"{bucket_seconds // 60} min" if bucket_seconds < 3600 else f"{bucket_seconds // 3600} h"
-    fig = figure(f"Page views and sessions per {every}")
-    minutes = [r["minute"] for r in rows]
-    fig.add_bar(x=minutes, y=[r["page_views"] for r in rows], name="page views", width=bucket_seconds * 900)
-    fig.add_scatter(x=minutes, y=[r["sessions"] for r in rows], name="sessions", mode="lines+markers")
-    fig.update_xaxes(range=[since.rstrip("Z"), until.rstrip("Z")])
+    fig = figure(f"Page views and sessions per {every(bucket_seconds)}")
+    time_bars(fig, [[r["minute"], r["page_views"]] for r in rows], bucket_seconds, since, until, "page views")
+    fig.add_scatter(x=[r["minute"] for r in rows], y=[r["sessions"] for r in rows], name="sessions",
+                    mode="lines+markers")  # fmt: skip
     fig.update_layout(legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.12})
     return fig
 

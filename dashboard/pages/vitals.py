@@ -31,7 +31,17 @@ from dashboard.vitals_view import (
     summary_tiles,
     trend_figure,
 )
-from dashboard.widgets import filters, grid, markdown_link, markdown_text, project_options, records, refresh_ms, search
+from dashboard.widgets import (
+    choices,
+    filters,
+    grid,
+    markdown_link,
+    markdown_text,
+    project_options,
+    records,
+    refresh_ms,
+    search,
+)
 
 dash.register_page(__name__, path="/vitals", name="Web Vitals", title="Vigil · Web Vitals", order=1.3)
 
@@ -65,13 +75,7 @@ def layout(
                 className="card",
             ),
             html.Div([html.H3("Slower since a release"), html.Div(id="vitals-slower")], className="card"),
-            dcc.RadioItems(
-                id="vitals-metric",
-                value=metric if metric in METRICS else "LCP",
-                inline=True,
-                options=[{"label": m, "value": m} for m in METRICS],
-                className="choice",
-            ),
+            choices("vitals-metric", metric, {m: m for m in METRICS}, "LCP", className="choice"),
             html.P(id="vitals-meaning", className="hint"),
             html.Div(
                 [
@@ -83,12 +87,7 @@ def layout(
             html.Div(
                 [
                     html.H3("Breakdown"),
-                    dcc.RadioItems(
-                        id="vitals-by",
-                        value=by if by in BREAKDOWNS else "browser",
-                        inline=True,
-                        options=[{"label": v, "value": k} for k, v in BREAKDOWNS.items()],
-                    ),
+                    choices("vitals-by", by, BREAKDOWNS, "browser"),
                     html.Div(id="vitals-breakdown"),
                 ],
                 className="card",
