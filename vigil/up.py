@@ -137,7 +137,7 @@ def children(p: Plan, project: Project) -> list[Child]:
         if not p.collector.country_header:
             collector_env = {**env, "VIGIL_COLLECTOR_COUNTRY_HEADER": COUNTRY_HEADER}
         # The demo's traffic is dense: two minutes are enough to judge by, so a break shows a few minutes after start.
-        analytics_env = {**DEMO_CORRELATION, **demo_alerts(p.demo_port), **env}
+        analytics_env = {**DEMO_CORRELATION, **demo_alerts(p.demo_port, bool(p.analytics.smtp_host)), **env}
     result += [
         Child(
             "analytics",
@@ -198,17 +198,22 @@ DEMO_CORRELATION = {
 }
 
 
-def demo_alerts(demo_port: int) -> dict[str, str]:
+def demo_alerts(demo_port: int, smtp_configured: bool = False) -> dict[str, str]:
     """Alert settings for the demo, unless the environment sets them: mail goes to the demo's own mailbox (plain
-    SMTP on loopback), and a message waits seconds, not minutes, for others (docs/alerts.md, On the demo)."""
+    SMTP on loopback) unless an SMTP server is configured (the environment or vigil.toml: the projects sharing
+    the data directory keep their mail), and a message waits seconds, not minutes, for others (docs/alerts.md,
+    On the demo)."""
     wanted = {
-        "VIGIL_ANALYTICS_SMTP_HOST": "127.0.0.1",
-        "VIGIL_ANALYTICS_SMTP_PORT": str(mail_port(demo_port)),
-        "VIGIL_ANALYTICS_SMTP_SECURITY": "none",
-        "VIGIL_ANALYTICS_SMTP_SENDER": "vigil@demo.example",
         "VIGIL_ANALYTICS_ALERT_GROUP_WAIT_SECONDS": "5",
         "VIGIL_ANALYTICS_ALERT_GROUP_INTERVAL_SECONDS": "30",
     }
+    if not smtp_configured:
+        wanted |= {
+            "VIGIL_ANALYTICS_SMTP_HOST": "127.0.0.1",
+            "VIGIL_ANALYTICS_SMTP_PORT": str(mail_port(demo_port)),
+            "VIGIL_ANALYTICS_SMTP_SECURITY": "none",
+            "VIGIL_ANALYTICS_SMTP_SENDER": "vigil@demo.example",
+        }
     return {name: os.environ.get(name, value) for name, value in wanted.items()}
 
 

@@ -18,6 +18,7 @@ from contracts.projects import load_projects
 from tests.collector.test_routes import batch
 from tests.helpers import env_without_vigil, free_port, stop_process, wait_until
 from vigil import redis_server
+from vigil.up import demo_alerts
 
 
 def ports() -> dict[str, int]:
@@ -155,3 +156,12 @@ def role(cmdline: list[str]) -> str:
     if "multiprocessing.resource_tracker" in command:
         return "resource-tracker"  # started by Python's multiprocessing for the workers
     return cmdline[-1] if "serve" in cmdline or "probe" in cmdline else "redis-server"
+
+
+def test_the_demo_keeps_an_smtp_server_already_configured(monkeypatch):
+    for name in ("VIGIL_ANALYTICS_SMTP_HOST", "VIGIL_ANALYTICS_SMTP_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    assert demo_alerts(8474)["VIGIL_ANALYTICS_SMTP_HOST"] == "127.0.0.1"  # the demo's own mailbox
+    kept = demo_alerts(8474, smtp_configured=True)
+    assert not any(name.startswith("VIGIL_ANALYTICS_SMTP_") for name in kept)
+    assert kept["VIGIL_ANALYTICS_ALERT_GROUP_WAIT_SECONDS"] == "5"
