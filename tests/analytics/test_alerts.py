@@ -4,9 +4,7 @@ STARTTLS and login) and a real HTTP receiver on loopback; times are given, so ev
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,25 +18,10 @@ from contracts.projects import Project
 from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
 from tests.analytics.test_incidents import NOW, SITE, error, host_metrics, ms, probe, send, send_probes
 from tests.analytics.test_issues import CHROME_UA, consume, triage
-from tests.helpers import self_signed_certificate
-from tests.receivers import SMTP_PASSWORD, SMTP_USER, Mailbox, smtp_server
 
 API = "https://api.shop.example/health"
 MAIL = Channel("ops-mail", email=("ops@shop.example",))
 WAIT, INTERVAL = timedelta(seconds=30), timedelta(minutes=5)
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[tuple[Mailbox, Smtp]]:
-    cert, key = self_signed_certificate(tmp_path)
-    controller, mailbox, port = smtp_server(cert, key)
-    try:
-        yield (
-            mailbox,
-            Smtp("127.0.0.1", port, "starttls", SMTP_USER, SMTP_PASSWORD, "vigil@shop.example", str(cert), 10),
-        )
-    finally:
-        controller.stop()
 
 
 def project(*rules: Rule, channels: tuple[Channel, ...]) -> dict[int, Project]:

@@ -174,6 +174,9 @@ def test_vigil_demo_fills_the_dashboard_and_a_break_is_blamed_on_what_broke(data
         page.goto(f"{dashboard}/incidents/{blamed[0]['incident_id']}")
         page.locator("#incident-header").get_by_text("Your backend").wait_for(timeout=15_000)
         page.locator("#incident-checks").get_by_text("demo-api").wait_for(timeout=15_000)
+        # Still once each, a while later: nothing was sent again.
+        mails, hooks = told() or ([], [])
+        assert (len(mails), len(hooks)) == (1, 1)
     finally:
         stack.close()
         stop_process(process, timeout=40)
