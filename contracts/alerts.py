@@ -31,12 +31,10 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from contracts.services import strings
+from contracts.services import MAX_ITEMS, MAX_TEXT, strings
 
 MAX_RULES = 50
 MAX_CHANNELS = 20
-MAX_ITEMS = 50
-MAX_TEXT = 253
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}")
 # Deliberately plain: one mailbox, no display name, nothing a header could be split on.
 EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*")

@@ -15,7 +15,8 @@ import dataclasses
 import zoneinfo
 from typing import Any
 
-from contracts.alerts import EMAIL_RE, MAX_ITEMS
+from contracts.alerts import EMAIL_RE
+from contracts.services import MAX_ITEMS
 
 
 @dataclasses.dataclass(frozen=True)
