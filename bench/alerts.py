@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analytics import alerts, incidents, report  # noqa: E402
-from bench.correlation import arguments, bench_database, timed  # noqa: E402
+from bench.correlation import arguments, bench_database  # noqa: E402
+from bench.read_api import timed  # noqa: E402
 from contracts.alerts import parse_alerting  # noqa: E402
 from contracts.projects import Project  # noqa: E402
 

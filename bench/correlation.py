@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,17 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from analytics import anomalies, incidents  # noqa: E402
 from analytics.store import open_database  # noqa: E402
-from bench.read_api import fill  # noqa: E402
-
-
-def timed(call: Callable[[], object], calls: int) -> tuple[float, float]:
-    call()
-    times = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), statistics.quantiles(times, n=20, method="inclusive")[18]
+from bench.read_api import fill, timed  # noqa: E402
 
 
 def arguments(doc: str) -> argparse.Namespace:

@@ -13,7 +13,10 @@ Hosts and Checks (a check up close) pages make through ``ReadClient``, as the da
 does, for the last 24 hours and the last 7 days; every call ``--calls`` times after one
 warm-up call. The target is a p95 under 250 ms on this 2-core machine. With ``--route-ratio``
 it then times four queries with the route read from its stored column and computed from the
-page URL per row, in turn, and gives the ratio.
+page URL per row, in turn, and gives the ratio; what computing the route costs as rows are
+stored (10,000 page views, side by side with building their Arrow table); and the upgrade's
+work on this file (every stored route computed again, rolled back). A file of
+``bench/read_api.py`` given as ``--db`` gets the rest added first.
 """
 
 from __future__ import annotations
@@ -29,11 +32,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics.routes import ROUTE  # noqa: E402
+from analytics.pipeline import to_arrow  # noqa: E402
+from analytics.routes import ROUTE, route_array  # noqa: E402
 from analytics.store import cursor, open_database  # noqa: E402
+from analytics.tables import BUILT, TABLES  # noqa: E402
 from bench.read_api import fill, print_timings, rand, served, shared  # noqa: E402
 from contracts.read_api import ReadClient  # noqa: E402
 
@@ -122,17 +129,17 @@ def page_calls(now: datetime, range_: timedelta) -> dict[str, Callable[[ReadClie
         "vitals, one page: vitals_pages": q("vitals_pages", **page),
         "vitals, one page: vitals_trend": q("vitals_trend", bucket_seconds=bucket, **page),
         "vitals, one page: vitals_breakdown by release": q("vitals_breakdown", metric="INP", by="release", **page),
-        "network: network_targets": q("network_targets", **window),
+        "network: network_targets": q("network_targets", limit=1000, **window),
         "network: network_trend": q("network_trend", bucket_seconds=bucket, **window),
-        "network: network_pages": q("network_pages", **window),
+        "network: network_pages": q("network_pages", limit=1000, **window),
         "network: resource_failures_by_url": q("resource_failures_by_url", **window),
-        "network, one host: network_pages": q("network_pages", target="api.example", **window),
+        "network, one host: network_pages": q("network_pages", target="api.example", limit=1000, **window),
         "hosts: hosts_now": q("hosts_now", until=until),
         "hosts: errors_by_project": q("errors_by_project", **window),
         "hosts: checks": q("checks"),
         "hosts, one host: host_series": q("host_series", host="host-00042", bucket_seconds=bucket, **window),
         "checks, one check: check_phases": q("check_phases", check="check3", bucket_seconds=bucket, **window),
-        "checks, one check: check_history": q("check_history", **window),
+        "checks, one check: check_history": q("check_history", check="check3", **window),
     }
 
 
@@ -160,6 +167,45 @@ def route_ratio(con: Any, now: datetime, calls: int) -> None:
                 times[way].append((time.perf_counter() - started) * 1000)
         a, b = statistics.median(times["computed"]), statistics.median(times["stored"])
         print(f"| {name} | {a:.0f} ms | {b:.0f} ms | {a / b:.1f}x |", flush=True)
+    ingest_cost(con, calls)
+    upgrade_cost(con)
+
+
+def ingest_cost(con: Any, calls: int, rows: int = 10_000) -> None:
+    """What computing the route costs as rows are stored: ``route_array`` on 10,000 stored page views' URLs, side by
+    side with building their Arrow table (``pipeline.to_arrow``, the route included), in turn."""
+    built = ", ".join(f'"{name}"' for name in BUILT["page_views"].names)
+    table_rows = con.execute(f"SELECT {built} FROM page_views LIMIT {rows}").fetchall()
+    urls = pa.array([row[BUILT["page_views"].get_field_index("page_url")] for row in table_rows], pa.string())
+    times: dict[str, list[float]] = {"to_arrow": [], "route_array": []}
+    for _ in range(calls):
+        for way, call in (
+            ("to_arrow", lambda: to_arrow("page_views", table_rows)),
+            ("route_array", lambda: route_array(urls)),
+        ):
+            started = time.perf_counter()
+            call()
+            times[way].append((time.perf_counter() - started) * 1000)
+    whole, route = statistics.median(times["to_arrow"]), statistics.median(times["route_array"])
+    print(
+        f"\n{rows:,} page views stored: their Arrow table in {whole:.1f} ms, of it the routes {route:.1f} ms "
+        f"({1000 * route / rows:.2f} µs a row)",
+        flush=True,
+    )
+
+
+def upgrade_cost(con: Any) -> None:
+    """What the upgrade to schema version 11 does on this file, timed and rolled back: every stored route computed
+    from its page URL (``store.migrate``)."""
+    started = time.perf_counter()
+    con.begin()
+    try:
+        for name, schema in TABLES.items():
+            if "route" in schema.names:
+                con.execute(f"UPDATE {name} SET route = {ROUTE} WHERE coalesce(page_url, '') <> ''")
+    finally:
+        con.rollback()
+    print(f"every stored route computed again (the upgrade's work): {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def main() -> int:
@@ -174,11 +220,18 @@ def main() -> int:
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         path = args.db or Path(tmp) / "vigil.duckdb"
+        started = time.perf_counter()
         if not path.exists():
-            print(f"filling {path} with {args.events:,} events over {args.days} days, {args.hosts:,} hosts", flush=True)
-            started = time.perf_counter()
+            print(f"filling {path} with {args.events:,} events over {args.days} days", flush=True)
             fill(path, args.events, args.days, now)
-            fill_experience(path, args.hosts, now, args.days)
+        con = open_database(path)
+        ((hosts, latest),) = con.execute(
+            "SELECT count(*), (SELECT max(ts) FROM page_views) FROM host_metrics"
+        ).fetchall()
+        con.close()
+        if not hosts:  # a file of bench/read_api.py: what the experience pages read besides, up to its own "now"
+            print(f"adding what the experience pages read, and {args.hosts:,} hosts", flush=True)
+            fill_experience(path, args.hosts, latest + timedelta(seconds=1), args.days)
             print(f"filled in {time.perf_counter() - started:.0f} s", flush=True)
         con = open_database(path)
         ((latest,),) = con.execute("SELECT max(ts) FROM page_views").fetchall()
