@@ -38,6 +38,7 @@ from contracts.beacon import (
     PageViewEvent,
     ReportEvent,
     ResourceEvent,
+    SlowRequestEvent,
     VitalEvent,
 )
 from contracts.stream import StreamEntry, decode_entry
@@ -103,7 +104,7 @@ def scrub(event: Event, scrubber: Scrubber) -> Event:
             causes=[Cause(c.error_type, text(c.message), text(c.stack)) for c in event.causes],
             breadcrumbs=[Breadcrumb(b.ts, b.category, text(b.message), b.level) for b in event.breadcrumbs],
         )  # fmt: skip
-    if isinstance(event, NetworkEvent | ResourceEvent):
+    if isinstance(event, NetworkEvent | ResourceEvent | SlowRequestEvent):
         return _replace(event, page_url=url(event.page_url), url=url(event.url))
     if isinstance(event, PageViewEvent):
         return _replace(event, page_url=url(event.page_url), referrer=url(event.referrer))

@@ -20,8 +20,10 @@ from contracts.beacon import (
     PageViewEvent,
     ReportEvent,
     ResourceEvent,
+    SlowRequestEvent,
     VitalEvent,
 )
+from contracts.vitals import rating
 
 _json = msgspec.json.Encoder()
 
@@ -46,10 +48,15 @@ def resource(e: ResourceEvent, tags: dict[str, str], user_agent: str, source: st
     return (e.url, e.element, e.source, e.status, e.duration)
 
 
+def slow_request(e: SlowRequestEvent, tags: dict[str, str], user_agent: str, source: str) -> tuple[Any, ...]:
+    api = "xhr" if e.api == "xmlhttprequest" else e.api or None
+    return (api, e.url, e.status, e.duration, e.dns, e.connect, e.tls, e.ttfb)
+
+
 def vital(e: VitalEvent, tags: dict[str, str], user_agent: str, source: str) -> tuple[Any, ...]:
     return (
-        e.name, e.value, e.rating, e.metric_id, e.delta, e.navigation_type, as_json(e.attribution),
-        metric_key(e.name, e.metric_id),
+        e.name, e.value, e.rating or rating(e.name, e.value), e.metric_id, e.delta, e.navigation_type,
+        as_json(e.attribution), metric_key(e.name, e.metric_id),
     )  # fmt: skip
 
 
@@ -101,6 +108,7 @@ BY_KIND: dict[type[Event], tuple[str, RowBuilder]] = {
     ErrorEvent: ("errors", error),
     NetworkEvent: ("network_failures", network),
     ResourceEvent: ("resource_failures", resource),
+    SlowRequestEvent: ("slow_requests", slow_request),
     VitalEvent: ("web_vitals", vital),
     PageViewEvent: ("page_views", page_view),
     CspEvent: ("reports", csp),

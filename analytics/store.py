@@ -21,7 +21,7 @@ from analytics.conclusions import CONCLUSIONS
 from analytics.routes import ROUTE
 from analytics.tables import DERIVED, SQL_TYPES, TABLES, create_sql
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 #: The name the file is attached under; every connection and cursor on it works there.
 CATALOG = "vigil"
 #: Rows per row group (DuckDB's default is 122,880). Each checkpoint rewrites every table's

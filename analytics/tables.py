@@ -89,6 +89,17 @@ RESOURCE_FAILURES = _table(
     ("duration_ms", pa.float64()),
 )
 
+SLOW_REQUESTS = _table(
+    ("api", pa.string()),
+    ("url", pa.string()),
+    ("status", pa.int32()),
+    ("duration_ms", pa.float64()),
+    ("dns_ms", pa.float64()),
+    ("connect_ms", pa.float64()),
+    ("tls_ms", pa.float64()),
+    ("ttfb_ms", pa.float64()),
+)
+
 WEB_VITALS = _table(
     ("name", pa.string()),
     ("value", pa.float64()),
@@ -271,6 +282,7 @@ TABLES: dict[str, pa.Schema] = {
     "errors": ERRORS,
     "network_failures": NETWORK_FAILURES,
     "resource_failures": RESOURCE_FAILURES,
+    "slow_requests": SLOW_REQUESTS,
     "web_vitals": WEB_VITALS,
     "page_views": PAGE_VIEWS,
     "reports": REPORTS,

@@ -122,6 +122,24 @@ class NetworkEvent(msgspec.Struct, tag="network", tag_field="type", gc=False, om
     nel_type: Short = "unknown"
 
 
+class SlowRequestEvent(msgspec.Struct, tag="slow_request", tag_field="type", gc=False, omit_defaults=True):
+    """A ``fetch`` or ``XMLHttpRequest`` of the page that took a second or more, with its phases where the server
+    lets the page see them (Resource Timing; a cross-origin answer without ``Timing-Allow-Origin`` hides them)."""
+
+    event_id: Id
+    ts: EpochMs
+    page_url: Url
+    url: Url
+    duration: Millis
+    api: Short = ""  # the Resource Timing initiator: "fetch" or "xmlhttprequest"
+    status: Status | None = None  # the answer's status where the browser exposes it
+    # From the request's start: DNS lookup, connect (TLS included), the TLS handshake, the first byte.
+    dns: Millis | None = None
+    connect: Millis | None = None
+    tls: Millis | None = None
+    ttfb: Millis | None = None
+
+
 class VitalEvent(msgspec.Struct, tag="vital", tag_field="type", gc=False, omit_defaults=True):
     """A Core Web Vital from the web-vitals library. Updates of one metric share ``metric_id``; the last one counts."""
 
@@ -130,8 +148,9 @@ class VitalEvent(msgspec.Struct, tag="vital", tag_field="type", gc=False, omit_d
     page_url: Url
     name: Literal["LCP", "INP", "CLS", "FCP", "TTFB"]
     value: Millis  # milliseconds, except CLS (unitless)
-    rating: Literal["good", "needs-improvement", "poor"]
     metric_id: Id
+    # The beacon leaves the rating to the server (contracts.vitals.rating: the same published thresholds).
+    rating: Literal["good", "needs-improvement", "poor", ""] = ""
     delta: Annotated[float, msgspec.Meta(ge=-86_400_000, le=86_400_000)] = 0.0
     navigation_type: Short = ""
     attribution: Annotated[
@@ -188,7 +207,9 @@ class ReportEvent(msgspec.Struct, tag="report", tag_field="type", gc=False, omit
     column: Position | None = None
 
 
-Event = ErrorEvent | ResourceEvent | NetworkEvent | VitalEvent | PageViewEvent | CspEvent | ReportEvent
+Event = (
+    ErrorEvent | ResourceEvent | NetworkEvent | SlowRequestEvent | VitalEvent | PageViewEvent | CspEvent | ReportEvent
+)
 
 
 class Batch(msgspec.Struct, gc=False, omit_defaults=True):

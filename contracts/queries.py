@@ -272,6 +272,14 @@ _DECLARED = [
         (*RANGE, *AUDIENCE, limit(20)),
     ),
     Query(
+        "slow_requests",
+        "Requests of the pages' code (fetch, XHR) that took a second or more, by target host and path pattern: "
+        "requests, pages, sessions, median and p75 duration, how many carried their phases (a cross-origin server "
+        "must send Timing-Allow-Origin), the median of each phase in ms (DNS, connect, TLS, the server's first "
+        "byte, the transfer), whether the host is the page's own, and one of its URLs.",
+        (*RANGE, *AUDIENCE, TARGET, limit(100)),
+    ),
+    Query(
         "csp_violations",
         "What the pages' Content Security Policy blocked: per blocked URI (without its query; inline, eval) and "
         "directive, the violations (the beacon's and the browser's reports), whether the policy enforced it, pages "

@@ -1,10 +1,14 @@
-"""The SQL of the network and resource queries: what failed, where it was going, and which pages it hurt.
+"""The SQL of the network and resource queries: what failed or was slow, where it was going, and which pages it hurt.
 
 A failure's class: for the browser's own reports (NEL, ``api = 'nel'``) the first part of
 its type (``dns``, ``tcp``, ``tls``, ``http``, ``abandoned``, …); for the beacon's,
 ``http`` for a 4xx or 5xx answer, ``timeout``, ``abandoned`` (the page aborted it) or
 ``network`` (no answer, and a page cannot tell why). A target's path is its route, ids
 collapsed as for pages.
+
+A slow request's phases (``slow_requests``) are medians over the requests whose server let
+the page see them: DNS, connect without TLS, TLS, the server (first byte after the
+connection, queueing in the browser included) and the transfer of the answer.
 """
 
 from __future__ import annotations
@@ -59,6 +63,22 @@ SQL = {
                median(greatest(load_ms - dom_interactive_ms, 0)) AS rest
         FROM pv JOIN pages USING (route) WHERE pv.load_ms >= pages.p75_load
         GROUP BY ALL ORDER BY pages.p75_load DESC, pages.route"""
+    ),
+    "slow_requests": (
+        f"""SELECT {netloc_sql("url")} AS host, {route_sql("url")} AS path, count(*) AS requests,
+               count(DISTINCT route) AS pages, count(DISTINCT session_id) AS sessions,
+               median(duration_ms) AS median_ms, quantile_cont(duration_ms, 0.75) AS p75_ms,
+               count(ttfb_ms) AS timed, median(dns_ms) FILTER (WHERE ttfb_ms IS NOT NULL) AS dns,
+               median(greatest(connect_ms - coalesce(tls_ms, 0), 0)) FILTER (WHERE ttfb_ms IS NOT NULL) AS connect,
+               median(coalesce(tls_ms, 0)) FILTER (WHERE ttfb_ms IS NOT NULL) AS tls,
+               median(greatest(ttfb_ms - coalesce(dns_ms, 0) - coalesce(connect_ms, 0), 0))
+                   FILTER (WHERE ttfb_ms IS NOT NULL) AS server,
+               median(greatest(duration_ms - ttfb_ms, 0)) FILTER (WHERE ttfb_ms IS NOT NULL) AS transfer,
+               bool_or({_SAME_HOST}) AS same_host, min(url) AS example_url
+        FROM {
+            narrowed("slow_requests", "ts, url, duration_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, session_id, page_url")
+        }
+        WHERE {_TARGET} GROUP BY ALL ORDER BY requests DESC, host, path LIMIT $limit"""
     ),
     "csp_violations": (
         f"""SELECT regexp_replace(coalesce(nullif(blocked_uri, ''), '(none)'), '[?#].*$', '') AS blocked,

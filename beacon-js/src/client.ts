@@ -79,7 +79,7 @@ export function createClient(config: Config, src: string): Client {
   return {
     capture(event) {
       // A copy: later crumbs do not change what an event already carries.
-      if (event.type === 'error') event.breadcrumbs = crumbs.length ? crumbs.slice() : undefined;
+      if (event.type === 'error') event.breadcrumbs = crumbs.slice();
       if (consented) admit(event);
       else if (consented === undefined && held.push(event) > MAX_HELD) {
         held.shift();

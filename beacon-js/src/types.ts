@@ -71,6 +71,19 @@ export interface NetworkEvent extends BaseEvent {
   nel_type: string;
 }
 
+/**
+ * Event `"type": "slow_request"`: a fetch or XMLHttpRequest of the page that took a second
+ * or more, with its phases from Resource Timing when the server lets the page see them.
+ */
+export interface SlowRequestEvent extends BaseEvent, Partial<Timing> {
+  type: 'slow_request';
+  /** The Resource Timing initiator type: `fetch` or `xmlhttprequest`. */
+  api: string;
+  url: string;
+  status?: number;
+  duration: number;
+}
+
 /** What caused a vital's value (docs/protocol.md, "Attribution keys"). */
 export type Attribution = Record<string, string | number | undefined>;
 
@@ -79,19 +92,21 @@ export interface VitalEvent extends BaseEvent {
   type: 'vital';
   name: 'LCP' | 'INP' | 'CLS' | 'FCP' | 'TTFB';
   value: number;
-  rating: 'good' | 'needs-improvement' | 'poor';
   metric_id: string;
-  delta: number;
   navigation_type?: string;
   attribution?: Attribution;
 }
 
-/** Navigation timing phases of a page view, in ms (lib/phases.ts). */
-export interface Phases {
+/** A request's phases, in ms (lib/phases.ts). */
+export interface Timing {
   dns: number;
   connect: number;
   tls?: number;
   ttfb: number;
+}
+
+/** Navigation timing phases of a page view, in ms (lib/phases.ts). */
+export interface Phases extends Timing {
   dom_interactive: number;
   load: number;
 }
@@ -108,7 +123,6 @@ export interface CspEvent extends BaseEvent {
   type: 'csp';
   blocked_uri: string;
   effective_directive: string;
-  violated_directive?: string;
   original_policy?: string;
   disposition?: string;
   source_file?: string;
@@ -130,7 +144,7 @@ export interface ReportEvent extends BaseEvent {
 }
 
 /** Any event a batch can carry, tagged by `type`. */
-export type BeaconEvent = ErrorEvent | ResourceEvent | NetworkEvent | VitalEvent | PageViewEvent | CspEvent | ReportEvent;
+export type BeaconEvent = ErrorEvent | ResourceEvent | NetworkEvent | SlowRequestEvent | VitalEvent | PageViewEvent | CspEvent | ReportEvent;
 
 /** Events dropped since the last batch, by reason (`queue_full`, `rate_limit`, `duplicate`, `rejected`). */
 export type Dropped = Record<string, number>;

@@ -11,6 +11,8 @@ import type { Client } from './types';
  * a metric is reported when final, or when the page is hidden while it can still grow.
  * Every report of one metric carries web-vitals' id as `metric_id`, so the server keeps the
  * last. The standard build keeps the beacon within budget; lib/attribution.ts adds the why.
+ * web-vitals' rating and delta are not sent: the server rates each value against the same
+ * published thresholds, and keeps a metric's last value rather than adding up deltas.
  */
 export function watchVitals(client: Client): void {
   // By interaction, the event whose handlers ran last (lib/attribution.ts, INP): web-vitals
@@ -23,9 +25,7 @@ export function watchVitals(client: Client): void {
       newEvent('vital', {
         name: m.name,
         value: Math.min(m.value, MAX_MS),
-        rating: m.rating,
         metric_id: m.id,
-        delta: m.delta,
         navigation_type: m.navigationType,
         attribution: attribute(m, events),
       }),

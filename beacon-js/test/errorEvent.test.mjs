@@ -25,6 +25,8 @@ test('an Error gives its constructor name, message and raw stack', () => {
     line: 1,
     column: 2045,
     mechanism: 'onerror',
+    cross_origin: false,
+    causes: [],
   });
 });
 
@@ -53,7 +55,7 @@ test('the cause chain is followed, outermost first, at most 5 links', () => {
   const b = new Error('b', { cause: a });
   a.cause = b;
   assert.equal(createErrorEvent(a, 'manual').causes.length, 5);
-  assert.equal(createErrorEvent(new Error('plain'), 'manual').causes, undefined);
+  assert.deepEqual(createErrorEvent(new Error('plain'), 'manual').causes, []);
 });
 
 test('a rejection with a non-Error reason is an UnhandledRejection', () => {
@@ -85,7 +87,7 @@ test('"Script error." without an error object is flagged cross-origin', () => {
   assert.equal(event.cross_origin, true);
   // no file and position 0: unknown
   assert.deepEqual([event.file, event.line, event.column], ['', 0, 0]);
-  assert.equal(wire(createErrorEvent(new Error('Script error.'), 'onerror', { message: 'Script error.' })).cross_origin, undefined);
+  assert.equal(wire(createErrorEvent(new Error('Script error.'), 'onerror', { message: 'Script error.' })).cross_origin, false);
 });
 
 test('values that cannot be stringified still give an event', () => {

@@ -4,9 +4,11 @@ Linkable: ``/network?project=shop&range=24h&target=cdn.vendor.example&route=/che
 Failed requests are grouped by target host, path (ids collapsed), status and failure class;
 the browser's own reports (Network Error Logging) are counted beside the beacon's. Each host
 is the page's own site, a declared service (``[[projects.services]]``) or a third party. A
-host narrows the page to it (the pages it hurts); a page narrows it to that page. Failed
-images, scripts, styles, fonts and media are listed below, by URL, and what the pages'
-Content Security Policy blocked (the beacon's and the browser's reports).
+host narrows the page to it (the pages it hurts); a page narrows it to that page. Requests
+that took a second or more are shown by the phase their time went to (DNS, connect, TLS,
+the server, the transfer). Failed images, scripts, styles, fonts and media are listed
+below, by URL, and what the pages' Content Security Policy blocked (the beacon's and the
+browser's reports).
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ EMPTY = (
 )
 #: How many rows of targets and pages the page asks for (the read API's most): the figures are over all of them.
 ALL = 1000
+NO_SLOW = (
+    "No request of the pages' code took a second or more in this range. The beacon reports fetch and "
+    "XMLHttpRequest calls that take 1 s or more, with their phases when the answer lets the page see them "
+    "(same origin, or a Timing-Allow-Origin header)."
+)
+#: How many of the slowest targets the phases chart draws (the table lists them all).
+SLOW_BARS = 12
 NO_RESOURCES = "No image, script, style, font or media failed to load in this range."
 NO_CSP = (
     "Nothing blocked by a Content Security Policy in this range. The beacon reports what the page sees; set "
@@ -82,6 +91,20 @@ def layout(project: str | None = None, range: str | None = None, target: str | N
             html.Div([html.H3("Pages they hurt"), html.Div(id="network-pages")], className="card"),
             html.Div(
                 [
+                    html.H3("Slow requests: where the time went"),
+                    html.P(
+                        "Fetch and XHR calls of the pages that took a second or more, by host and path: the "
+                        "median of each phase, over the requests whose answer showed its timing (another "
+                        "origin must send Timing-Allow-Origin). The server's part includes time queued in "
+                        "the browser.",
+                        className="hint",
+                    ),
+                    html.Div(id="network-slow"),
+                ],
+                className="card",
+            ),
+            html.Div(
+                [
                     html.H3("Slow page loads: where the time went"),
                     html.P(
                         "The slowest quarter of each page's loads (at or above its p75), from the browser's "
@@ -100,7 +123,7 @@ def layout(project: str | None = None, range: str | None = None, target: str | N
     )
 
 
-def kpis(targets: list[dict[str, Any]], pages: list[dict[str, Any]]) -> list[Any]:
+def kpis(targets: list[dict[str, Any]], pages: list[dict[str, Any]], slow: list[dict[str, Any]]) -> list[Any]:
     """Over every target (``targets`` are the query's whole answer, up to ``ALL`` rows, each with its ``whose``)."""
     failures = sum(t["failures"] for t in targets)
     third = sum(t["failures"] for t in targets if t["whose"] == "third party")
@@ -110,6 +133,7 @@ def kpis(targets: list[dict[str, Any]], pages: list[dict[str, Any]]) -> list[Any
         kpi(f"{100 * third / failures:.0f} %" if failures else "—", "To third parties"),
         kpi(f"{len({t['host'] for t in targets}):,}", "Hosts failing"),
         kpi(f"{len(pages):,}", "Pages hurt"),
+        kpi(f"{sum(s['requests'] for s in slow):,}", "Slow requests (1 s or more)"),
     ]
 
 
@@ -205,6 +229,61 @@ def loads_figure(rows: list[dict[str, Any]]) -> go.Figure:
     return fig
 
 
+REQUEST_PHASES = (("dns", "DNS"), ("connect", "connect"), ("tls", "TLS"), ("server", "server"),
+                  ("transfer", "transfer"))  # fmt: skip
+
+
+def slow_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """Per host and path whose phases were seen (the most requests at the top), the median phases as one bar."""
+    timed = [r for r in rows if r["timed"]][:SLOW_BARS]
+    fig = figure("Slow requests by phase (median ms; requests and p75 beside)", height=max(220, 130 + 34 * len(timed)))
+    names = [plotly_text(f"{r['host'] or ''}{r['path']}") + f" ({r['requests']:,}, p75 {r['p75_ms'] / 1000:.1f} s)"
+             for r in timed]  # fmt: skip
+    for key, name in REQUEST_PHASES:
+        fig.add_bar(y=names, x=[r[key] or 0 for r in timed], name=name, orientation="h",
+                    hovertemplate="%{x:.0f} ms<extra>" + name + "</extra>")  # fmt: skip
+    fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.25, "yanchor": "top"},
+                      margin={"l": 320, "r": 10, "t": 50, "b": 80})  # fmt: skip
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="ms")
+    return fig
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+def slow_section(rows: list[dict[str, Any]], view: dict[str, Any], declared: list[tuple[str, Service]]) -> Any:
+    """The phases chart (when any request showed its timing) above the table of every slow target."""
+    if not rows:
+        return html.P(NO_SLOW, className="empty")
+    shaped = [
+        {"id": f"{r['host']}\x00{r['path']}",
+         "host": markdown_link(r["host"] or "(no host)", search(**{**view, "target": r["host"]})),
+         "path": r["path"], "whose": party(r["example_url"], r["same_host"], declared), "requests": r["requests"],
+         "pages": r["pages"], "sessions": r["sessions"], "median": _ms(r["median_ms"]), "p75": _ms(r["p75_ms"]),
+         "phases": f"{r['timed']:,} of {r['requests']:,}" if r["timed"] else "hidden (no Timing-Allow-Origin)",
+         **{key: _ms(r[key]) for key, _ in REQUEST_PHASES}}
+        for r in rows
+    ]  # fmt: skip
+    columns = [
+        {"field": "host", "headerName": "Host", "cellRenderer": "markdown", "flex": 2, "minWidth": 160},
+        {"field": "path", "headerName": "Path", "flex": 2, "minWidth": 140, "cellClass": "code"},
+        {"field": "whose", "headerName": "Whose", "minWidth": 120},
+        *[{"field": f, "headerName": h, "type": "numericColumn", "minWidth": 90, "flex": 1}
+          for f, h in (("requests", "Requests"), ("pages", "Pages"), ("sessions", "Sessions"), ("median", "Median"),
+                       ("p75", "p75"))],
+        {"field": "phases", "headerName": "Timing seen", "minWidth": 150},
+        *[{"field": key, "headerName": name.capitalize() if key != "tls" else name, "type": "numericColumn",
+           "minWidth": 90, "flex": 1} for key, name in REQUEST_PHASES],
+    ]  # fmt: skip
+    table = grid("network-slow-grid", columns, row_id="id", rows=shaped)
+    if not any(r["timed"] for r in rows):
+        return table
+    return html.Div([dcc.Graph(id="network-slow-phases", figure=slow_figure(rows), config={"displaylogo": False}),
+                     table])  # fmt: skip
+
+
 def csp_table(rows: list[dict[str, Any]]) -> Any:
     if not rows:
         return html.P(NO_CSP, className="empty")
@@ -230,6 +309,7 @@ def csp_table(rows: list[dict[str, Any]]) -> Any:
     Output("network-trend", "figure"),
     Output("network-targets", "children"),
     Output("network-pages", "children"),
+    Output("network-slow", "children"),
     Output("network-loads", "figure"),
     Output("network-resources", "children"),
     Output("network-csp", "children"),
@@ -257,6 +337,7 @@ def refresh(project: str | None, range_key: str | None, target: str | None, *res
         targets = records(read.query("network_targets", **narrowed, limit=ALL))
         trend = records(read.query("network_trend", **narrowed, bucket_seconds=bucket))
         pages = records(read.query("network_pages", **narrowed, limit=ALL))
+        slow = records(read.query("slow_requests", **narrowed, limit=ALL))
         resources = records(read.query("resource_failures_by_url", **narrowed))
         audience_only = {k: v for k, v in narrowed.items() if k != "target"}
         csp = records(read.query("csp_violations", **audience_only))
@@ -266,18 +347,19 @@ def refresh(project: str | None, range_key: str | None, target: str | None, *res
         facet_options = audience.options(read, project, since, until, chosen)
         projects = read.query("projects")
     except ReadApiError as e:
-        return ("", dash.no_update, "", "", dash.no_update, "", "", dash.no_update, dash.no_update,
+        return ("", dash.no_update, "", "", "", dash.no_update, "", "", dash.no_update, dash.no_update,
                 *[dash.no_update] * len(audience.FACETS), f"No data: {e}", search(**view))  # fmt: skip
     declared = services(project)
     for t in targets:  # per row: a service declared by URL prefix may own some of a host's paths only
         t["whose"] = party(t["example_url"], t["same_host"], declared)
-    host_names = sorted({h["host"] for h in hosts if h["host"]} | ({target} if target else set()))
+    host_names = sorted({h["host"] for h in [*hosts, *slow] if h["host"]} | ({target} if target else set()))
     empty = html.P(EMPTY, className="empty")
     return (
-        kpis(targets, pages),
+        kpis(targets, pages, slow),
         trend_figure(trend, bucket, since, until),
         targets_table(targets, view) if targets else empty,
         pages_table(pages, view) if pages else "",
+        slow_section(slow, view, declared),
         loads_figure(loads),
         resources_table(resources, declared),
         csp_table(csp),

@@ -44,7 +44,7 @@ def test_named_queries_are_listed_and_checked(http, analytics):
         "vitals_pages", "vitals_trend", "vitals_histogram", "vitals_breakdown", "vitals_attribution", "vitals_phases",
         "vitals_releases", "vitals_summary", "audience_facets",
         "traffic_totals", "traffic_trend", "traffic_pages", "traffic_by",
-        "network_targets", "network_trend", "network_pages", "resource_failures_by_url",
+        "network_targets", "network_trend", "network_pages", "resource_failures_by_url", "slow_requests",
         "hosts_now", "host_series", "errors_by_project", "check_phases", "csp_violations", "page_load_phases",
     }  # fmt: skip
     bad = http.get(f"{analytics.url}/v1/queries/top_messages", params={"limit": "x"})

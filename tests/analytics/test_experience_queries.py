@@ -83,6 +83,18 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
         {"ts": T0, "page_url": SITE + "/cart", "url": SITE + "/img/a.png?w=3", "element": "img", "status": 404},
     ]  # fmt: skip
     insert(connection, "resource_failures", table("resource_failures", resources), ())
+    slow = [  # the cart API: three slow calls, two with their phases; the vendor hides its timing
+        {"ts": T0, "page_url": SITE + "/cart", "url": SITE + "/api/cart/12", "api": "fetch", "status": 200,
+         "duration_ms": 1500.0, "dns_ms": 0.0, "connect_ms": 0.0, "ttfb_ms": 1400.0, "session_id": "s1"},
+        {"ts": T0, "page_url": SITE + "/cart", "url": SITE + "/api/cart/13", "api": "fetch", "status": 200,
+         "duration_ms": 2500.0, "dns_ms": 20.0, "connect_ms": 100.0, "tls_ms": 60.0, "ttfb_ms": 2120.0,
+         "session_id": "s2"},
+        {"ts": T0, "page_url": SITE + "/", "url": SITE + "/api/cart/14", "api": "xhr", "duration_ms": 3000.0,
+         "session_id": "s2"},
+        {"ts": T0, "page_url": SITE + "/", "url": "https://t.vendor.example/track", "api": "xhr",
+         "duration_ms": 1200.0, "session_id": "s3"},
+    ]  # fmt: skip
+    insert(connection, "slow_requests", table("slow_requests", slow), ())
     csp = [
         {"ts": T0, "page_url": SITE + "/checkout", "source": "beacon", "report_type": "csp", "session_id": "s1",
          "blocked_uri": "https://ads.example/p.js?id=1", "effective_directive": "script-src-elem",
@@ -195,6 +207,23 @@ def test_resources_by_url_without_their_query(con):
         404,
     )
     assert image["same_host"] is True
+
+
+def test_slow_requests_by_target_with_the_median_of_each_phase(con):
+    rows = {r["host"]: r for r in query(con, "slow_requests")}
+    cart = rows["shop.example"]
+    assert (cart["path"], cart["requests"], cart["pages"], cart["sessions"]) == ("/api/cart/:id", 3, 2, 2)
+    assert cart["timed"] == 2
+    assert (cart["median_ms"], cart["same_host"]) == (2500.0, True)
+    # Medians over the two timed calls (the untimed one counts in no phase): connect without TLS (0 and 40),
+    # TLS (0 and 60), the server after the connection
+    # (1400 and 2000), the transfer after the first byte (100 and 380).
+    assert (cart["dns"], cart["connect"], cart["tls"]) == (10.0, 20.0, 30.0)  # plain http has no TLS: 0
+    assert (cart["server"], cart["transfer"]) == (1700.0, 240.0)
+    vendor = rows["t.vendor.example"]
+    assert (vendor["requests"], vendor["timed"], vendor["server"], vendor["same_host"]) == (1, 0, None, False)
+    assert [r["host"] for r in query(con, "slow_requests", target="t.vendor.example")] == ["t.vendor.example"]
+    assert query(con, "slow_requests", route="/cart")[0]["requests"] == 2
 
 
 def test_vitals_summary_over_every_page(con):

@@ -46,6 +46,11 @@ BATCH = {
          "effective_directive": "script-src-elem", "disposition": "enforce", "sample": "alert(1)"},
         {"type": "report", "event_id": "d1", "ts": T0 + 6, "page_url": "https://x.example/a",
          "report_type": "deprecation", "report_id": "UnloadHandler", "message": "unload is deprecated"},
+        {"type": "vital", "event_id": "v2", "ts": T0 + 3, "page_url": "https://x.example/a", "name": "INP",
+         "value": 640.0, "metric_id": "v5-124"},
+        {"type": "slow_request", "event_id": "s1", "ts": T0 + 3, "page_url": "https://x.example/a",
+         "api": "xmlhttprequest", "url": "https://api.example/cart", "duration": 1850.0, "status": 200,
+         "dns": 3.0, "connect": 20.0, "tls": 12.0, "ttfb": 1700.0},
     ],
 }  # fmt: skip
 
@@ -65,7 +70,7 @@ def stored(redis_client, con) -> duckdb.DuckDBPyConnection:
     redis_client.xadd(EVENTS_STREAM, {"e": encode_entry(entry)})
     consumer = Consumer(redis_client, con, name="c1", block_ms=50)
     consumer.run(burst=True)
-    assert consumer.committed_rows == 7 + 2
+    assert consumer.committed_rows == 9 + 2
     return con
 
 
@@ -76,8 +81,8 @@ def one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[object, ...]:
 
 def test_every_event_table_carries_the_shared_keys(stored):
     shared = ", ".join(f.name for f in SHARED if f.name not in {"event_id", "ts"})
-    for table in ("errors", "network_failures", "resource_failures", "web_vitals", "page_views"):
-        assert one(stored, f"SELECT {shared} FROM {table}") == (
+    for table in ("errors", "network_failures", "resource_failures", "slow_requests", "web_vitals", "page_views"):
+        assert one(stored, f"SELECT DISTINCT {shared} FROM {table}") == (
             "b1", datetime(2025, 11, 25, 12, 0, 1), "shop", 3, "prod", "shop@2", "s1", "u-hash",
             "https://x.example/a", "Mobile Safari", "17.4", "iOS", "17.4", "mobile", False, "203.0.113.0", "NZ",
         ), table  # fmt: skip
@@ -100,8 +105,14 @@ def test_each_kind_has_its_own_columns(stored):
     assert one(stored, "SELECT url, element, source, status, duration_ms FROM resource_failures") == (
         "https://cdn.example/a.png", "img", "error_event", 404, None,
     )  # fmt: skip
-    row = one(stored, "SELECT name, value, rating, metric_id, attribution ->> 'target' FROM web_vitals")
-    assert row == ("LCP", 2400.0, "needs-improvement", "v5-123", "img.hero")
+    assert stored.execute(
+        "SELECT name, value, rating, metric_id, attribution ->> 'target' FROM web_vitals ORDER BY event_id"
+    ).fetchall() == [
+        ("LCP", 2400.0, "needs-improvement", "v5-123", "img.hero"),
+        ("INP", 640.0, "poor", "v5-124", None),  # rated here: the beacon leaves the rating to the server
+    ]
+    slow = "SELECT api, url, status, duration_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, route FROM slow_requests"
+    assert one(stored, slow) == ("xhr", "https://api.example/cart", 200, 1850.0, 3.0, 20.0, 12.0, 1700.0, "/a")
     assert one(stored, "SELECT navigation, referrer, dns_ms, ttfb_ms, load_ms FROM page_views") == (
         "navigate", "https://search.example/", 1.0, 80.0, 450.0,
     )  # fmt: skip

@@ -36,12 +36,25 @@ def failures(now: int) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
+def slow_calls(now: int) -> list[dict[str, object]]:
+    """Two slow calls to the shop's API with their phases, and one to the vendor whose timing is hidden."""
+    shared = {"type": "slow_request", "page_url": SITE + "/cart", "ts": now}
+    timed = [
+        {**shared, "event_id": f"slow-{n}", "api": "fetch", "url": f"{API}/cart/{n}", "status": 200,
+         "duration": 1000.0 + 500 * n, "dns": 10.0, "connect": 40.0, "tls": 25.0, "ttfb": 900.0 + 450 * n}
+        for n in (1, 2)
+    ]  # fmt: skip
+    hidden = {**shared, "event_id": "slow-x", "api": "xmlhttprequest", "url": VENDOR + "/track", "duration": 2e3}
+    return [*timed, hidden]
+
+
 @pytest.mark.timeout(180)
 def test_what_fails_whose_it_is_and_the_pages_it_hurts(page, http, collector, analytics, dashboard, demo_project,
                                                        data_dir):  # fmt: skip
     save_service(data_dir, "demo", "shop-api", Service("shop-api", domains=("api.shop.example",)))
     now = int(time.time() * 1000)
-    body = {"v": 1, "batch_id": "net1", "sent_at": now, "session_id": "s-net", "events": failures(now)}
+    events = failures(now) + slow_calls(now)
+    body = {"v": 1, "batch_id": "net1", "sent_at": now, "session_id": "s-net", "events": events}
     assert http.post(f"{collector.url}/api/{demo_project.id}/events", params={"key": demo_project.public_key},
                      json=body).status_code == 202  # fmt: skip
     nel = [{"type": "network-error", "age": 0, "url": VENDOR + "/track", "user_agent": "Mozilla/5.0",
@@ -88,6 +101,25 @@ def test_what_fails_whose_it_is_and_the_pages_it_hurts(page, http, collector, an
     assert [name for name, _ in traces] == ["DNS", "connect", "TLS", "server's answer", "building the DOM",
                                             "loading the rest"]  # fmt: skip
     assert f"/product/:id (p75 {product['p75'] / 1000:.1f} s)" in traces[0][1]
+
+    # Slow calls by host and path, their phases drawn where the answer showed them.
+    slow = {r["host"]: r for r in sql(data_dir, f"SELECT {host} AS host, count(*) AS n, count(ttfb_ms) AS timed "
+                                                "FROM slow_requests GROUP BY 1")}  # fmt: skip
+    slow_rows = grid_rows(page, "network-slow-grid")
+    requests: dict[str, int] = {}
+    for row in slow_rows:
+        requests[row[0]] = requests.get(row[0], 0) + int(row[3].replace(",", ""))
+    assert requests == {h: r["n"] for h, r in slow.items()}
+    assert kpis[5] == f"{sum(r['n'] for r in slow.values()):,}"
+    api_slow = next(r for r in slow_rows if r[0] == "api.shop.example")
+    assert api_slow[1:3] == ["/cart/:id", "service shop-api"]
+    assert (api_slow[6], api_slow[8]) == ("1,750 ms", "2 of 2")  # the median of 1.5 s and 2 s
+    assert all(
+        r[8] == "hidden (no Timing-Allow-Origin)" for r in slow_rows if r[0] == vendor_host and not slow[r[0]]["timed"]
+    )
+    phases = page.locator("#network-slow-phases .js-plotly-plot").evaluate("g => g.data.map(t => [t.name, t.y])")
+    assert [name for name, _ in phases] == ["DNS", "connect", "TLS", "server", "transfer"]
+    assert any(label.startswith("api.shop.example/cart/:id (2,") for label in phases[0][1])
 
     # The checkout's policy blocks an ad script.
     [blocked] = sql(data_dir, "SELECT count(*) AS n FROM reports WHERE report_type = 'csp'")

@@ -231,3 +231,39 @@ def test_a_collector_at_the_site_root_hides_only_its_own_requests(page, site, co
     assert image.url == f"{site.url}/img/gone.png"
     received.quiet(0.5)
     assert len(received.events("network")) == 1  # not the request to the collector's events URL
+
+
+def test_slow_requests_carry_their_phases_unless_another_origin_hides_them(
+    page, site, other_site, collector, demo_project, received
+):
+    site.pages["/api/cart"] = Reply("{}", content_type="application/json", delay=1.2)
+    site.pages["/api/fast"] = Reply("{}", content_type="application/json")
+    # Another origin that allows the page to read the answer (CORS) but not its timing (no Timing-Allow-Origin).
+    other_site.pages["/track"] = Reply("ok", headers={"Access-Control-Allow-Origin": "*"}, delay=1.2)
+    open_page(page, site, collector, demo_project)
+    page.evaluate(
+        f"""() => Promise.all([
+          fetch('/api/cart?user=alice').then(r => r.text()),
+          fetch('/api/fast').then(r => r.text()),
+          new Promise(resolve => {{
+            const x = new XMLHttpRequest(); x.open('GET', '{other_site.url}/track'); x.onloadend = resolve; x.send();
+          }}),
+        ])"""
+    )
+    page.wait_for_timeout(300)  # Resource Timing entries reach their observers after the response ends
+    page.evaluate("vigil.flush()")
+
+    events = {e.url: e for e in received.wait("slow_request", 2)}
+    own = events[f"{site.url}/api/cart?user=[redacted]"]
+    assert (own.api, own.status) == ("fetch", 200)
+    assert own.duration >= 1000
+    # Phases counted from the request's start: the first byte came after the server's 1.2 s, the whole after that.
+    assert own.ttfb is not None
+    assert 1000 <= own.ttfb <= own.duration
+    assert own.dns is not None
+    assert own.connect is not None
+    assert own.dns + own.connect <= own.ttfb
+    hidden = events[f"{other_site.url}/track"]
+    assert (hidden.api, hidden.duration >= 1000) == ("xmlhttprequest", True)
+    assert (hidden.dns, hidden.connect, hidden.tls, hidden.ttfb) == (None, None, None, None)
+    assert received.events("network") == []  # slow is not failed

@@ -59,7 +59,7 @@ def test_spa_route_changes_are_page_views(page, site, collector, demo_project, r
     ]
 
 
-def test_web_vitals_arrive_with_rating_metric_id_and_attribution(page, site, collector, demo_project, received):
+def test_web_vitals_arrive_with_metric_id_and_attribution(page, site, collector, demo_project, received):
     open_page(
         page, site, collector, demo_project,
         body=(
@@ -86,7 +86,7 @@ def test_web_vitals_arrive_with_rating_metric_id_and_attribution(page, site, col
     vitals = {v.name: v for v in received.wait("vital", 5, timeout=15)}
     assert set(vitals) == {"LCP", "INP", "CLS", "FCP", "TTFB"}
     for v in vitals.values():
-        assert v.rating in {"good", "needs-improvement", "poor"}
+        assert (v.rating, v.delta) == ("", 0.0)  # left to the server, which rates the value itself
         assert v.metric_id.startswith("v")
     assert vitals["LCP"].attribution["target"] == "h1#hero"
     assert vitals["INP"].value >= 100

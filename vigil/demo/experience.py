@@ -8,7 +8,9 @@ Each page of the shop has its own shape, so the Web Vitals page has something to
   three times worse on its Pay button): a release that made a page slower;
 - ``/`` jumps as its banner loads (CLS), and its old banner image is gone (a 404);
 - phones are slower than desktops; the vendor's tracking call times out now and then, its
-  browsers report it (NEL), and the checkout's policy blocks an ad script (CSP).
+  browsers report it (NEL), and the checkout's policy blocks an ad script (CSP);
+- the cart's own API call is slow now and then, its time spent waiting for the server, and the
+  vendor's tracking call is slow too, its phases hidden (no ``Timing-Allow-Origin``).
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass
-
-from contracts.vitals import rating
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,10 @@ REFERRERS = [("", 5), ("https://www.google.com/", 4), ("https://news.example/sho
 VENDOR_TIMEOUTS = 0.03
 BROKEN_BANNER = 0.15
 BLOCKED_AD = 0.25
+#: Share of the cart's page views whose API call takes a second or more (the server's part), and of all page
+#: views whose tracking call to the vendor does (its phases hidden).
+SLOW_CART = 0.2
+SLOW_VENDOR = 0.05
 
 
 def _around(rng: random.Random, median: float, spread: float = 0.35) -> float:
@@ -83,8 +87,8 @@ def page_view(rng: random.Random, site: str, route: str, ts: int, referrer: str,
 
     def vital(name: str, value: float, after_ms: int, **attribution: object) -> None:
         rounded = round(value, 4) if name == "CLS" else round(value, 1)
-        events.append(_event("vital", ts + after_ms, url, name=name, value=rounded, rating=rating(name, rounded),
-                             metric_id=f"v4-{secrets.token_hex(8)}", delta=rounded, navigation_type="navigate",
+        events.append(_event("vital", ts + after_ms, url, name=name, value=rounded,
+                             metric_id=f"v5-{secrets.token_hex(8)}", navigation_type="navigate",
                              attribution={k: v for k, v in attribution.items() if v not in ("", None)}))  # fmt: skip
 
     vital("TTFB", ttfb, int(ttfb), dns=round(dns, 1), connect=round(connect, 1), request=round(ttfb - dns - connect, 1),
@@ -106,6 +110,14 @@ def page_view(rng: random.Random, site: str, route: str, ts: int, referrer: str,
         events.append(_event("csp", ts + 400, url, blocked_uri="https://ads.tracker.example/pixel.js",
                              effective_directive="script-src-elem", disposition="enforce",
                              original_policy="script-src 'self' " + vendor))  # fmt: skip
+    if route == "/cart" and rng.random() < SLOW_CART:
+        server, transfer = _around(rng, 1500 * phone, 0.25), _around(rng, 60 * phone)
+        events.append(_event("slow_request", ts + 700, url, api="fetch", url=site + "/api/cart", status=200,
+                             duration=round(server + transfer, 1), dns=0.0, connect=0.0,
+                             ttfb=round(server, 1)))  # fmt: skip
+    if rng.random() < SLOW_VENDOR:
+        events.append(_event("slow_request", ts + 2000, url, api="xmlhttprequest", url=vendor + "/track",
+                             duration=round(_around(rng, 1800 * phone, 0.3), 1)))  # fmt: skip
     if rng.random() < VENDOR_TIMEOUTS:
         events.append(_event("network", ts + 10_000, url, api="fetch", method="POST", url=vendor + "/track",
                              status=0, duration=10000.0, failure="timeout", nel_phase="application",

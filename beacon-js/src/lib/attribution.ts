@@ -3,7 +3,7 @@ import type { Attribution } from '../types';
 import { MAX_CRUMB } from './limits';
 import { ms } from './ms';
 import { nav, type Nav } from './nav';
-import { phases } from './phases';
+import { timing } from './phases';
 import { redactUrl } from './redact';
 import { selector } from './selector';
 import { truncate } from './truncate';
@@ -48,7 +48,7 @@ export function attribute(
     case 'TTFB': {
       // The navigation entry itself: redirects, service worker and cache, then the phases.
       const t = last as unknown as Nav;
-      const { dns, connect } = phases(t);
+      const { dns, connect } = timing(t);
       return { waiting: ms(t.domainLookupStart - t0), dns, connect, request: ms(t.responseStart - t.connectEnd) };
     }
     case 'FCP':

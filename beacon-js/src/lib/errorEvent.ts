@@ -31,8 +31,8 @@ export function createErrorEvent(value: unknown, mechanism: Mechanism, where: Er
       mechanism,
       // A script from another origin served without CORS: the browser reports only
       // "Script error." and no error object.
-      cross_origin: (value == null && where.message === 'Script error.') || undefined,
-      causes: causes.length ? causes : undefined,
+      cross_origin: value == null && where.message === 'Script error.',
+      causes,
     },
     ts,
   );
