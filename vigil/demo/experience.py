@@ -110,14 +110,16 @@ def page_view(rng: random.Random, site: str, route: str, ts: int, referrer: str,
         events.append(_event("csp", ts + 400, url, blocked_uri="https://ads.tracker.example/pixel.js",
                              effective_directive="script-src-elem", disposition="enforce",
                              original_policy="script-src 'self' " + vendor))  # fmt: skip
-    if route == "/cart" and rng.random() < SLOW_CART:
-        server, transfer = _around(rng, 1500 * phone, 0.25), _around(rng, 60 * phone)
+    # Slow calls draw from their own generator (seeded by the view), so the shapes above stay as they were.
+    calls = random.Random(ts)
+    if route == "/cart" and calls.random() < SLOW_CART:
+        server, transfer = _around(calls, 1500 * phone, 0.25), _around(calls, 60 * phone)
         events.append(_event("slow_request", ts + 700, url, api="fetch", url=site + "/api/cart", status=200,
                              duration=round(server + transfer, 1), dns=0.0, connect=0.0,
                              ttfb=round(server, 1)))  # fmt: skip
-    if rng.random() < SLOW_VENDOR:
+    if calls.random() < SLOW_VENDOR:
         events.append(_event("slow_request", ts + 2000, url, api="xmlhttprequest", url=vendor + "/track",
-                             duration=round(_around(rng, 1800 * phone, 0.3), 1)))  # fmt: skip
+                             duration=round(_around(calls, 1800 * phone, 0.3), 1)))  # fmt: skip
     if rng.random() < VENDOR_TIMEOUTS:
         events.append(_event("network", ts + 10_000, url, api="fetch", method="POST", url=vendor + "/track",
                              status=0, duration=10000.0, failure="timeout", nel_phase="application",
