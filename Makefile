@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 beacon-js/node_modules/.installed: beacon-js/package.json beacon-js/package-lock.json
-	cd beacon-js && npm ci --no-audit --no-fund
+	cd beacon-js && SENTRYCLI_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
 	touch $@
 
 beacon-js/dist/vigil.js: beacon-js/node_modules/.installed $(BEACON_SRC)

@@ -240,7 +240,7 @@ def _slo_counts(
         columns.append(f"count(*) FILTER (WHERE t >= $w{n}), count(*) FILTER (WHERE t >= $w{n} AND bad)")
     params["longest"] = now - timedelta(minutes=max(windows))
     if signal == "error_free_sessions":
-        source = """SELECT min(started) AS t, bool_or(crashed) AS bad FROM beacon_sessions
+        source = """SELECT min(started) AS t, bool_or(crashed OR coalesce(unhandled, false)) AS bad FROM beacon_sessions
                     WHERE project_id = $p AND started >= $longest AND started <= $now GROUP BY session_id, release"""
     else:
         source = """SELECT ts AS t, rating <> 'good' AS bad FROM web_vitals WHERE project_id = $p

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from analytics import rows
-from analytics.enrich.stack import Frame, parse_stack
+from analytics.enrich.stack import Frame, parse_stack, sent_frames
 from analytics.enrich.symbolicate import SourceMapCache, Symbolicated, symbolicate
 from analytics.enrich.ua import Client, parse_user_agent
 from analytics.filters import filter_reason
@@ -103,6 +103,9 @@ def scrub(event: Event, scrubber: Scrubber) -> Event:
             page_url=url(event.page_url), message=text(event.message), stack=text(event.stack), file=url(event.file),
             causes=[Cause(c.error_type, text(c.message), text(c.stack)) for c in event.causes],
             breadcrumbs=[Breadcrumb(b.ts, b.category, text(b.message), b.level) for b in event.breadcrumbs],
+            frames=[_replace(f, url=url(f.url), context=text(f.context), pre_context=[text(t) for t in f.pre_context],
+                             post_context=[text(t) for t in f.post_context]) for f in event.frames],
+            template=text(event.template), debug_ids={url(k): v for k, v in event.debug_ids.items()},
         )  # fmt: skip
     if isinstance(event, NetworkEvent | ResourceEvent | SlowRequestEvent):
         return _replace(event, page_url=url(event.page_url), url=url(event.url))
@@ -127,7 +130,10 @@ def scrub(event: Event, scrubber: Scrubber) -> Event:
 
 def analyse(error: ErrorEvent, frames: list[Frame], release: str, cache: SourceMapCache | None) -> Analysis:
     """Symbolicate the parsed frames and compute the error's grouping."""
-    mapped = symbolicate(frames, release, cache) if cache is not None and frames else [_unmapped(f) for f in frames]
+    mapped = (
+        symbolicate(frames, release, cache, error.debug_ids) if cache is not None and frames
+        else [_unmapped(f) for f in frames]
+    )  # fmt: skip
     keyed = [(m, m.url, m.source, m.context) for m in mapped]
     return Analysis(
         mapped,
@@ -137,14 +143,22 @@ def analyse(error: ErrorEvent, frames: list[Frame], release: str, cache: SourceM
             keyed,
             cross_origin=error.cross_origin,
             client_fingerprint=error.fingerprint,
+            message_only=error.mechanism == "message",
+            template=error.template,
         ),
     )
 
 
 def _unmapped(frame: Frame) -> Symbolicated:
     return Symbolicated(
-        frame.function, frame.url, frame.line, frame.column, frame.in_app, frame.kind, "", None, None, "", False
-    )
+        frame.function, frame.url, frame.line, frame.column, frame.in_app, frame.kind, "", None, None, frame.context,
+        False, frame.pre_context, frame.post_context,
+    )  # fmt: skip
+
+
+def frames_of(event: ErrorEvent) -> list[Frame]:
+    """The error's frames, innermost first: those its sender gave as data, else its stack string parsed."""
+    return sent_frames(event.frames, event.page_url) if event.frames else parse_stack(event.stack, event.page_url)
 
 
 class EventPipeline:
@@ -169,7 +183,7 @@ class EventPipeline:
         received_at = ms(entry.received_at)  # one object for the whole entry (pickled once on the way to the writer)
         skew = entry.received_at - entry.batch.sent_at
         for event in entry.batch.events:
-            frames = parse_stack(event.stack, event.page_url) if isinstance(event, ErrorEvent) else []
+            frames = frames_of(event) if isinstance(event, ErrorEvent) else []
             reason = self.filtered(project, event, client, frames)
             if reason is not None:
                 filtered[reason] = filtered.get(reason, 0) + 1
@@ -177,8 +191,8 @@ class EventPipeline:
             scrubbed = scrub(event, project.scrubber)
             analysis = None
             if isinstance(scrubbed, ErrorEvent) and isinstance(event, ErrorEvent):
-                if scrubbed.stack != event.stack or scrubbed.page_url != event.page_url:
-                    frames = parse_stack(scrubbed.stack, scrubbed.page_url)  # positions survive scrubbing
+                if scrubbed.stack != event.stack or scrubbed.page_url != event.page_url or scrubbed.frames:
+                    frames = frames_of(scrubbed)  # positions survive scrubbing
                 analysis = analyse(scrubbed, frames, release_key, self.cache)
             event = scrubbed
             ts, why = event_time(event.ts, skew, entry.received_at)

@@ -136,14 +136,22 @@ def grouping(
     *,
     cross_origin: bool = False,
     client_fingerprint: Sequence[str] = (),
+    message_only: bool = False,
+    template: str = "",
 ) -> Grouping:
     """The app and full hashes of an error, its title and its culprit.
 
     ``frames`` are innermost first, each with the URL, original source file and context
-    line it resolved to ("" where unknown).
+    line it resolved to ("" where unknown). A message (``message_only``: captureMessage, a
+    log entry) is titled by its text and grouped by its ``template`` when the sender gave
+    one ("Payment %s failed"), else by its text normalized; its frames, where it has them,
+    only name its culprit.
     """
-    error_type, message = canonical(error_type, message)
-    title = f"{error_type}: {message}"[:200] if message else error_type[:200]
+    if message_only:
+        title = message[:200] or error_type[:200]
+    else:
+        error_type, message = canonical(error_type, message)
+        title = f"{error_type}: {message}"[:200] if message else error_type[:200]
     keyed = [(f, _frame_key(f, url, source, context), url, source) for f, url, source, context in frames]
     app = [key for f, key, _, _ in keyed if key and f.in_app]
     every = [key for _, key, _, _ in keyed if key]
@@ -156,7 +164,10 @@ def grouping(
         family = "resize-observer-loop"
     else:
         family = ""
-    if family:
+    if message_only:
+        app_hash = full_hash = _digest("message", error_type, normalize_message(template or message))
+        rule = "message"
+    elif family:
         app_hash = full_hash = _digest("family", family)
         rule = "family"
     else:

@@ -56,7 +56,12 @@ def process_sentry(data: bytes) -> Rows:
         (entry.id, received_at, entry.project, entry.project_id, "", entry.sdk, d.reason, d.quantity, d.category)
         for d in entry.drops
     ]
-    return {"sentry_sessions": sessions, "client_drops": drops}
+    releases = [
+        (entry.id, n, received_at, entry.project, entry.project_id, r.release, r.action, _ms(r.started),
+         _ms(r.released) if r.released is not None else None, r.environment or None, r.url or None, entry.sdk or None)
+        for n, r in enumerate(entry.releases)
+    ]  # fmt: skip
+    return {"sentry_sessions": sessions, "client_drops": drops, "sentry_releases": releases}
 
 
 def process_sourcemap(data: bytes) -> Rows:
@@ -66,7 +71,7 @@ def process_sourcemap(data: bytes) -> Rows:
     return {
         "source_maps": [
             (entry.project_id, entry.project, entry.release, entry.url, entry.debug_id or None,
-             _ms(entry.uploaded_at), len(entry.map), text)
+             _ms(entry.uploaded_at), len(entry.map), text, entry.source or None)
         ]
     }  # fmt: skip
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from analytics.queries.releases import health_sql
 from analytics.store import transaction
 from contracts.projects import Project
 from contracts.vitals import rating
@@ -59,11 +60,11 @@ def _headline(con: duckdb.DuckDBPyConnection, project_id: int, start: datetime, 
             [project_id, start, end],
         ).fetchall()
     )
-    ((sessions, crashed),) = con.execute(
-        """SELECT count(*), count(*) FILTER (WHERE crashed) FROM (
-               SELECT bool_or(crashed) AS crashed FROM beacon_sessions
-               WHERE project_id = ? AND started >= ? AND started < ? GROUP BY session_id, release)""",
-        [project_id, start, end],
+    ((sessions, crashed, unhandled),) = con.execute(
+        f"""WITH {health_sql(with_release=False)}
+            SELECT coalesce(sum(sessions), 0), coalesce(sum(crashed_sessions), 0), coalesce(sum(unhandled_sessions), 0)
+            FROM health WHERE project_id = $project_id""",
+        {"project": None, "project_id": project_id, "since": start, "until": end},
     ).fetchall()
     errors, views = int(counts.get("errors") or 0), int(counts.get("page_views") or 0)
     return {
@@ -72,6 +73,7 @@ def _headline(con: duckdb.DuckDBPyConnection, project_id: int, start: datetime, 
         "errors_per_1000_page_views": round(errors * 1000 / views, 2) if views else None,
         "sessions": int(sessions),
         "crash_free_sessions": round(100 * (1 - crashed / sessions), 2) if sessions else None,
+        "unhandled_free_sessions": round(100 * (1 - unhandled / sessions), 2) if sessions else None,
     }
 
 
@@ -332,9 +334,10 @@ def render_html(report: dict[str, Any], dashboard_url: str = "") -> str:
          _change(h["errors_per_1000_page_views"], d7["errors_per_1000_page_views"])],
         ["Page views", f"{h['page_views']:,}", _change(h["page_views"], d1["page_views"], False),
          _change(h["page_views"], d7["page_views"], False)],
-        ["Crash-free sessions", f"{h['crash_free_sessions']}%" if h["crash_free_sessions"] is not None else "&ndash;",
-         _change(h["crash_free_sessions"], d1["crash_free_sessions"], False),
-         _change(h["crash_free_sessions"], d7["crash_free_sessions"], False)],
+        *[[name, f"{h[key]}%" if h.get(key) is not None else "&ndash;", _change(h.get(key), d1.get(key), False),
+           _change(h.get(key), d7.get(key), False)]
+          for name, key in (("Unhandled-free sessions", "unhandled_free_sessions"),
+                            ("Crash-free sessions", "crash_free_sessions"))],
     ]  # fmt: skip
     new = [[issue_link(i["issue_id"], i["title"] or i["error_type"]), E(i["culprit"] or ""), E(i["release"] or ""),
             f"{i['events']:,}"] for i in report["new_issues"]]  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import duckdb
 
-from analytics.enrich.symbolicate import MapLoader
+from analytics.enrich.symbolicate import ANY_RELEASE, DEBUG_ID, MapLoader
 from analytics.events import Rows
 from analytics.tables import SOURCE_MAPS
 
@@ -24,17 +24,27 @@ def source_map_loader(con: duckdb.DuckDBPyConnection) -> MapLoader:
         project, _, release = release_key.partition("\x00")
         if not project.isdigit():
             return None
-        row = con.execute(
-            "SELECT map FROM source_maps WHERE project_id = ? AND release = ? AND url = ?", [int(project), release, url]
-        ).fetchone()
+        if url.startswith(DEBUG_ID):  # whatever the release and URL it was uploaded under; the latest upload
+            row = con.execute(
+                "SELECT map FROM source_maps WHERE project_id = ? AND debug_id = ? ORDER BY uploaded_at DESC LIMIT 1",
+                [int(project), url.removeprefix(DEBUG_ID).lower()],
+            ).fetchone()
+        else:
+            row = con.execute(
+                "SELECT map FROM source_maps WHERE project_id = ? AND release = ? AND url = ?",
+                [int(project), release, url],
+            ).fetchone()
         return row[0].encode() if row else None
 
     return load
 
 
 def replaced_maps(rows: Rows) -> list[tuple[str, str]]:
-    """The cache keys (release key, URL) of the maps a committed batch stored, replacing any cached copy."""
-    return [
-        (f"{row[_COLUMNS['project_id']]}\x00{row[_COLUMNS['release']]}", row[_COLUMNS["url"]])
-        for row in rows.get("source_maps", [])
-    ]
+    """The cache keys (release key, URL) of the maps a committed batch stored, replacing any cached copy; a map with a
+    debug id also under that id, for every release."""
+    keys = []
+    for row in rows.get("source_maps", []):
+        keys.append((f"{row[_COLUMNS['project_id']]}\x00{row[_COLUMNS['release']]}", row[_COLUMNS["url"]]))
+        if row[_COLUMNS["debug_id"]]:
+            keys.append((ANY_RELEASE, f"{DEBUG_ID}{row[_COLUMNS['debug_id']]}"))
+    return keys

@@ -37,6 +37,7 @@ DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {
     # A retried batch arrives at another time, so look through all of these small tables.
     "client_drops": (("project_id", "batch_id", "reason", "category"), None),
     "sentry_sessions": (("project_id", "entry_id", "row"), "received_at"),
+    "sentry_releases": (("project_id", "entry_id", "row"), "received_at"),
     "outcomes": (("batch_id", "project_id", "outcome", "reason", "unit"), "window_start"),
     # A probe agent retries a batch with the same record ids.
     **{name: (("project_id", "id"), "ts") for name in PROBE_TABLES},
@@ -81,6 +82,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         for name, schema in TABLES.items():
             if "route" in schema.names:
                 con.execute(f"UPDATE {name} SET route = {ROUTE} WHERE route IS NULL AND coalesce(page_url, '') <> ''")
+    if row is not None and int(row[0]) < 12:
+        # Version 12 tells a page's unhandled error from a crash (Sentry's release health): what beacon sessions
+        # counted as crashed was an unhandled error.
+        con.execute("UPDATE beacon_sessions SET unhandled = crashed, crashed = false WHERE unhandled IS NULL")
     con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 

@@ -200,6 +200,24 @@ SOURCE_MAPS = pa.schema(
         pa.field("uploaded_at", TIMESTAMP, nullable=False),
         pa.field("bytes", pa.int64(), nullable=False),
         pa.field("map", pa.string(), nullable=False),
+        pa.field("source", pa.string()),  # the minified file, when the upload had it
+    ]
+)
+
+SENTRY_RELEASES = pa.schema(
+    [
+        pa.field("entry_id", pa.string(), nullable=False),
+        pa.field("row", pa.int32(), nullable=False),
+        pa.field("received_at", TIMESTAMP, nullable=False),
+        pa.field("project", pa.string(), nullable=False),
+        pa.field("project_id", pa.int32(), nullable=False),
+        pa.field("release", pa.string(), nullable=False),
+        pa.field("action", pa.string(), nullable=False),  # "created", "updated" (finalized) or "deployed"
+        pa.field("started", TIMESTAMP),
+        pa.field("released", TIMESTAMP),
+        pa.field("environment", pa.string()),
+        pa.field("url", pa.string()),
+        pa.field("sdk", pa.string()),  # what called: sentry-cli's User-Agent
     ]
 )
 
@@ -290,6 +308,7 @@ TABLES: dict[str, pa.Schema] = {
     "outcomes": OUTCOMES,
     "sentry_sessions": SENTRY_SESSIONS,
     "source_maps": SOURCE_MAPS,
+    "sentry_releases": SENTRY_RELEASES,
     "probe_results": PROBE_RESULTS,
     "host_metrics": HOST_METRICS,
     "agent_heartbeats": AGENT_HEARTBEATS,
@@ -339,8 +358,10 @@ BEACON_SESSIONS = pa.schema(
         pa.field("environment", pa.string()),
         pa.field("started", TIMESTAMP, nullable=False),  # the session's earliest page view or error
         pa.field("user_id", pa.string()),
-        pa.field("crashed", pa.bool_(), nullable=False),  # an error reached the page's global handlers
+        # A page never crashes: a beacon session is false here (kept for files written before schema version 12).
+        pa.field("crashed", pa.bool_(), nullable=False),
         pa.field("compacted", pa.bool_(), nullable=False),
+        pa.field("unhandled", pa.bool_()),  # an error reached the page's global handlers (Sentry's "unhandled")
     ]
 )
 

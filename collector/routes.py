@@ -15,6 +15,7 @@ from collector.cors import preflight
 from collector.metrics import metrics
 from collector.responses import json_response
 from collector.scripts import FILES, serve_script
+from collector.sentry import api as sentry_api
 from collector.sourcemaps import upload
 from collector.state import State
 
@@ -41,6 +42,7 @@ async def readyz(request: Request) -> Response:
 
 
 routes = [
+    *sentry_api.routes,  # /api/0/…: Sentry's upload API, for sentry-cli and the bundler plugins
     Route("/metrics", metrics, methods=["GET"]),
     Route("/api/{project_id:int}/sourcemaps", upload, methods=["POST"]),
     Route("/api/{project_id:int}/probes", probes.receive, methods=["POST"]),

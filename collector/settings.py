@@ -34,6 +34,11 @@ class CollectorSettings:
     max_sourcemap_bytes: int = setting(
         20_000_000, "Largest source map accepted by the upload endpoint (decompressed); larger gets 413.", minimum=1024
     )
+    max_bundle_bytes: int = setting(
+        200_000_000,
+        "Largest artifact bundle sentry-cli or a bundler plugin may upload, and its files together once unpacked.",
+        minimum=1024,
+    )
     spool_after_ms: int = setting(
         1000,
         "An entry Redis has not taken this long goes to the local spool instead (and the request is answered).",

@@ -67,7 +67,7 @@ async def upload(request: Request) -> Response:
         return error(400, f"not a source map: {e}")
     if head.version != 3:
         return error(400, f"not a version 3 source map (version {head.version})")
-    debug_id = (request.query_params.get("debug_id") or head.debugId or head.debug_id or "")[:MAX_DEBUG_ID]
+    debug_id = (request.query_params.get("debug_id") or head.debugId or head.debug_id or "").lower()[:MAX_DEBUG_ID]
     entry = SourceMapEntry(
         project.id, project.name, release, url, debug_id, time.time_ns() // 1_000_000, msgspec.Raw(body)
     )

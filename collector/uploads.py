@@ -24,7 +24,7 @@ def secret_project(request: Request) -> Project:
     )
 
 
-async def _read(request: Request, limit: int, what: str) -> bytes:
+async def read_body(request: Request, limit: int, what: str) -> bytes:
     """The body as sent, refused (413) once it is over ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -40,5 +40,5 @@ async def _read(request: Request, limit: int, what: str) -> bytes:
 
 async def upload_body(request: Request, limit: int, decompressed_limit: int, what: str) -> bytes:
     """The body, decompressed per its ``Content-Encoding``; raises ``Refused`` with 413, 415 or 400."""
-    body = await _read(request, limit, what)
+    body = await read_body(request, limit, what)
     return decoded(body, request.headers.get("content-encoding", ""), decompressed_limit)

@@ -28,6 +28,11 @@ MAX_BREADCRUMBS = 30
 MAX_CAUSES = 5
 MAX_TAGS = 32
 MAX_ATTRIBUTION = 16
+#: Structured frames an error may carry (``ErrorEvent.frames``), and a source line's bound in them.
+MAX_FRAMES = 100
+MAX_CONTEXT = 512
+MAX_CONTEXT_LINES = 5
+MAX_DEBUG_IDS = 64
 
 
 def cut(value: object, limit: int) -> str:
@@ -69,6 +74,23 @@ class Cause(msgspec.Struct, gc=False):  # stored as JSON whole: every field kept
     stack: Stack = ""
 
 
+ContextLine = Annotated[str, msgspec.Meta(max_length=MAX_CONTEXT)]
+
+
+class SentFrame(msgspec.Struct, gc=False, omit_defaults=True):  # stored as JSON whole: every field kept
+    """A stack frame as an SDK knows it (a Sentry SDK's frame), where a stack string would lose something: whether
+    the SDK counts it as the application's code, and the source lines around it."""
+
+    function: Name = ""
+    url: Url = ""  # the file: its URL or absolute path, else the module
+    line: Position | None = None
+    column: Position | None = None
+    in_app: bool | None = None  # the SDK's say; None leaves it to Vigil's rule (the page's own site)
+    context: ContextLine = ""  # the frame's source line
+    pre_context: Annotated[list[ContextLine], msgspec.Meta(max_length=MAX_CONTEXT_LINES)] = []
+    post_context: Annotated[list[ContextLine], msgspec.Meta(max_length=MAX_CONTEXT_LINES)] = []
+
+
 class ErrorEvent(msgspec.Struct, tag="error", tag_field="type", gc=False, omit_defaults=True):
     """An uncaught error, an unhandled rejection, or an error or message the page reported itself."""
 
@@ -90,6 +112,14 @@ class ErrorEvent(msgspec.Struct, tag="error", tag_field="type", gc=False, omit_d
     breadcrumbs: Annotated[list[Breadcrumb], msgspec.Meta(max_length=MAX_BREADCRUMBS)] = []
     # A fingerprint chosen by the page; events with the same one are grouped together.
     fingerprint: Annotated[list[Name], msgspec.Meta(max_length=8)] = []
+    # The frames, innermost first, when the sender has them as data (Sentry SDKs): used instead of parsing ``stack``.
+    frames: Annotated[list[SentFrame], msgspec.Meta(max_length=MAX_FRAMES)] = []
+    # A message's template when the sender knows it ("Payment %s failed"): messages are grouped by it.
+    template: Message = ""
+    # The debug id of each script of the stack (file URL → id, as Sentry SDKs send debug_meta): maps are found by it.
+    debug_ids: Annotated[
+        dict[Url, Annotated[str, msgspec.Meta(max_length=MAX_ID)]], msgspec.Meta(max_length=MAX_DEBUG_IDS)
+    ] = {}
 
 
 class ResourceEvent(msgspec.Struct, tag="resource", tag_field="type", gc=False, omit_defaults=True):

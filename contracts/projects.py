@@ -25,6 +25,7 @@ from contracts.alerts import Channel, Rule, parse_alerting
 from contracts.reports import ReportSettings, parse_report
 from contracts.services import Service, parse_services
 from contracts.settings import CONFIG_FILE, ConfigError, read_toml
+from contracts.tokens import ApiToken, mint, new_entry, parse_tokens
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 #: Ids are stored as 32-bit integers.
@@ -223,6 +224,47 @@ def save_item(data_dir: Path, project_name: str, array: str, name: str, table: d
         parse_projects(document.unwrap(), data_dir / CONFIG_FILE)  # raises before anything is written
 
 
+def create_token(data_dir: Path, name: str, scope: str, projects: tuple[str, ...]) -> tuple[str, ApiToken]:
+    """Mint an API token (``contracts/tokens.py``) for ``projects`` (none: every one), keep its hash in
+    ``vigil.toml``, and return its text (shown once) with what was kept."""
+    token = mint()
+    with _locked_document(data_dir) as document:
+        known = {p.get("name") for p in document.get("projects") or [] if isinstance(p, dict)}
+        unknown = [p for p in projects if p not in known]
+        if unknown:
+            raise ConfigError(f"no project named {unknown[0][:60]!r}")
+        entries = document.get("tokens")
+        if entries is None:
+            entries = document["tokens"] = tomlkit.aot()
+        entry = new_entry(token, name, scope, projects)
+        entries.append(entry)
+        kept = parse_tokens(document.unwrap(), data_dir / CONFIG_FILE)
+    return token, kept[entry["sha256"]]
+
+
+def revoke_token(data_dir: Path, token_id: str) -> bool:
+    """Remove the token ``token_id`` (its 12-digit id); whether there was one."""
+    with _locked_document(data_dir) as document:
+        entries = document.get("tokens") or []
+        kept = [t for t in entries if not (isinstance(t, dict) and t.get("id") == token_id)]
+        if len(kept) == len(entries):
+            return False
+        fresh = tomlkit.aot()
+        for entry in kept:
+            fresh.append(entry)
+        if len(fresh):
+            document["tokens"] = fresh
+        else:
+            del document["tokens"]
+    return True
+
+
+def load_tokens(data_dir: Path) -> dict[str, ApiToken]:
+    """The API tokens of the data directory, by hash."""
+    path = data_dir / CONFIG_FILE
+    return parse_tokens(read_toml(path), path)
+
+
 def ensure_demo_project(data_dir: Path) -> Project:
     """The ``demo`` project, created on first run."""
     for project in load_projects(data_dir).values():
@@ -244,6 +286,7 @@ class ProjectRegistry:
         self._data_dir = data_dir
         self._stamp: tuple[int, int, int] | None = None
         self.projects: dict[int, Project] = {}
+        self.tokens: dict[str, ApiToken] = {}  # by hash (contracts/tokens.py)
         self.reload()
 
     def _current_stamp(self) -> tuple[int, int, int] | None:
@@ -263,6 +306,7 @@ class ProjectRegistry:
             return False
         self._stamp = stamp  # a broken file is reported once, not on every check
         self.projects = load_projects(self._data_dir)
+        self.tokens = load_tokens(self._data_dir)
         return True
 
     def authenticate(self, project_id: int, public_key: str) -> Project | None:

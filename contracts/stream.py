@@ -126,7 +126,7 @@ class SessionRow(msgspec.Struct, frozen=True):
     started: int  # ms since the epoch
     session_id: str  # empty for aggregated counts
     distinct_id: str
-    status: str  # "ok", "exited", "errored", "abnormal", "crashed"
+    status: str  # "ok", "exited", "errored", "unhandled", "abnormal", "crashed"
     errors: int
     duration: float | None
     quantity: int  # 1 for a session update; the count for an aggregate
@@ -139,8 +139,20 @@ class DropRow(msgspec.Struct, frozen=True):
     quantity: int
 
 
+class ReleaseRow(msgspec.Struct, frozen=True):
+    """A release made, updated (finalized) or deployed through Sentry's release API (sentry-cli, bundler plugins)."""
+
+    release: str
+    action: str  # "created", "updated" or "deployed"
+    started: int  # ms since the epoch: the request's dateStarted, else when it arrived
+    released: int | None  # dateReleased (a finalized release), ms
+    environment: str  # a deploy's
+    url: str
+
+
 class SentryEntry(msgspec.Struct, frozen=True):
-    """Sessions and client reports from one request, for analytics' ``sentry_sessions`` and ``client_drops``."""
+    """Sessions, client reports and release marks from one request, for analytics' ``sentry_sessions``,
+    ``client_drops`` and ``sentry_releases``."""
 
     id: str
     project_id: int
@@ -149,6 +161,7 @@ class SentryEntry(msgspec.Struct, frozen=True):
     sdk: str
     sessions: list[SessionRow] = []
     drops: list[DropRow] = []
+    releases: list[ReleaseRow] = []
 
 
 _sentry_entry = msgspec.json.Decoder(SentryEntry)
@@ -171,6 +184,7 @@ class SourceMapEntry(msgspec.Struct, frozen=True):
     debug_id: str
     uploaded_at: int  # ms since the epoch
     map: msgspec.Raw
+    source: str = ""  # the minified file, where the upload had it (an artifact bundle does): scopes name functions
 
 
 _sourcemap_entry = msgspec.json.Decoder(SourceMapEntry)

@@ -133,6 +133,48 @@ def project_list(as_json: bool, data_dir: Path | None) -> None:
 
 
 @main.group()
+def token() -> None:
+    """Create, list and revoke API tokens for build tools (sentry-cli, Sentry's bundler plugins)."""
+
+
+@token.command("create")
+@click.option("--scope", type=click.Choice(["sourcemaps"]), default="sourcemaps", show_default=True,
+              help="What the token may do: upload source maps and releases.")  # fmt: skip
+@click.option("--project", "projects", multiple=True, help="A project it may act for (repeatable; default: all).")
+@click.option("--name", default="", help="A name to tell it by, e.g. the build that uses it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the token as JSON.")
+@data_dir_option
+@friendly
+def token_create(scope: str, projects: tuple[str, ...], name: str, as_json: bool, data_dir: Path | None) -> None:
+    """Mint a token and print it once (vigil.toml keeps only its hash)."""
+    from vigil.tokens_cli import create
+
+    create(resolve_data_dir(data_dir), name, scope, projects, as_json, click.echo)
+
+
+@token.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the tokens as JSON.")
+@data_dir_option
+@friendly
+def token_list(as_json: bool, data_dir: Path | None) -> None:
+    """Show every token's id, name, scope and projects (never the token itself)."""
+    from vigil.tokens_cli import list_tokens
+
+    list_tokens(resolve_data_dir(data_dir), as_json, click.echo)
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@data_dir_option
+@friendly
+def token_revoke(token_id: str, data_dir: Path | None) -> None:
+    """Remove a token by its id (`vigil token list`); the collector refuses it at once."""
+    from vigil.tokens_cli import revoke
+
+    revoke(resolve_data_dir(data_dir), token_id, click.echo)
+
+
+@main.group()
 def user() -> None:
     """Add, remove and list the people who may log in to the dashboard."""
 

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 from urllib.parse import urlsplit
+
+from contracts.beacon import SentFrame
 
 MAX_LINE = 1000
 MAX_FRAMES = 100
@@ -35,6 +38,10 @@ class Frame:
     column: int | None
     in_app: bool
     kind: str = "normal"  # "normal", "anonymous", "eval", "native" or "async"
+    # The source lines an SDK sent with the frame (contracts.beacon.SentFrame); a stack string has none.
+    context: str = ""
+    pre_context: tuple[str, ...] = ()
+    post_context: tuple[str, ...] = ()
 
 
 def _position(location: str) -> tuple[str, int | None, int | None]:
@@ -124,6 +131,26 @@ def in_app(url: str, page_url: str) -> bool:
     if script.scheme not in {"http", "https"} or "/node_modules/" in script.path:
         return False
     return not page.hostname or _site(script.hostname or "") == _site(page.hostname)
+
+
+def sent_frames(frames: Sequence[SentFrame], page_url: str = "") -> list[Frame]:
+    """The frames an SDK sent as data (innermost first). Whether a frame is the application's code: for a page's
+    script (an http(s) URL) Vigil's own rule, as for a parsed stack; for any other (a server's file) the SDK's
+    ``in_app``, and not the application's when the SDK did not say."""
+    return [
+        Frame(
+            f.function,
+            f.url,
+            f.line,
+            f.column,
+            in_app(f.url, page_url) if f.url.startswith(("http://", "https://")) else bool(f.in_app),
+            "normal" if f.function else "anonymous",
+            f.context,
+            tuple(f.pre_context),
+            tuple(f.post_context),
+        )
+        for f in frames[:MAX_FRAMES]
+    ]
 
 
 def parse_stack(stack: str, page_url: str = "") -> list[Frame]:

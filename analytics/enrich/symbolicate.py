@@ -33,7 +33,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 import sourcemap
@@ -92,9 +92,19 @@ class Symbolicated:
     post_context: tuple[str, ...] = ()
 
 
-def candidates(url: str) -> list[str]:
-    """The keys a map for ``url`` may be uploaded under, most specific first (see the module doc)."""
-    keys = [url]
+#: A symbolicated stack remembered: its release key, its frames, and the debug ids of its files.
+StackKey = tuple[str, tuple[Frame, ...], tuple[tuple[str, str], ...]]
+#: A cache key that names a map by its debug id (the bundle's ``//# debugId=``), whatever its URL and release.
+DEBUG_ID = "debug-id:"
+#: The release key of an invalidation that holds for every release (a map found by debug id).
+ANY_RELEASE = "\x00*"
+
+
+def candidates(url: str, debug_id: str = "") -> list[str]:
+    """The keys a map for ``url`` may be uploaded under, most specific first (see the module doc); its debug id
+    first of all, as Sentry looks maps up."""
+    keys = [f"{DEBUG_ID}{debug_id}"] if debug_id else []
+    keys.append(url)
     bare = url.partition("#")[0].partition("?")[0]
     if bare != url:
         keys.append(bare)
@@ -215,7 +225,7 @@ class SourceMapCache:
         # Whole stacks already symbolicated: the same error keeps coming with the same frames.
         # Emptied when a map is invalidated, when full, and every ``negative_ttl`` seconds
         # (a map missing before may have arrived).
-        self._stacks: dict[tuple[str, tuple[Frame, ...]], list[Symbolicated]] = {}
+        self._stacks: dict[StackKey, list[Symbolicated]] = {}
         self._stacks_until = 0.0
 
     def get(self, release: str, url: str) -> SourceMapIndex | None:
@@ -223,12 +233,12 @@ class SourceMapCache:
         parsed = self.find(release, url)
         return None if parsed is None else parsed.index
 
-    def find(self, release: str, url: str) -> ParsedMap | None:
-        """Like :meth:`get`, with the map's embedded sources for context lines."""
+    def find(self, release: str, url: str, debug_id: str = "") -> ParsedMap | None:
+        """Like :meth:`get`, with the map's embedded sources for context lines; by ``debug_id`` first when known."""
         now = self._clock()
         loaded = False
         found: ParsedMap | None = None
-        for key in candidates(url):
+        for key in candidates(url, debug_id):
             entry = self._entries.get((release, key))
             if entry is None or entry.expires <= now:
                 entry = self._load(release, key, entry, now)
@@ -244,7 +254,7 @@ class SourceMapCache:
             self.hits += 1
         return found
 
-    def remembered(self, key: tuple[str, tuple[Frame, ...]]) -> list[Symbolicated] | None:
+    def remembered(self, key: StackKey) -> list[Symbolicated] | None:
         """A stack of a release symbolicated before, if still remembered."""
         now = self._clock()
         if now >= self._stacks_until:
@@ -252,17 +262,20 @@ class SourceMapCache:
             self._stacks_until = now + self.negative_ttl
         return self._stacks.get(key)
 
-    def remember(self, key: tuple[str, tuple[Frame, ...]], result: list[Symbolicated]) -> None:
+    def remember(self, key: StackKey, result: list[Symbolicated]) -> None:
         if len(self._stacks) >= STACK_MEMO_SIZE:
             self._stacks.clear()
         self._stacks[key] = result
 
     def invalidate(self, release: str, url: str) -> None:
-        """Forget what is cached under exactly this key: a new map was uploaded under it."""
+        """Forget what is cached under exactly this key (under every release for ``ANY_RELEASE``): a new map was
+        uploaded under it."""
         self._stacks.clear()
-        entry = self._entries.pop((release, url), None)
-        if entry is not None:
-            self.bytes -= entry.cost
+        keys = [k for k in self._entries if k[1] == url] if release == ANY_RELEASE else [(release, url)]
+        for key in keys:
+            entry = self._entries.pop(key, None)
+            if entry is not None:
+                self.bytes -= entry.cost
 
     def _load(self, release: str, key: str, previous: _Entry | None, now: float) -> _Entry:
         data = self._loader(release, key)
@@ -305,23 +318,29 @@ def _locate(frame: Frame, parsed: ParsedMap | None) -> tuple[Token, ParsedMap] |
     return None if token.src is None else (token, parsed)
 
 
-def symbolicate(frames: Sequence[Frame], release: str, cache: SourceMapCache) -> list[Symbolicated]:
-    """The frames (innermost first) with their original positions, names and context lines."""
-    key = (release, tuple(frames))
+def symbolicate(
+    frames: Sequence[Frame], release: str, cache: SourceMapCache, debug_ids: Mapping[str, str] | None = None
+) -> list[Symbolicated]:
+    """The frames (innermost first) with their original positions, names and context lines; ``debug_ids`` (file
+    URL → debug id, from the event) find maps by debug id before release and URL."""
+    ids = dict(debug_ids or {})
+    key = (release, tuple(frames), tuple(sorted(ids.items())))
     known = cache.remembered(key)
     if known is not None:
         return list(known)
-    result = _symbolicate(frames, release, cache)
+    result = _symbolicate(frames, release, cache, ids)
     cache.remember(key, result)
     return list(result)
 
 
-def _symbolicate(frames: Sequence[Frame], release: str, cache: SourceMapCache) -> list[Symbolicated]:
+def _symbolicate(
+    frames: Sequence[Frame], release: str, cache: SourceMapCache, debug_ids: Mapping[str, str]
+) -> list[Symbolicated]:
     maps: dict[str, ParsedMap | None] = {}  # one cache lookup per file of the stack, not per frame
     found = []
     for frame in frames:
         if frame.url and frame.url not in maps:
-            maps[frame.url] = cache.find(release, frame.url)
+            maps[frame.url] = cache.find(release, frame.url, debug_ids.get(frame.url, ""))
         found.append(_locate(frame, maps.get(frame.url)))
     result = []
     for i, (frame, hit) in enumerate(zip(frames, found, strict=True)):
@@ -373,6 +392,8 @@ def _kept(frame: Frame) -> Symbolicated:
         source="",
         source_line=None,
         source_column=None,
-        context="",
+        context=frame.context,
         mapped=False,
+        pre_context=frame.pre_context,
+        post_context=frame.post_context,
     )

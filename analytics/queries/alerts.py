@@ -46,6 +46,7 @@ SQL[
            CAST(json_extract(report_json, '$.headline.errors_per_1000_page_views') AS DOUBLE)
            AS errors_per_1000_page_views,
            CAST(json_extract(report_json, '$.headline.crash_free_sessions') AS DOUBLE) AS crash_free_sessions,
+           CAST(json_extract(report_json, '$.headline.unhandled_free_sessions') AS DOUBLE) AS unhandled_free_sessions,
            CAST(json_extract(report_json, '$.new_issues_total') AS BIGINT) AS new_issues,
            json_array_length(json_extract(report_json, '$.incidents')) AS incidents
     FROM daily_reports WHERE $project IS NULL OR project = $project ORDER BY day DESC, project LIMIT $limit"""

@@ -58,6 +58,50 @@ def _message(event: sentry.Event) -> str:
     return ""
 
 
+def _template(event: sentry.Event) -> str:
+    """The message's template ("Payment %s failed") when the SDK sent one with its params, else ""."""
+    for entry in (event.logentry, event.message):
+        if isinstance(entry, sentry.LogEntry) and entry.params and entry.message:
+            return cut(entry.message, vigil.MAX_MESSAGE)
+    return ""
+
+
+def _debug_ids(event: sentry.Event) -> dict[str, str]:
+    """Each script's debug id, from the event's source-map images (``debug_meta.images``)."""
+    images = event.debug_meta.images if event.debug_meta else []
+    found: dict[str, str] = {}
+    for image in images[: vigil.MAX_DEBUG_IDS]:
+        if image.type == "sourcemap" and image.code_file and image.debug_id and len(image.code_file) <= vigil.MAX_URL:
+            found[image.code_file] = image.debug_id.lower()[: vigil.MAX_ID]
+    return found
+
+
+def _position(value: int | None) -> int | None:
+    return value if value is not None and 0 <= value < 2**31 else None
+
+
+def _lines(lines: list[object] | None, keep: slice) -> list[str]:
+    return [cut(line, vigil.MAX_CONTEXT) for line in (lines or [])[keep]]
+
+
+def _frames(error: sentry.Exception_) -> list[vigil.SentFrame]:
+    """The exception's frames as data, innermost first (Sentry lists them outermost first)."""
+    frames = error.stacktrace.frames if error.stacktrace else []
+    return [
+        vigil.SentFrame(
+            function=cut(f.function, vigil.MAX_NAME),
+            url=cut(f.abs_path or f.filename or f.module, vigil.MAX_URL),
+            line=_position(f.lineno),
+            column=_position(f.colno),
+            in_app=f.in_app,
+            context=cut(f.context_line, vigil.MAX_CONTEXT),
+            pre_context=_lines(f.pre_context, slice(-vigil.MAX_CONTEXT_LINES, None)),
+            post_context=_lines(f.post_context, slice(vigil.MAX_CONTEXT_LINES)),
+        )
+        for f in reversed(frames[-vigil.MAX_FRAMES :])
+    ]
+
+
 def _stack(error: sentry.Exception_) -> tuple[str, sentry.Frame | None]:
     """A V8-style stack string, most recent call first, and the frame that raised."""
     frames = error.stacktrace.frames if error.stacktrace else []
@@ -119,9 +163,18 @@ def to_batch(
     """
     event_id = cut(event.event_id or envelope_event_id or secrets.token_hex(16), vigil.MAX_ID)
     errors = _exceptions(event)
-    if errors:
+    frames: list[vigil.SentFrame] = []
+    if errors and errors[-1].mechanism and errors[-1].mechanism.synthetic:
+        # captureMessage with a stack (SDKs 8+): a message, whose exception the SDK made up to carry the stack.
         top = errors[-1]
         stack, frame = _stack(top)
+        frames = _frames(top)
+        error_type, message, mechanism = "Message", _message(event) or top.value or "", "message"
+        errors = errors[:-1]
+    elif errors:
+        top = errors[-1]
+        stack, frame = _stack(top)
+        frames = _frames(top)
         error_type, message = top.type or "Error", top.value or _message(event)
         mechanism = top.mechanism.type if top.mechanism else "generic"
     else:
@@ -150,6 +203,9 @@ def to_batch(
         causes=causes,
         breadcrumbs=_breadcrumbs(event),
         fingerprint=[cut(f, vigil.MAX_NAME) for f in (event.fingerprint or [])[:8]],
+        frames=frames,
+        template=_template(event) if mechanism == "message" else "",
+        debug_ids=_debug_ids(event),
     )
     sdk = f"{event.sdk.name}/{event.sdk.version}" if event.sdk and event.sdk.name else "sentry"
     batch = vigil.Batch(
@@ -186,7 +242,7 @@ def session_rows(item: sentry.Session, received_at: int) -> list[SessionRow]:
 def aggregate_rows(item: sentry.Sessions, received_at: int) -> list[SessionRow]:
     rows = []
     for aggregate in item.aggregates[:1000]:
-        for status in ("exited", "errored", "abnormal", "crashed"):
+        for status in ("exited", "errored", "unhandled", "abnormal", "crashed"):
             count = getattr(aggregate, status)
             if count > 0:
                 rows.append(

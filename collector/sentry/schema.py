@@ -26,6 +26,8 @@ class Frame(msgspec.Struct):
     colno: int | None = None
     in_app: bool | None = None
     context_line: str | None = None
+    pre_context: list[Any] | None = None
+    post_context: list[Any] | None = None
 
 
 class Stacktrace(msgspec.Struct):
@@ -35,6 +37,7 @@ class Stacktrace(msgspec.Struct):
 class Mechanism(msgspec.Struct):
     type: str = "generic"
     handled: bool | None = None
+    synthetic: bool | None = None  # the SDK made the exception up to carry a stack (captureMessage)
 
 
 class Exception_(msgspec.Struct):
@@ -63,8 +66,9 @@ class Breadcrumbs(msgspec.Struct):
 
 
 class LogEntry(msgspec.Struct):
-    message: str | None = None
+    message: str | None = None  # the template, when there are params
     formatted: str | None = None
+    params: list[Any] | dict[str, Any] | None = None
 
 
 class User(msgspec.Struct):
@@ -77,6 +81,16 @@ class User(msgspec.Struct):
 class RequestInfo(msgspec.Struct):
     url: str | None = None
     headers: dict[str, Any] | list[list[Any]] | None = None
+
+
+class DebugImage(msgspec.Struct):
+    type: str | None = None
+    code_file: str | None = None
+    debug_id: str | None = None
+
+
+class DebugMeta(msgspec.Struct):
+    images: list[DebugImage] = []
 
 
 class Sdk(msgspec.Struct):
@@ -103,6 +117,7 @@ class Event(msgspec.Struct):
     request: RequestInfo | None = None
     fingerprint: list[Any] | None = None
     sdk: Sdk | None = None
+    debug_meta: DebugMeta | None = None  # the bundles' debug ids (sourcemap images), for symbolication
     transaction: str | None = None
     type: str | None = None  # "transaction" for performance events, which Vigil does not store
 
@@ -131,6 +146,7 @@ class Aggregate(msgspec.Struct):
     did: str | int | None = None
     exited: int = 0
     errored: int = 0
+    unhandled: int = 0
     abnormal: int = 0
     crashed: int = 0
 

@@ -1,8 +1,9 @@
 """Releases: is the new release healthier than the one before it?
 
 Linkable: ``/releases?project=shop&range=7d``. For each release with sessions in the range
-(from the beacon and from Sentry SDKs alike): first seen, adoption, sessions, crash-free
-sessions and users, errors per session, new and regressed issues, each beside the same
+(from the beacon and from Sentry SDKs alike): first seen, adoption, sessions, unhandled-free
+and crash-free sessions and users (Sentry's release-health definitions, docs/analytics.md),
+errors per session, new and regressed issues, each beside the same
 figure for the release before it in the same project. Releases are ordered as analytics
 orders them (``contracts/releases.py``: versions of one package by version, others by
 first seen). A release's name opens the issues list filtered to it.
@@ -45,7 +46,9 @@ EMPTY = (
 FIGURES = [
     ("adoption", "Adoption", "percent", None),
     ("sessions", "Sessions", "count", None),
+    ("unhandled_free_sessions", "Unhandled-free sessions", "percent", True),
     ("crash_free_sessions", "Crash-free sessions", "percent", True),
+    ("unhandled_free_users", "Unhandled-free users", "percent", True),
     ("crash_free_users", "Crash-free users", "percent", True),
     ("errors_per_session", "Errors / session", "ratio", False),
     ("new_issues", "New issues", "count", False),
@@ -166,7 +169,8 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
     range_key = range_key if range_key in RANGES else None
     since, until, _bucket = time_range(range_key or DEFAULT_RANGE)
     url = search(project=project, range=range_key)
-    chart = figure("Crash-free sessions by release (the newest on the right)", height=280)
+    chart = figure("Unhandled-free sessions by release (no unhandled error, no crash; the newest on the right)",
+                   height=280)  # fmt: skip
     chart.update_yaxes(tickformat=".0%", rangemode="tozero")
     read = client()
     try:
@@ -179,9 +183,9 @@ def refresh(project: str | None, range_key: str | None, _: int | None) -> tuple[
         oldest_first = releases[::-1]
         chart.add_bar(
             x=[plotly_text(r["release"]) for r in oldest_first],
-            y=[r["crash_free_sessions"] for r in oldest_first],
+            y=[r["unhandled_free_sessions"] for r in oldest_first],
             name=plotly_text(name),
-            hovertemplate="%{x}: %{y:.2%} crash-free<extra></extra>",
+            hovertemplate="%{x}: %{y:.2%} unhandled-free<extra></extra>",
         )
     return (
         rows_of(ordered, range_key),

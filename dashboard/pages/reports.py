@@ -30,11 +30,16 @@ COLUMNS = [
     {"field": "open", "headerName": "Report", "cellRenderer": "markdown", "width": 130},
     {"field": "errors", "headerName": "Errors", "width": 100},
     {"field": "rate", "headerName": "Errors / 1,000 views", "width": 160},
+    {"field": "unhandled_free", "headerName": "Unhandled-free sessions", "width": 180},
     {"field": "crash_free", "headerName": "Crash-free sessions", "width": 160},
     {"field": "new_issues", "headerName": "New issues", "width": 110},
     {"field": "incidents", "headerName": "Incidents", "width": 100},
     {"field": "mail", "headerName": "Mail", "flex": 1, "minWidth": 200, "wrapText": True, "autoHeight": True},
 ]
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:g}%"
 
 
 def layout(project: str | None = None, **_: Any) -> html.Div:
@@ -100,7 +105,8 @@ def refresh(project: str | None, _: Any) -> tuple[Any, ...]:
                 "open": f"[Open]({path}.html) · [JSON]({path}.json)",
                 "errors": r["errors"],
                 "rate": "" if r["errors_per_1000_page_views"] is None else f"{r['errors_per_1000_page_views']:g}",
-                "crash_free": "" if r["crash_free_sessions"] is None else f"{r['crash_free_sessions']:g}%",
+                "unhandled_free": _percent(r["unhandled_free_sessions"]),
+                "crash_free": _percent(r["crash_free_sessions"]),
                 "new_issues": r["new_issues"],
                 "incidents": r["incidents"],
                 "mail": _mail(r),

@@ -14,7 +14,7 @@ WINDOW = {"since": "2025-11-25T11:00:00Z", "until": "2025-11-25T13:00:00Z"}
 
 
 def visit(n: int, release: str, user: str, *errors: str, ts: int = T0) -> bytes:
-    """A session: a page view, then errors caught by ``mechanism`` (onerror is a crash, manual is not)."""
+    """A session: a page view, then errors caught by ``mechanism`` (onerror is unhandled, manual is not)."""
     events: list[object] = [PageViewEvent(event_id=f"p{n}", ts=ts, page_url="https://shop.example/")]
     events += [
         ErrorEvent(event_id=f"e{n}-{k}", ts=ts + k + 1, page_url="https://shop.example/", error_type="TypeError",
@@ -42,7 +42,7 @@ def sdk_sessions(redis_client, con, rows: list[tuple[str, str, str, str, int]]) 
 def test_each_release_has_its_adoption_crash_free_rates_and_issues(redis_client, con):
     consume(
         redis_client, con,
-        visit(1, "shop@1.0", "u1", "onerror"),  # crashed
+        visit(1, "shop@1.0", "u1", "onerror"),  # unhandled: the page goes on running, so not a crash
         visit(2, "shop@1.0", "u2", "manual"),  # an error caught by the site: not a crash
         visit(3, "shop@1.0", "u2"),
         visit(4, "shop@1.1", "u3", ts=T0 + 60_000),
@@ -57,13 +57,32 @@ def test_each_release_has_its_adoption_crash_free_rates_and_issues(redis_client,
     result = run_query(con, "releases", WINDOW)
     rows = {r[1]: dict(zip(result.columns, r, strict=True)) for r in result.rows}
     old, new = rows["shop@1.0"], rows["shop@1.1"]
-    assert (old["sessions"], old["crashed_sessions"], old["users"], old["crashed_users"]) == (3, 1, 2, 1)
-    assert (old["crash_free_sessions"], old["crash_free_users"], old["errors"], old["errors_per_session"]) == (
-        0.6667, 0.5, 2, 0.667,
-    )  # fmt: skip
-    assert (old["new_issues"], old["regressed_issues"]) == (1, 0)
-    # 1.1: two beacon sessions (one crashed) and five SDK sessions (one crashed), users u3 and d1, both crashed.
-    assert (new["sessions"], new["crashed_sessions"], new["users"], new["crashed_users"]) == (7, 2, 2, 2)
-    assert (new["crash_free_sessions"], new["crash_free_users"], new["regressed_issues"]) == (0.7143, 0.0, 1)
+    figures = ("sessions", "crashed_sessions", "unhandled_sessions", "users", "crashed_users", "unhandled_users")
+    rates = ("crash_free_sessions", "unhandled_free_sessions", "crash_free_users", "unhandled_free_users")
+    assert [old[f] for f in figures] == [3, 0, 1, 2, 0, 1]
+    assert [old[r] for r in rates] == [1.0, 0.6667, 1.0, 0.5]
+    assert (old["errors"], old["errors_per_session"], old["new_issues"], old["regressed_issues"]) == (2, 0.667, 1, 0)
+    # 1.1: two beacon sessions (one unhandled) and five SDK sessions (one crashed, which is unhandled too), users u3
+    # (unhandled) and d1 (crashed).
+    assert [new[f] for f in figures] == [7, 1, 2, 2, 1, 2]
+    assert [new[r] for r in rates] == [0.8571, 0.7143, 0.5, 0.0]
+    assert new["regressed_issues"] == 1
     assert (old["adoption"], new["adoption"]) == (0.3, 0.7)  # shares of the project's sessions in the range
     assert [r[1] for r in result.rows] == ["shop@1.1", "shop@1.0"]  # the newest first
+
+
+def test_unhandled_sessions_are_not_crashes_but_are_not_unhandled_free_either(redis_client, con):
+    sdk_sessions(redis_client, con, [
+        ("api@2.0", "a", "d1", "ok", 1), ("api@2.0", "a", "d1", "unhandled", 1),
+        ("api@2.0", "b", "d2", "unhandled", 1), ("api@2.0", "c", "d3", "unhandled", 1),
+        ("api@2.0", "d", "d4", "exited", 1), ("api@2.0", "e", "d5", "errored", 1),
+        ("api@2.0", "", "", "abnormal", 2),  # a pre-aggregated count: killed, in neither rate
+    ])  # fmt: skip
+    result = run_query(con, "releases", WINDOW)
+    [row] = [dict(zip(result.columns, r, strict=True)) for r in result.rows]
+    assert (row["sessions"], row["crashed_sessions"], row["unhandled_sessions"], row["abnormal_sessions"]) == (
+        7, 0, 3, 2,
+    )  # fmt: skip
+    # Five sessions with an id, three of them unhandled: all crash-free, two unhandled-free (of seven in all).
+    assert (row["crash_free_sessions"], row["unhandled_free_sessions"]) == (1.0, 0.5714)
+    assert (row["crash_free_users"], row["unhandled_free_users"]) == (1.0, 0.4)

@@ -13,6 +13,7 @@ from contracts.reports import ReportSettings
 from tests.analytics.test_alerts import delivery
 from tests.analytics.test_incidents import SITE, error, ms, page_views, probe, send
 from tests.analytics.test_issues import consume, triage
+from tests.analytics.test_releases_health import sdk_sessions, visit
 
 DAY = date(2025, 11, 25)
 START = datetime(2025, 11, 25)
@@ -94,3 +95,17 @@ def test_a_day_in_a_half_hour_time_zone_counts_its_errors_by_its_own_hours(redis
     made = report.build(con, kolkata, DAY)
     assert made["from"] == "2025-11-24T18:30:00Z"
     assert sum(made["errors_by_hour"]) == made["headline"]["errors"] > 0
+
+
+def test_the_days_sessions_are_counted_as_release_health_defines_them(redis_client, con):
+    # The beacon: one session with an unhandled error, one without, one of a page that names no release.
+    consume(redis_client, con, visit(1, "shop@1.0", "u1", "onerror"), visit(2, "shop@1.0", "u2"), visit(3, "", "u3"))
+    sdk_sessions(redis_client, con, [("api@2", "a", "d1", "crashed", 1), ("api@2", "b", "d2", "exited", 1)])
+
+    made = report.build(con, SHOP, DAY, START + timedelta(days=1, hours=8))
+
+    figures = [made["headline"][k] for k in ("sessions", "crash_free_sessions", "unhandled_free_sessions")]
+    assert figures == [5, 80.0, 60.0]
+    page = report.render_html(made)
+    assert "Unhandled-free sessions</td><td>60.0%</td>" in page
+    assert "Crash-free sessions</td><td>80.0%</td>" in page

@@ -16,7 +16,7 @@ from tests.analytics.test_issues import CHROME_UA, T0, consume
 
 MINUTE = 60_000
 WINDOW = {"since": "2025-11-25T12:00:00Z", "until": "2025-11-25T13:00:00Z"}
-FIGURES = ("release", "sessions", "crashed_sessions", "users", "crashed_users", "first_seen")
+FIGURES = ("release", "sessions", "unhandled_sessions", "users", "unhandled_users", "first_seen")
 
 
 def page_view(event_id: str, ts: int) -> PageViewEvent:
@@ -39,7 +39,7 @@ def batch(batch_id: str, session: str, events: list, *, release: str = "shop@1.0
 
 def stored(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     return con.execute(
-        "SELECT release, session_id, started, user_id, crashed, compacted FROM beacon_sessions ORDER BY ALL"
+        "SELECT release, session_id, started, user_id, unhandled, compacted FROM beacon_sessions ORDER BY ALL"
     ).fetchall()
 
 
@@ -62,9 +62,10 @@ def test_a_session_over_several_batches_is_one_row_once_compacted_and_counts_onc
 
     assert sessions.compact(con) == 2
     assert stored(con) == [
-        ("shop@1.0", "s1", start, "u1", True, True),  # the earliest start, the user, crashed by its onerror
-        ("shop@1.0", "s2", datetime(2025, 11, 25, 12, 8), None, False, True),  # a caught error is no crash
+        ("shop@1.0", "s1", start, "u1", True, True),  # the earliest start, the user, unhandled by its onerror
+        ("shop@1.0", "s2", datetime(2025, 11, 25, 12, 8), None, False, True),  # a caught error is handled
     ]
+    assert con.execute("SELECT DISTINCT crashed FROM beacon_sessions").fetchall() == [(False,)]  # pages don't crash
     assert health(con) == before == [("shop@1.0", 2, 1, 1, 1, start)]
     assert sessions.compact(con) == 0  # nothing left to fold
 
@@ -83,7 +84,7 @@ def test_a_session_counts_in_the_range_it_started_in_before_and_after_compaction
     earlier = {"since": "2025-11-25T11:00:00Z", "until": "2025-11-25T12:00:00Z"}
 
     for _ in range(2):
-        assert health(con) == []  # its crash falls in the window, but the session began before
+        assert health(con) == []  # its error falls in the window, but the session began before
         assert health(con, earlier) == [("shop@1.0", 1, 1, 0, 0, datetime(2025, 11, 25, 11, 50))]
         rollups.compact(con, datetime(2025, 11, 25, 12, 0))  # the same figures once folded
 
@@ -117,6 +118,24 @@ def test_sessions_stored_before_the_table_existed_are_counted_at_the_upgrade(red
     con = open_database(path)
     try:
         assert stored(con) == [("shop@1.0", "s1", datetime(2025, 11, 25, 12, 0), "u1", True, True)]
+        assert health(con) == [("shop@1.0", 1, 1, 1, 1, datetime(2025, 11, 25, 12, 0))]
+    finally:
+        con.close()
+
+
+def test_what_a_file_counted_as_crashed_is_unhandled_after_the_upgrade(redis_client, tmp_path):
+    path = tmp_path / "vigil.duckdb"
+    con = open_database(path)
+    consume(redis_client, con, batch("b1", "s1", [page_view("p1", T0), crash("e1", T0 + MINUTE)], user="u1"))
+    # As schema version 11 stored it: the unhandled error in `crashed`, no `unhandled` column.
+    con.execute("UPDATE beacon_sessions SET crashed = unhandled")
+    con.execute("ALTER TABLE beacon_sessions DROP COLUMN unhandled")
+    con.execute("UPDATE vigil_meta SET value = '11' WHERE key = 'schema_version'")
+    con.close()
+
+    con = open_database(path)
+    try:
+        assert con.execute("SELECT crashed, unhandled FROM beacon_sessions").fetchall() == [(False, True)]
         assert health(con) == [("shop@1.0", 1, 1, 1, 1, datetime(2025, 11, 25, 12, 0))]
     finally:
         con.close()

@@ -259,3 +259,67 @@ def test_a_rate_limited_sdk_is_told_how_long_to_wait(http, data_dir, demo_projec
     assert [r.status_code for r in statuses] == [200, 429]
     assert statuses[1].headers["x-sentry-rate-limits"] == "10::project"
     assert statuses[1].headers["retry-after"] == "10"
+
+
+def _stored(data_dir, statement: str, rows: int) -> list[list[object]]:
+    info = runfiles.read_live(data_dir, "analytics")
+    assert info is not None
+    with ReadClient(info["url"], token=info["token"]) as client:
+        return wait_until(lambda: len(r := client.sql(statement).rows) == rows and r, timeout=10,
+                          what=f"{rows} stored rows")  # fmt: skip
+
+
+def test_the_sdks_in_app_frames_and_source_lines_make_the_culprit(sdk, analytics, data_dir):
+    def load_cart() -> dict[str, int]:
+        raise KeyError("cart-17")
+
+    try:
+        json.loads("{}", object_hook=lambda _: load_cart())  # through the standard library's frames
+    except KeyError:
+        sdk.capture_exception()
+    sdk.flush(timeout=5)
+
+    [[culprit, frames]] = _stored(data_dir, "SELECT culprit, frames FROM errors", 1)
+    # The SDK says which frames are the application's (this file's, not the json module's): Vigil keeps its word.
+    assert culprit == "load_cart (test_sentry.py)"
+    stored = json.loads(frames)
+    assert {f["in_app"] for f in stored if "/json/" in f["url"]} == {False}
+    innermost = stored[0]
+    assert (innermost["function"], innermost["in_app"]) == ("load_cart", True)
+    assert innermost["url"].endswith("tests/collector/test_sentry.py")
+    assert innermost["context"].strip() == 'raise KeyError("cart-17")'
+    assert innermost["pre_context"][-1].strip() == "def load_cart() -> dict[str, int]:"
+
+
+def test_messages_with_a_synthetic_stack_or_a_template_are_messages_grouped_by_template(
+    http, collector, demo_project, analytics, data_dir
+):
+    frames = [{"function": "pay", "abs_path": "https://shop.example/app.js", "lineno": 1, "colno": 200,
+               "in_app": True}]  # fmt: skip
+    synthetic = {
+        "event_id": "a" * 32, "level": "info", "platform": "javascript", "message": "Checkout took 9 s",
+        "exception": {"values": [{"value": "Checkout took 9 s", "stacktrace": {"frames": frames},
+                                  "mechanism": {"type": "generic", "synthetic": True, "handled": True}}]},
+    }  # fmt: skip
+    logged = [
+        {"event_id": f"{n}" * 32, "level": "error", "platform": "python",
+         "logentry": {"message": "Payment %s failed", "params": [who], "formatted": f"Payment {who} failed"}}
+        for n, who in ((1, "alice"), (2, "bob"))
+    ]  # fmt: skip
+    for event in (synthetic, *logged):
+        body = json.dumps({"event_id": event["event_id"]}) + "\n" + json.dumps({"type": "event"}) + "\n"
+        body += json.dumps(event) + "\n"
+        answer = http.post(envelope_url(collector, demo_project), content=body,
+                           headers={"X-Sentry-Auth": f"Sentry sentry_key={demo_project.public_key}"})  # fmt: skip
+        assert answer.status_code == 200, answer.text
+
+    statement = (
+        "SELECT e.error_type, e.message, e.mechanism, e.issue_id, i.title, e.stack <> '' FROM errors e "
+        "JOIN issues i USING (issue_id) ORDER BY e.event_id"
+    )
+    [alice, bob, checkout] = _stored(data_dir, statement, 3)
+    assert checkout[:3] == ["Message", "Checkout took 9 s", "message"]
+    assert (checkout[4], checkout[5]) == ("Checkout took 9 s", True)  # titled by the message; its stack kept
+    assert alice[:3] == ["Message", "Payment alice failed", "message"]
+    assert bob[3] == alice[3]  # one issue: the same template
+    assert alice[4] == "Payment alice failed"

@@ -27,7 +27,7 @@ def session(http, collector, project, n: int, release: str, crash: bool) -> None
 
 def test_each_release_beside_the_one_before_it(page, http, collector, analytics, dashboard, demo_project):
     for n in range(4):
-        session(http, collector, demo_project, n, "shop@1.9.0", crash=n < 2)  # 50 % crash-free
+        session(http, collector, demo_project, n, "shop@1.9.0", crash=n < 2)  # 50 % unhandled-free
     for n in range(4, 8):
         session(http, collector, demo_project, n, "shop@1.10.0", crash=n == 4)  # 75 %: newer by version, not name
 
@@ -37,7 +37,8 @@ def test_each_release_beside_the_one_before_it(page, http, collector, analytics,
     wait_until(lambda: len(grid_rows(page, "releases-table")) == 2, timeout=20, what="two releases")
     newest, older = grid_rows(page, "releases-table")
     assert newest[:4] == ["shop@1.10.0", "demo", newest[2], "shop@1.9.0"]
-    assert newest[4:7] == ["50.00% (was 50.00%)", "4 (was 4)", "75.00% (was 50.00%, better)"]
+    # Adoption, sessions, unhandled-free sessions (an error that reached the page's handlers), crash-free sessions.
+    assert newest[4:8] == ["50.00% (was 50.00%)", "4 (was 4)", "75.00% (was 50.00%, better)", "100.00% (was 100.00%)"]
     assert older[3:7] == ["—", "50.00%", "4", "50.00%"]
     assert page.locator("#releases-crash-free .bars path").count() == 2
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -153,3 +154,24 @@ def test_a_misspelled_table_in_vigil_toml_stops_with_a_suggestion(data_dir):
         .splitlines()[-1]
         .endswith("vigil.toml: unknown table or setting 'colector' (did you mean collector?)")
     )
+
+
+def test_tokens_are_shown_once_kept_as_hashes_listed_and_revoked(data_dir):
+    vigil("project", "create", "shop", data_dir=data_dir)
+    made = json.loads(vigil("token", "create", "--scope", "sourcemaps", "--project", "shop", "--name", "web build",
+                            "--json", data_dir=data_dir).stdout)  # fmt: skip
+    token = made["token"]
+    assert token.startswith("sntrys_")
+    kept = (data_dir / "vigil.toml").read_text()
+    assert token not in kept
+    assert hashlib.sha256(token.encode()).hexdigest() in kept
+    [listed] = json.loads(vigil("token", "list", "--json", data_dir=data_dir).stdout)
+    assert (listed["id"], listed["name"], listed["scope"], listed["projects"]) == (made["id"], "web build",
+                                                                                   "sourcemaps", "shop")  # fmt: skip
+    unknown = vigil("token", "create", "--project", "nope", data_dir=data_dir)
+    assert (unknown.returncode, unknown.stderr.strip()) == (2, "vigil: error: no project named 'nope'")
+    assert vigil("token", "revoke", made["id"], data_dir=data_dir).returncode == 0
+    assert json.loads(vigil("token", "list", "--json", data_dir=data_dir).stdout) == []
+    again = vigil("token", "revoke", made["id"], data_dir=data_dir)
+    assert again.returncode == 2
+    assert "no token" in again.stderr
