@@ -73,3 +73,41 @@ def test_the_sentry_browser_sdk_reports_an_error_that_is_stored_and_shown_whole(
     assert "pay" in view.locator("details.frame summary").first.inner_text()
     assert "button#pay" in " ".join(view.locator(".timeline .crumb").all_inner_texts())
     assert sdk in view.locator("table.keys").inner_text()
+
+
+def test_the_browser_sdk_reports_through_a_tunnel_on_the_sites_own_origin(
+    page, collector, analytics, data_dir, demo_project, sentry_bundle
+):
+    """An ad blocker drops requests to a monitoring host: the SDK posts to /tunnel on the site, which forwards."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse, Response
+    from starlette.routing import Mount, Route
+
+    from tests.browser import served
+    from tests.helpers import free_port
+    from vigil.tunnel import asgi_tunnel
+
+    dsn = collector.url.replace("http://", f"http://{demo_project.public_key}@") + f"/{demo_project.id}"
+    html = f"""<!doctype html><html><head><script src="/sentry.js"></script><script>
+      Sentry.init({{dsn: "{dsn}", tunnel: "/tunnel", release: "shop-web@3.1.0", defaultIntegrations: false,
+                   integrations: [Sentry.globalHandlersIntegration()]}});
+    </script></head><body><button id="pay">Pay</button><script>
+      document.getElementById("pay").addEventListener("click", () => {{ throw new RangeError("quantity"); }});
+    </script></body></html>"""
+    app = Starlette(routes=[
+        Route("/app", lambda _: HTMLResponse(html)),
+        Route("/sentry.js", lambda _: Response(sentry_bundle, media_type="application/javascript")),
+        Mount("/tunnel", asgi_tunnel(collector.url, projects={demo_project.id})),
+    ])  # fmt: skip
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+    with served(app, free_port()) as site:
+        page.goto(f"{site}/app")
+        page.click("#pay")
+        info = runfiles.read_live(data_dir, "analytics")
+        assert info is not None
+        with ReadClient(info["url"], token=info["token"]) as client:
+            rows = wait_until(lambda: client.sql("SELECT error_type, message, release FROM errors").rows, timeout=15,
+                              what="the event that came through the tunnel")  # fmt: skip
+    assert rows == [["RangeError", "quantity", "shop-web@3.1.0"]]
+    assert hosts == {site.split("/")[2]}  # the page never spoke to the collector itself
