@@ -6,7 +6,8 @@ Run by hand: ``.venv/bin/python bench/experience.py [--events 10000000] [--days 
 
 It fills a DuckDB file as ``bench/read_api.py`` does (or reuses ``--db``), then gives the web
 vitals each a rating and an attribution (the element, its image, the phases of its time, as
-the beacon sends them), adds 200,000 failed resources, phases to the probe results, and a day
+the beacon sends them), adds 200,000 failed resources, 300,000 slow requests (two in three with
+their phases), phases to the probe results, and a day
 of host metrics from ``--hosts`` hosts every 15 s (28.8 million rows for 5,000) in three
 regions. Then it serves the read API and times each call the Traffic, Web Vitals, Network,
 Hosts and Checks (a check up close) pages make through ``ReadClient``, as the dashboard
@@ -45,6 +46,7 @@ from bench.read_api import fill, print_timings, rand, served, shared  # noqa: E4
 from contracts.read_api import ReadClient  # noqa: E402
 
 RESOURCES = 200_000
+SLOW = 300_000
 
 
 def fill_experience(path: Path, hosts: int, now: datetime, days: int) -> None:
@@ -73,10 +75,23 @@ def fill_experience(path: Path, hosts: int, now: datetime, days: int) -> None:
     )
     con.execute(f"UPDATE resource_failures SET route = {ROUTE}")
     con.execute(
+        f"""INSERT INTO slow_requests BY NAME
+            SELECT {shared(SLOW, now - timedelta(days=days), days, "w", SLOW // 5)},
+                   ['https://shop.example/api/cart/', 'https://api.example/search/', 'https://t.vendor.example/p/']
+                       [{rand(29, 3)} + 1] || {rand(30, 500)} AS url,
+                   'fetch' AS api, 200 AS status, (1000 + {rand(31, 4000)})::DOUBLE AS duration_ms,
+                   CASE WHEN i % 3 > 0 THEN {rand(32, 40)}::DOUBLE END AS dns_ms,
+                   CASE WHEN i % 3 > 0 THEN {rand(33, 120)}::DOUBLE END AS connect_ms,
+                   CASE WHEN i % 3 > 0 THEN {rand(34, 60)}::DOUBLE END AS tls_ms,
+                   CASE WHEN i % 3 > 0 THEN (800 + {rand(35, 2000)})::DOUBLE END AS ttfb_ms
+            FROM range({SLOW}) t(i)"""
+    )
+    con.execute(f"UPDATE slow_requests SET route = {ROUTE}")
+    con.execute(
         """UPDATE probe_results SET dns_ms = 2, connect_ms = 10, tls_ms = 15, processing_ms = 40 + hash(id) % 50,
                transfer_ms = 5, http_status = 200 WHERE "check" IS NOT NULL"""
     )
-    print(f"  resources and probe phases in {time.perf_counter() - started:.0f} s", flush=True)
+    print(f"  resources, slow requests and probe phases in {time.perf_counter() - started:.0f} s", flush=True)
     started = time.perf_counter()
     per_host = 86_400 // 15
     begin = now - timedelta(days=1)
@@ -133,6 +148,9 @@ def page_calls(now: datetime, range_: timedelta) -> dict[str, Callable[[ReadClie
         "network: network_trend": q("network_trend", bucket_seconds=bucket, **window),
         "network: network_pages": q("network_pages", limit=1000, **window),
         "network: resource_failures_by_url": q("resource_failures_by_url", **window),
+        "network: slow_requests": q("slow_requests", limit=1000, **window),
+        "network: page_load_phases": q("page_load_phases", **window),
+        "network: csp_violations": q("csp_violations", **window),
         "network, one host: network_pages": q("network_pages", target="api.example", limit=1000, **window),
         "hosts: hosts_now": q("hosts_now", until=until),
         "hosts: errors_by_project": q("errors_by_project", **window),

@@ -17,6 +17,17 @@ _COLUMNS = "project_id, metric_key, name, value, rating, release, browser, devic
 VITALS = f"""(SELECT * FROM {narrowed("web_vitals", _COLUMNS)}
     QUALIFY metric_key IS NULL
          OR row_number() OVER (PARTITION BY project_id, metric_key ORDER BY ts DESC, value DESC) = 1)"""
+#: Each metric's phases, in the order they happen (the beacon's attribution keys; CLS has none).
+PHASES = {
+    "TTFB": ("waiting", "dns", "connect", "request"),
+    "FCP": ("ttfb", "render_delay"),
+    "LCP": ("ttfb", "load_delay", "load_duration", "render_delay"),
+    "INP": ("input_delay", "processing", "presentation"),
+}
+_PHASE_PATHS = " ".join(
+    f"WHEN '{m}' THEN json_extract(attribution, {[f'$.{k}' for k in keys]!r})" for m, keys in PHASES.items()
+)
+_PHASE_NAMES = " ".join(f"WHEN '{m}' THEN {list(keys)!r}" for m, keys in PHASES.items())
 #: The 95 % confidence interval of a p75 without assuming a distribution: the sorted samples at the ranks
 #: n·0.75 ± 1.96·√(n·0.75·0.25) (the binomial's normal approximation).
 _Z = 1.96
@@ -59,11 +70,13 @@ SQL = {
         FROM {VITALS} WHERE name = $metric GROUP BY ALL ORDER BY samples DESC, target, detail LIMIT $limit"""
     ),
     "vitals_phases": (
-        f"""SELECT p.key AS phase, count(*) AS samples, median(TRY_CAST(p.value AS DOUBLE)) AS median_ms
-        FROM {VITALS} v, json_each(v.attribution) p
-        WHERE v.name = $metric AND json_type(p.value) IN ('DOUBLE', 'UBIGINT', 'BIGINT')
-          AND p.key NOT IN ('largest_shift_value', 'largest_shift_time')
-        GROUP BY ALL ORDER BY min(p.rowid), phase"""
+        # One JSON parse per row for all of a metric's phases (a path list), not a row per attribution key.
+        f"""WITH v AS (SELECT CASE $metric {_PHASE_PATHS} END AS found FROM {VITALS} v
+                   WHERE v.name = $metric AND v.attribution IS NOT NULL)
+        SELECT (CASE $metric {_PHASE_NAMES} END)[i] AS phase, count(TRY_CAST(found[i] AS DOUBLE)) AS samples,
+               median(TRY_CAST(found[i] AS DOUBLE)) AS median_ms
+        FROM v, range(1, len(found) + 1) t(i)
+        GROUP BY i HAVING count(TRY_CAST(found[i] AS DOUBLE)) > 0 ORDER BY i"""
     ),
     "vitals_releases": (
         f"""WITH g AS (
