@@ -94,6 +94,25 @@ class Analysis:
     grouping: Grouping
 
 
+_json_object = msgspec.json.Decoder(dict[str, Any])
+_json_encode = msgspec.json.Encoder().encode
+
+
+def _scrubbed_values(value: Any, text: Callable[[str], str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _scrubbed_values(v, text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed_values(v, text) for v in value]
+    return text(value) if isinstance(value, str) else value
+
+
+def _scrubbed_details(details: str, text: Callable[[str], str]) -> str:
+    """An error's details with every string value scrubbed (the JSON stays JSON, whatever the rules replace)."""
+    if not details:
+        return details
+    return _json_encode(_scrubbed_values(_json_object.decode(details), text)).decode()
+
+
 def scrub(event: Event, scrubber: Scrubber) -> Event:
     """Secrets, card numbers and e-mails out of every text and URL an event carries."""
     text, url = scrubber.text, scrubber.url
@@ -106,6 +125,7 @@ def scrub(event: Event, scrubber: Scrubber) -> Event:
             frames=[_replace(f, url=url(f.url), context=text(f.context), pre_context=[text(t) for t in f.pre_context],
                              post_context=[text(t) for t in f.post_context]) for f in event.frames],
             template=text(event.template), debug_ids={url(k): v for k, v in event.debug_ids.items()},
+            details=_scrubbed_details(event.details, text),
         )  # fmt: skip
     if isinstance(event, NetworkEvent | ResourceEvent | SlowRequestEvent):
         return _replace(event, page_url=url(event.page_url), url=url(event.url))

@@ -33,10 +33,20 @@ def as_json(value: Any) -> str | None:
     return _json.encode(value).decode() if value else None
 
 
+_details = msgspec.json.Decoder(dict[str, Any])
+
+
+def details(text: str) -> tuple[str | None, str | None, str | None]:
+    """The extra data, contexts and request of an error's details (JSON text), each as JSON or NULL."""
+    found = _details.decode(text) if text else {}
+    return as_json(found.get("extra")), as_json(found.get("contexts")), as_json(found.get("request"))
+
+
 def error(e: ErrorEvent, tags: dict[str, str], user_agent: str, source: str) -> tuple[Any, ...]:
     return (
         e.error_type, e.message, e.stack, e.file, e.line, e.column, e.mechanism, e.level, e.cross_origin,
         as_json(e.causes), as_json(e.breadcrumbs), as_json(e.fingerprint), as_json(tags), user_agent,
+        *details(e.details),
     )  # fmt: skip
 
 

@@ -60,6 +60,9 @@ ERRORS = _table(
     ("fingerprint", pa.string()),  # JSON
     ("tags", pa.string()),  # JSON
     ("user_agent", pa.string()),
+    ("extra", pa.string()),  # JSON: a Sentry SDK's extra data
+    ("contexts", pa.string()),  # JSON: a Sentry SDK's contexts (browser, os, device, runtime, trace, …)
+    ("request", pa.string()),  # JSON: a Sentry SDK's request: method, headers without cookies or credentials
     ("frames", pa.string()),  # JSON: parsed and symbolicated, innermost first
     ("title", pa.string()),
     ("culprit", pa.string()),

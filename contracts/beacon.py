@@ -33,6 +33,8 @@ MAX_FRAMES = 100
 MAX_CONTEXT = 512
 MAX_CONTEXT_LINES = 5
 MAX_DEBUG_IDS = 64
+#: The JSON of an error's details (``ErrorEvent.details``): extra data, contexts and the request, as an SDK sent them.
+MAX_DETAILS = 32_768
 
 
 def cut(value: object, limit: int) -> str:
@@ -116,6 +118,8 @@ class ErrorEvent(msgspec.Struct, tag="error", tag_field="type", gc=False, omit_d
     frames: Annotated[list[SentFrame], msgspec.Meta(max_length=MAX_FRAMES)] = []
     # A message's template when the sender knows it ("Payment %s failed"): messages are grouped by it.
     template: Message = ""
+    # What a Sentry SDK adds, as bounded JSON text: {"extra": {…}, "contexts": {…}, "request": {"method", "headers"}}.
+    details: Annotated[str, msgspec.Meta(max_length=MAX_DETAILS)] = ""
     # The debug id of each script of the stack (file URL → id, as Sentry SDKs send debug_meta): maps are found by it.
     debug_ids: Annotated[
         dict[Url, Annotated[str, msgspec.Meta(max_length=MAX_ID)]], msgspec.Meta(max_length=MAX_DEBUG_IDS)

@@ -164,9 +164,38 @@ def context_table(event: dict[str, Any]) -> html.Table:
     )
 
 
+def _value(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _pairs(mapping: dict[str, Any]) -> html.Table:
+    return html.Table([html.Tr([html.Th(str(k)), html.Td(_value(v))]) for k, v in mapping.items()], className="keys")
+
+
+def sdk_details(event: dict[str, Any]) -> list[Any]:
+    """What a Sentry SDK sent besides: the request (method and headers, cookies and credentials left out), each
+    context (browser, os, device, runtime, trace, …) and the extra data; nothing for a beacon event."""
+    parts: list[Any] = []
+    request = _json(event.get("request"), {})
+    if isinstance(request, dict) and request:
+        headers = request.get("headers") if isinstance(request.get("headers"), dict) else {}
+        parts += [html.H4(f"Request {request.get('method') or ''}".strip()), _pairs(headers or {"(no headers)": ""})]
+    contexts = _json(event.get("contexts"), {})
+    if isinstance(contexts, dict) and contexts:
+        parts.append(html.H4("Contexts"))
+        for name, values in contexts.items():
+            shown = values if isinstance(values, dict) else {"value": values}
+            parts.append(html.Details([html.Summary(str(name)), _pairs(shown)], open=True, className="sdk-context"))
+    extra = _json(event.get("extra"), {})
+    if isinstance(extra, dict) and extra:
+        parts += [html.H4("Extra data"), _pairs(extra)]
+    return parts
+
+
 def raw(event: dict[str, Any]) -> html.Details:
     """The stored event as JSON, for whatever the views above leave out."""
-    shown = {k: _json(v, v) if k in {"frames", "causes", "breadcrumbs", "tags", "fingerprint"} else v
+    shown = {k: _json(v, v) if k in {"frames", "causes", "breadcrumbs", "tags", "fingerprint", "extra", "contexts",
+                                        "request"} else v
              for k, v in event.items() if k not in {"newer", "older"}}  # fmt: skip
     return html.Details(
         [html.Summary("The stored event as JSON"), html.Pre(json.dumps(shown, indent=2, default=str))],
@@ -191,6 +220,7 @@ def view(event: dict[str, Any], minified: bool) -> list[Any]:
         breadcrumbs(event.get("breadcrumbs"), event.get("ts")),
         html.H4("Context"),
         context_table(event),
+        *sdk_details(event),
         raw(event),
     ]
     return parts

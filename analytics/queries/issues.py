@@ -20,7 +20,7 @@ SQL = {
         SELECT c.event_id, c.ts, c.received_at, c.project, c.release, c.environment, c.page_url, c.browser,
                c.browser_version, c.os, c.os_version, c.device_type, c.country, c.user_id, c.session_id,
                c.user_agent, c.error_type, c.message, c.level, c.mechanism, c.stack, c.frames, c.causes,
-               c.breadcrumbs, c.tags, c.fingerprint, c.title, c.grouping, c.sdk,
+               c.breadcrumbs, c.tags, c.fingerprint, c.title, c.grouping, c.sdk, c.extra, c.contexts, c.request,
                (SELECT e.event_id FROM errors e WHERE e.issue_id = $issue_id
                   AND (e.ts > c.ts OR (e.ts = c.ts AND e.event_id > c.event_id))
                 ORDER BY e.ts, e.event_id LIMIT 1) AS newer,

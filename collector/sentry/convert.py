@@ -9,10 +9,15 @@ schema has none, and an SDK's event should be stored, not refused, for a long me
 
 from __future__ import annotations
 
+import ipaddress
+import math
+import re
 import secrets
 from datetime import datetime
 
-from collector.anonymize import user_hash
+import msgspec
+
+from collector.anonymize import anonymize_ip, user_hash
 from collector.sentry import schema as sentry
 from contracts import beacon as vigil
 from contracts.beacon import cut
@@ -31,6 +36,19 @@ def to_ms(timestamp: sentry.Timestamp, default: int) -> int:
     except (ValueError, OverflowError):
         return default
     return value if 0 <= value <= 253_402_300_799_999 else default
+
+
+def user_address(user: sentry.User | None, sender: str, keep: bool) -> str:
+    """The end user's address: the event's ``user.ip_address`` when it is one (a server SDK names its client's),
+    the sender's for ``{{auto}}`` or none; anonymized as the sender's is unless the project keeps addresses."""
+    given = user.ip_address if user is not None else None
+    if not given or given == "{{auto}}":
+        return sender
+    try:
+        address = str(ipaddress.ip_address(given))
+    except ValueError:
+        return sender
+    return address if keep else anonymize_ip(address)
 
 
 def hashed_user(secret: str, user: sentry.User | None) -> str:
@@ -74,6 +92,66 @@ def _debug_ids(event: sentry.Event) -> dict[str, str]:
         if image.type == "sourcemap" and image.code_file and image.debug_id and len(image.code_file) <= vigil.MAX_URL:
             found[image.code_file] = image.debug_id.lower()[: vigil.MAX_ID]
     return found
+
+
+#: Request headers never kept: cookies, credentials and anything named like a secret.
+_SECRET_HEADER = re.compile(r"cookie|auth|token|secret|password|session|csrf|xsrf|api[-_]?key", re.IGNORECASE)
+#: Bounds of the details kept (``ErrorEvent.details``): nesting, items per object or list, characters per string,
+#: and bytes of each part's JSON.
+DETAIL_DEPTH, DETAIL_ITEMS, DETAIL_TEXT = 5, 50, 1024
+PART_BYTES = {"extra": 16_384, "contexts": 8192, "request": 6144}
+_encode = msgspec.json.Encoder().encode
+
+
+def _bounded(value: object, depth: int = 0) -> object:
+    """``value`` as JSON-ready data within the bounds: deeper levels, further items and longer strings are cut."""
+    if isinstance(value, dict):
+        if depth >= DETAIL_DEPTH:
+            return "{…}"
+        return {cut(k, 64): _bounded(v, depth + 1) for k, v in list(value.items())[:DETAIL_ITEMS]}
+    if isinstance(value, list | tuple):
+        return "[…]" if depth >= DETAIL_DEPTH else [_bounded(v, depth + 1) for v in value[:DETAIL_ITEMS]]
+    if value is None or (isinstance(value, bool | int) and abs(value) < 2**53):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    return cut(value, DETAIL_TEXT)
+
+
+def _part(value: dict[str, object], limit: int) -> dict[str, object]:
+    """As many of the keys as fit in ``limit`` bytes of JSON, in order; a count of those left out under ``…``."""
+    kept: dict[str, object] = {}
+    size = 2
+    for key, item in value.items():
+        size += len(_encode(key)) + len(_encode(item)) + 2
+        if size > limit:
+            kept["…"] = f"{len(value) - len(kept)} more left out (over {limit} bytes)"
+            break
+        kept[key] = item
+    return kept
+
+
+def _details(event: sentry.Event) -> str:
+    """The extra data, contexts (browser, os, device, runtime, trace, …) and the request (method, headers without
+    cookies or credentials) as bounded JSON text; "" when the event has none."""
+    details: dict[str, object] = {}
+    for name, value in (("extra", event.extra), ("contexts", event.contexts)):
+        if value:
+            details[name] = _part(_bounded(value), PART_BYTES[name])  # type: ignore[arg-type]
+    if event.request is not None:
+        headers = event.request.headers
+        pairs = headers.items() if isinstance(headers, dict) else (tuple(p[:2]) for p in headers or [] if len(p) >= 2)
+        kept = {
+            cut(k, 64): cut(v, DETAIL_TEXT) for k, v in pairs if isinstance(k, str) and not _SECRET_HEADER.search(k)
+        }
+        request = {"method": cut(event.request.method, 16), "headers": _part(dict(list(kept.items())[:DETAIL_ITEMS]),
+                                                                              PART_BYTES["request"])}  # fmt: skip
+        details["request"] = {k: v for k, v in request.items() if v}
+    text = _encode(details).decode() if any(details.values()) else ""
+    while len(text) > vigil.MAX_DETAILS and details:  # the parts' bounds keep it under; never past the protocol's
+        details.pop(next(iter(details)))
+        text = _encode(details).decode() if details else ""
+    return text
 
 
 def _position(value: int | None) -> int | None:
@@ -206,6 +284,7 @@ def to_batch(
         frames=frames,
         template=_template(event) if mechanism == "message" else "",
         debug_ids=_debug_ids(event),
+        details=_details(event),
     )
     sdk = f"{event.sdk.name}/{event.sdk.version}" if event.sdk and event.sdk.name else "sentry"
     batch = vigil.Batch(

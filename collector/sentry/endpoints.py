@@ -17,7 +17,7 @@ from collector.ingest import Context, Parsed
 from collector.refused import Refused
 from collector.sentry import schema
 from collector.sentry.auth import authenticate, dsn_parts
-from collector.sentry.convert import aggregate_rows, drop_rows, session_rows, to_batch, to_ms
+from collector.sentry.convert import aggregate_rows, drop_rows, session_rows, to_batch, to_ms, user_address
 from collector.sentry.envelope import MAX_HEADER_BYTES, EnvelopeError, Item, parse_envelope, parse_header
 from collector.state import State
 from contracts.projects import Project
@@ -59,7 +59,7 @@ def _event_entry(
         received_at=context.received_at,
         user_agent=page_user_agent or context.user_agent,
         batch=batch,
-        client_ip=context.client_ip,
+        client_ip=user_address(event.user, context.client_ip, context.project.store_ip),
         country=context.country,
     )
     return encode_entry(entry), batch.events[0].event_id

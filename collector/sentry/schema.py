@@ -1,7 +1,7 @@
 """What Vigil reads of Sentry's payloads, as typed structs.
 
-Only the fields Vigil stores are declared; everything else in an event (contexts,
-modules, extra, debug images…) is skipped by the decoder without being built. Sentry's
+Only the fields Vigil stores are declared; everything else in an event (modules,
+threads, spans…) is skipped by the decoder without being built. Sentry's
 schema does not bound its strings, so conversion (``convert.py``) cuts them to Vigil's
 bounds rather than refusing an SDK's event. Where SDKs differ in shape (``tags`` as an
 object or as pairs, ``breadcrumbs`` wrapped in ``values`` or not, ``message`` as a
@@ -80,6 +80,7 @@ class User(msgspec.Struct):
 
 class RequestInfo(msgspec.Struct):
     url: str | None = None
+    method: str | None = None
     headers: dict[str, Any] | list[list[Any]] | None = None
 
 
@@ -118,6 +119,8 @@ class Event(msgspec.Struct):
     fingerprint: list[Any] | None = None
     sdk: Sdk | None = None
     debug_meta: DebugMeta | None = None  # the bundles' debug ids (sourcemap images), for symbolication
+    extra: dict[str, Any] | None = None
+    contexts: dict[str, Any] | None = None
     transaction: str | None = None
     type: str | None = None  # "transaction" for performance events, which Vigil does not store
 

@@ -323,3 +323,61 @@ def test_messages_with_a_synthetic_stack_or_a_template_are_messages_grouped_by_t
     assert alice[:3] == ["Message", "Payment alice failed", "message"]
     assert bob[3] == alice[3]  # one issue: the same template
     assert alice[4] == "Payment alice failed"
+
+
+def test_extra_contexts_request_and_the_users_address_are_kept_within_bounds(
+    sdk, http, collector, demo_project, analytics, data_dir
+):
+    sdk.set_extra("cart", {"lines": 3, "coupon": "WINTER", "deep": {"a": {"b": {"c": {"d": {"e": "cut"}}}}}})
+    sdk.set_context("runtime", {"name": "CPython", "version": "3.11.7"})
+    sdk.capture_event({
+        "message": "checkout failed", "level": "error",
+        "user": {"id": "u-7", "ip_address": "203.0.113.77"},
+        "request": {"method": "POST", "url": "https://api.shop.example/checkout",
+                    "headers": {"Content-Type": "application/json", "Cookie": "session=abc",
+                                "Authorization": "Bearer xyz", "X-Api-Key": "k", "Accept-Language": "de"}},
+    })  # fmt: skip
+    sdk.flush(timeout=5)
+    # The user's own address, as a server SDK sends it with send_default_pii (the SDK leaves it out otherwise).
+    event = {"event_id": "f" * 32, "message": "payment failed", "user": {"id": "u-8", "ip_address": "203.0.113.77"}}
+    body = "\n".join([json.dumps({"event_id": event["event_id"]}), json.dumps({"type": "event"}), json.dumps(event)])
+    auth = {"X-Sentry-Auth": f"Sentry sentry_key={demo_project.public_key}"}
+    assert http.post(envelope_url(collector, demo_project), content=body, headers=auth).status_code == 200
+
+    where = "FROM errors WHERE message ="
+    [[extra, contexts, request, page]] = _stored(data_dir, f"SELECT extra, contexts, request, page_url {where} "
+                                                           "'checkout failed'", 1)  # fmt: skip
+    [[address]] = _stored(data_dir, f"SELECT client_ip {where} 'payment failed'", 1)
+    cart = json.loads(extra)["cart"]
+    assert (cart["lines"], cart["coupon"]) == (3, "WINTER")
+    assert json.loads(contexts)["runtime"] == {"name": "CPython", "version": "3.11.7"}
+    # Cookies and credentials never kept; the method and the other headers are.
+    assert json.loads(request) == {"method": "POST", "headers": {"Content-Type": "application/json",
+                                                                  "Accept-Language": "de"}}  # fmt: skip
+    assert page == "https://api.shop.example/checkout"
+    assert address == "203.0.113.0"  # the user's, anonymized as the project does not keep addresses
+
+
+def test_details_are_cut_to_their_bounds_whatever_an_sdk_sends():
+    from collector.sentry import schema as sentry_schema
+    from collector.sentry.convert import PART_BYTES, _details
+    from contracts.beacon import MAX_DETAILS
+
+    deep: dict[str, object] = {"leaf": "x"}
+    for level in range(8):
+        deep = {f"l{level}": deep}
+    event = sentry_schema.Event(
+        extra={"deep": deep, "long": "y" * 5000, "many": list(range(500)),
+               **{f"k{n}": "v" * 400 for n in range(200)}},
+        contexts={"browser": {"name": "Chrome", "version": "131"}, "huge": {str(n): "z" * 900 for n in range(40)}},
+    )  # fmt: skip
+    details = json.loads(text := _details(event))
+    assert len(text) <= MAX_DETAILS
+    nested = details["extra"]["deep"]
+    for level in reversed(range(4)):
+        nested = nested[f"l{level + 4}"]
+    assert nested == "{…}"  # five levels kept, the rest cut
+    assert len(details["extra"]["long"]) == 1024
+    assert len(details["extra"]["many"]) == 50
+    assert details["extra"]["…"].endswith(f"(over {PART_BYTES['extra']} bytes)")
+    assert details["contexts"]["browser"] == {"name": "Chrome", "version": "131"}

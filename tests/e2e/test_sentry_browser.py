@@ -72,7 +72,10 @@ def test_the_sentry_browser_sdk_reports_an_error_that_is_stored_and_shown_whole(
     assert "cart empty" in view.inner_text()
     assert "pay" in view.locator("details.frame summary").first.inner_text()
     assert "button#pay" in " ".join(view.locator(".timeline .crumb").all_inner_texts())
-    assert sdk in view.locator("table.keys").inner_text()
+    assert sdk in view.locator("table.keys").first.inner_text()
+    # What the SDK sent besides: its request headers (the page's User-Agent) and contexts (the trace).
+    assert "User-Agent" in view.locator("h4:has-text('Request') + table").inner_text()
+    assert "trace" in " ".join(view.locator("details.sdk-context summary").all_inner_texts())
 
 
 def test_the_browser_sdk_reports_through_a_tunnel_on_the_sites_own_origin(
