@@ -148,8 +148,11 @@ def build(con: duckdb.DuckDBPyConnection, project: Project, day: date, now: date
     )
     vitals = _rows(
         con,
+        # A metric reported again as it grows (CLS, INP) counts once, with its last value, as on the Web Vitals page.
         f"""WITH v AS (SELECT route AS page, name, value, ts FROM web_vitals
-                       WHERE project_id = $p AND ts >= $week AND ts < $end AND name IN ('LCP', 'INP', 'CLS')),
+                       WHERE project_id = $p AND ts >= $week AND ts < $end AND name IN ('LCP', 'INP', 'CLS')
+                       QUALIFY metric_key IS NULL
+                            OR row_number() OVER (PARTITION BY metric_key ORDER BY ts DESC, value DESC) = 1),
                  pages AS (SELECT route AS page, count(*) AS views FROM page_views
                            WHERE project_id = $p AND ts >= $start AND ts < $end GROUP BY 1
                            ORDER BY views DESC, page LIMIT {PAGES})

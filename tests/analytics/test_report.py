@@ -7,12 +7,13 @@ import dataclasses
 from datetime import date, datetime, timedelta
 
 from analytics import notify, report
-from contracts.beacon import ErrorEvent
+from contracts.beacon import Batch, ErrorEvent, PageViewEvent, VitalEvent
 from contracts.projects import Project
 from contracts.reports import ReportSettings
+from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
 from tests.analytics.test_alerts import delivery
 from tests.analytics.test_incidents import SITE, error, ms, page_views, probe, send
-from tests.analytics.test_issues import consume, triage
+from tests.analytics.test_issues import CHROME_UA, consume, triage
 from tests.analytics.test_releases_health import sdk_sessions, visit
 
 DAY = date(2025, 11, 25)
@@ -109,3 +110,21 @@ def test_the_days_sessions_are_counted_as_release_health_defines_them(redis_clie
     page = report.render_html(made)
     assert "Unhandled-free sessions</td><td>60.0%</td>" in page
     assert "Crash-free sessions</td><td>80.0%</td>" in page
+
+
+def test_a_vital_reported_again_as_it_grows_counts_once_with_its_last_value(redis_client, con):
+    noon = ms(START + timedelta(hours=12))
+    events: list[object] = [PageViewEvent(event_id=f"p{n}", ts=noon + n, page_url=f"{SITE}/cart") for n in range(3)]
+    # Three page views' CLS; the first one's grew twice (0.05, then 0.3, then 0.9): only 0.9 counts.
+    for n, (metric, value) in enumerate([("a", 0.05), ("a", 0.3), ("a", 0.9), ("b", 0.01), ("c", 0.02)]):
+        events.append(VitalEvent(event_id=f"v{n}", ts=noon + 10 + n, page_url=f"{SITE}/cart", name="CLS", value=value,
+                                 metric_id=metric))  # fmt: skip
+    batch = Batch(v=1, batch_id="cls", sent_at=noon + 20, events=events)  # type: ignore[arg-type]
+    entry = StreamEntry(project_id=1, project="demo", received_at=noon, user_agent=CHROME_UA, batch=batch)
+    redis_client.xadd(EVENTS_STREAM, {"e": encode_entry(entry)})
+    consume(redis_client, con)
+
+    made = report.build(con, SHOP, DAY, START + timedelta(days=1, hours=8))
+
+    [cls] = [v for v in made["vitals"] if v["name"] == "CLS"]
+    assert (cls["samples"], cls["p75"]) == (3, 0.46)  # 0.01, 0.02 and 0.9: the 75th percentile interpolated
