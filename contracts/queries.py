@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from contracts.vitals import METRICS
@@ -28,7 +28,7 @@ _INTEGER = re.compile(r"-?[0-9]{1,12}")
 @dataclasses.dataclass(frozen=True)
 class Param:
     name: str
-    kind: Literal["str", "int", "time"]
+    kind: Literal["str", "int", "time", "date"]
     doc: str
     default: Any = None
     minimum: int = 0
@@ -70,7 +70,7 @@ INCIDENT = Param("incident_id", "int", "The incident.", None, 1, 2**53)
 INCIDENT_STATUS = Param(
     "incident_status", "str", "open or closed; either when absent.", None, choices=("open", "closed")
 )
-DAY = Param("day", "str", "A day, YYYY-MM-DD, in the project's time zone.")
+DAY = Param("day", "date", "A day, YYYY-MM-DD, in the project's time zone.")
 RULE = Param("rule", "str", "Only this alert rule.")
 KIND = Param(
     "kind", "str", "Only this kind (errors, network_failures, resource_failures, web_vitals, page_views, reports)."
@@ -414,6 +414,19 @@ def declared(name: str) -> Query:
     return query
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _parse_day(name: str, text: str) -> str:
+    """A calendar day as YYYY-MM-DD, checked to exist."""
+    try:
+        if _DAY.fullmatch(text):
+            return date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    raise QueryError(f"{name}: expected a day as YYYY-MM-DD, got {text[:40]!r}")
+
+
 def bind(query: Query, raw: Mapping[str, str], now: datetime | None = None) -> dict[str, Any]:
     """Check ``raw`` request parameters against the query's declaration; returns SQL parameters.
 
@@ -436,6 +449,8 @@ def bind(query: Query, raw: Mapping[str, str], now: datetime | None = None) -> d
             raise QueryError(f"{p.name}: longer than {MAX_PARAM} characters")
         if p.kind == "time":
             values[p.name] = _parse_time(p.name, text)
+        elif p.kind == "date":
+            values[p.name] = _parse_day(p.name, text)
         elif p.kind == "int":
             if not _INTEGER.fullmatch(text):
                 raise QueryError(f"{p.name}: expected an integer, got {text[:40]!r}")

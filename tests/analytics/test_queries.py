@@ -87,6 +87,8 @@ def test_totals_and_projects(con):
         ("totals", {"project": "x" * 300}, "project: longer than 200 characters"),
         ("top_messages", {"limit": "²"}, "limit: expected an integer"),
         ("totals", {"since": "0001-01-01T00:00:00+01:00"}, "since: expected an ISO-8601 time"),
+        ("daily_report", {"day": "2026-02-30"}, "day: expected a day as YYYY-MM-DD, got '2026-02-30'"),
+        ("daily_report", {"day": "20261207"}, "day: expected a day as YYYY-MM-DD"),
     ],
 )
 def test_bad_parameters_are_refused_with_a_reason(con, name, params, reason):
