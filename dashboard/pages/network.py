@@ -274,8 +274,8 @@ def slow_section(rows: list[dict[str, Any]], view: dict[str, Any], declared: lis
           for f, h in (("requests", "Requests"), ("pages", "Pages"), ("sessions", "Sessions"), ("median", "Median"),
                        ("p75", "p75"))],
         {"field": "phases", "headerName": "Timing seen", "minWidth": 150},
-        *[{"field": key, "headerName": name.capitalize() if key != "tls" else name, "type": "numericColumn",
-           "minWidth": 90, "flex": 1} for key, name in REQUEST_PHASES],
+        *[{"field": key, "headerName": name[0].upper() + name[1:], "type": "numericColumn", "minWidth": 90,
+           "flex": 1} for key, name in REQUEST_PHASES],
     ]  # fmt: skip
     table = grid("network-slow-grid", columns, row_id="id", rows=shaped)
     if not any(r["timed"] for r in rows):
