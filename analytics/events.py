@@ -110,7 +110,11 @@ def _scrubbed_details(details: str, text: Callable[[str], str]) -> str:
     """An error's details with every string value scrubbed (the JSON stays JSON, whatever the rules replace)."""
     if not details:
         return details
-    return _json_encode(_scrubbed_values(_json_object.decode(details), text)).decode()
+    try:
+        found = _json_object.decode(details)
+    except (msgspec.DecodeError, RecursionError):
+        return ""  # not a JSON object: nothing that can be stored (analytics/rows.py)
+    return _json_encode(_scrubbed_values(found, text)).decode()
 
 
 def scrub(event: Event, scrubber: Scrubber) -> Event:

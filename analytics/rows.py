@@ -37,8 +37,12 @@ _details = msgspec.json.Decoder(dict[str, Any])
 
 
 def details(text: str) -> tuple[str | None, str | None, str | None]:
-    """The extra data, contexts and request of an error's details (JSON text), each as JSON or NULL."""
-    found = _details.decode(text) if text else {}
+    """The extra data, contexts and request of an error's details (JSON text), each as JSON or NULL; details that
+    are not a JSON object (any sender may send the field) are left out, not allowed to fail the batch."""
+    try:
+        found = _details.decode(text) if text else {}
+    except (msgspec.DecodeError, RecursionError):
+        return None, None, None
     return as_json(found.get("extra")), as_json(found.get("contexts")), as_json(found.get("request"))
 
 

@@ -44,23 +44,34 @@ def target(body: bytes, collector: str, projects: frozenset[int]) -> str:
         dsn = json.loads(header).get("dsn", "")
         parts = urlsplit(dsn)
         project = int(parts.path.rstrip("/").rsplit("/", 1)[-1])
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         raise TunnelError(400, "not an envelope with a DSN in its first line") from None
     if parts.hostname != urlsplit(collector).hostname or project not in projects:
         raise TunnelError(400, "the envelope's DSN is not one this tunnel forwards")
     return f"{collector.rstrip('/')}/api/{project}/envelope/"
 
 
-def forward(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, str]:
-    """POST the envelope; (status, body, content type) of the answer, 502 when the collector cannot be reached."""
+#: The collector's answer headers an SDK acts on (back-off), passed back to the browser.
+PASSED_BACK = ("Content-Type", "Retry-After", "X-Sentry-Rate-Limits", "X-Sentry-Error")
+Answer = tuple[int, bytes, list[tuple[str, str]]]
+
+
+def _kept(headers: Any) -> list[tuple[str, str]]:
+    kept = [(name, value) for name in PASSED_BACK if (value := headers.get(name))]
+    return kept or [("Content-Type", "application/json")]
+
+
+def forward(url: str, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST the envelope; (status, body, headers) of the answer, 502 when the collector cannot be reached."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (checked: http(s))
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:  # noqa: S310 (the configured collector)
-            return answer.status, answer.read(65_536), answer.headers.get("Content-Type", "application/json")
+            return answer.status, answer.read(65_536), _kept(answer.headers)
     except urllib.error.HTTPError as e:
-        return e.code, e.read(65_536), e.headers.get("Content-Type", "application/json")
+        return e.code, e.read(65_536), _kept(e.headers)
     except (urllib.error.URLError, OSError) as e:
-        return 502, json.dumps({"error": f"the collector cannot be reached: {e}"[:300]}).encode(), "application/json"
+        reason = json.dumps({"error": f"the collector cannot be reached: {e}"[:300]}).encode()
+        return 502, reason, [("Content-Type", "application/json")]
 
 
 def _headers(get: Callable[[str], str | None], client: str) -> dict[str, str]:
@@ -68,8 +79,8 @@ def _headers(get: Callable[[str], str | None], client: str) -> dict[str, str]:
     return {**kept, "X-Forwarded-For": client} if client else kept
 
 
-def _error(e: TunnelError) -> tuple[int, bytes, str]:
-    return e.status, json.dumps({"error": str(e)}).encode(), "application/json"
+def _error(e: TunnelError) -> Answer:
+    return e.status, json.dumps({"error": str(e)}).encode(), [("Content-Type", "application/json")]
 
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -90,18 +101,17 @@ def asgi_tunnel(collector: str, projects: Iterable[int]) -> Callable[[MutableMap
         if scope["type"] != "http":
             return
         if scope["method"] != "POST":
-            status, body, kind = 405, b'{"error": "POST an envelope"}', "application/json"
+            status, body, headers = _error(TunnelError(405, "POST an envelope"))
         else:
-            status, body, kind = await _asgi(scope, receive, collector, allowed)
-        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", kind.encode())]})
+            status, body, headers = await _asgi(scope, receive, collector, allowed)
+        raw = [(name.lower().encode(), value.encode("latin-1", "replace")) for name, value in headers]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
 
     return app
 
 
-async def _asgi(
-    scope: MutableMapping[str, Any], receive: Receive, collector: str, allowed: frozenset[int]
-) -> tuple[int, bytes, str]:
+async def _asgi(scope: MutableMapping[str, Any], receive: Receive, collector: str, allowed: frozenset[int]) -> Answer:
     chunks, size = [], 0
     more = True
     while more:
@@ -131,6 +141,8 @@ def wsgi_tunnel(collector: str, projects: Iterable[int]) -> Callable[[dict[str, 
             if environ.get("REQUEST_METHOD") != "POST":
                 raise TunnelError(405, "POST an envelope")
             length = int(environ.get("CONTENT_LENGTH") or 0)
+            if length < 0:
+                raise ValueError
             if length > MAX_ENVELOPE:
                 raise TunnelError(413, f"the envelope is larger than {MAX_ENVELOPE} bytes")
             body = environ["wsgi.input"].read(length)
@@ -140,12 +152,12 @@ def wsgi_tunnel(collector: str, projects: Iterable[int]) -> Callable[[dict[str, 
                 key = name.upper().replace("-", "_")
                 return environ.get(key if key in {"CONTENT_TYPE"} else f"HTTP_{key}")
 
-            status, answer, kind = forward(url, body, _headers(get, environ.get("REMOTE_ADDR", "")))
+            status, answer, headers = forward(url, body, _headers(get, environ.get("REMOTE_ADDR", "")))
         except TunnelError as e:
-            status, answer, kind = _error(e)
+            status, answer, headers = _error(e)
         except ValueError:
-            status, answer, kind = _error(TunnelError(400, "Content-Length is not a number"))
-        start_response(f"{status} {'OK' if status < 400 else 'Error'}", [("Content-Type", kind)])
+            status, answer, headers = _error(TunnelError(400, "Content-Length is not a number of bytes"))
+        start_response(f"{status} {'OK' if status < 400 else 'Error'}", headers)
         return [answer]
 
     return app

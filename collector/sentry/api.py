@@ -25,11 +25,13 @@ docs/sourcemaps.md says how to set a build up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import re
 import time
 import zipfile
+import zlib
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +52,7 @@ from collector.sourcemaps import MAX_DEBUG_ID, MAX_RELEASE, MAX_URL
 from collector.state import State
 from collector.uploads import read_body
 from contracts.projects import Project
+from contracts.settings import ConfigError
 from contracts.stream import SENTRY_STREAM, SOURCEMAPS_STREAM, ReleaseRow, SentryEntry, SourceMapEntry, encode_record
 from contracts.tokens import ApiToken, find
 
@@ -59,7 +62,6 @@ CHUNKS_PER_REQUEST = 16
 MAX_REQUEST = 32 * 1024 * 1024
 #: How long uploaded chunks and an assembled bundle's answer are kept.
 CHUNK_TTL = 3600
-MAX_CHUNKS = 256  # chunks of one bundle: 2 GiB at most, far beyond max_bundle_bytes
 MAX_FILES = 10_000  # files in one bundle
 MAX_MANIFEST = 16 * 1024 * 1024
 MAX_PROJECTS = 50
@@ -80,8 +82,14 @@ def _token(request: Request) -> ApiToken | None:
     if scheme.lower() != "bearer":
         return None
     state: State = request.state.vigil
-    state.registry.reload()
-    return find(state.registry.tokens, value.strip())
+    token = find(state.registry.tokens, value.strip())
+    if token is None:
+        # A token made a moment ago: read vigil.toml now rather than at the watcher's next look (a revoked one is
+        # gone at that look). A broken file keeps the tokens already read; the watcher reports it.
+        with contextlib.suppress(ConfigError):
+            state.registry.reload()
+        token = find(state.registry.tokens, value.strip())
+    return token
 
 
 def _authorized(request: Request) -> ApiToken:
@@ -96,19 +104,22 @@ def _authorized(request: Request) -> ApiToken:
 def _projects(request: Request, token: ApiToken, names: list[str | int]) -> list[Project]:
     """The projects named (by name or id), each one the token may act for; refused (400, 403) otherwise."""
     state: State = request.state.vigil
+    if len(names) > MAX_PROJECTS:
+        raise Refused(400, f"at most {MAX_PROJECTS} projects", "invalid")
     by_name = {p.name: p for p in state.registry.projects.values()}
-    found = []
+    found: dict[int, Project] = {}  # a project named twice (by name and by id) counts once
     for name in names:
         text = str(name)
-        project = by_name.get(text) or (state.registry.projects.get(int(text)) if text.isdigit() else None)
+        number = int(text) if text.isascii() and text.isdigit() and len(text) < 11 else None
+        project = by_name.get(text) or (state.registry.projects.get(number) if number is not None else None)
         if project is None:
             raise Refused(400, f"no project {text[:60]!r} (by name or id)", "invalid")
         if not token.allows(SCOPE, project.name):
             raise Refused(403, f"the token may not upload for project {project.name!r}", "auth")
-        found.append(project)
+        found[project.id] = project
     if not found:
         raise Refused(400, "name the project (SENTRY_PROJECT, --project)", "invalid")
-    return found
+    return list(found.values())
 
 
 def _refusal(e: Refused) -> Response:
@@ -137,6 +148,17 @@ async def chunk_options(request: Request) -> Response:
     })  # fmt: skip
 
 
+def _chunk(data: bytes, gzipped: bool, name: str) -> bytes:
+    """A chunk as sent, unpacked and checked against its name (off the event loop: up to 8 MiB each)."""
+    if gzipped:
+        data = decoded(data, "gzip", CHUNK_SIZE)
+    if len(data) > CHUNK_SIZE:
+        raise Refused(413, f"a chunk is larger than {CHUNK_SIZE} bytes", "too_large", "body")
+    if hashlib.sha1(data, usedforsecurity=False).hexdigest() != name:
+        raise Refused(400, f"chunk {name}: its SHA-1 does not match its content", "invalid")
+    return data
+
+
 async def _once(body: bytes) -> AsyncGenerator[bytes, None]:
     yield body
 
@@ -146,6 +168,8 @@ async def upload_chunks(request: Request) -> Response:
     state: State = request.state.vigil
     try:
         _authorized(request)
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise Refused(415, "chunks come as multipart/form-data, one file per chunk", "invalid")
         body = await read_body(request, MAX_REQUEST + 1024 * 1024, "a chunk upload")
         parser = MultiPartParser(request.headers, _once(body), max_files=CHUNKS_PER_REQUEST, max_fields=0)
         try:
@@ -160,13 +184,7 @@ async def upload_chunks(request: Request) -> Response:
             name = (part.filename or "").lower()
             if not _SHA1.fullmatch(name):
                 raise Refused(400, "a chunk's file name must be its SHA-1 (40 hex digits)", "invalid")
-            data = await part.read()
-            if field == "file_gzip":
-                data = decoded(data, "gzip", CHUNK_SIZE)
-            if len(data) > CHUNK_SIZE:
-                raise Refused(413, f"a chunk is larger than {CHUNK_SIZE} bytes", "too_large", "body")
-            if hashlib.sha1(data, usedforsecurity=False).hexdigest() != name:
-                raise Refused(400, f"chunk {name}: its SHA-1 does not match its content", "invalid")
+            data = await asyncio.to_thread(_chunk, await part.read(), field == "file_gzip", name)
             chunks[name] = data
     except Refused as e:
         return _refusal(e)
@@ -203,13 +221,15 @@ async def assemble(request: Request) -> Response:
         raw = await read_body(request, 1024 * 1024, "an assemble request")
         try:
             ask = _assemble.decode(raw)
-        except msgspec.DecodeError as e:
+        except (msgspec.DecodeError, RecursionError) as e:
             raise Refused(400, f"not an assemble request: {e}", "invalid") from None
         chunks = [c.lower() for c in ask.chunks]
         if not _SHA1.fullmatch(ask.checksum.lower()) or not all(_SHA1.fullmatch(c) for c in chunks):
             raise Refused(400, "checksum and chunks must be SHA-1s (40 hex digits)", "invalid")
-        if len(chunks) > MAX_CHUNKS or len(ask.projects) > MAX_PROJECTS:
-            raise Refused(400, f"at most {MAX_CHUNKS} chunks and {MAX_PROJECTS} projects", "invalid")
+        most = -(-state.settings.max_bundle_bytes // CHUNK_SIZE)
+        if len(chunks) > most:
+            raise Refused(400, f"at most {most} chunks: a bundle is at most {state.settings.max_bundle_bytes} bytes",
+                          "invalid")  # fmt: skip
         release = ask.version or ""
         if len(release) > MAX_RELEASE or "/" in release:
             raise Refused(400, f"version: at most {MAX_RELEASE} characters, no slash", "invalid")
@@ -229,7 +249,14 @@ async def assemble(request: Request) -> Response:
         missing = [c for c, here in zip(distinct, present, strict=True) if not here]
         if missing or not chunks:
             return _state("not_found", missing)
-        parts = await state.redis.mget([f"vigil:chunk:{c}" for c in chunks])
+        async with state.redis.pipeline(transaction=False) as pipe:
+            for c in distinct:
+                pipe.strlen(f"vigil:chunk:{c}")
+            sizes = dict(zip(distinct, await pipe.execute(), strict=True))
+        if sum(sizes[c] for c in chunks) > state.settings.max_bundle_bytes:  # before any chunk is read
+            return _state("error", detail=f"the bundle is larger than {state.settings.max_bundle_bytes} bytes")
+        fetched = dict(zip(distinct, await state.redis.mget([f"vigil:chunk:{c}" for c in distinct]), strict=True))
+        parts = [fetched[c] for c in chunks]
     except (OSError, RedisError):
         return error(503, "chunk store unavailable, retry later", {"Retry-After": "5"})
     if any(p is None for p in parts):  # expired between the two looks
@@ -284,18 +311,33 @@ def _headers(entry: dict[str, Any]) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {}
 
 
-def _read(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        raise BundleError(f"the manifest names {name[:100]!r}, which the bundle lacks") from None
-    if info.file_size > limit:
-        raise BundleError(f"{name[:100]} is larger than {limit} bytes")
-    with archive.open(info) as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise BundleError(f"{name[:100]} is larger than {limit} bytes")
-    return data
+class _Reader:
+    """A bundle's members read at most once each, every byte counted against the bundle's bound."""
+
+    def __init__(self, archive: zipfile.ZipFile, max_total: int) -> None:
+        self.archive, self.left = archive, max_total
+        self.read: dict[str, bytes] = {}
+
+    def __call__(self, name: str, limit: int) -> bytes:
+        if name in self.read:
+            return self.read[name]
+        try:
+            info = self.archive.getinfo(name)
+        except KeyError:
+            raise BundleError(f"the manifest names {name[:100]!r}, which the bundle lacks") from None
+        limit = min(limit, self.left)
+        if info.file_size > limit:
+            raise BundleError(f"{name[:100]} is larger than {limit} bytes (or the bundle's files together are)")
+        try:
+            with self.archive.open(info) as f:
+                data = f.read(limit + 1)
+        except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, ValueError) as e:
+            raise BundleError(f"{name[:100]} cannot be read: {str(e)[:120]}") from None
+        if len(data) > limit:
+            raise BundleError(f"{name[:100]} is larger than {limit} bytes (or the bundle's files together are)")
+        self.left -= len(data)
+        self.read[name] = data
+        return data
 
 
 def unpack(bundle: bytes, max_map: int, max_total: int) -> list[BundledMap]:
@@ -312,16 +354,14 @@ def unpack(bundle: bytes, max_map: int, max_total: int) -> list[BundledMap]:
     except zipfile.BadZipFile as e:
         raise BundleError(f"not an artifact bundle: {e}") from None
     with archive:
+        _read = _Reader(archive, max_total + MAX_MANIFEST)
         try:
-            manifest = msgspec.json.decode(_read(archive, "manifest.json", MAX_MANIFEST))
-        except msgspec.DecodeError as e:
+            manifest = msgspec.json.decode(_read("manifest.json", MAX_MANIFEST))
+        except (msgspec.DecodeError, RecursionError) as e:
             raise BundleError(f"manifest.json is not JSON: {e}") from None
         files = manifest.get("files") if isinstance(manifest, dict) else None
         if not isinstance(files, dict) or len(files) > MAX_FILES:
             raise BundleError(f"manifest.json must list files (at most {MAX_FILES})")
-        declared = sum(archive.getinfo(n).file_size for n in files if n in archive.NameToInfo)
-        if declared > max_total:
-            raise BundleError(f"the bundle's files are larger than {max_total} bytes together")
         minified: dict[str, tuple[str, dict[str, str]]] = {}
         maps: dict[str, tuple[str, dict[str, str]]] = {}
         for name, entry in files.items():
@@ -338,19 +378,25 @@ def unpack(bundle: bytes, max_map: int, max_total: int) -> list[BundledMap]:
         for url, (name, headers) in minified.items():
             debug_id = headers.get("debug-id", "").lower()[:MAX_DEBUG_ID]
             reference = headers.get("sourcemap") or headers.get("x-sourcemap") or ""
-            map_url = urljoin(url, reference) if reference else ""  # relative to the file, "~/…" or a full URL
+            try:
+                map_url = urljoin(url, reference) if reference else ""  # relative to the file, "~/…" or a full URL
+            except ValueError:  # e.g. an unclosed "[" in a host
+                map_url = ""
             chosen = map_url if map_url in maps else by_debug_id.get(debug_id, "")
             if not chosen or len(url) > MAX_URL:
                 continue
             used.add(chosen)
-            source = _read(archive, name, max_map).decode("utf-8", errors="replace")
+            source = _read(name, max_map).decode("utf-8", errors="replace")
             found.append(BundledMap(url, debug_id or maps[chosen][1].get("debug-id", "").lower()[:MAX_DEBUG_ID],
-                                    _checked_map(_read(archive, maps[chosen][0], max_map)), source))  # fmt: skip
+                                    _checked_map(_read(maps[chosen][0], max_map)), source))  # fmt: skip
         for url, (name, headers) in maps.items():
             if url in used or len(url) > MAX_URL:
                 continue
             found.append(BundledMap(url.removesuffix(".map"), headers.get("debug-id", "").lower()[:MAX_DEBUG_ID],
-                                    _checked_map(_read(archive, name, max_map)), ""))  # fmt: skip
+                                    _checked_map(_read(name, max_map)), ""))  # fmt: skip
+    # Each file is queued with its map: many files naming one map must not multiply what is queued past the bound.
+    if sum(len(f.map) + len(f.source) for f in found) > max_total:
+        raise BundleError(f"the bundle's files with their maps are larger than {max_total} bytes together")
     return found
 
 
@@ -389,11 +435,15 @@ def _ms(text: str | None, default: int) -> int:
     """Milliseconds from an RFC 3339 time with up to nine fractional digits (Rust's chrono writes nine)."""
     if not text:
         return default
-    cleaned = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+    cleaned = re.sub(r"(\.\d{6})\d+", r"\1", text[:64].replace("Z", "+00:00"))
     try:
-        return int(datetime.fromisoformat(cleaned).timestamp() * 1000)
-    except ValueError:
-        raise Refused(400, f"not an RFC 3339 time: {text[:40]!r}", "invalid") from None
+        moment = datetime.fromisoformat(cleaned)
+        value = int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
+    except (ValueError, OverflowError):
+        value = -1
+    if not 0 <= value <= 253_402_300_799_999:  # 1970 to 9999, as every stored time
+        raise Refused(400, f"not an RFC 3339 time from 1970 on: {text[:40]!r}", "invalid")
+    return value
 
 
 async def _release_call(request: Request, action: str) -> Response:
@@ -403,7 +453,7 @@ async def _release_call(request: Request, action: str) -> Response:
         token = _authorized(request)
         try:
             ask = _release.decode(await read_body(request, 1024 * 1024, "a release request"))
-        except msgspec.DecodeError as e:
+        except (msgspec.DecodeError, RecursionError) as e:
             raise Refused(400, f"not a release request: {e}", "invalid") from None
         version = request.path_params.get("version") or ask.version or ""
         if not 0 < len(version) <= MAX_RELEASE or "/" in version:

@@ -94,8 +94,12 @@ def _debug_ids(event: sentry.Event) -> dict[str, str]:
     return found
 
 
-#: Request headers never kept: cookies, credentials and anything named like a secret.
-_SECRET_HEADER = re.compile(r"cookie|auth|token|secret|password|session|csrf|xsrf|api[-_]?key", re.IGNORECASE)
+#: Request headers never kept: cookies, credentials, anything named like a secret, and the user's address.
+_SECRET_HEADER = re.compile(
+    r"cookie|auth|token|secret|password|session|csrf|xsrf|api[-_]?key"
+    r"|forwarded|real-ip|client-ip|connecting-ip",  # the user's address: kept only as client_ip, anonymized or not
+    re.IGNORECASE,
+)
 #: Bounds of the details kept (``ErrorEvent.details``): nesting, items per object or list, characters per string,
 #: and bytes of each part's JSON.
 DETAIL_DEPTH, DETAIL_ITEMS, DETAIL_TEXT = 5, 50, 1024

@@ -335,7 +335,8 @@ def test_extra_contexts_request_and_the_users_address_are_kept_within_bounds(
         "user": {"id": "u-7", "ip_address": "203.0.113.77"},
         "request": {"method": "POST", "url": "https://api.shop.example/checkout",
                     "headers": {"Content-Type": "application/json", "Cookie": "session=abc",
-                                "Authorization": "Bearer xyz", "X-Api-Key": "k", "Accept-Language": "de"}},
+                                "Authorization": "Bearer xyz", "X-Api-Key": "k", "Accept-Language": "de",
+                                "X-Forwarded-For": "203.0.113.77", "X-Real-IP": "203.0.113.77"}},
     })  # fmt: skip
     sdk.flush(timeout=5)
     # The user's own address, as a server SDK sends it with send_default_pii (the SDK leaves it out otherwise).
@@ -351,7 +352,7 @@ def test_extra_contexts_request_and_the_users_address_are_kept_within_bounds(
     cart = json.loads(extra)["cart"]
     assert (cart["lines"], cart["coupon"]) == (3, "WINTER")
     assert json.loads(contexts)["runtime"] == {"name": "CPython", "version": "3.11.7"}
-    # Cookies and credentials never kept; the method and the other headers are.
+    # Cookies, credentials and the user's address (kept only as client_ip) never kept; the method and the rest are.
     assert json.loads(request) == {"method": "POST", "headers": {"Content-Type": "application/json",
                                                                   "Accept-Language": "de"}}  # fmt: skip
     assert page == "https://api.shop.example/checkout"
@@ -381,3 +382,10 @@ def test_details_are_cut_to_their_bounds_whatever_an_sdk_sends():
     assert len(details["extra"]["many"]) == 50
     assert details["extra"]["…"].endswith(f"(over {PART_BYTES['extra']} bytes)")
     assert details["contexts"]["browser"] == {"name": "Chrome", "version": "131"}
+
+
+def test_details_that_are_not_a_json_object_are_left_out_not_fatal():
+    from analytics.rows import details
+
+    assert details("x") == details("[1]") == details("") == (None, None, None)
+    assert details('{"extra": {"a": 1}}') == ('{"a":1}', None, None)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -175,3 +177,59 @@ def test_the_upload_api_refuses_what_it_cannot_trust(http, collector, data_dir, 
     assert release.status_code == 201
     assert release.json()["version"] == "blog@1"
     assert release.json()["dateCreated"].endswith("Z")
+
+
+def bundle(files: dict[str, tuple[str, bytes, dict[str, str]]]) -> bytes:
+    """An artifact bundle as sentry-cli writes one: SYSB, version 2, then a ZIP with manifest.json."""
+    out = io.BytesIO()
+    out.write(b"SYSB" + (2).to_bytes(4, "little"))
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as archive:
+        manifest = {}
+        for path, (kind, data, headers) in files.items():
+            archive.writestr(f"files/{path}", data)
+            manifest[f"files/{path}"] = {"type": kind, "url": f"~/{path}", "headers": headers}
+        archive.writestr("manifest.json", json.dumps({"files": manifest}))
+    return out.getvalue()
+
+
+MAP = json.dumps({"version": 3, "sources": ["a.js"], "names": [], "mappings": "AAAA"}).encode()
+
+
+def test_a_bundle_cannot_multiply_what_it_costs():
+    from collector.sentry.api import BundleError, unpack
+
+    # Fifty minified files naming one map: read once, but queued fifty times, so counted fifty times.
+    shared = MAP + b" " * 20_000
+    files = {f"app{n}.js": ("minified_source", b"x()", {"sourcemap": "app.js.map"}) for n in range(50)}
+    blob = bundle({**files, "app.js.map": ("source_map", shared, {})})
+    assert len(unpack(blob, 10**6, 10**7)) == 50
+    with pytest.raises(BundleError, match="larger than 100000 bytes together"):
+        unpack(blob, 10**6, 100_000)
+    # A member that does not decompress is a bundle error, not a crash.
+    paired = {"app.js": ("minified_source", b"y" * 5000, {"sourcemap": "app.js.map"}),
+              "app.js.map": ("source_map", MAP, {})}  # fmt: skip
+    broken = bytearray(bundle(paired))
+    start = broken.index(b"files/app.js") + len(b"files/app.js") + 4
+    broken[start : start + 10] = b"\xff" * 10
+    with pytest.raises(BundleError):
+        unpack(bytes(broken), 10**6, 10**7)
+
+
+def test_hostile_requests_get_one_line_refusals(http, collector, data_dir, demo_project):
+    token, _ = create_token(data_dir, "ci", "sourcemaps", ())
+    api = f"{collector.url}/api/0/organizations/o"
+    bearer = {"Authorization": f"Bearer {token}"}
+    wait_until(lambda: http.get(f"{api}/chunk-upload/", headers=bearer).status_code == 200, timeout=10,
+               what="the collector to read the new token")  # fmt: skip
+
+    assert http.post(f"{api}/chunk-upload/", headers=bearer, content=b"x").status_code == 415
+    many = {"checksum": "a" * 40, "chunks": ["b" * 40] * 30, "projects": ["demo"]}  # 30 chunks of 8 MiB: > 200 MB
+    too_many = http.post(f"{api}/artifactbundle/assemble/", headers=bearer, json=many)
+    assert (too_many.status_code, too_many.json()["error"].startswith("at most 24 chunks")) == (400, True)
+    odd = http.post(f"{api}/releases/", headers=bearer, json={"version": "v1", "projects": ["²", "9" * 5000]})
+    assert (odd.status_code, odd.json()) == (400, {"error": "no project '²' (by name or id)"})
+    deep = http.post(f"{api}/artifactbundle/assemble/", headers=bearer, content=b"[" * 100_000)
+    assert deep.status_code == 400
+    old = {"version": "v1", "projects": ["demo"], "dateStarted": "0001-01-01T00:00:00Z"}
+    ancient = http.post(f"{api}/releases/", headers=bearer, json=old)
+    assert (ancient.status_code, ancient.json()["error"].startswith("not an RFC 3339 time from 1970 on")) == (400, True)
