@@ -31,7 +31,8 @@ def source_map_loader(con: duckdb.DuckDBPyConnection) -> MapLoader:
             ).fetchone()
         else:
             row = con.execute(
-                "SELECT map FROM source_maps WHERE project_id = ? AND release = ? AND url = ?",
+                "SELECT map FROM source_maps WHERE project_id = ? AND release = ? AND url = ? "
+                "ORDER BY uploaded_at DESC LIMIT 1",  # a rebuild of the release under another debug id: the latest
                 [int(project), release, url],
             ).fetchone()
         return row[0].encode() if row else None

@@ -46,9 +46,11 @@ DEDUPE_KEYS: dict[str, tuple[tuple[str, ...], str | None]] = {
 #: delivery that hung may have had its clock corrected differently (analytics/probes.py): its
 #: records are looked for a day either side.
 DEDUPE_MARGIN: dict[str, timedelta] = {name: timedelta(days=1) for name in PROBE_TABLES}
-#: Tables where a new row replaces the stored one with the same key (the latest wins).
+#: Tables where a new row replaces the stored one with the same key (the latest wins; NULLs match NULLs). A map
+#: keeps its debug id in the key: two builds uploaded without a release under one URL (a bundle with no content hash
+#: in its name) are both kept, each found by its own debug id.
 REPLACE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
-    "source_maps": (("project_id", "release", "url"), "uploaded_at"),
+    "source_maps": (("project_id", "release", "url", "debug_id"), "uploaded_at"),
 }
 
 
@@ -162,7 +164,7 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> It
 def _replace(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, returning: str) -> pa.Table:
     """Insert ``rows``, removing stored rows with the same key first; within the batch the latest wins."""
     key, latest = REPLACE_KEYS[table_name]
-    match = " AND ".join(f"s.{c} = b.{c}" for c in key)
+    match = " AND ".join(f"s.{c} IS NOT DISTINCT FROM b.{c}" for c in key)
     partition = ", ".join(f"b.{c}" for c in key)
     with registered(con, "_vigil_batch", rows):
         con.execute(f"DELETE FROM {table_name} s WHERE EXISTS (SELECT 1 FROM _vigil_batch b WHERE {match})")

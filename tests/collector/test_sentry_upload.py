@@ -233,3 +233,17 @@ def test_hostile_requests_get_one_line_refusals(http, collector, data_dir, demo_
     old = {"version": "v1", "projects": ["demo"], "dateStarted": "0001-01-01T00:00:00Z"}
     ancient = http.post(f"{api}/releases/", headers=bearer, json=old)
     assert (ancient.status_code, ancient.json()["error"].startswith("not an RFC 3339 time from 1970 on")) == (400, True)
+
+
+def test_builds_uploaded_under_one_url_are_each_kept_by_debug_id(http, collector, analytics, data_dir, demo_project):
+    """A bundle without a content hash in its name, uploaded by two builds without a release: both maps stay."""
+    auth = {"Authorization": f"Bearer {demo_project.secret_token}"}
+    upload = f"{collector.url}/api/{demo_project.id}/sourcemaps"
+    for debug_id, mapping in (("a" * 8, "AAAA"), ("b" * 8, "AAAA"), ("a" * 8, "AACA")):  # the last replaces the first
+        body = json.dumps({"version": 3, "sources": ["x.js"], "names": [], "mappings": mapping, "debugId": debug_id})
+        params = {"release": "none", "url": "~/index.js"}
+        assert http.post(upload, params=params, headers=auth, content=body).status_code == 201
+    # Once the third upload is stored: the first build's map replaced by its own later upload, the second's kept.
+    replaced = "SELECT debug_id FROM source_maps WHERE map LIKE '%AACA%' OR debug_id = 'bbbbbbbb' ORDER BY 1"
+    assert sql(data_dir, replaced, 2) == [["a" * 8], ["b" * 8]]
+    assert sql(data_dir, "SELECT count(*) FROM source_maps", 1) == [[2]]
