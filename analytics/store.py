@@ -88,6 +88,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         # Version 12 tells a page's unhandled error from a crash (Sentry's release health): what beacon sessions
         # counted as crashed was an unhandled error.
         con.execute("UPDATE beacon_sessions SET unhandled = crashed, crashed = false WHERE unhandled IS NULL")
+        # Maps are found by debug id in lower case now; ids stored before were kept as uploaded.
+        con.execute("UPDATE source_maps SET debug_id = lower(debug_id) WHERE debug_id <> lower(debug_id)")
     con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 

@@ -103,7 +103,7 @@ ANY_RELEASE = "\x00*"
 def candidates(url: str, debug_id: str = "") -> list[str]:
     """The keys a map for ``url`` may be uploaded under, most specific first (see the module doc); its debug id
     first of all, as Sentry looks maps up."""
-    keys = [f"{DEBUG_ID}{debug_id}"] if debug_id else []
+    keys = [f"{DEBUG_ID}{debug_id.lower()}"] if debug_id else []
     keys.append(url)
     bare = url.partition("#")[0].partition("?")[0]
     if bare != url:

@@ -43,9 +43,9 @@ SQL = {
         FROM {_VIEWS} GROUP BY ALL ORDER BY 1"""
     ),
     "traffic_pages": (
-        # A session's entry page by one aggregate per session (arg_min), not a window over every view: 1.4x faster.
+        # A session's entry page by one aggregate per session (its first view's route, NULL included), not a window.
         f"""WITH pv AS {narrowed("page_views", "ts, session_id, user_id", by_route=False)},
-        firsts AS (SELECT arg_min(route, ts) AS route FROM pv WHERE session_id IS NOT NULL GROUP BY session_id),
+        firsts AS (SELECT arg_min_null(route, ts) AS route FROM pv WHERE session_id IS NOT NULL GROUP BY session_id),
         entries AS (SELECT route, count(*) AS entries FROM firsts GROUP BY route),
         e AS (SELECT route, count(*) AS errors FROM {narrowed("errors", "ts")} GROUP BY route),
         views AS (

@@ -29,6 +29,7 @@ import contextlib
 import hashlib
 import io
 import re
+import secrets
 import time
 import zipfile
 import zlib
@@ -475,7 +476,7 @@ async def _release_call(request: Request, action: str) -> Response:
     try:
         for project in projects:
             caller = request.headers.get("user-agent", "")[:64]
-            entry = SentryEntry(id=f"release-{now}-{project.id}", project_id=project.id, project=project.name,
+            entry = SentryEntry(id=f"release-{secrets.token_hex(8)}", project_id=project.id, project=project.name,
                                 received_at=now, sdk=caller, releases=[row])  # fmt: skip
             await state.enqueuer.put(encode_record(entry), SENTRY_STREAM)
     except EnqueueFailed:

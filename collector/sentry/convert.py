@@ -251,8 +251,8 @@ def to_batch(
         top = errors[-1]
         stack, frame = _stack(top)
         frames = _frames(top)
+        # The made-up exception is the last one: every real one before it stays a cause.
         error_type, message, mechanism = "Message", _message(event) or top.value or "", "message"
-        errors = errors[:-1]
     elif errors:
         top = errors[-1]
         stack, frame = _stack(top)

@@ -389,3 +389,20 @@ def test_details_that_are_not_a_json_object_are_left_out_not_fatal():
 
     assert details("x") == details("[1]") == details("") == (None, None, None)
     assert details('{"extra": {"a": 1}}') == ('{"a":1}', None, None)
+
+
+def test_a_synthetic_message_keeps_every_real_exception_as_a_cause():
+    from collector.sentry import schema as sentry_schema
+    from collector.sentry.convert import to_batch
+
+    event = sentry_schema.event_decoder.decode(json.dumps({
+        "message": "retrying checkout",
+        "exception": {"values": [
+            {"type": "TimeoutError", "value": "socket"}, {"type": "ConnectionError", "value": "upstream"},
+            {"value": "retrying checkout", "mechanism": {"type": "generic", "synthetic": True}},
+        ]},
+    }).encode())  # fmt: skip
+    batch, _ = to_batch(event, "secret", "e" * 32, 1_700_000_000_000)
+    [error] = batch.events
+    assert (error.error_type, error.mechanism) == ("Message", "message")
+    assert [c.error_type for c in error.causes] == ["ConnectionError", "TimeoutError"]  # outermost first
