@@ -168,7 +168,7 @@ async def upload_chunks(request: Request) -> Response:
     """Store each chunk under its SHA-1 (its part's file name) for an hour; a gzip part (``file_gzip``) unpacked."""
     state: State = request.state.vigil
     try:
-        _authorized(request)
+        token = _authorized(request)
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise Refused(415, "chunks come as multipart/form-data, one file per chunk", "invalid")
         body = await read_body(request, MAX_REQUEST + 1024 * 1024, "a chunk upload")
@@ -189,7 +189,16 @@ async def upload_chunks(request: Request) -> Response:
             chunks[name] = data
     except Refused as e:
         return _refusal(e)
+    # What one token may keep waiting in Redis (it comes back as its bundles are assembled, else within the hour).
+    budget, waiting = 2 * state.settings.max_bundle_bytes, f"vigil:chunk-bytes:{token.id}"
+    size = sum(len(data) for data in chunks.values())
     try:
+        held = await state.redis.incrby(waiting, size)
+        await state.redis.expire(waiting, CHUNK_TTL)
+        if held > budget:
+            await state.redis.decrby(waiting, size)
+            return error(429, f"this token has {budget} bytes of chunks waiting to be assembled: assemble them first",
+                         {"Retry-After": "60"})  # fmt: skip
         async with state.redis.pipeline(transaction=False) as pipe:
             for name, data in chunks.items():
                 pipe.set(f"vigil:chunk:{name}", data, ex=CHUNK_TTL)
@@ -250,19 +259,39 @@ async def assemble(request: Request) -> Response:
         missing = [c for c, here in zip(distinct, present, strict=True) if not here]
         if missing or not chunks:
             return _state("not_found", missing)
+        # Another collector (or a retry) assembling this bundle already: sentry-cli takes "assembling" as under way.
+        lock = f"vigil:assembling:{done_key}"
+        if not await state.redis.set(lock, b"1", nx=True, ex=600):
+            return _state("assembling")
+    except (OSError, RedisError):
+        return error(503, "chunk store unavailable, retry later", {"Retry-After": "5"})
+    try:
+        return await _assembled(state, token, projects, release, checksum, chunks, done_key)
+    finally:
+        with contextlib.suppress(OSError, RedisError):
+            await state.redis.delete(lock)
+
+
+async def _assembled(
+    state: State, token: ApiToken, projects: list[Project], release: str, checksum: str, chunks: list[str],
+    done_key: str,
+) -> Response:  # fmt: skip
+    """Join, check and unpack the bundle, queue its files, and free its chunks (and the token's chunk budget)."""
+    settings = state.settings
+    distinct = list(dict.fromkeys(chunks))
+    try:
         async with state.redis.pipeline(transaction=False) as pipe:
             for c in distinct:
                 pipe.strlen(f"vigil:chunk:{c}")
             sizes = dict(zip(distinct, await pipe.execute(), strict=True))
-        if sum(sizes[c] for c in chunks) > state.settings.max_bundle_bytes:  # before any chunk is read
-            return _state("error", detail=f"the bundle is larger than {state.settings.max_bundle_bytes} bytes")
+        if sum(sizes[c] for c in chunks) > settings.max_bundle_bytes:  # before any chunk is read
+            return _state("error", detail=f"the bundle is larger than {settings.max_bundle_bytes} bytes")
         fetched = dict(zip(distinct, await state.redis.mget([f"vigil:chunk:{c}" for c in distinct]), strict=True))
-        parts = [fetched[c] for c in chunks]
     except (OSError, RedisError):
         return error(503, "chunk store unavailable, retry later", {"Retry-After": "5"})
+    parts = [fetched[c] for c in chunks]
     if any(p is None for p in parts):  # expired between the two looks
         return _state("not_found", [c for c, p in zip(chunks, parts, strict=True) if p is None])
-    settings = state.settings
     try:  # hashing and unzipping up to max_bundle_bytes: off the event loop, which goes on taking events
         files = await asyncio.to_thread(
             joined, [p for p in parts if isinstance(p, bytes)], checksum, settings.max_sourcemap_bytes,
@@ -278,7 +307,9 @@ async def assemble(request: Request) -> Response:
                                        msgspec.Raw(item.map), item.source)  # fmt: skip
                 await state.enqueuer.put(encode_record(entry), SOURCEMAPS_STREAM)
         await state.redis.set(done_key, b"1", ex=CHUNK_TTL)
-        await state.redis.delete(*[f"vigil:chunk:{c}" for c in set(chunks)])
+        freed = await state.redis.delete(*[f"vigil:chunk:{c}" for c in set(chunks)])
+        if freed:  # each chunk's bytes once, as its upload counted them
+            await state.redis.decrby(f"vigil:chunk-bytes:{token.id}", sum(sizes.values()))
     except EnqueueFailed:
         return error(503, "queue unavailable, retry later", {"Retry-After": "5"})
     except (OSError, RedisError):
