@@ -165,7 +165,7 @@ def route_ratio(con: Any, now: datetime, calls: int) -> None:
     """The stored route against the route computed per row, side by side: each query both ways in turn over the last
     7 days, ``calls`` times; the median of each, and their ratio."""
     from analytics.queries import SQL, bind
-    from contracts.queries import declared
+    from contracts.binding import declared
 
     print("\n| query, 7 days | route computed per row | route stored | ratio |\n| --- | --- | --- | --- |")
     window = {"since": (now - timedelta(days=7)).isoformat(), "until": now.isoformat()}

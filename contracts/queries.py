@@ -3,16 +3,13 @@
 These are the only reads the network may ask for (besides the token-guarded ``vigil sql``).
 The analytics service gives each declared query its SQL (``analytics/queries/``) and
 refuses to start if one is missing; the dashboard asks for them by these names. A
-request's parameters are checked against the declaration by ``bind`` and bound as SQL
-parameters, never pasted into SQL text.
+request's parameters are checked against the declaration by ``contracts.binding.bind`` and
+bound as SQL parameters, never pasted into SQL text.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from contracts.vitals import METRICS
@@ -22,7 +19,6 @@ ISSUE_STATUSES = (
     "unresolved", "resolved", "resolved_next_release", "resolved_in_release", "ignored", "regressed", "merged",
 )  # fmt: skip
 MAX_PARAM = 200
-_INTEGER = re.compile(r"-?[0-9]{1,12}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -394,72 +390,3 @@ _DECLARED = [
 QUERIES: dict[str, Query] = {q.name: q for q in _DECLARED}
 if len(QUERIES) != len(_DECLARED):  # pragma: no cover (a developer's mistake: one query would replace another)
     raise RuntimeError("a query is declared twice")
-
-
-def _parse_time(name: str, raw: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-    except (ValueError, OverflowError):
-        raise QueryError(f"{name}: expected an ISO-8601 time, got {raw[:40]!r}") from None
-    return value
-
-
-def declared(name: str) -> Query:
-    """The query called ``name``; raises ``QueryError`` for any other name."""
-    query = QUERIES.get(name)
-    if query is None:
-        raise QueryError(f"unknown query {name[:60]!r}")
-    return query
-
-
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _parse_day(name: str, text: str) -> str:
-    """A calendar day as YYYY-MM-DD, checked to exist."""
-    try:
-        if _DAY.fullmatch(text):
-            return date.fromisoformat(text).isoformat()
-    except ValueError:
-        pass
-    raise QueryError(f"{name}: expected a day as YYYY-MM-DD, got {text[:40]!r}")
-
-
-def bind(query: Query, raw: Mapping[str, str], now: datetime | None = None) -> dict[str, Any]:
-    """Check ``raw`` request parameters against the query's declaration; returns SQL parameters.
-
-    Times are naive UTC datetimes; an absent ``since`` is an hour before ``now``, an absent ``until`` is ``now``.
-    """
-    unknown = set(raw) - {p.name for p in query.params}
-    if unknown:
-        raise QueryError(f"{query.name}: unknown parameter {sorted(unknown)[0]!r}")
-    now = now or datetime.now(UTC).replace(tzinfo=None)
-    values: dict[str, Any] = {}
-    for p in query.params:
-        text = raw.get(p.name)
-        if text is None or text == "":
-            if p.kind == "time":
-                values[p.name] = now - timedelta(hours=1) if p.name == "since" else now
-            else:
-                values[p.name] = p.default
-            continue
-        if len(text) > MAX_PARAM:
-            raise QueryError(f"{p.name}: longer than {MAX_PARAM} characters")
-        if p.kind == "time":
-            values[p.name] = _parse_time(p.name, text)
-        elif p.kind == "date":
-            values[p.name] = _parse_day(p.name, text)
-        elif p.kind == "int":
-            if not _INTEGER.fullmatch(text):
-                raise QueryError(f"{p.name}: expected an integer, got {text[:40]!r}")
-            number = int(text)
-            if not p.minimum <= number <= p.maximum:
-                raise QueryError(f"{p.name}: must be between {p.minimum} and {p.maximum}")
-            values[p.name] = number
-        else:
-            if p.choices and text not in p.choices:
-                raise QueryError(f"{p.name}: one of {', '.join(p.choices)}, not {text[:40]!r}")
-            values[p.name] = text
-    return values

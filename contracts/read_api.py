@@ -22,7 +22,7 @@ import httpx
 import msgspec
 
 from contracts import alerts, incidents, runfiles
-from contracts.queries import declared
+from contracts.binding import declared
 from contracts.triage import Action, check
 
 DEFAULT_PORT = 8472

@@ -27,7 +27,8 @@ from analytics.queries import (
     traffic,
     vitals,
 )
-from contracts.queries import QUERIES, bind, declared
+from contracts.binding import bind, declared
+from contracts.queries import QUERIES
 from contracts.read_api import Result
 
 _MODULES = (overview, issues, releases, rollups, vitals, traffic, network, probes, hosts, incidents, alerts)
