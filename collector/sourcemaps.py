@@ -44,6 +44,17 @@ class MapHead(msgspec.Struct):
 _head = msgspec.json.Decoder(MapHead)
 
 
+def check_map(body: bytes) -> MapHead:
+    """What is checked of a map before it is queued (here and in an artifact bundle); ``ValueError`` says why not."""
+    try:
+        head = _head.decode(body)
+    except (msgspec.DecodeError, RecursionError) as e:
+        raise ValueError(f"not a source map: {e}") from None
+    if head.version != 3:
+        raise ValueError(f"not a version 3 source map (version {head.version})")
+    return head
+
+
 async def upload(request: Request) -> Response:
     state: State = request.state.vigil
     settings = state.settings
@@ -62,11 +73,9 @@ async def upload(request: Request) -> Response:
     except Refused as e:
         return error(e.status, e.reason)
     try:
-        head = _head.decode(body)
-    except (msgspec.DecodeError, RecursionError) as e:
-        return error(400, f"not a source map: {e}")
-    if head.version != 3:
-        return error(400, f"not a version 3 source map (version {head.version})")
+        head = check_map(body)
+    except ValueError as e:
+        return error(400, str(e))
     debug_id = (request.query_params.get("debug_id") or head.debugId or head.debug_id or "").lower()[:MAX_DEBUG_ID]
     entry = SourceMapEntry(
         project.id, project.name, release, url, debug_id, time.time_ns() // 1_000_000, msgspec.Raw(body)

@@ -16,9 +16,9 @@ organization in a URL is not checked (Vigil has none); projects are Vigil's by n
 
 Chunks wait in Redis for an hour (every collector sees them), keyed by their SHA-1. Once
 every chunk of a bundle is there, ``assemble`` joins them, checks the bundle's SHA-1, opens
-it (an artifact bundle: ``SYSB`` and a version, then a ZIP with ``manifest.json``) and
-queues each minified file with its map on ``vigil:sourcemaps``, keyed by its URL, debug id
-and release, for analytics to store. Every bound is checked before the work it bounds.
+it (an artifact bundle, ``collector/sentry/bundles.py``) and queues each minified file with
+its map on ``vigil:sourcemaps``, keyed by its URL, debug id and release, for analytics to
+store. Every bound is checked before the work it bounds.
 docs/sourcemaps.md says how to set a build up.
 """
 
@@ -27,16 +27,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import io
 import re
 import secrets
 import time
-import zipfile
-import zlib
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import urljoin
 
 import msgspec
 from redis.exceptions import RedisError
@@ -49,7 +44,8 @@ from starlette.routing import Route
 from collector.enqueue import EnqueueFailed
 from collector.refused import Refused, decoded
 from collector.responses import error
-from collector.sourcemaps import MAX_DEBUG_ID, MAX_RELEASE, MAX_URL
+from collector.sentry.bundles import BundleError, joined
+from collector.sourcemaps import MAX_RELEASE, MAX_URL
 from collector.state import State
 from collector.uploads import read_body
 from contracts.projects import Project
@@ -63,8 +59,6 @@ CHUNKS_PER_REQUEST = 16
 MAX_REQUEST = 32 * 1024 * 1024
 #: How long uploaded chunks and an assembled bundle's answer are kept.
 CHUNK_TTL = 3600
-MAX_FILES = 10_000  # files in one bundle
-MAX_MANIFEST = 16 * 1024 * 1024
 MAX_PROJECTS = 50
 _SHA1 = re.compile(r"[0-9a-f]{40}")
 _encode = msgspec.json.Encoder().encode
@@ -315,140 +309,6 @@ async def _assembled(
     except (OSError, RedisError):
         return error(503, "chunk store unavailable, retry later", {"Retry-After": "5"})
     return _state("ok")
-
-
-class BundleError(ValueError):
-    """The bundle cannot be used; the message is one line for the uploader."""
-
-
-def joined(parts: list[bytes], checksum: str, max_map: int, max_total: int) -> list[BundledMap]:
-    """The files of the bundle that ``parts`` make, once its size and SHA-1 are checked."""
-    if sum(len(p) for p in parts) > max_total:
-        raise BundleError(f"the bundle is larger than {max_total} bytes")
-    bundle = b"".join(parts)
-    if hashlib.sha1(bundle, usedforsecurity=False).hexdigest() != checksum:
-        raise BundleError("the chunks joined do not have the bundle's checksum")
-    return unpack(bundle, max_map, max_total)
-
-
-class BundledMap(msgspec.Struct, frozen=True):
-    url: str  # the minified file's URL, "~/path" for any origin
-    debug_id: str
-    map: bytes
-    source: str  # the minified file itself, "" when the bundle has only the map
-
-
-def _headers(entry: dict[str, Any]) -> dict[str, str]:
-    headers = entry.get("headers")
-    return {str(k).lower(): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {}
-
-
-class _Reader:
-    """A bundle's members read at most once each, every byte counted against the bundle's bound."""
-
-    def __init__(self, archive: zipfile.ZipFile, max_total: int) -> None:
-        self.archive, self.left = archive, max_total
-        self.read: dict[str, bytes] = {}
-
-    def __call__(self, name: str, limit: int) -> bytes:
-        if name in self.read:
-            return self.read[name]
-        try:
-            info = self.archive.getinfo(name)
-        except KeyError:
-            raise BundleError(f"the manifest names {name[:100]!r}, which the bundle lacks") from None
-        limit = min(limit, self.left)
-        if info.file_size > limit:
-            raise BundleError(f"{name[:100]} is larger than {limit} bytes (or the bundle's files together are)")
-        try:
-            with self.archive.open(info) as f:
-                data = f.read(limit + 1)
-        except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, ValueError) as e:
-            raise BundleError(f"{name[:100]} cannot be read: {str(e)[:120]}") from None
-        if len(data) > limit:
-            raise BundleError(f"{name[:100]} is larger than {limit} bytes (or the bundle's files together are)")
-        self.left -= len(data)
-        self.read[name] = data
-        return data
-
-
-def unpack(bundle: bytes, max_map: int, max_total: int) -> list[BundledMap]:
-    """The minified files of an artifact bundle with their maps (and maps without their file).
-
-    A minified file's map is the one its ``sourcemap`` header points to (relative to the
-    file), else the map with its debug id. A map with no minified file is keyed by its own
-    URL without ``.map``.
-    """
-    if not bundle.startswith(b"SYSB"):
-        raise BundleError("not an artifact bundle (it does not start with SYSB)")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(bundle))  # its offsets count the 8-byte header: open it whole
-    except zipfile.BadZipFile as e:
-        raise BundleError(f"not an artifact bundle: {e}") from None
-    with archive:
-        _read = _Reader(archive, max_total + MAX_MANIFEST)
-        try:
-            manifest = msgspec.json.decode(_read("manifest.json", MAX_MANIFEST))
-        except (msgspec.DecodeError, RecursionError) as e:
-            raise BundleError(f"manifest.json is not JSON: {e}") from None
-        files = manifest.get("files") if isinstance(manifest, dict) else None
-        if not isinstance(files, dict) or len(files) > MAX_FILES:
-            raise BundleError(f"manifest.json must list files (at most {MAX_FILES})")
-        minified: dict[str, tuple[str, dict[str, str]]] = {}
-        maps: dict[str, tuple[str, dict[str, str]]] = {}
-        for name, entry in files.items():
-            if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
-                continue
-            kind = entry.get("type")
-            if kind == "minified_source":
-                minified[entry["url"]] = (name, _headers(entry))
-            elif kind == "source_map":
-                maps[entry["url"]] = (name, _headers(entry))
-        by_debug_id = {h["debug-id"].lower(): url for url, (_, h) in maps.items() if h.get("debug-id")}
-        found: list[BundledMap] = []
-        used: set[str] = set()
-        for url, (name, headers) in minified.items():
-            debug_id = headers.get("debug-id", "").lower()[:MAX_DEBUG_ID]
-            reference = headers.get("sourcemap") or headers.get("x-sourcemap") or ""
-            try:
-                map_url = urljoin(url, reference) if reference else ""  # relative to the file, "~/…" or a full URL
-            except ValueError:  # e.g. an unclosed "[" in a host
-                map_url = ""
-            chosen = map_url if map_url in maps else by_debug_id.get(debug_id, "")
-            if not chosen or len(url) > MAX_URL:
-                continue
-            used.add(chosen)
-            source = _read(name, max_map).decode("utf-8", errors="replace")
-            found.append(BundledMap(url, debug_id or maps[chosen][1].get("debug-id", "").lower()[:MAX_DEBUG_ID],
-                                    _checked_map(_read(maps[chosen][0], max_map)), source))  # fmt: skip
-        for url, (name, headers) in maps.items():
-            if url in used or len(url) > MAX_URL:
-                continue
-            found.append(BundledMap(url.removesuffix(".map"), headers.get("debug-id", "").lower()[:MAX_DEBUG_ID],
-                                    _checked_map(_read(name, max_map)), ""))  # fmt: skip
-    # Each file is queued with its map: many files naming one map must not multiply what is queued past the bound.
-    if sum(len(f.map) + len(f.source) for f in found) > max_total:
-        raise BundleError(f"the bundle's files with their maps are larger than {max_total} bytes together")
-    return found
-
-
-class _MapHead(msgspec.Struct):
-    version: int
-    mappings: str = ""
-    sections: list[Any] | None = None
-
-
-_map_head = msgspec.json.Decoder(_MapHead)
-
-
-def _checked_map(data: bytes) -> bytes:
-    try:
-        head = _map_head.decode(data)
-    except (msgspec.DecodeError, RecursionError) as e:
-        raise BundleError(f"a source map is not valid: {e}") from None
-    if head.version != 3:
-        raise BundleError(f"a source map is not version 3 (version {head.version})")
-    return data
 
 
 class ReleaseRequest(msgspec.Struct, forbid_unknown_fields=False):

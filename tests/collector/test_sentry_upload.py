@@ -196,7 +196,7 @@ MAP = json.dumps({"version": 3, "sources": ["a.js"], "names": [], "mappings": "A
 
 
 def test_a_bundle_cannot_multiply_what_it_costs():
-    from collector.sentry.api import BundleError, unpack
+    from collector.sentry.bundles import BundleError, unpack
 
     # Fifty minified files naming one map: read once, but queued fifty times, so counted fifty times.
     shared = MAP + b" " * 20_000
