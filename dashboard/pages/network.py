@@ -214,19 +214,25 @@ LOAD_PHASES = (("dns", "DNS"), ("connect", "connect"), ("tls", "TLS"), ("server"
                ("dom", "building the DOM"), ("rest", "loading the rest"))  # fmt: skip
 
 
-def loads_figure(rows: list[dict[str, Any]]) -> go.Figure:
-    """Per page (the slowest at the top), its slow loads' phases as one stacked bar."""
-    fig = figure("Slow page loads by phase (median ms of the slowest quarter; p75 of the load beside)",
-                 height=max(260, 130 + 34 * len(rows)))  # fmt: skip
-    pages = [f"{plotly_text(r['route'])} (p75 {r['p75_load'] / 1000:.1f} s)" for r in rows]
-    for key, name in LOAD_PHASES:
-        fig.add_bar(y=pages, x=[r[key] for r in rows], name=name, orientation="h",
+def phase_bars(title: str, labels: list[str], rows: list[dict[str, Any]], phases: tuple[tuple[str, str], ...],
+               *, min_height: int, label_width: int) -> go.Figure:  # fmt: skip
+    """One horizontal stacked bar per row (the first at the top), a segment per phase in ms."""
+    fig = figure(title, height=max(min_height, 130 + 34 * len(rows)))
+    for key, name in phases:
+        fig.add_bar(y=labels, x=[r[key] or 0 for r in rows], name=name, orientation="h",
                     hovertemplate="%{x:.0f} ms<extra>" + name + "</extra>")  # fmt: skip
     fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.25, "yanchor": "top"},
-                      margin={"l": 220, "r": 10, "t": 50, "b": 80})  # fmt: skip
+                      margin={"l": label_width, "r": 10, "t": 50, "b": 80})  # fmt: skip
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="ms")
     return fig
+
+
+def loads_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """Per page (the slowest at the top), its slow loads' phases as one stacked bar."""
+    pages = [f"{plotly_text(r['route'])} (p75 {r['p75_load'] / 1000:.1f} s)" for r in rows]
+    return phase_bars("Slow page loads by phase (median ms of the slowest quarter; p75 of the load beside)", pages,
+                      rows, LOAD_PHASES, min_height=260, label_width=220)  # fmt: skip
 
 
 REQUEST_PHASES = (("dns", "DNS"), ("connect", "connect"), ("tls", "TLS"), ("server", "server"),
@@ -236,17 +242,10 @@ REQUEST_PHASES = (("dns", "DNS"), ("connect", "connect"), ("tls", "TLS"), ("serv
 def slow_figure(rows: list[dict[str, Any]]) -> go.Figure:
     """Per host and path whose phases were seen (the most requests at the top), the median phases as one bar."""
     timed = [r for r in rows if r["timed"]][:SLOW_BARS]
-    fig = figure("Slow requests by phase (median ms; requests and p75 beside)", height=max(220, 130 + 34 * len(timed)))
     names = [plotly_text(f"{r['host'] or ''}{r['path']}") + f" ({r['requests']:,}, p75 {r['p75_ms'] / 1000:.1f} s)"
              for r in timed]  # fmt: skip
-    for key, name in REQUEST_PHASES:
-        fig.add_bar(y=names, x=[r[key] or 0 for r in timed], name=name, orientation="h",
-                    hovertemplate="%{x:.0f} ms<extra>" + name + "</extra>")  # fmt: skip
-    fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.25, "yanchor": "top"},
-                      margin={"l": 320, "r": 10, "t": 50, "b": 80})  # fmt: skip
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text="ms")
-    return fig
+    return phase_bars("Slow requests by phase (median ms; requests and p75 beside)", names, timed, REQUEST_PHASES,
+                      min_height=220, label_width=320)  # fmt: skip
 
 
 def _ms(value: float | None) -> str:
