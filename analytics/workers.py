@@ -39,6 +39,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
+from analytics.enrich.maps import MapFiles
 from analytics.enrich.symbolicate import MapLoader, SourceMapCache
 from analytics.events import EventPipeline, Rows
 from analytics.pipeline import Processor, processors, to_tables
@@ -122,9 +123,9 @@ def _worker(conn: multiprocessing.connection.Connection, setup: WorkerSetup) -> 
     # Ctrl-C reaches the whole process group; the service stops its workers itself, in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    def ask_for_map(release_key: str, url: str) -> bytes | None:
+    def ask_for_map(release_key: str, url: str) -> MapFiles | None:
         conn.send(("map", release_key, url))
-        answer: bytes | None = conn.recv()
+        answer: MapFiles | None = conn.recv()
         return answer
 
     projects = ProjectSettingsRegistry(setup.data_dir)

@@ -7,6 +7,10 @@ decompressed up to another, each failure a one-line answer with its status.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from collector.refused import Refused, decoded
@@ -42,3 +46,16 @@ async def upload_body(request: Request, limit: int, decompressed_limit: int, wha
     """The body, decompressed per its ``Content-Encoding``; raises ``Refused`` with 413, 415 or 400."""
     body = await read_body(request, limit, what)
     return decoded(body, request.headers.get("content-encoding", ""), decompressed_limit)
+
+
+async def _once(body: bytes) -> AsyncGenerator[bytes, None]:
+    yield body
+
+
+async def multipart_form(request: Request, body: bytes, max_files: int, what: str) -> FormData:
+    """A multipart body already read (and decompressed), taken apart: files only; raises ``Refused`` (400)."""
+    parser = MultiPartParser(request.headers, _once(body), max_files=max_files, max_fields=0)
+    try:
+        return await parser.parse()
+    except MultiPartException as e:
+        raise Refused(400, f"not a multipart {what}: {e.message}", "invalid") from None

@@ -3,7 +3,9 @@
 The URL of the minified file a map belongs to is ``--url-prefix`` (default ``~/``: that
 path on any origin) joined with the map's path in the folder, without ``.map``:
 ``dist/static/app.js.map`` uploaded from ``dist`` is ``~/static/app.js``. A debug id is
-taken from the map (``debugId``) or from the bundle's ``//# debugId=`` comment.
+taken from the map (``debugId``) or from the bundle's ``//# debugId=`` comment. The minified
+file next to a map (``app.js`` for ``app.js.map``) is uploaded with it: analytics names a
+stack's functions by its scopes.
 """
 
 from __future__ import annotations
@@ -40,6 +42,27 @@ def debug_id(map_path: Path, source_map: dict[str, object]) -> str:
         if line.startswith(DEBUG_ID_COMMENT):
             return line[len(DEBUG_ID_COMMENT) :].strip()[:64]
     return ""
+
+
+def minified_file(map_path: Path) -> bytes:
+    """The minified file a map belongs to, next to it (``app.js`` for ``app.js.map``); ``b""`` when absent."""
+    bundle = map_path.with_suffix("")
+    try:
+        return bundle.read_bytes() if bundle.suffix in {".js", ".mjs", ".cjs"} and bundle.is_file() else b""
+    except OSError:
+        return b""
+
+
+def _request(
+    http: httpx.Client, url: str, params: dict[str, str], token: str, raw: bytes, minified: bytes
+) -> httpx.Request:
+    """The upload: the map alone, or the map and its minified file as multipart parts; gzip-compressed."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Encoding": "gzip"}
+    if not minified:
+        return http.build_request("POST", url, params=params, content=gzip.compress(raw), headers=headers)
+    form = http.build_request("POST", url, files={"map": ("map", raw), "source": ("source", minified)})
+    headers["Content-Type"] = form.headers["content-type"]
+    return http.build_request("POST", url, params=params, content=gzip.compress(form.read()), headers=headers)
 
 
 def choose_project(data_dir: Path, name: str | None) -> Project:
@@ -93,17 +116,15 @@ def upload(
             params = {"release": release, "url": url}
             if found := debug_id(path, parsed if isinstance(parsed, dict) else {}):
                 params["debug_id"] = found
+            minified = minified_file(path)
+            endpoint = f"{base}/api/{project_id}/sourcemaps"
             try:
-                response = http.post(
-                    f"{base}/api/{project_id}/sourcemaps",
-                    params=params,
-                    content=gzip.compress(raw),
-                    headers={"Authorization": f"Bearer {token}", "Content-Encoding": "gzip"},
-                )
+                response = http.send(_request(http, endpoint, params, token, raw, minified))
             except httpx.HTTPError as e:
                 raise UploadFailed(f"collector unreachable at {base}: {e}") from None
             if response.status_code == 201:
-                echo(f"uploaded {relative} as {url} ({len(raw)} bytes)")
+                with_source = f" with its minified file ({len(minified)} bytes)" if minified else ""
+                echo(f"uploaded {relative} as {url} ({len(raw)} bytes){with_source}")
             else:
                 failed += 1
                 reason = response.json().get("error") if "json" in response.headers.get("content-type", "") else ""

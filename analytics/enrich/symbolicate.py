@@ -1,26 +1,36 @@
 """Minified stack frames mapped back to the original source with the release's source maps.
 
-Issue 5, item 2. A frame is looked up in the map uploaded for its release and minified file,
-at its position (stacks count lines and columns from 1, maps from 0). A frame with no map, or
-at a position the map does not cover, is kept as it is with ``mapped=False``.
+A frame is looked up in the map uploaded for its release and minified file, at its position
+(stacks and the look-up both count lines and columns from 1). A frame with no map, or at a
+position the map does not cover, is kept as it is with ``mapped=False``.
 
 Which map: :func:`candidates` lists the keys a map may have been uploaded under, most specific
 first, and the first that has a usable map wins:
 
-1. the URL exactly as the stack gives it: ``https://shop.example/static/app.js?v=3#main``;
-2. the same without query string and fragment (cache busters): ``https://shop.example/static/app.js``;
-3. the path alone behind ``~`` (Sentry's convention), which matches any origin (CDN, staging, www):
+1. the bundle's debug id, when the event names one for the file (``debug_meta`` or the beacon);
+2. the URL exactly as the stack gives it: ``https://shop.example/static/app.js?v=3#main``;
+3. the same without query string and fragment (cache busters): ``https://shop.example/static/app.js``;
+4. the path alone behind ``~`` (Sentry's convention), which matches any origin (CDN, staging, www):
    ``~/static/app.js``.
 
-Function names: the names in a minified stack ("t", "e") say nothing, and the map token at a
-frame's own position names whatever stands there (in a caller, that is the function it calls),
-not the function the frame runs in. So the original name of frame *i* is the ``name`` of the token
-at frame *i+1*'s position, the call site in its caller, when both frames are mapped and in the same
-file; otherwise the minified name is kept. (Deliberately no fallback to the token at the frame's own
-position: for every caller that is the callee's name, and for the innermost frame the name of
-whatever it was doing when it threw, e.g. ``new CartError`` named the frame "CartError".)
+Maps are read by Sentry's ``symbolic`` (Rust): regular and index maps (``sections`` with inline
+maps), and, where the minified file was uploaded with its map, the scopes of the minified code.
 
-Memory: parsed maps are kept in an LRU bounded in estimated bytes, see :data:`BYTES_PER_TOKEN`.
+Function names: the names in a minified stack ("t", "e") say nothing. With the minified file,
+a frame is named after the function it runs in, by scope analysis of the minified source whose
+scope names the map turns back into the original ones (``Cart.checkout``, ``api.fetchUser``),
+as Sentry does. Where that gives no name (a map uploaded alone, an anonymous function, code a
+minifier moved into an anonymous one), the call site names the frame: the map's token at a frame's
+own position names whatever stands there (in a caller, the function it calls), so the name of
+frame *i* is the ``name`` of the token at frame *i+1*'s position, in its caller, when both are
+mapped and in the same file. Otherwise an anonymous function is ``<anonymous>`` and any other
+frame keeps its minified name. This is the order Sentry's symbolicator takes.
+
+File names: ``symbolic`` prefixes each source with the map's ``sourceRoot`` as a string;
+``..`` and ``.`` segments of a URL or absolute path so made are resolved
+(``https://src.example/app/../lib/x.js`` is ``https://src.example/lib/x.js``).
+
+Memory: built maps are kept in an LRU bounded in estimated bytes, see :data:`BYTES_PER_MAP_BYTE`.
 
 The cache is not thread-safe: it belongs to the analytics consumer's one thread.
 """
@@ -36,40 +46,31 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-import sourcemap
-from sourcemap.objects import SourceMapIndex, Token
+from symbolic.sourcemapcache import SourceMapCacheToken as Token
 
-from analytics.enrich.stack import Frame
+from analytics.enrich.maps import MAX_MAP_BYTES, MalformedMap, MapFiles, ParsedMap, map_cost, parse_map
+from analytics.enrich.stack import ANONYMOUS, Frame
 
 log = logging.getLogger(__name__)
 
-MapLoader = Callable[[str, str], bytes | None]
-"""(release, key) → the map's bytes, or ``None`` when nothing was uploaded under that key."""
 
-MAX_MAP_BYTES = 50_000_000
+MapLoader = Callable[[str, str], MapFiles | None]
+"""(release, key) → the map and its minified file, or ``None`` when nothing was uploaded under that key."""
+
 NEGATIVE_TTL = 60.0
 #: Symbolicated stacks remembered per cache (see ``SourceMapCache.remembered``).
 STACK_MEMO_SIZE = 4096
 MAX_CONTEXT = 200
-#: Source lines kept before and after a frame's own, where the map embeds the sources: five lines in all.
-CONTEXT_LINES = 2
-
-# Measured with tracemalloc on 15 esbuild maps (0.14-5 MB, with and without sourcesContent),
-# parse plus every source split into lines: a 1.10 MB map with sources (59,297 tokens, 80 ms to
-# load) keeps 19.0 MB (17x its size; 15.7x before splitting), but a 0.70 MB map without sources
-# keeps 29.5 MB (42x) and a 5.1 MB map full of sources 40.4 MB (8x), so no single factor of the
-# raw size holds. The sourcemap package keeps a Token, a dict entry and a tuple key per mapping
-# (~280 bytes), plus the raw JSON (mappings and sources) and the split lines:
-# 3 x raw size + 280 x tokens was within 10% of every measured map.
-BYTES_PER_RAW_BYTE = 3
-BYTES_PER_TOKEN = 280
 NEGATIVE_BYTES = 200  # a remembered "no map here": the entry, its key tuple and strings
 
 # JavaScript's line terminators (ECMA-262 §12.3), the ones a map's line numbers count.
-_NEWLINE = re.compile(r"\r\n|[\n\r\u2028\u2029]")
+_LINE_END = re.compile(r"(?:\r\n|[\n\r\u2028\u2029])\Z")
 # Frames that are calls in the script itself: an eval frame's position is the eval call, a
 # native one has none, so neither is a call site that names its callee.
 _CALLS = frozenset({"normal", "anonymous", "async"})
+# What symbolic answers for a scope that names no function: no scope (top-level code, or no minified file), or a
+# function without a name.
+_USELESS_SCOPES = frozenset({"<unknown>", ANONYMOUS})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -117,43 +118,11 @@ def candidates(url: str, debug_id: str = "") -> list[str]:
     return keys
 
 
-class ParsedMap:
-    """A parsed map and its embedded sources, cut into lines the first time a line is asked for."""
-
-    __slots__ = ("_contents", "_lines", "index")
-
-    def __init__(self, index: SourceMapIndex) -> None:
-        self.index = index
-        contents = index.raw.get("sourcesContent")
-        # index.sources has sourceRoot joined, as the tokens' src does.
-        pairs = zip(index.sources, contents if isinstance(contents, list) else [], strict=False)
-        self._contents: dict[str, str] = {source: text for source, text in pairs if isinstance(text, str)}
-        self._lines: dict[str, list[str]] = {}
-
-    def _source_lines(self, source: str) -> list[str] | None:
-        lines = self._lines.get(source)
-        if lines is None:
-            text = self._contents.get(source)
-            if text is None:
-                return None
-            lines = self._lines[source] = _NEWLINE.split(text)
-        return lines
-
-    def context(self, source: str, line: int, column: int) -> str:
-        """Line ``line`` (0-based) of ``source``, cut to ``MAX_CONTEXT`` characters around ``column``."""
-        lines = self._source_lines(source)
-        if lines is None or not 0 <= line < len(lines):
-            return ""
-        return _cut_around(lines[line], column)
-
-    def around(self, source: str, line: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The ``CONTEXT_LINES`` lines before line ``line`` (0-based) of ``source`` and after it, each cut short."""
-        lines = self._source_lines(source)
-        if lines is None or not 0 <= line < len(lines):
-            return (), ()
-        before = lines[max(0, line - CONTEXT_LINES) : line]
-        after = lines[line + 1 : line + 1 + CONTEXT_LINES]
-        return tuple(_cut_around(t, 0) for t in before), tuple(_cut_around(t, 0) for t in after)
+def _cut_line(text: str | None, column: int) -> str:
+    """A source line from symbolic without its line end, at most ``MAX_CONTEXT`` characters around ``column``."""
+    if not text:
+        return ""
+    return _cut_around(_LINE_END.sub("", text), column)
 
 
 def _cut_around(text: str, column: int) -> str:
@@ -171,23 +140,6 @@ class _Entry:
     cost: int  # estimated bytes
     expires: float = math.inf  # monotonic time after which a negative answer is asked again
     malformed: bool = False
-
-
-class MalformedMap(ValueError):
-    """An uploaded map that cannot be used: over the size bound, not JSON, not version 3, …"""
-
-
-def parse_map(data: bytes, max_bytes: int = MAX_MAP_BYTES) -> ParsedMap:
-    """Parse a version 3 source map; :class:`MalformedMap` for anything unusable."""
-    if len(data) > max_bytes:
-        raise MalformedMap(f"{len(data)} bytes, over the {max_bytes} bytes bound")
-    try:
-        index = sourcemap.loads(data.decode("utf-8-sig"))
-    except Exception as exc:  # An upload is user input: whatever the untyped decoder raises on it means unusable.
-        raise MalformedMap(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
-    if not isinstance(index.raw, dict) or index.raw.get("version") != 3:
-        raise MalformedMap("not a version 3 source map")
-    return ParsedMap(index)
 
 
 class SourceMapCache:
@@ -228,13 +180,9 @@ class SourceMapCache:
         self._stacks: dict[StackKey, list[Symbolicated]] = {}
         self._stacks_until = 0.0
 
-    def get(self, release: str, url: str) -> SourceMapIndex | None:
-        """The parsed map for a minified file of a release, trying each of :func:`candidates`."""
-        parsed = self.find(release, url)
-        return None if parsed is None else parsed.index
-
     def find(self, release: str, url: str, debug_id: str = "") -> ParsedMap | None:
-        """Like :meth:`get`, with the map's embedded sources for context lines; by ``debug_id`` first when known."""
+        """The built map for a minified file of a release, trying each of :func:`candidates` (by ``debug_id`` first
+        when known)."""
         now = self._clock()
         loaded = False
         found: ParsedMap | None = None
@@ -278,20 +226,22 @@ class SourceMapCache:
                 self.bytes -= entry.cost
 
     def _load(self, release: str, key: str, previous: _Entry | None, now: float) -> _Entry:
-        data = self._loader(release, key)
-        if data is None:
+        files = self._loader(release, key)
+        if files is None:
             entry = _Entry(None, NEGATIVE_BYTES, now + self.negative_ttl)
         else:
             try:
-                parsed = parse_map(data, self.max_map_bytes)
+                parsed = parse_map(files.map, files.source, self.max_map_bytes)
             except MalformedMap as exc:
                 # Logged when first found, not again each time the negative entry expires.
                 if previous is None or not previous.malformed:
                     log.warning("source map %r of release %r is unusable, treated as missing: %s", key, release, exc)
                 entry = _Entry(None, NEGATIVE_BYTES, now + self.negative_ttl, malformed=True)
+            except OSError as exc:  # not the map's fault: tried again after the negative entry expires
+                log.error("source map %r of release %r could not be built: %s", key, release, exc)
+                entry = _Entry(None, NEGATIVE_BYTES, now + self.negative_ttl)
             else:
-                cost = BYTES_PER_RAW_BYTE * len(data) + BYTES_PER_TOKEN * len(parsed.index.tokens)
-                entry = _Entry(parsed, cost)
+                entry = _Entry(parsed, map_cost(files))
         self._store((release, key), entry)
         return entry
 
@@ -311,11 +261,8 @@ def _locate(frame: Frame, parsed: ParsedMap | None) -> tuple[Token, ParsedMap] |
     """The map token at a frame's position and its map, or ``None`` when no map covers it."""
     if parsed is None or frame.line is None or frame.column is None or frame.line < 1 or frame.column < 1:
         return None
-    try:
-        token = parsed.index.lookup(frame.line - 1, frame.column - 1)
-    except IndexError:  # a line past the map's end, or a column before the line's first mapping
-        return None
-    return None if token.src is None else (token, parsed)
+    token = parsed.lookup(frame.line, frame.column)
+    return None if token is None else (token, parsed)
 
 
 def symbolicate(
@@ -348,25 +295,41 @@ def _symbolicate(
             result.append(_kept(frame))
             continue
         token, parsed = hit
-        before, after = parsed.around(token.src, token.src_line) if frame.in_app else ((), ())
+        column = token.col - 1
         result.append(
             Symbolicated(
-                function=_caller_name(frames, found, i) or frame.function,
+                function=_function(frames, found, i) or frame.function,
                 url=frame.url,
                 line=frame.line,
                 column=frame.column,
                 in_app=frame.in_app,
                 kind=frame.kind,
-                source=token.src,
-                source_line=token.src_line + 1,
-                source_column=token.src_col + 1,
-                context=parsed.context(token.src, token.src_line, token.src_col),
+                source=parsed.source(token),
+                source_line=token.line,
+                source_column=token.col,
+                context=_cut_line(token.context_line, column),
                 mapped=True,
-                pre_context=before,
-                post_context=after,
+                pre_context=tuple(_cut_line(text, 0) for text in token.pre_context) if frame.in_app else (),
+                post_context=tuple(_cut_line(text, 0) for text in token.post_context) if frame.in_app else (),
             )
         )
     return result
+
+
+def _function(frames: Sequence[Frame], found: Sequence[tuple[Token, ParsedMap] | None], i: int) -> str | None:
+    """Frame ``i``'s original function name: its scope's, else the name its caller calls it by (see the module
+    doc); an anonymous function with neither is ``<anonymous>``. The order Sentry's symbolicator takes."""
+    hit = found[i]
+    if hit is None:
+        return None
+    token, parsed = hit
+    scope = token.function_name if parsed.scopes else None
+    if scope and scope not in _USELESS_SCOPES:
+        return scope
+    called_as = _caller_name(frames, found, i)
+    if called_as:
+        return called_as
+    return ANONYMOUS if scope == ANONYMOUS and not frames[i].function else None
 
 
 def _caller_name(frames: Sequence[Frame], found: Sequence[tuple[Token, ParsedMap] | None], i: int) -> str | None:

@@ -30,13 +30,11 @@ import hashlib
 import re
 import secrets
 import time
-from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
 import msgspec
 from redis.exceptions import RedisError
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -47,7 +45,7 @@ from collector.responses import error
 from collector.sentry.bundles import BundleError, joined
 from collector.sourcemaps import MAX_RELEASE, MAX_URL
 from collector.state import State
-from collector.uploads import read_body
+from collector.uploads import multipart_form, read_body
 from contracts.projects import Project
 from contracts.settings import ConfigError
 from contracts.stream import SENTRY_STREAM, SOURCEMAPS_STREAM, ReleaseRow, SentryEntry, SourceMapEntry, encode_record
@@ -154,10 +152,6 @@ def _chunk(data: bytes, gzipped: bool, name: str) -> bytes:
     return data
 
 
-async def _once(body: bytes) -> AsyncGenerator[bytes, None]:
-    yield body
-
-
 async def upload_chunks(request: Request) -> Response:
     """Store each chunk under its SHA-1 (its part's file name) for an hour; a gzip part (``file_gzip``) unpacked."""
     state: State = request.state.vigil
@@ -166,11 +160,7 @@ async def upload_chunks(request: Request) -> Response:
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise Refused(415, "chunks come as multipart/form-data, one file per chunk", "invalid")
         body = await read_body(request, MAX_REQUEST + 1024 * 1024, "a chunk upload")
-        parser = MultiPartParser(request.headers, _once(body), max_files=CHUNKS_PER_REQUEST, max_fields=0)
-        try:
-            form = await parser.parse()
-        except MultiPartException as e:
-            raise Refused(400, f"not a multipart chunk upload: {e.message}", "invalid") from None
+        form = await multipart_form(request, body, CHUNKS_PER_REQUEST, "chunk upload")
         chunks: dict[str, bytes] = {}
         for field, part in form.multi_items():
             if field not in {"file", "file_gzip"} or not isinstance(part, UploadFile):

@@ -10,12 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import sourcemap
 
+from analytics.enrich.maps import MapFiles, map_cost, resolve_dots
 from analytics.enrich.stack import Frame, parse_stack
 from analytics.enrich.symbolicate import (
-    BYTES_PER_RAW_BYTE,
-    BYTES_PER_TOKEN,
     SourceMapCache,
     Symbolicated,
     candidates,
@@ -82,13 +80,14 @@ def build(folder: Path, sources: dict[str, str], *args: str) -> tuple[str, bytes
 class Store:
     """The loader's edge: maps uploaded by (release, key), and every key asked for."""
 
-    def __init__(self, maps: dict[tuple[str, str], bytes] | None = None) -> None:
+    def __init__(self, maps: dict[tuple[str, str], bytes | MapFiles] | None = None) -> None:
         self.maps = dict(maps or {})
         self.asked: list[str] = []
 
-    def __call__(self, release: str, key: str) -> bytes | None:
+    def __call__(self, release: str, key: str) -> MapFiles | None:
         self.asked.append(key)
-        return self.maps.get((release, key))
+        found = self.maps.get((release, key))
+        return MapFiles(found) if isinstance(found, bytes) else found
 
 
 class Clock:
@@ -210,27 +209,27 @@ def test_candidate_keys_most_specific_first(shop: tuple[str, bytes, str]) -> Non
         "https://cdn.example.net/static/app.js",
         "~/static/app.js",
     ]
-    assert cache.get("shop@1.3.0", "https://cdn.example.net/static/app.js") is None  # another release
+    assert cache.find("shop@1.3.0", "https://cdn.example.net/static/app.js") is None  # another release
 
 
 def test_lru_evicts_by_estimated_bytes(shop: tuple[str, bytes, str]) -> None:
     _, map_bytes, _ = shop
     url = "https://shop.example/static/app.js"
-    cost = BYTES_PER_RAW_BYTE * len(map_bytes) + BYTES_PER_TOKEN * len(sourcemap.loads(map_bytes.decode()))
+    cost = map_cost(MapFiles(map_bytes))
     store = Store({(release, url): map_bytes for release in ("r1", "r2", "r3")})
     cache = SourceMapCache(store, max_bytes=2 * cost + cost // 2)
 
-    assert cache.get("r1", url) is not None
-    assert cache.get("r2", url) is not None
+    assert cache.find("r1", url) is not None
+    assert cache.find("r2", url) is not None
     assert (cache.bytes, cache.evictions) == (2 * cost, 0)
-    assert cache.get("r1", url) is not None  # r1 is now the most recently used
-    assert cache.get("r3", url) is not None  # evicts r2, the least recently used
+    assert cache.find("r1", url) is not None  # r1 is now the most recently used
+    assert cache.find("r3", url) is not None  # evicts r2, the least recently used
     assert (cache.bytes, cache.evictions) == (2 * cost, 1)
     assert store.asked == [url] * 3
 
-    assert cache.get("r1", url) is not None
+    assert cache.find("r1", url) is not None
     assert store.asked == [url] * 3
-    assert cache.get("r2", url) is not None  # parsed again
+    assert cache.find("r2", url) is not None  # parsed again
     assert store.asked == [url] * 4
     assert (cache.hits, cache.misses, cache.evictions) == (2, 4, 2)
 
@@ -287,7 +286,12 @@ def raw_map(map_bytes: bytes, **changes: object) -> bytes:
         pytest.param(lambda data: raw_map(data, version=2), id="version-2"),
         pytest.param(lambda data: raw_map(data, mappings="!!!!"), id="bad-vlq"),
         pytest.param(lambda data: raw_map(data, mappings=None), id="mappings-null"),
-        pytest.param(lambda data: json.dumps({"version": 3, "sections": []}).encode(), id="index-map"),
+        pytest.param(
+            lambda data: json.dumps(
+                {"version": 3, "sections": [{"offset": {"line": 0, "column": 0}, "url": "a.map"}]}
+            ).encode(),
+            id="index-map-naming-another-file",
+        ),
         pytest.param(lambda data: b"[]", id="json-array"),
         pytest.param(lambda data: data + b" " * 2_000, id="over-size-bound"),
     ],
@@ -308,7 +312,7 @@ def test_malformed_map_is_logged_once_and_cached_as_missing(
         assert symbolicate([frame], RELEASE, cache) == [kept(frame)]
         assert store.asked == [url, "~/static/app.js"]  # remembered, not parsed per event
         clock.now += 60
-        assert cache.get(RELEASE, url) is None  # asked again after the negative entry expired
+        assert cache.find(RELEASE, url) is None  # asked again after the negative entry expired
         assert store.asked == [url, "~/static/app.js"] * 2
 
     (record,) = caplog.records
@@ -322,16 +326,16 @@ def test_missing_map_is_cached_for_a_minute_then_asked_again(shop: tuple[str, by
     cache = SourceMapCache(store, clock=clock)
     keys = candidates(URL)
 
-    assert cache.get(RELEASE, URL) is None
+    assert cache.find(RELEASE, URL) is None
     assert store.asked == keys
     clock.now += 59.9
-    assert cache.get(RELEASE, URL) is None
+    assert cache.find(RELEASE, URL) is None
     assert store.asked == keys
     assert (cache.misses, cache.hits) == (1, 1)
 
     store.maps[(RELEASE, "~/static/app.js")] = map_bytes  # uploaded meanwhile, by another process
     clock.now += 0.1
-    assert cache.get(RELEASE, URL) is not None
+    assert cache.find(RELEASE, URL) is not None
     assert store.asked == keys * 2
 
 
@@ -382,3 +386,120 @@ def test_a_stack_seen_before_is_remembered_until_a_map_changes_or_a_minute_passe
     assert symbolicate(frames, RELEASE, cache)[0].mapped is False  # still remembered as missing
     clock.now += 61
     assert symbolicate(frames, RELEASE, cache)[0].source == "src/tax.js"
+
+
+def test_with_the_minified_file_every_frame_is_named_by_the_function_it_runs_in(shop: tuple[str, bytes, str]) -> None:
+    bundle, map_bytes, stack = shop
+    frames = parse_stack(stack, PAGE)
+    arrow = frames[1]
+    store = Store({(RELEASE, URL): MapFiles(map_bytes, bundle.encode())})
+
+    result = symbolicate(frames, RELEASE, SourceMapCache(store))
+
+    map_line = "  const prices = items.map((item) => applyTax(item.price, rate));"
+    # Scope analysis of the minified file: the arrow function is anonymous, and the outermost frame, whose
+    # caller has no map, is named too.
+    assert [(s.function, s.source, s.source_line, s.source_column) for s in result[:6]] == [
+        ("applyTax", "src/tax.js", 3, 11),
+        ("<anonymous>", "src/cart.js", 4, 38),
+        ("Array.map", "", None, None),
+        ("computeTotal", "src/cart.js", 4, 24),
+        ("checkout", "src/main.js", 4, 17),
+        ("pay", "src/main.js", 9, 10),
+    ]
+    assert result[1] == dataclasses.replace(
+        mapped_frame("", arrow, "src/cart.js", 4, 38, map_line), function="<anonymous>"
+    )
+
+
+CLASSES = """\
+export class Cart {
+  constructor(items) {
+    this.items = items;
+  }
+  checkout(rate) {
+    return this.items.map((item) => item.price * rate).reduce(sum);
+  }
+}
+function sum(a, b) {
+  if (b < 0) throw new Error("refund in a sale");
+  return a + b;
+}
+export const api = {
+  order(items) {
+    return new Cart(items).checkout(2);
+  },
+};
+"""
+
+
+def test_methods_are_named_with_their_class_or_object(tmp_path: Path) -> None:
+    bundle, map_bytes = build(tmp_path, {"main.js": CLASSES}, "--global-name=shop")
+    (tmp_path / "run.js").write_text(RUN.replace("shop.pay({ items: [{ price: 2 }], rate: -1, currency: \"EUR\" })",
+                                                 "shop.api.order([{ price: 1 }, { price: -1 }])"))  # fmt: skip
+    run = subprocess.run(["node", "run.js", "app.js", URL], cwd=tmp_path, capture_output=True, text=True, check=True,
+                         timeout=60)  # fmt: skip
+    frames = [f for f in parse_stack(run.stdout, PAGE) if f.url == URL]
+    with_scopes = SourceMapCache(Store({(RELEASE, URL): MapFiles(map_bytes, bundle.encode())}))
+    map_alone = SourceMapCache(Store({(RELEASE, URL): map_bytes}))
+
+    named = [s.function for s in symbolicate(frames, RELEASE, with_scopes)]
+    by_call_sites = [s.function for s in symbolicate(frames, RELEASE, map_alone)]
+
+    assert named == ["sum", "Cart.checkout", "api.order"]
+    # Without the minified file, a frame takes the name its caller called it by: sum, called by Array.reduce (no
+    # map there), and the outermost frame, whose caller has no map either, keep their minified names.
+    assert (by_call_sites[0], by_call_sites[2]) == (frames[0].function, frames[2].function)
+
+
+def test_source_root_is_joined_as_a_url(shop: tuple[str, bytes, str]) -> None:
+    bundle, map_bytes, _ = shop
+    raw = json.loads(map_bytes)
+    rooted = raw_map(map_bytes, sourceRoot="https://src.example/app/", sources=["../../" + s for s in raw["sources"]])
+    frame = Frame("e", URL, 1, throw_column(bundle), True)
+
+    (result,) = symbolicate([frame], RELEASE, SourceMapCache(Store({(RELEASE, URL): rooted})))
+
+    assert (result.source, result.source_line) == ("https://src.example/src/tax.js", 3)
+
+
+@pytest.mark.parametrize(
+    ("name", "resolved"),
+    [
+        ("https://src.example/app/../../node_modules/x.js", "https://src.example/node_modules/x.js"),
+        ("https://src.example/app/./y.js", "https://src.example/app/y.js"),
+        ("webpack://shop/./src/a.js", "webpack://shop/src/a.js"),
+        ("/static/../b.js", "/b.js"),
+        ("/a/b/..", "/a/"),
+        ("../src/a.ts", "../src/a.ts"),  # relative to the map, as bundlers write them: kept
+        ("src/.hidden/a.ts", "src/.hidden/a.ts"),
+        ("https://src.example/.well-known/a.js", "https://src.example/.well-known/a.js"),
+    ],
+)
+def test_dot_segments_of_urls_and_absolute_paths_are_resolved(name: str, resolved: str) -> None:
+    assert resolve_dots(name) == resolved
+
+
+def test_an_index_map_covers_each_section_from_its_offset(tmp_path: Path, shop: tuple[str, bytes, str]) -> None:
+    bundle, map_bytes, _ = shop
+    wide_source = 'export function wide(n) {\n  throw new Error("wide " + n);\n}\n'
+    wide_bundle, wide_map = build(tmp_path, {"main.js": wide_source}, "--format=esm")
+    # A concatenated file: the shop's bundle on its first line, the other bundle after it.
+    index = {
+        "version": 3,
+        "sections": [
+            {"offset": {"line": 0, "column": 0}, "map": json.loads(map_bytes)},
+            {"offset": {"line": 1, "column": 0}, "map": json.loads(wide_map)},
+        ],
+    }
+    frames = [
+        Frame("e", URL, 1, throw_column(bundle), True),
+        Frame("t", URL, 2, wide_bundle.index('new Error("wide') + 1, True),
+    ]
+
+    result = symbolicate(frames, RELEASE, SourceMapCache(Store({(RELEASE, URL): json.dumps(index).encode()})))
+
+    assert [(s.source, s.source_line, s.context.strip()) for s in result] == [
+        ("src/tax.js", 3, 'throw new RangeError("negative tax rate: " + rate);'),
+        ("src/main.js", 2, 'throw new Error("wide " + n);'),
+    ]

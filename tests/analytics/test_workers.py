@@ -21,6 +21,7 @@ import pytest
 import redis
 
 from analytics.consume import DEAD_LETTER_STREAM, Consumer
+from analytics.enrich.maps import MapFiles
 from analytics.pipeline import PROCESSORS, merge, to_tables
 from analytics.tables import TABLES
 from analytics.workers import Processed, ProcessorPool, Result, Work, WorkerSetup, process_entries
@@ -40,9 +41,10 @@ class Maps:
         self.maps: dict[tuple[str, str], bytes] = {}
         self.asked: list[tuple[str, str]] = []
 
-    def __call__(self, release_key: str, url: str) -> bytes | None:
+    def __call__(self, release_key: str, url: str) -> MapFiles | None:
         self.asked.append((release_key, url))
-        return self.maps.get((release_key, url))
+        found = self.maps.get((release_key, url))
+        return None if found is None else MapFiles(found)
 
 
 def make_pool(tmp_path: Path, maps: Maps, count: int = 2) -> ProcessorPool:
@@ -220,7 +222,7 @@ def test_a_failing_map_lookup_restarts_the_workers_and_raises(
     shop: tuple[str, bytes, str],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    def unwell(release_key: str, url: str) -> bytes | None:
+    def unwell(release_key: str, url: str) -> MapFiles | None:
         raise duckdb.IOException("disk unreadable")
 
     _, map_bytes, stack = shop
@@ -232,7 +234,7 @@ def test_a_failing_map_lookup_restarts_the_workers_and_raises(
             pool.collect(pool.submit(work))
         assert not {worker.process.pid for worker in pool.workers} & set(before)  # none left waiting for an answer
 
-        pool.load_map = lambda release_key, url: map_bytes
+        pool.load_map = lambda release_key, url: MapFiles(map_bytes)
         results = pool.collect(pool.submit(work)).results
         assert {first_frame_source(rows) for _, _, rows, _ in results if rows} == {"src/tax.js"}
     finally:

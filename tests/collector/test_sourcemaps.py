@@ -25,12 +25,44 @@ def test_a_map_uploaded_with_the_secret_token_is_queued(http, collector, demo_pr
                       headers={"Content-Encoding": "gzip"})  # fmt: skip
     assert response.status_code == 201
     size = len(json.dumps(MAP))
-    assert response.json() == {"release": "shop@1.0", "url": "~/static/app.js", "debug_id": "d-1", "bytes": size}
+    assert response.json() == {
+        "release": "shop@1.0", "url": "~/static/app.js", "debug_id": "d-1", "bytes": size, "source_bytes": 0,
+    }  # fmt: skip
     ((_, fields),) = redis_client.xrange(SOURCEMAPS_STREAM)
     (raw,) = payloads(fields)
     entry = decode_sourcemap_entry(raw)
     assert (entry.project, entry.release, entry.url, entry.debug_id) == ("demo", "shop@1.0", "~/static/app.js", "d-1")
     assert json.loads(bytes(entry.map)) == MAP
+
+
+def test_the_minified_file_comes_with_its_map_as_a_second_part(http, collector, demo_project, redis_client):
+    bundle = "var shop=(()=>{function t(n){throw new Error(n)}return t})();\n//# sourceMappingURL=app.js.map\n"
+    form = http.build_request(
+        "POST", "http://x", files={"map": ("app.js.map", json.dumps(MAP)), "source": ("app.js", bundle)}
+    )
+    response = upload(http, collector, demo_project, gzip.compress(form.read()),
+                      headers={"Content-Encoding": "gzip", "Content-Type": form.headers["content-type"]})  # fmt: skip
+    assert response.status_code == 201, response.text
+    assert response.json()["source_bytes"] == len(bundle)
+    ((_, fields),) = redis_client.xrange(SOURCEMAPS_STREAM)
+    entry = decode_sourcemap_entry(payloads(fields)[0])
+    assert (json.loads(bytes(entry.map)), entry.source) == (MAP, bundle)
+
+
+def test_a_multipart_upload_needs_its_map_and_nothing_else(http, collector, demo_project, redis_client):
+    def send(files: dict[str, tuple[str, str]]):  # type: ignore[no-untyped-def]
+        form = http.build_request("POST", "http://x", files=files)
+        return upload(
+            http, collector, demo_project, form.read(), headers={"Content-Type": form.headers["content-type"]}
+        )
+
+    only_source = send({"source": ("app.js", "var a;")})
+    stranger = send({"map": ("m", json.dumps(MAP)), "extra": ("x", "1")})
+    not_multipart = upload(http, collector, demo_project, b"--x\r\n", headers={"Content-Type": "multipart/form-data"})
+    assert [r.status_code for r in (only_source, stranger, not_multipart)] == [400, 400, 400]
+    assert only_source.json() == {"error": "a multipart upload needs a file part named map"}
+    assert stranger.json() == {"error": "unexpected form field 'extra': send one file part map and one source"}
+    assert redis_client.exists(SOURCEMAPS_STREAM) == 0
 
 
 def test_only_the_secret_token_and_never_from_a_browser(http, collector, demo_project, redis_client):

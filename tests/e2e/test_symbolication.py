@@ -1,7 +1,7 @@
 """An error thrown in Chromium through an esbuild bundle is stored with its original files, lines and names.
 
 The app is written here in TypeScript, bundled and minified by esbuild with a source map,
-and the map uploaded with ``vigil sourcemaps upload`` to a real collector. Chromium loads
+and the map uploaded with its minified file by ``vigil sourcemaps upload`` to a real collector. Chromium loads
 the page with the beacon; the bundle throws through a script that has no map. What the
 analytics service stores is checked against positions found in the source text itself.
 """
@@ -104,8 +104,10 @@ def test_a_minified_error_from_chromium_is_stored_against_the_original_source(
         capture_output=True, text=True, timeout=60, env=env_without_vigil(),
     )  # fmt: skip
     assert upload.returncode == 0, upload.stdout + upload.stderr
-    map_size = (shop / "app.js.map").stat().st_size
-    assert upload.stdout.splitlines() == [f"uploaded app.js.map as ~/app.js ({map_size} bytes)"]
+    map_size, bundle_size = (shop / "app.js.map").stat().st_size, (shop / "app.js").stat().st_size
+    assert upload.stdout.splitlines() == [
+        f"uploaded app.js.map as ~/app.js ({map_size} bytes) with its minified file ({bundle_size} bytes)"
+    ]
 
     info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
@@ -145,8 +147,8 @@ def test_a_minified_error_from_chromium_is_stored_against_the_original_source(
 
     frames = json.loads(frames_json)
     # V8 reports the throw at its `new` and every call at its callee; the map gives those back.
-    # A frame's original name is the one its caller calls it by, so the frame called from the
-    # vendor script and the outermost one (called by the browser) keep their minified (empty) names.
+    # Each frame is named by the function it runs in, from the scopes of the uploaded minified file:
+    # the callbacks are anonymous functions, the one called by the vendor script and the outermost one.
     # Two lines of original source either side of an own-code frame's line, for the issue page.
     assert (frames[0]["pre_context"], frames[0]["post_context"]) == (
         format_ts.splitlines()[0:2], format_ts.splitlines()[3:5],
@@ -155,13 +157,13 @@ def test_a_minified_error_from_chromium_is_stored_against_the_original_source(
     assert [{k: v for k, v in f.items() if k not in left_out} for f in frames] == [
         mapped("formatPrice", "normal", "format.ts", format_ts, "new RangeError"),
         mapped("renderTotal", "normal", "cart.ts", cart_ts, "formatPrice(total)"),
-        mapped("", "anonymous", "main.ts", main_ts, "renderTotal(items)"),
+        mapped("<anonymous>", "anonymous", "main.ts", main_ts, "renderTotal(items)"),
         {
             "function": "eachCart", "url": vendor, "in_app": True, "kind": "normal", "source": "",
             "source_line": None, "source_column": None, "context": "", "mapped": False,
         },
         mapped("checkout", "normal", "main.ts", main_ts, "eachCart(carts, ("),
-        mapped("", "anonymous", "main.ts", main_ts, "checkout([["),
+        mapped("<anonymous>", "anonymous", "main.ts", main_ts, "checkout([["),
     ]  # fmt: skip
     # The positions as the browser reported them are kept: the one-line bundle, and the vendor script's own.
     assert (frames[0]["line"], frames[0]["column"]) == (1, bundle.index("new RangeError") + 1)

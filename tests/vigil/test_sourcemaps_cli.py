@@ -35,20 +35,24 @@ def test_every_map_of_a_build_is_uploaded_and_stored(tmp_path, data_dir, collect
                  "--collector-url", collector.url, "--data-dir", str(data_dir), str(dist))  # fmt: skip
     assert done.returncode == 0, done.stderr
     sizes = [(dist / "static" / "app.js.map").stat().st_size, (dist / "vendor.js.map").stat().st_size]
+    bundle = (dist / "static" / "app.js").read_text()
     assert done.stdout.splitlines() == [
-        f"uploaded static/app.js.map as https://shop.example/static/app.js ({sizes[0]} bytes)",
+        f"uploaded static/app.js.map as https://shop.example/static/app.js ({sizes[0]} bytes)"
+        f" with its minified file ({len(bundle)} bytes)",
         f"uploaded vendor.js.map as https://shop.example/vendor.js ({sizes[1]} bytes)",
     ]
     info = runfiles.read_live(data_dir, "analytics")
     assert info is not None
     with ReadClient(info["url"], token=info["token"]) as client:
         rows = wait_until(
-            lambda: len(r := client.sql("SELECT release, url, debug_id FROM source_maps ORDER BY url").rows) == 2 and r,
+            lambda: len(r := client.sql("SELECT release, url, debug_id, source FROM source_maps ORDER BY url").rows)
+            == 2 and r,
             timeout=10, what="2 stored maps",
         )  # fmt: skip
+    # The minified file next to a map goes with it (its scopes name functions); vendor.js has none here.
     assert rows == [
-        ["shop@2.0", "https://shop.example/static/app.js", "abc-123"],
-        ["shop@2.0", "https://shop.example/vendor.js", "v-9"],
+        ["shop@2.0", "https://shop.example/static/app.js", "abc-123", bundle],
+        ["shop@2.0", "https://shop.example/vendor.js", "v-9", None],
     ]
 
 
