@@ -104,6 +104,8 @@ def test_sentry_cli_uploads_a_bundle_and_an_event_finds_its_map_by_debug_id(
     assert frame["source"].endswith("src/cart.js")
     assert frame["source_line"] == 4  # the throw in parsePrice
     assert "throw new TypeError" in frame["context"]
+    # A lone frame has no caller to name it: its name comes from the scopes of the minified file in the bundle.
+    assert frame["function"] == "parsePrice"
 
 
 @pytest.mark.timeout(180)
