@@ -43,6 +43,7 @@ export interface ErrorEvent extends BaseEvent {
   cross_origin?: boolean;
   causes?: Cause[];
   breadcrumbs?: Breadcrumb[];
+  debug_ids?: Record<string, string>;
 }
 
 /** Event `"type": "resource"`: an image, script, stylesheet or media file that failed to load. */

@@ -118,3 +118,24 @@ test('clip cuts every string to its protocol bound', () => {
   Object.defineProperty(N, 'name', { value: 'X'.repeat(500) });
   assert.equal(clip(createErrorEvent(new N('x'), 'manual')).error_type.length, 200);
 });
+
+test("the debug ids a Sentry tool injected are sent for the scripts of the stack, by URL", () => {
+  const error = new TypeError('boom');
+  error.stack = 'TypeError: boom\n    at t (https://cdn.example/app.js?v=7:1:80)\n    at https://cdn.example/vendor.js:2:10';
+  // sentry-cli's snippet keys each script's id by a stack captured in it: Chrome's and Firefox's shapes.
+  globalThis._sentryDebugIds = {
+    'Error\n    at https://cdn.example/app.js?v=7:1:20\n    at https://cdn.example/app.js?v=7:1:99': 'a1b2c3d4-0000-4000-8000-000000000001',
+    '@https://cdn.example/vendor.js:1:5\n': 'a1b2c3d4-0000-4000-8000-000000000002',
+    'Error\n    at https://cdn.example/other.js:1:1': 'a1b2c3d4-0000-4000-8000-000000000003',
+  };
+  try {
+    assert.deepEqual(wire(createErrorEvent(error, 'manual')).debug_ids, {
+      'https://cdn.example/app.js?v=[redacted]': 'a1b2c3d4-0000-4000-8000-000000000001',
+      'https://cdn.example/vendor.js': 'a1b2c3d4-0000-4000-8000-000000000002',
+    });
+    assert.equal(wire(createErrorEvent('no stack', 'manual')).debug_ids, undefined);
+  } finally {
+    delete globalThis._sentryDebugIds;
+  }
+  assert.equal(wire(createErrorEvent(error, 'manual')).debug_ids, undefined);
+});

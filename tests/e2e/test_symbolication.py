@@ -169,3 +169,50 @@ def test_a_minified_error_from_chromium_is_stored_against_the_original_source(
     assert (frames[0]["line"], frames[0]["column"]) == (1, bundle.index("new RangeError") + 1)
     assert {f["line"] for f in frames if f["url"] == app} == {1}
     assert (frames[3]["line"], frames[3]["column"]) == at(VENDOR, "visit(carts[i])")
+
+
+SENTRY_CLI = Path(__file__).resolve().parents[2] / "beacon-js" / "node_modules" / "@sentry" / "cli-linux-x64" / "bin"
+
+
+def test_the_beacon_finds_a_map_by_the_debug_id_sentry_cli_injected(
+    page, site, collector, analytics, demo_project, data_dir, tmp_path
+):
+    shop = tmp_path / "shop"
+    bundle = build(shop)
+    quiet = {"SENTRY_LOAD_DOTENV": "0", "SENTRY_DISABLE_UPDATE_CHECK": "1"}
+    subprocess.run([str(SENTRY_CLI / "sentry-cli"), "sourcemaps", "inject", str(shop)], check=True, timeout=60,
+                   capture_output=True, env={**env_without_vigil(), **quiet})  # fmt: skip
+    injected = (shop / "app.js").read_text()
+    assert "_sentryDebugIds" in injected
+    assert injected != bundle
+    # Uploaded under a URL and release the page never uses: only the debug id ties the page's script to its map.
+    upload = subprocess.run(
+        [sys.executable, "-m", "vigil", "sourcemaps", "upload", "--release", "build-77", "--url-prefix",
+         "https://elsewhere.example/", "--collector-url", collector.url, "--data-dir", str(data_dir), str(shop)],
+        capture_output=True, text=True, timeout=60, env=env_without_vigil(),
+    )  # fmt: skip
+    assert upload.returncode == 0, upload.stdout + upload.stderr
+
+    info = runfiles.read_live(data_dir, "analytics")
+    assert info is not None
+    with ReadClient(info["url"], token=info["token"]) as client:
+        wait_until(lambda: client.sql("SELECT count(*) FROM source_maps WHERE debug_id <> ''").rows == [[1]],
+                   timeout=10, what="the uploaded map stored")  # fmt: skip
+        site.pages["/static/app.9f8e.js"] = Reply(injected, content_type="application/javascript")
+        site.pages["/vendor/each.js"] = Reply(VENDOR, content_type="application/javascript")
+        site.pages["/checkout"] = html_page(
+            '<script>addEventListener("error", function () { window.thrown = (window.thrown || 0) + 1; });</script>'
+            + tag(f"{collector.url}/beacon.js", demo_project, release=RELEASE)
+            + '<script src="/vendor/each.js"></script><script src="/static/app.9f8e.js"></script>'
+        )
+        page.goto(f"{site.url}/checkout")
+        page.wait_for_function("window.thrown === 1")
+        page.evaluate("vigil.flush()")
+        rows = wait_until(lambda: client.sql("SELECT frames FROM errors").rows, timeout=15, what="the error stored")
+    frames = json.loads(rows[0][0])
+    app = [f for f in frames if f["url"] == f"{site.url}/static/app.9f8e.js"]
+    assert [(f["mapped"], f["source"], f["function"]) for f in app[:2]] == [
+        (True, "src/format.ts", "formatPrice"),
+        (True, "src/cart.ts", "renderTotal"),
+    ]
+    assert app[0]["source_line"] == at(SOURCES["format.ts"], "new RangeError")[0]

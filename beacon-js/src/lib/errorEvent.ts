@@ -33,6 +33,7 @@ export function createErrorEvent(value: unknown, mechanism: Mechanism, where: Er
       // "Script error." and no error object.
       cross_origin: value == null && where.message === 'Script error.',
       causes,
+      debug_ids: debugIds(String((value as any)?.stack)),
     },
     ts,
   );
@@ -60,6 +61,16 @@ function describe(value: any, fallback: string, printed?: string): Cause {
   }
   return { error_type: fallback, message: redactText(text) };
 }
+
+/**
+ * The debug ids of the scripts in a stack, by URL, where a Sentry tool put them (`sentry-cli
+ * sourcemaps inject`, the bundler plugins): `_sentryDebugIds` keys each script's id by a stack
+ * captured in that script, whose first URL is the script's. The server finds maps by them.
+ */
+const debugIds = (stack: string, ids = (globalThis as any)._sentryDebugIds, out?: any): Record<string, string> | undefined => {
+  for (const key in ids) for (const url of key.match(/\w+:\/\/[^\s()]+?(?=:\d+:\d+)/) || []) if (stack.includes(url)) (out ||= {})[redactUrl(url)] = ids[key];
+  return out;
+};
 
 /** An Error, or one from another frame (`instanceof` misses those): duck-typed. */
 const errorLike = (value: any): boolean => value instanceof Error || (!!value && typeof value.message === 'string' && typeof value.stack === 'string');
