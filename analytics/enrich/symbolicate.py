@@ -71,6 +71,8 @@ _CALLS = frozenset({"normal", "anonymous", "async"})
 # What symbolic answers for a scope that names no function: no scope (top-level code, or no minified file), or a
 # function without a name.
 _USELESS_SCOPES = frozenset({"<unknown>", ANONYMOUS})
+# A frame's name that names nothing: none, or the "?" Sentry's JavaScript SDKs write for an anonymous function.
+_NO_NAME = frozenset({"", "?"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -329,7 +331,7 @@ def _function(frames: Sequence[Frame], found: Sequence[tuple[Token, ParsedMap] |
     called_as = _caller_name(frames, found, i)
     if called_as:
         return called_as
-    return ANONYMOUS if scope == ANONYMOUS and not frames[i].function else None
+    return ANONYMOUS if scope == ANONYMOUS and frames[i].function in _NO_NAME else None
 
 
 def _caller_name(frames: Sequence[Frame], found: Sequence[tuple[Token, ParsedMap] | None], i: int) -> str | None:

@@ -72,8 +72,33 @@ def _message(event: sentry.Event) -> str:
         return event.message
     for entry in (event.logentry, event.message):
         if isinstance(entry, sentry.LogEntry):
-            return entry.formatted or entry.message or ""
+            return entry.formatted or formatted(entry.message or "", entry.params)
     return ""
+
+
+# printf-style placeholders as Sentry's SDKs write templates (Python's logging, the JavaScript SDK's parameterize).
+_PLACEHOLDER = re.compile(r"%(?:\((\w{1,64})\))?([sdifr%])")
+MAX_PARAM = 1024
+
+
+def formatted(template: str, params: list[object] | dict[str, object] | None) -> str:
+    """A log entry's text: ``template`` with its ``%s`` (``%d``, ``%(name)s``, …) filled from ``params``, as Sentry
+    shows it when the SDK sent no ``formatted``; a placeholder without its param is left as it is."""
+    if not params:
+        return template
+    template = template[: vigil.MAX_MESSAGE]
+    given = iter(params) if isinstance(params, list) else iter(())
+    named = params if isinstance(params, dict) else {}
+
+    def fill(match: re.Match[str]) -> str:
+        name, kind = match.groups()
+        if kind == "%":
+            return "%"
+        value = named.get(name, match[0]) if name else next(given, match[0])
+        text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+        return text[:MAX_PARAM]
+
+    return cut(_PLACEHOLDER.sub(fill, template), vigil.MAX_MESSAGE)
 
 
 def _template(event: sentry.Event) -> str:

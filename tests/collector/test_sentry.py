@@ -406,3 +406,20 @@ def test_a_synthetic_message_keeps_every_real_exception_as_a_cause():
     [error] = batch.events
     assert (error.error_type, error.mechanism) == ("Message", "message")
     assert [c.error_type for c in error.causes] == ["ConnectionError", "TimeoutError"]  # outermost first
+
+
+@pytest.mark.parametrize(
+    ("template", "params", "text"),
+    [
+        ("Payment %s failed", [42], "Payment 42 failed"),  # the JavaScript SDK's parameterize sends no formatted
+        ("%s paid %d of %s", ["alice", 3, {"cur": "EUR"}], 'alice paid 3 of {"cur":"EUR"}'),
+        ("%(user)s left at %(pct)d%%", {"user": "bob", "pct": 80}, "bob left at 80%"),
+        ("only %s here %s", ["one"], "only one here %s"),  # a placeholder without its param stays
+        ("no params %s", None, "no params %s"),
+        ("%s", ["x" * 5000], "x" * 1024),  # each param bounded
+    ],
+)
+def test_a_log_entry_without_formatted_text_is_formatted_from_its_params(template, params, text):
+    from collector.sentry.convert import formatted
+
+    assert formatted(template, params) == text
