@@ -3,9 +3,10 @@
 Under a real ``vigil up``: the site's build runs @sentry/esbuild-plugin (from npm) with Vigil's
 URL and a token from ``vigil token create``; its page runs @sentry/browser, bundled into the
 app as a site does, with Vigil's DSN, in Chromium. Two page loads, the second throws from a
-click and reports a message. Vigil then has the stack symbolicated (files, lines and the
-functions' original names), a culprit, the message grouped by its template, and the release's
-crash-free and unhandled-free rates.
+click and reports a message. Its API runs @sentry/node with Vigil's DSN and fails too. Vigil
+then has the stacks symbolicated (files, lines and the functions' original names), culprits,
+the messages grouped by their templates, and the release's crash-free and unhandled-free rates.
+(The Python SDK is run against the collector in ``tests/collector/test_sentry.py``.)
 """
 
 from __future__ import annotations
@@ -56,6 +57,28 @@ document.getElementById("pay").addEventListener("click", () => {
 document.getElementById("report").addEventListener("click", () => {
   Sentry.captureMessage(Sentry.parameterize`Payment ${42} failed`);
 });
+"""
+# The site's API on Node, reporting with @sentry/node.
+API = """\
+import * as Sentry from "@sentry/node";
+
+Sentry.init({ dsn: process.env.SENTRY_DSN, release: "shop-api@5.1.0" });
+
+function loadCart(id) {
+  return JSON.parse(`{"id": ${id}, "items": [`);
+}
+
+export function handle(id) {
+  return loadCart(id);
+}
+
+try {
+  handle(7);
+} catch (error) {
+  Sentry.captureException(error);
+}
+Sentry.captureMessage(Sentry.parameterize`Cart ${7} could not be loaded`);
+await Sentry.flush(10000);
 """
 # What a site's esbuild build with the Sentry plugin looks like; only url and authToken point at Vigil.
 BUILD = """\
@@ -110,12 +133,16 @@ def test_changing_the_dsn_the_upload_url_and_the_token_is_all_it_takes(up, data_
         page.goto(f"{site.url}/checkout")  # and one that throws from a click
         page.click("#pay")
         page.click("#report")
+        (tmp_path / "api.mjs").write_text(API)
+        subprocess.run(["node", "api.mjs"], cwd=tmp_path, env={**os.environ, "SENTRY_DSN": dsn}, check=True,
+                       capture_output=True, timeout=60)  # fmt: skip
         rows = wait_until(
             lambda: len(r := client.sql("SELECT error_type, message, frames, culprit, grouping, issue_id, release "
-                                        "FROM errors ORDER BY error_type DESC").rows) == 2 and r,
-            timeout=20, what="the error and the message stored",
+                                        "FROM errors ORDER BY release DESC, error_type DESC").rows) == 4 and r,
+            timeout=20, what="the errors and the messages stored",
         )  # fmt: skip
-        [[error_type, message, frames, culprit, _, _, release], [kind, text, _, _, grouping, issue_id, _]] = rows
+        [error_type, message, frames, culprit, _, _, release], [kind, text, _, _, grouping, issue_id, _] = rows[:2]
+        [[api_type, api_message, api_frames, api_culprit, _, _, _], [_, api_text, _, _, _, _, _]] = rows[2:]
         title = client.sql(f"SELECT title FROM issues WHERE issue_id = {int(issue_id)}").rows[0][0]
 
         def release_health() -> dict[str, object] | None:
@@ -133,6 +160,12 @@ def test_changing_the_dsn_the_upload_url_and_the_token_is_all_it_takes(up, data_
     assert culprit.startswith("priceOf")
     # The message: Sentry's synthetic stack kept, titled by its text, grouped by its template.
     assert (kind, text, grouping, title) == ("Message", "Payment 42 failed", "message", "Payment 42 failed")
+    # The API's error: Node's frames as the SDK sent them, its own file in-app (the culprit), Node's not.
+    assert api_type == "SyntaxError"  # JSON.parse's, whatever Node's wording
+    assert api_message
+    assert api_culprit.startswith("loadCart")
+    assert [f["in_app"] for f in json.loads(api_frames) if f["function"] == "loadCart"] == [True]
+    assert api_text == "Cart 7 could not be loaded"
     # Release health as Sentry defines it: two sessions, one ended by an unhandled error (a page never crashes).
     assert (row["sessions"], row["unhandled_sessions"], row["crashed_sessions"]) == (2, 1, 0)
     assert (row["crash_free_sessions"], row["unhandled_free_sessions"]) == (1.0, 0.5)
