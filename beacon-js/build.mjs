@@ -8,7 +8,7 @@
 // The syntax level is ES2022, the level web-vitals itself ships (class fields, `?.`, `??`):
 // lowering it would only add helpers, not reach browsers that web-vitals cannot measure.
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { minify } from 'terser';
 
@@ -28,10 +28,15 @@ for (const name of OWN) {
 }
 // Property names that only web-vitals' own objects carry (its options, its metrics, its
 // visibility watcher), never a browser's: shortened the same way everywhere in the bundle,
-// web-vitals and the beacon's reads of its metrics alike. A call of one (`.entries(`) would be
-// a browser method (Map, Object, Headers): the build refuses it below.
+// web-vitals and the beacon's reads of its metrics alike. In the beacon's own code, a call of
+// one (`.entries(`) would be a browser method (Map, Object, Headers): the build refuses it.
 const VITALS_OWN = ['reportAllChanges', 'firstHiddenTime', 'onHidden', 'navigationType', 'entries'];
 const MANGLE = new RegExp(`^(${[...OWN, ...VITALS_OWN].join('|')})$`);
+if (/\.entries\s*\(/.test(vitals)) throw new Error('web-vitals calls .entries() (a Map or Object method): take entries out of VITALS_OWN');
+for (const file of readdirSync('src', { recursive: true }).filter((f) => f.endsWith('.ts'))) {
+  const called = VITALS_OWN.find((name) => new RegExp(`\\.${name}\\s*\\(`).test(readFileSync(`src/${file}`, 'utf8')));
+  if (called) throw new Error(`src/${file} calls .${called}(), a browser method the build would rename: take it out of VITALS_OWN`);
+}
 
 // The beacon sends neither a vital's rating nor its delta (the server rates the value against
 // the same thresholds and keeps a metric's last value), so web-vitals' computing of them is cut.
@@ -56,8 +61,6 @@ let over = false;
 for (const { entry, outfile, budget } of SCRIPTS) {
   // esbuild's syntax pass first gives terser a head start (about 0.5 % smaller than either alone).
   const bundled = await build({ entryPoints: [entry], bundle: true, format: 'iife', target: 'es2022', minifySyntax: true, mangleProps: MANGLE, write: false, legalComments: 'none', logLevel: 'warning', plugins: [cutVitals] });
-  const called = VITALS_OWN.find((name) => new RegExp(`\\.${name}\\(`).test(bundled.outputFiles[0].text));
-  if (called) throw new Error(`the beacon calls .${called}(), a browser method the build would rename: take it out of VITALS_OWN`);
   const { code } = await minify(bundled.outputFiles[0].text, {
     ecma: 2020,
     toplevel: true,

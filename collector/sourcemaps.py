@@ -35,11 +35,18 @@ MAX_URL = 2048
 MAX_DEBUG_ID = 64
 
 
+class Section(msgspec.Struct):
+    """A section of an index map: its map inline, or (not accepted) the URL of another file."""
+
+    url: str | None = None
+
+
 class MapHead(msgspec.Struct):
-    """What is checked of a map before it is accepted."""
+    """What is checked of a map before it is accepted: a regular map (``mappings``) or an index map (``sections``)."""
 
     version: int
-    mappings: str
+    mappings: str | None = None
+    sections: list[Section] | None = None
     sources: list[str | None] = []
     debugId: str | None = None  # the field's name in the maps bundlers write
     debug_id: str | None = None
@@ -56,6 +63,10 @@ def check_map(body: bytes) -> MapHead:
         raise ValueError(f"not a source map: {e}") from None
     if head.version != 3:
         raise ValueError(f"not a version 3 source map (version {head.version})")
+    if head.mappings is None and head.sections is None:
+        raise ValueError("not a source map: neither mappings nor sections")
+    if head.sections and any(section.url for section in head.sections):
+        raise ValueError("an index map whose sections name other files by url: inline their maps (section.map)")
     return head
 
 
@@ -82,21 +93,22 @@ async def upload(request: Request) -> Response:
         return error(400, str(e))
     debug_id = (request.query_params.get("debug_id") or head.debugId or head.debug_id or "").lower()[:MAX_DEBUG_ID]
     entry = SourceMapEntry(
-        project.id, project.name, release, url, debug_id, time.time_ns() // 1_000_000, msgspec.Raw(body), source
-    )
+        project.id, project.name, release, url, debug_id, time.time_ns() // 1_000_000, msgspec.Raw(body),
+        source.decode("utf-8", errors="replace"),
+    )  # fmt: skip
     try:
         await state.enqueuer.put(encode_record(entry), SOURCEMAPS_STREAM)
     except EnqueueFailed:
         return error(503, "queue unavailable, retry later", {"Retry-After": "5"})
     answer: dict[str, Any] = {"release": release, "url": url, "debug_id": debug_id, "bytes": len(body),
-                              "source_bytes": len(source.encode())}  # fmt: skip
+                              "source_bytes": len(source)}  # fmt: skip
     return json_response(201, answer)
 
 
-async def _map_and_source(request: Request, limit: int) -> tuple[bytes, str]:
+async def _map_and_source(request: Request, limit: int) -> tuple[bytes, bytes]:
     """The map, and the minified file when the body is multipart (``map`` and ``source``, each at most ``limit``)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        return await upload_body(request, limit, limit, "source map"), ""
+        return await upload_body(request, limit, limit, "source map"), b""
     whole = 2 * limit + 64 * 1024  # both parts and their headers
     form = await multipart_form(request, await upload_body(request, whole, whole, "a source map upload"), 2, "upload")
     parts: dict[str, bytes] = {}
@@ -108,4 +120,4 @@ async def _map_and_source(request: Request, limit: int) -> tuple[bytes, str]:
             raise Refused(413, f"the {field} part is larger than {limit} bytes")
     if "map" not in parts:
         raise Refused(400, "a multipart upload needs a file part named map")
-    return parts["map"], parts.get("source", b"").decode("utf-8", errors="replace")
+    return parts["map"], parts.get("source", b"")

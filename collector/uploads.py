@@ -52,9 +52,14 @@ async def _once(body: bytes) -> AsyncGenerator[bytes, None]:
     yield body
 
 
+class _InMemory(MultiPartParser):
+    # The body was read, bounded, before it is taken apart: its files stay in memory, never in temporary files.
+    spool_max_size = 2**62
+
+
 async def multipart_form(request: Request, body: bytes, max_files: int, what: str) -> FormData:
     """A multipart body already read (and decompressed), taken apart: files only; raises ``Refused`` (400)."""
-    parser = MultiPartParser(request.headers, _once(body), max_files=max_files, max_fields=0)
+    parser = _InMemory(request.headers, _once(body), max_files=max_files, max_fields=0)
     try:
         return await parser.parse()
     except MultiPartException as e:

@@ -120,6 +120,11 @@ def upload(
             endpoint = f"{base}/api/{project_id}/sourcemaps"
             try:
                 response = http.send(_request(http, endpoint, params, token, raw, minified))
+                if response.status_code == 413 and minified:  # the minified file is over the bound: the map alone
+                    echo(f"{relative}: its minified file is too large to upload ({len(minified)} bytes); "
+                         "uploading the map alone (frames are then named by their call sites)")  # fmt: skip
+                    minified = b""
+                    response = http.send(_request(http, endpoint, params, token, raw, minified))
             except httpx.HTTPError as e:
                 raise UploadFailed(f"collector unreachable at {base}: {e}") from None
             if response.status_code == 201:

@@ -33,24 +33,32 @@ CONTEXT_LINES = 2
 # the embedded sources with their line offsets) to an unlinked temporary file and maps it into memory. Measured
 # (bench/symbolication.py, the mapped file and the Python heap against the inputs): 1.9 bytes per byte of map on
 # real esbuild and terser bundles with their sources embedded, 3.8 on a map without them (jQuery's), where the
-# mappings weigh more. Rounded up here; the minified file is read for its scopes and counted once.
+# mappings weigh more. Rounded up here; the minified file is read for its scopes and counted once. A map of
+# nothing but tiny segments holds more, so each segment (a "," or ";" of its mappings) counts at least
+# BYTES_PER_SEGMENT, what symbolic keeps of one mapping.
 BYTES_PER_MAP_BYTE = 4
 BYTES_PER_SOURCE_BYTE = 1
+BYTES_PER_SEGMENT = 28
+#: The largest minified file whose scopes are analysed (its syntax tree is built, several times its size, while
+#: the map is built); a larger one's frames are named by their call sites, as a map uploaded alone.
+MAX_SCOPE_SOURCE = 10_000_000
 
 
 class ParsedMap:
     """A map built by symbolic, looked up by 1-based minified position."""
 
-    __slots__ = ("_cache", "_sources", "scopes")
+    __slots__ = ("_cache", "_sources", "cost", "scopes")
 
-    def __init__(self, cache: _SymbolicCache, scopes: bool) -> None:
+    def __init__(self, cache: _SymbolicCache, scopes: bool, cost: int) -> None:
         self._cache = cache
         self.scopes = scopes  # built with the minified file: functions are named by their scope
+        self.cost = cost  # estimated bytes held (see BYTES_PER_MAP_BYTE)
         self._sources: dict[str, str] = {}  # symbolic's file name → the resolved one
 
-    def lookup(self, line: int, column: int) -> Token | None:
-        """The mapping at a position (both from 1), with ``CONTEXT_LINES`` around it; ``None`` when unmapped."""
-        token: Token | None = self._cache.lookup(line, column, CONTEXT_LINES)
+    def lookup(self, line: int, column: int, context: bool = True) -> Token | None:
+        """The mapping at a position (both from 1), with ``CONTEXT_LINES`` around it when ``context``; ``None`` when
+        unmapped."""
+        token: Token | None = self._cache.lookup(line, column, CONTEXT_LINES if context else 0)
         return None if token is None or token.src is None else token
 
     def source(self, token: Token) -> str:
@@ -131,15 +139,14 @@ def parse_map(data: bytes, source: bytes = b"", max_bytes: int = MAX_MAP_BYTES) 
         raise MalformedMap("no mappings")
     if head.sections and any(section.url for section in head.sections):
         raise MalformedMap("an index map whose sections name other files by url: inline their maps (section.map)")
+    if len(source) > MAX_SCOPE_SOURCE:
+        source = b""
     try:
         cache = _SymbolicCache.from_bytes(source.removeprefix(_BOM), data)
     except IoError as exc:
         raise OSError(f"symbolic could not write its cache (is TMPDIR writable?): {exc}") from None
     except SymbolicError as exc:
         raise MalformedMap(f"{type(exc).__name__}: {str(exc)[:200]}") from None
-    return ParsedMap(cache, scopes=bool(source))
-
-
-def map_cost(files: MapFiles) -> int:
-    """Estimated bytes a built map holds (see :data:`BYTES_PER_MAP_BYTE`)."""
-    return BYTES_PER_MAP_BYTE * len(files.map) + BYTES_PER_SOURCE_BYTE * len(files.source)
+    segments = head.mappings.count(",") + head.mappings.count(";") if head.mappings else 0
+    cost = max(BYTES_PER_MAP_BYTE * len(data), BYTES_PER_SEGMENT * segments) + BYTES_PER_SOURCE_BYTE * len(source)
+    return ParsedMap(cache, scopes=bool(source), cost=cost)

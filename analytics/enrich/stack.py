@@ -44,13 +44,18 @@ class Frame:
     post_context: tuple[str, ...] = ()
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also says yes to "²", which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _position(location: str) -> tuple[str, int | None, int | None]:
     """``url:line:col`` (or ``url:line``) → (url, line, col); no numbers → (location, None, None)."""
     head, _, last = location.rpartition(":")
-    if not head or not last.isdigit():
+    if not head or not _digits(last):
         return location, None, None
     before, _, middle = head.rpartition(":")
-    if before and middle.isdigit():
+    if before and _digits(middle):
         return before, int(middle), int(last)
     return head, int(last), None
 
@@ -85,7 +90,7 @@ def _gecko_or_jsc(line: str) -> tuple[str, str, str] | None:
         # Firefox: "https://x/app.js line 3 > eval:1:2" → the eval's caller is app.js, line 3.
         origin, _, rest = location.partition(" line ")
         line_no = rest.partition(" ")[0]
-        return function, f"{origin}:{line_no}" if line_no.isdigit() else origin, "eval"
+        return function, f"{origin}:{line_no}" if _digits(line_no) else origin, "eval"
     if location in {"[native code]", ""}:
         return function, "", "native"
     if not function or function.endswith("/<"):

@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 
 from symbolic.sourcemapcache import SourceMapCacheToken as Token
 
-from analytics.enrich.maps import MAX_MAP_BYTES, MalformedMap, MapFiles, ParsedMap, map_cost, parse_map
+from analytics.enrich.maps import MAX_MAP_BYTES, MalformedMap, MapFiles, ParsedMap, parse_map
 from analytics.enrich.stack import ANONYMOUS, Frame
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ MapLoader = Callable[[str, str], MapFiles | None]
 """(release, key) → the map and its minified file, or ``None`` when nothing was uploaded under that key."""
 
 NEGATIVE_TTL = 60.0
+#: The largest line or column looked up (the protocol's bound of a position).
+MAX_POSITION = 2**31 - 1
 #: Symbolicated stacks remembered per cache (see ``SourceMapCache.remembered``).
 STACK_MEMO_SIZE = 4096
 MAX_CONTEXT = 200
@@ -243,7 +245,7 @@ class SourceMapCache:
                 log.error("source map %r of release %r could not be built: %s", key, release, exc)
                 entry = _Entry(None, NEGATIVE_BYTES, now + self.negative_ttl)
             else:
-                entry = _Entry(parsed, map_cost(files))
+                entry = _Entry(parsed, parsed.cost)
         self._store((release, key), entry)
         return entry
 
@@ -261,9 +263,11 @@ class SourceMapCache:
 
 def _locate(frame: Frame, parsed: ParsedMap | None) -> tuple[Token, ParsedMap] | None:
     """The map token at a frame's position and its map, or ``None`` when no map covers it."""
-    if parsed is None or frame.line is None or frame.column is None or frame.line < 1 or frame.column < 1:
+    if parsed is None or frame.line is None or frame.column is None:
         return None
-    token = parsed.lookup(frame.line, frame.column)
+    if not (0 < frame.line <= MAX_POSITION and 0 < frame.column <= MAX_POSITION):  # symbolic takes 32-bit numbers
+        return None
+    token = parsed.lookup(frame.line, frame.column, context=frame.in_app)
     return None if token is None else (token, parsed)
 
 

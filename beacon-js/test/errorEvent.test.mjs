@@ -139,3 +139,17 @@ test("the debug ids a Sentry tool injected are sent for the scripts of the stack
   }
   assert.equal(wire(createErrorEvent(error, 'manual')).debug_ids, undefined);
 });
+
+test('debug ids stay within the protocol bounds whatever the page left', () => {
+  const urls = Array.from({ length: 70 }, (_, i) => `https://cdn.example/chunk-${i}.js`);
+  const error = new Error('boom');
+  error.stack = 'Error: boom\n' + urls.map((u) => `    at f (${u}:1:5)`).join('\n');
+  globalThis._sentryDebugIds = Object.fromEntries(urls.map((u, i) => [`Error\n    at ${u}:1:1`, i === 0 ? 'x'.repeat(500) : `id-${i}`]));
+  try {
+    const ids = wire(createErrorEvent(error, 'manual')).debug_ids;
+    assert.equal(Object.keys(ids).length, 64);
+    assert.equal(ids['https://cdn.example/chunk-0.js'], 'x'.repeat(64));
+  } finally {
+    delete globalThis._sentryDebugIds;
+  }
+});

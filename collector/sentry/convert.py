@@ -87,18 +87,34 @@ def formatted(template: str, params: list[object] | dict[str, object] | None) ->
     if not params:
         return template
     template = template[: vigil.MAX_MESSAGE]
-    given = iter(params) if isinstance(params, list) else iter(())
-    named = params if isinstance(params, dict) else {}
+    # Each param turned into text once, however many placeholders name it.
+    texts: dict[object, str] = {}
 
-    def fill(match: re.Match[str]) -> str:
+    def text(key: object, value: object) -> str:
+        found = texts.get(key)
+        if found is None:
+            found = texts[key] = (value if isinstance(value, str) else msgspec.json.encode(value).decode())[:MAX_PARAM]
+        return found
+
+    parts: list[str] = []
+    size, start, position = 0, 0, 0
+    for match in _PLACEHOLDER.finditer(template):
         name, kind = match.groups()
         if kind == "%":
-            return "%"
-        value = named.get(name, match[0]) if name else next(given, match[0])
-        text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
-        return text[:MAX_PARAM]
-
-    return cut(_PLACEHOLDER.sub(fill, template), vigil.MAX_MESSAGE)
+            value = "%"
+        elif name is not None:
+            value = text(name, params[name]) if isinstance(params, dict) and name in params else match[0]
+        elif isinstance(params, list) and position < len(params):
+            value, position = text(position, params[position]), position + 1
+        else:
+            value = match[0]
+        parts += (template[start : match.start()], value)
+        size, start = size + match.start() - start + len(value), match.end()
+        if size >= vigil.MAX_MESSAGE:  # the rest would be cut anyway
+            break
+    else:
+        parts.append(template[start:])
+    return cut("".join(parts), vigil.MAX_MESSAGE)
 
 
 def _template(event: sentry.Event) -> str:

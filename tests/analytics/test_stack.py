@@ -75,6 +75,12 @@ def test_v8_shapes():
     ]
 
 
+def test_digits_that_are_not_ascii_are_not_a_position():
+    # "²" and "³" are digits to str.isdigit, and int() refuses them: the location is kept as text.
+    stack = "TypeError: x\n    at f (https://shop.example/app.js:²:³)\n    at g (https://shop.example/app.js:1:2)"
+    assert parse_stack(stack, PAGE)[0] == Frame("f", "https://shop.example/app.js:²:³", None, None, True)
+
+
 @pytest.mark.parametrize(
     "hostile",
     ["    at " + "(" * 200_000, "a@" * 200_000, ":1" * 200_000, "    at f (" + "x:" * 100_000 + ")", "\n" * 500_000],

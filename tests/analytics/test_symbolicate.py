@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.enrich.maps import MapFiles, map_cost, resolve_dots
+from analytics.enrich.maps import MapFiles, parse_map, resolve_dots
 from analytics.enrich.stack import Frame, parse_stack
 from analytics.enrich.symbolicate import (
     SourceMapCache,
@@ -175,6 +175,7 @@ def test_frames_without_a_map_are_kept_and_marked(shop: tuple[str, bytes, str]) 
         Frame("t", "https://shop.example/static/vendor.js", 1, 40, True),  # no map uploaded
         Frame("e", URL, 99, 1, True),  # past the map's last line
         Frame("e", URL, 1, None, True),  # no column (old engines)
+        Frame("e", URL, 2**40, 2**33, True),  # beyond what a position can be
         Frame("eval", "", None, None, False, "native"),
     ]
     store = Store({(RELEASE, URL): map_bytes})
@@ -215,7 +216,7 @@ def test_candidate_keys_most_specific_first(shop: tuple[str, bytes, str]) -> Non
 def test_lru_evicts_by_estimated_bytes(shop: tuple[str, bytes, str]) -> None:
     _, map_bytes, _ = shop
     url = "https://shop.example/static/app.js"
-    cost = map_cost(MapFiles(map_bytes))
+    cost = parse_map(map_bytes).cost
     store = Store({(release, url): map_bytes for release in ("r1", "r2", "r3")})
     cache = SourceMapCache(store, max_bytes=2 * cost + cost // 2)
 

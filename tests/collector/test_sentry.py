@@ -417,6 +417,7 @@ def test_a_synthetic_message_keeps_every_real_exception_as_a_cause():
         ("only %s here %s", ["one"], "only one here %s"),  # a placeholder without its param stays
         ("no params %s", None, "no params %s"),
         ("%s", ["x" * 5000], "x" * 1024),  # each param bounded
+        ("%(a)s" * 3000, {"a": "y" * 5000}, "y" * 8192),  # a param named again and again: made once, cut at the bound
     ],
 )
 def test_a_log_entry_without_formatted_text_is_formatted_from_its_params(template, params, text):

@@ -65,6 +65,14 @@ def test_a_multipart_upload_needs_its_map_and_nothing_else(http, collector, demo
     assert redis_client.exists(SOURCEMAPS_STREAM) == 0
 
 
+def test_an_index_map_with_its_sections_inline_is_accepted(http, collector, demo_project, redis_client):
+    index = {"version": 3, "sections": [{"offset": {"line": 0, "column": 0}, "map": MAP}]}
+    response = upload(http, collector, demo_project, json.dumps(index).encode())
+    assert response.status_code == 201, response.text
+    ((_, fields),) = redis_client.xrange(SOURCEMAPS_STREAM)
+    assert json.loads(bytes(decode_sourcemap_entry(payloads(fields)[0]).map)) == index
+
+
 def test_only_the_secret_token_and_never_from_a_browser(http, collector, demo_project, redis_client):
     body = json.dumps(MAP).encode()
     public_key = upload(http, collector, demo_project, body, token=demo_project.public_key)
@@ -83,6 +91,12 @@ def test_bad_uploads_are_refused_with_a_reason(http, collector, demo_project, re
         (upload(http, collector, demo_project, b"not json"), 400),
         (upload(http, collector, demo_project, json.dumps({**MAP, "version": 2}).encode()), 400),
         (upload(http, collector, demo_project, json.dumps({"version": 3}).encode()), 400),
+        (
+            upload(
+                http, collector, demo_project, json.dumps({"version": 3, "sections": [{"url": "b.js.map"}]}).encode()
+            ),
+            400,
+        ),  # an index map whose section is another file: not followed
         (upload(http, collector, demo_project, b"x" * 21_000_000), 413),
     ]
     for response, status in cases:

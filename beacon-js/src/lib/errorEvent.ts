@@ -66,9 +66,13 @@ function describe(value: any, fallback: string, printed?: string): Cause {
  * The debug ids of the scripts in a stack, by URL, where a Sentry tool put them (`sentry-cli
  * sourcemaps inject`, the bundler plugins): `_sentryDebugIds` keys each script's id by a stack
  * captured in that script, whose first URL is the script's. The server finds maps by them.
+ * Within the protocol's bounds, so a page's odd values never cost the batch: at most 64, a URL of
+ * at most 2048 characters, an id of at most 64.
  */
-const debugIds = (stack: string, ids = (globalThis as any)._sentryDebugIds, out?: any): Record<string, string> | undefined => {
-  for (const key in ids) for (const url of key.match(/\w+:\/\/[^\s()]+?(?=:\d+:\d+)/) || []) if (stack.includes(url)) (out ||= {})[redactUrl(url)] = ids[key];
+const debugIds = (stack: string, ids = (globalThis as any)._sentryDebugIds, out?: any, n = 0): Record<string, string> | undefined => {
+  for (const key in ids)
+    for (const url of key.match(/\w+:\/\/[^\s()]{1,2000}?(?=:\d+:\d+)/) || [])
+      if (stack.includes(url) && n++ < 64) (out ||= {})[redactUrl(url).slice(0, 2048)] = String(ids[key]).slice(0, 64);
   return out;
 };
 
