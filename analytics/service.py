@@ -79,7 +79,7 @@ def serve(settings: AnalyticsSettings) -> None:
     """Run until SIGTERM/SIGINT."""
     if not settings.redis_url:
         raise ConfigError("no Redis configured: set VIGIL_REDIS_URL (vigil up sets it for its own redis-server)")
-    con = open_database(settings.database_path)
+    con = open_database(settings.database_path, settings.resources)
     user_sql.lock_down(con)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=10.0, socket_connect_timeout=2.0)
     project_settings = ProjectSettingsRegistry(settings.data_dir)

@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 from analytics.retention import policy
+from analytics.store import Resources
 from contracts.read_api import DEFAULT_PORT
 from contracts.settings import DEFAULT_DATA_DIR, ConfigError, setting
 
@@ -125,6 +126,16 @@ class AnalyticsSettings:
         "so a heavy query never takes the writer's memory.",
         minimum=16_000_000,
     )
+    duckdb_memory_bytes: int = setting(
+        512_000_000,
+        "Memory DuckDB may use for its buffers, caches and queries together; past it, sorts, joins and "
+        "aggregations spill to disk next to the file (DATABASE.tmp). 0 leaves DuckDB's default, 80 % of the "
+        "machine's memory.",
+        minimum=0,
+    )
+    duckdb_threads: int = setting(
+        2, "Threads DuckDB runs a query or a checkpoint on; 0 leaves DuckDB's default, one per core.", minimum=0
+    )
     consumer: str = setting(
         "",
         "This consumer's name in the group; empty means analytics-HOSTNAME. "
@@ -140,6 +151,11 @@ class AnalyticsSettings:
     def retention_policy(self) -> dict[str, int]:
         """Days kept per table (``analytics/retention.py``)."""
         return policy(self.retention_days, self.rollup_retention_days, self.retention)
+
+    @property
+    def resources(self) -> Resources:
+        """What DuckDB may use, from ``duckdb_memory_bytes`` and ``duckdb_threads`` (0: DuckDB's default)."""
+        return Resources(self.duckdb_memory_bytes or None, self.duckdb_threads or None)
 
     @property
     def database_path(self) -> Path:

@@ -9,6 +9,7 @@ is opened; nothing is dropped or rewritten.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -93,13 +94,31 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 
-def attach(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+@dataclasses.dataclass(frozen=True)
+class Resources:
+    """What DuckDB may use (``[analytics] duckdb_memory_bytes`` and ``duckdb_threads``); ``None`` leaves DuckDB's own
+    default (80 % of the machine's memory, a thread per core)."""
+
+    memory_bytes: int | None = None
+    threads: int | None = None
+
+    def config(self) -> dict[str, str | int]:
+        found: dict[str, str | int] = {}
+        if self.memory_bytes is not None:
+            found["memory_limit"] = f"{self.memory_bytes}B"
+        if self.threads is not None:
+            found["threads"] = self.threads
+        return found
+
+
+def attach(path: Path, *, read_only: bool = False, resources: Resources | None = None) -> duckdb.DuckDBPyConnection:
     """A connection to the file as catalog ``vigil``, however the file is named.
 
     Attached, not connected: only ATTACH takes a row group size. DuckDB's spill files go
-    next to the file, as with a plain connect, not into the working directory.
+    next to the file, as with a plain connect, not into the working directory; past its
+    memory bound, DuckDB spills there rather than grow.
     """
-    con = duckdb.connect(config={"temp_directory": f"{path}.tmp"})
+    con = duckdb.connect(config={"temp_directory": f"{path}.tmp", **(resources or Resources()).config()})
     try:
         quoted = "'" + str(path).replace("'", "''") + "'"
         options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
@@ -111,10 +130,10 @@ def attach(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def open_database(path: Path) -> duckdb.DuckDBPyConnection:
+def open_database(path: Path, resources: Resources | None = None) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the DuckDB file for writing and bring its tables up to date."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = attach(path)
+    con = attach(path, resources=resources)
     try:
         migrate(con)
     except BaseException:

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from contracts.projects import create_project  # noqa: E402
-from contracts.stream import EVENTS_STREAM  # noqa: E402
+from contracts.stream import EVENTS_STREAM, SENTRY_STREAM  # noqa: E402
 from tests.helpers import free_port, stop_process, wait_until  # noqa: E402
 from vigil import redis_server  # noqa: E402
 
@@ -49,7 +49,8 @@ async def events(request):
     await request.body()
     return Response(status_code=204)
 
-app = Starlette(routes=[Route("/api/{project_id:int}/events", events, methods=["POST"])])
+app = Starlette(routes=[Route("/api/{project_id:int}/events", events, methods=["POST"]),
+                        Route("/api/{project_id:int}/envelope/", events, methods=["POST"])])
 """
 
 
@@ -69,13 +70,54 @@ def batch() -> bytes:
     return json.dumps(body).encode()
 
 
-def wrk(url: str, body: bytes, seconds: int, tmp: Path) -> dict[str, float]:
+def sentry_envelope(public_key: str, project_id: int) -> bytes:
+    """One browser error as @sentry/browser sends it (about 3.5 KB): 10 frames, breadcrumbs, tags, contexts."""
+    now = time.time()
+    frames = [
+        {"filename": f"https://shop.example/assets/app.{n % 3}.js", "function": f"t{n}", "in_app": True,
+         "lineno": 1, "colno": 1000 + 97 * n}
+        for n in range(10)
+    ]  # fmt: skip
+    event = {
+        "event_id": "9f" * 16, "timestamp": now, "platform": "javascript", "level": "error",
+        "release": "shop@4.2.0", "environment": "production",
+        "sdk": {"name": "sentry.javascript.browser", "version": "11.12.0",
+                "integrations": ["InboundFilters", "FunctionToString", "BrowserApiErrors", "Breadcrumbs",
+                                 "GlobalHandlers", "LinkedErrors", "Dedupe", "HttpContext", "BrowserSession"]},
+        "exception": {"values": [{"type": "TypeError", "value": "Cannot read properties of undefined (reading 'price')",
+                                  "stacktrace": {"frames": frames},
+                                  "mechanism": {"type": "auto.browser.global_handlers.onerror", "handled": False}}]},
+        "breadcrumbs": {"values": [
+            {"timestamp": now - 5 + n, "category": "ui.click", "message": f"body > main > button#add-{n}"}
+            for n in range(5)
+        ] + [{"timestamp": now - 1, "category": "fetch", "type": "http",
+              "data": {"method": "GET", "url": "/api/cart", "status_code": 200}}]},
+        "tags": {"route": "/cart", "plan": "pro"},
+        "contexts": {"trace": {"trace_id": "ab" * 16, "span_id": "cd" * 8},
+                     "browser": {"name": "Chrome", "version": "131.0.0"}, "os": {"name": "Linux"}},
+        "request": {"url": "https://shop.example/cart",
+                    "headers": {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36",
+                                "Referer": "https://shop.example/"}},
+        "user": {"id": "u-1234", "ip_address": "{{auto}}"},
+        "debug_meta": {"images": [{"type": "sourcemap", "code_file": f"https://shop.example/assets/app.{n}.js",
+                                   "debug_id": f"{n}" * 8 + "-aaaa-4bbb-8ccc-" + "d" * 12} for n in range(3)]},
+    }  # fmt: skip
+    header = {"event_id": event["event_id"], "sent_at": "2026-12-07T12:00:00.000Z",
+              "sdk": {"name": "sentry.javascript.browser", "version": "11.12.0"},
+              "dsn": f"https://{public_key}@vigil.example/{project_id}"}  # fmt: skip
+    body = json.dumps(event, separators=(",", ":"))
+    item = json.dumps({"type": "event", "length": len(body.encode())})
+    return f"{json.dumps(header)}\n{item}\n{body}\n".encode()
+
+
+def wrk(url: str, body: bytes, seconds: int, tmp: Path, headers: dict[str, str] | None = None) -> dict[str, float]:
     script = tmp / "post.lua"
     script.write_text(
         'wrk.method = "POST"\n'
         f"wrk.body = {json.dumps(body.decode())}\n"
         'wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"\n'
         'wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36"\n'
+        + "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in (headers or {}).items())
     )
     out = subprocess.run(
         ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", str(script), url],
@@ -129,13 +171,22 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="(a) then (b), this many times")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--baseline", type=Path, help="another checkout of Vigil (with .venv) to run as (c)")
+    parser.add_argument(
+        "--sentry",
+        action="store_true",
+        help="one Sentry browser error per request (an envelope) instead of a 10-event beacon batch",
+    )
     args = parser.parse_args()
-    body = batch()
+    per_request = 1 if args.sentry else 10
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmpdir:
         tmp = Path(tmpdir)
         data = tmp / "data"
         data.mkdir()
         project = create_project(data, "bench")
+        body = sentry_envelope(project.public_key, project.id) if args.sentry else batch()
+        path = "envelope/" if args.sentry else "events"
+        # The envelope's DSN names the project's public key: it authenticates the request, as from the SDK.
+        query = "" if args.sentry else f"?key={project.public_key}"
         sock = redis_server.socket_path(data)
         redis_process = subprocess.Popen(redis_server.command(data, sock=sock), stdout=subprocess.DEVNULL)
         url = redis_server.url(sock)
@@ -152,8 +203,9 @@ def main() -> int:
         def trim() -> None:
             with redis.Redis.from_url(url) as client:
                 while not stop_trimming.wait(0.5):
-                    queued[0] += client.xlen(EVENTS_STREAM)
-                    client.xtrim(EVENTS_STREAM, maxlen=0)
+                    for stream in (EVENTS_STREAM, SENTRY_STREAM):
+                        queued[0] += client.xlen(stream)
+                        client.xtrim(stream, maxlen=0)
 
         trimmer = threading.Thread(target=trim)
         try:
@@ -166,7 +218,7 @@ def main() -> int:
                     env, f"http://127.0.0.1:{port}/", tmp / "bare.log",
                 )
             )  # fmt: skip
-            targets = {"a": f"http://127.0.0.1:{port}/api/1/events"}
+            targets = {"a": f"http://127.0.0.1:{port}/api/1/{path}"}
             port = free_port()
             collector_env = {
                 **env, "VIGIL_DATA_DIR": str(data), "VIGIL_REDIS_URL": url, "VIGIL_COLLECTOR_PORT": str(port),
@@ -182,7 +234,7 @@ def main() -> int:
                     f"http://127.0.0.1:{port}/healthz", tmp / "collector.log",
                 )
             )  # fmt: skip
-            targets["b"] = f"http://127.0.0.1:{port}/api/{project.id}/events?key={project.public_key}"
+            targets["b"] = f"http://127.0.0.1:{port}/api/{project.id}/{path}{query}"
             if args.baseline:
                 port = free_port()
                 servers.append(
@@ -192,7 +244,7 @@ def main() -> int:
                         f"http://127.0.0.1:{port}/healthz", tmp / "baseline.log", cwd=args.baseline,
                     )
                 )  # fmt: skip
-                targets["c"] = f"http://127.0.0.1:{port}/api/{project.id}/events?key={project.public_key}"
+                targets["c"] = f"http://127.0.0.1:{port}/api/{project.id}/{path}{query}"
             trimmer.start()
             # Both servers stay up; each round measures one, then the other (the idle one
             # costs nothing), so a change in the neighbours' load hits both alike.
@@ -214,11 +266,12 @@ def main() -> int:
                 stop_process(server)
             redis_process.send_signal(signal.SIGTERM)
             redis_process.wait(10)
-    labels = {"a": "a_bare_starlette_204", "b": "b_collector_events", "c": "c_baseline_collector_events"}
+    kind = "envelope" if args.sentry else "events"
+    labels = {"a": "a_bare_starlette_204", "b": f"b_collector_{kind}", "c": f"c_baseline_collector_{kind}"}
     for name, rounds in runs.items():
         rps = statistics.mean(r["rps"] for r in rounds)
         print(
-            f"{labels[name]}: {rps:.0f} req/s ({rps * 10:.0f} events/s), "
+            f"{labels[name]}: {rps:.0f} req/s ({rps * per_request:.0f} events/s), "
             f"p50 {statistics.median(r['p50_ms'] for r in rounds):.2f} ms (median of rounds), "
             f"p99 {max(r['p99_ms'] for r in rounds):.2f} ms (worst round), "
             f"non-2xx {sum(r['non_2xx'] for r in rounds):.0f}, "

@@ -140,11 +140,18 @@ def collector(
 
 
 @pytest.fixture
-def analytics(data_dir: Path, redis_url: str) -> Iterator[Service]:
+def analytics_env() -> dict[str, str]:
+    """More settings for the analytics service: a test module overrides this fixture to give some."""
+    return {}
+
+
+@pytest.fixture
+def analytics(data_dir: Path, redis_url: str, analytics_env: dict[str, str]) -> Iterator[Service]:
     """A real analytics service (consumer + read API) with its DuckDB file in the data directory."""
     service = _service(
-        "analytics", data_dir, {"VIGIL_REDIS_URL": redis_url, "VIGIL_ANALYTICS_BLOCK_MS": "100"}, "/healthz"
-    )
+        "analytics", data_dir,
+        {"VIGIL_REDIS_URL": redis_url, "VIGIL_ANALYTICS_BLOCK_MS": "100", **analytics_env}, "/healthz",
+    )  # fmt: skip
     yield service
     service.stop()
 

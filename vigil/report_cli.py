@@ -38,7 +38,7 @@ def daily(data_dir: Path, project_name: str, day: date | None, form: str) -> str
     if not path.exists():
         raise ConfigError(f"no database at {path} yet: start Vigil (vigil up) and send some events first")
     try:
-        con = attach(path, read_only=True)
+        con = attach(path, read_only=True, resources=settings.resources)
     except duckdb.IOException as e:
         raise ConfigError(f"cannot open {path}: {str(e).splitlines()[0]}") from None
     try:

@@ -32,7 +32,7 @@ def query(data_dir: Path, statement: str) -> Result:
     if not path.exists():
         raise ConfigError(f"no database at {path} yet: start Vigil (vigil up) and send some events first")
     try:
-        con = attach(path, read_only=True)  # the same catalog name as through the read API
+        con = attach(path, read_only=True, resources=settings.resources)  # the catalog name of the read API
     except duckdb.IOException as e:
         raise ConfigError(f"cannot open {path}: {str(e).splitlines()[0]}") from None
     try:
