@@ -7,11 +7,27 @@ import socket
 from pathlib import Path
 
 from analytics.retention import policy
-from analytics.store import Resources
 from contracts.read_api import DEFAULT_PORT
 from contracts.settings import DEFAULT_DATA_DIR, ConfigError, setting
 
 SMTP_SECURITY = ("starttls", "tls", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class Resources:
+    """What DuckDB may use (``[analytics] duckdb_memory_bytes`` and ``duckdb_threads``); ``None`` leaves DuckDB's own
+    default (80 % of the machine's memory, a thread per core)."""
+
+    memory_bytes: int | None = None
+    threads: int | None = None
+
+    def config(self) -> dict[str, str | int]:
+        found: dict[str, str | int] = {}
+        if self.memory_bytes is not None:
+            found["memory_limit"] = f"{self.memory_bytes}B"
+        if self.threads is not None:
+            found["threads"] = self.threads
+        return found
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,7 +9,6 @@ is opened; nothing is dropped or rewritten.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ import pyarrow.compute as pc
 
 from analytics.conclusions import CONCLUSIONS
 from analytics.routes import ROUTE
+from analytics.settings import Resources
 from analytics.tables import DERIVED, SQL_TYPES, TABLES, create_sql
 
 SCHEMA_VERSION = 12
@@ -92,23 +92,6 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         # Maps are found by debug id in lower case now; ids stored before were kept as uploaded.
         con.execute("UPDATE source_maps SET debug_id = lower(debug_id) WHERE debug_id <> lower(debug_id)")
     con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-
-
-@dataclasses.dataclass(frozen=True)
-class Resources:
-    """What DuckDB may use (``[analytics] duckdb_memory_bytes`` and ``duckdb_threads``); ``None`` leaves DuckDB's own
-    default (80 % of the machine's memory, a thread per core)."""
-
-    memory_bytes: int | None = None
-    threads: int | None = None
-
-    def config(self) -> dict[str, str | int]:
-        found: dict[str, str | int] = {}
-        if self.memory_bytes is not None:
-            found["memory_limit"] = f"{self.memory_bytes}B"
-        if self.threads is not None:
-            found["threads"] = self.threads
-        return found
 
 
 def attach(path: Path, *, read_only: bool = False, resources: Resources | None = None) -> duckdb.DuckDBPyConnection:

@@ -110,7 +110,11 @@ def sentry_envelope(public_key: str, project_id: int) -> bytes:
     return f"{json.dumps(header)}\n{item}\n{body}\n".encode()
 
 
-def wrk(url: str, body: bytes, seconds: int, tmp: Path, headers: dict[str, str] | None = None) -> dict[str, float]:
+def wrk(
+    url: str, body: bytes, seconds: int, tmp: Path, headers: dict[str, str] | None = None, rate: float = 0
+) -> dict[str, float]:
+    """wrk's figures for POSTing ``body`` to ``url``: as fast as the server answers, or ``rate`` requests a second
+    (spread over its 64 connections, each waiting between requests)."""
     script = tmp / "post.lua"
     script.write_text(
         'wrk.method = "POST"\n'
@@ -118,6 +122,7 @@ def wrk(url: str, body: bytes, seconds: int, tmp: Path, headers: dict[str, str] 
         'wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"\n'
         'wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36"\n'
         + "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in (headers or {}).items())
+        + (f"function delay() return {64_000 / rate:.3f} end\n" if rate else "")
     )
     out = subprocess.run(
         ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", str(script), url],

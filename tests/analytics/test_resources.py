@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.settings import AnalyticsSettings
-from analytics.store import Resources, open_database
+from analytics.settings import AnalyticsSettings, Resources
+from analytics.store import open_database
 from contracts import runfiles
 from contracts.read_api import ReadClient
 
