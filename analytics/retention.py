@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from analytics.tables import DERIVED, ROLLUPS, TABLES
 from contracts.settings import ConfigError
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger("vigil.analytics")
 

@@ -6,7 +6,6 @@ import dataclasses
 import socket
 from pathlib import Path
 
-from analytics.retention import policy
 from contracts.read_api import DEFAULT_PORT
 from contracts.settings import DEFAULT_DATA_DIR, ConfigError, setting
 
@@ -159,13 +158,16 @@ class AnalyticsSettings:
     )
 
     def __post_init__(self) -> None:
-        self.retention_policy  # noqa: B018 (a bad `retention` fails at start, in one line)
+        if self.retention:  # without overrides there is nothing to check (and `vigil up` need not load the tables)
+            self.retention_policy  # noqa: B018 (a bad `retention` fails at start, in one line)
         if self.smtp_security not in SMTP_SECURITY:
             raise ConfigError(f"smtp_security: one of {', '.join(SMTP_SECURITY)}, not {self.smtp_security[:40]!r}")
 
     @property
     def retention_policy(self) -> dict[str, int]:
         """Days kept per table (``analytics/retention.py``)."""
+        from analytics.retention import policy  # the tables' schemas: pyarrow, which the supervisor does not need
+
         return policy(self.retention_days, self.rollup_retention_days, self.retention)
 
     @property

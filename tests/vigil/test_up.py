@@ -165,3 +165,16 @@ def test_the_demo_keeps_an_smtp_server_already_configured(monkeypatch):
     kept = demo_alerts(8474, smtp_configured=True)
     assert not any(name.startswith("VIGIL_ANALYTICS_SMTP_") for name in kept)
     assert kept["VIGIL_ANALYTICS_ALERT_GROUP_WAIT_SECONDS"] == "5"
+
+
+def test_the_supervisor_loads_neither_the_database_engine_nor_a_password_hash():
+    """``vigil up`` only starts and watches the parts: importing it must not load DuckDB, pyarrow or symbolic (tens of
+    MB each, in a process that never uses them), nor hash a password at import (64 MiB for a moment)."""
+    probe = (
+        "import sys, vigil.up, dashboard.users\n"
+        "print(sorted({'duckdb', 'pyarrow', 'symbolic', 'dash', 'pkg_resources'} & set(sys.modules)))\n"
+        "print(dashboard.users._dummy.cache_info().currsize)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True,
+                          env=env_without_vigil())  # fmt: skip
+    assert done.stdout.splitlines() == ["[]", "0"]
