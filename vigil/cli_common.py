@@ -27,27 +27,38 @@ class BadInput(Failed):
     exit_code = 2
 
 
+def _user_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(errors a user caused: exit 2, failures to report in one line: exit 1). Imported when an error is raised, not
+    before every command: ``analytics.store`` brings DuckDB and pyarrow, which ``vigil up`` and the probe agent never
+    need."""
+    from analytics.store import SchemaTooNew
+    from contracts.alerts import SilenceError
+    from contracts.incidents import FeedbackError
+    from contracts.queries import QueryError
+    from contracts.read_api import ReadApiError, Refused
+    from contracts.triage import ActionError
+    from dashboard.users import UserError
+    from vigil.sourcemaps_cli import UploadFailed
+    from vigil.supervise import ChildFailed
+
+    bad = (ConfigError, QueryError, Refused, ActionError, FeedbackError, SilenceError, UserError)
+    return bad, (ReadApiError, ChildFailed, UploadFailed, SchemaTooNew)
+
+
 def friendly(fn: F) -> F:
     """Turn the errors a user can cause into one line and the documented exit status."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from analytics.store import SchemaTooNew
-        from contracts.alerts import SilenceError
-        from contracts.incidents import FeedbackError
-        from contracts.queries import QueryError
-        from contracts.read_api import ReadApiError, Refused
-        from contracts.triage import ActionError
-        from dashboard.users import UserError
-        from vigil.sourcemaps_cli import UploadFailed
-        from vigil.supervise import ChildFailed
-
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, QueryError, Refused, ActionError, FeedbackError, SilenceError, UserError) as e:
-            raise BadInput(str(e)) from None
-        except (ReadApiError, ChildFailed, UploadFailed, SchemaTooNew) as e:
-            raise Failed(str(e)) from None
+        except Exception as e:
+            bad, failed = _user_errors()
+            if isinstance(e, bad):
+                raise BadInput(str(e)) from None
+            if isinstance(e, failed):
+                raise Failed(str(e)) from None
+            raise
 
     return wrapper  # type: ignore[return-value]
 

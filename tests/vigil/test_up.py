@@ -171,7 +171,8 @@ def test_the_supervisor_loads_neither_the_database_engine_nor_a_password_hash():
     """``vigil up`` only starts and watches the parts: importing it must not load DuckDB, pyarrow or symbolic (tens of
     MB each, in a process that never uses them), nor hash a password at import (64 MiB for a moment)."""
     probe = (
-        "import sys, vigil.up, dashboard.users\n"
+        "import sys, vigil.cli, vigil.cli_common, vigil.up, dashboard.users\n"
+        "vigil.cli_common.friendly(lambda: None)()\n"  # what wraps every command, `vigil up` and `vigil probe` too
         "print(sorted({'duckdb', 'pyarrow', 'symbolic', 'dash', 'pkg_resources'} & set(sys.modules)))\n"
         "print(dashboard.users._dummy.cache_info().currsize)"
     )
