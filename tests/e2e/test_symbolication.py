@@ -93,6 +93,21 @@ def build(folder: Path) -> str:
     return (folder / "app.js").read_text()
 
 
+def checkout_throws(page, site, collector, project, path: str, bundle: str) -> None:  # type: ignore[no-untyped-def]
+    """The checkout page with the beacon, the vendor script and the bundle served at ``path``: loaded in Chromium,
+    it throws once, and the beacon sends the error."""
+    site.pages[path] = Reply(bundle, content_type="application/javascript")
+    site.pages["/vendor/each.js"] = Reply(VENDOR, content_type="application/javascript")
+    site.pages["/checkout"] = html_page(
+        '<script>addEventListener("error", function () { window.thrown = (window.thrown || 0) + 1; });</script>'
+        + tag(f"{collector.url}/beacon.js", project, release=RELEASE)
+        + f'<script src="/vendor/each.js"></script><script src="{path}"></script>'
+    )
+    page.goto(f"{site.url}/checkout")
+    page.wait_for_function("window.thrown === 1")
+    page.evaluate("vigil.flush()")
+
+
 def test_a_minified_error_from_chromium_is_stored_against_the_original_source(
     page, site, collector, analytics, demo_project, data_dir, tmp_path
 ):
@@ -118,16 +133,7 @@ def test_a_minified_error_from_chromium_is_stored_against_the_original_source(
             timeout=10, what="the uploaded map stored",
         )  # fmt: skip
 
-        site.pages["/app.js"] = Reply(bundle, content_type="application/javascript")
-        site.pages["/vendor/each.js"] = Reply(VENDOR, content_type="application/javascript")
-        site.pages["/checkout"] = html_page(
-            '<script>addEventListener("error", function () { window.thrown = (window.thrown || 0) + 1; });</script>'
-            + tag(f"{collector.url}/beacon.js", demo_project, release=RELEASE)
-            + '<script src="/vendor/each.js"></script><script src="/app.js"></script>'
-        )
-        page.goto(f"{site.url}/checkout")
-        page.wait_for_function("window.thrown === 1")
-        page.evaluate("vigil.flush()")
+        checkout_throws(page, site, collector, demo_project, "/app.js", bundle)
 
         statement = "SELECT error_type, message, release, frames FROM errors"
         rows = wait_until(lambda: client.sql(statement).rows, timeout=15, what="the error stored")
@@ -198,16 +204,7 @@ def test_the_beacon_finds_a_map_by_the_debug_id_sentry_cli_injected(
     with ReadClient(info["url"], token=info["token"]) as client:
         wait_until(lambda: client.sql("SELECT count(*) FROM source_maps WHERE debug_id <> ''").rows == [[1]],
                    timeout=10, what="the uploaded map stored")  # fmt: skip
-        site.pages["/static/app.9f8e.js"] = Reply(injected, content_type="application/javascript")
-        site.pages["/vendor/each.js"] = Reply(VENDOR, content_type="application/javascript")
-        site.pages["/checkout"] = html_page(
-            '<script>addEventListener("error", function () { window.thrown = (window.thrown || 0) + 1; });</script>'
-            + tag(f"{collector.url}/beacon.js", demo_project, release=RELEASE)
-            + '<script src="/vendor/each.js"></script><script src="/static/app.9f8e.js"></script>'
-        )
-        page.goto(f"{site.url}/checkout")
-        page.wait_for_function("window.thrown === 1")
-        page.evaluate("vigil.flush()")
+        checkout_throws(page, site, collector, demo_project, "/static/app.9f8e.js", injected)
         rows = wait_until(lambda: client.sql("SELECT frames FROM errors").rows, timeout=15, what="the error stored")
     frames = json.loads(rows[0][0])
     app = [f for f in frames if f["url"] == f"{site.url}/static/app.9f8e.js"]
