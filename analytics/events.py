@@ -28,6 +28,7 @@ from analytics.filters import filter_reason
 from analytics.fingerprint import Grouping, grouping
 from analytics.project_settings import ProjectSettings
 from analytics.scrub import Scrubber
+from analytics.sentry.convert import stream_entry
 from contracts.beacon import (
     Breadcrumb,
     Cause,
@@ -38,10 +39,11 @@ from contracts.beacon import (
     PageViewEvent,
     ReportEvent,
     ResourceEvent,
+    SentFrame,
     SlowRequestEvent,
     VitalEvent,
 )
-from contracts.stream import StreamEntry, decode_entry
+from contracts.stream import SentryEventEntry, StreamEntry, decode_events_entry
 
 Rows = dict[str, list[tuple[Any, ...]]]
 _replace = msgspec.structs.replace
@@ -117,6 +119,21 @@ def _scrubbed_details(details: str, text: Callable[[str], str]) -> str:
     return _json_encode(_scrubbed_values(found, text)).decode()
 
 
+def _scrubbed_frames(
+    frames: list[SentFrame], text: Callable[[str], str], url: Callable[[str], str]
+) -> list[SentFrame]:  # fmt: skip
+    """The frames with their URLs and source lines scrubbed: the same list when nothing changed, so the frames
+    parsed from it before scrubbing still hold (``EventPipeline``)."""
+    out, changed = [], False
+    for f in frames:
+        scrubbed = (url(f.url), text(f.context), [text(t) for t in f.pre_context], [text(t) for t in f.post_context])
+        if scrubbed != (f.url, f.context, f.pre_context, f.post_context):
+            f, changed = _replace(f, url=scrubbed[0], context=scrubbed[1], pre_context=scrubbed[2],
+                                  post_context=scrubbed[3]), True  # fmt: skip
+        out.append(f)
+    return out if changed else frames
+
+
 def scrub(event: Event, scrubber: Scrubber) -> Event:
     """Secrets, card numbers and e-mails out of every text and URL an event carries."""
     text, url = scrubber.text, scrubber.url
@@ -126,8 +143,7 @@ def scrub(event: Event, scrubber: Scrubber) -> Event:
             page_url=url(event.page_url), message=text(event.message), stack=text(event.stack), file=url(event.file),
             causes=[Cause(c.error_type, text(c.message), text(c.stack)) for c in event.causes],
             breadcrumbs=[Breadcrumb(b.ts, b.category, text(b.message), b.level) for b in event.breadcrumbs],
-            frames=[_replace(f, url=url(f.url), context=text(f.context), pre_context=[text(t) for t in f.pre_context],
-                             post_context=[text(t) for t in f.post_context]) for f in event.frames],
+            frames=_scrubbed_frames(event.frames, text, url),
             template=text(event.template), debug_ids={url(k): v for k, v in event.debug_ids.items()},
             details=_scrubbed_details(event.details, text),
         )  # fmt: skip
@@ -180,6 +196,17 @@ def _unmapped(frame: Frame) -> Symbolicated:
     )  # fmt: skip
 
 
+def invalid_sentry_event(record: SentryEventEntry) -> Rows:
+    """An event the collector took (it was JSON) that is not a Sentry event: one ``invalid`` outcome row."""
+    at = ms(record.received_at)
+    return {
+        "outcomes": [
+            (f"analytics-{record.event_id}", "analytics", at, at, record.project_id, record.project, "invalid",
+             "sentry_event", "event", 1)
+        ]
+    }  # fmt: skip
+
+
 def frames_of(event: ErrorEvent) -> list[Frame]:
     """The error's frames, innermost first: those its sender gave as data, else its stack string parsed."""
     return sent_frames(event.frames, event.page_url) if event.frames else parse_stack(event.stack, event.page_url)
@@ -197,7 +224,14 @@ class EventPipeline:
         self.settings, self.cache, self.parse_ua = settings, cache, parse_ua
 
     def __call__(self, data: bytes) -> Rows:
-        entry = decode_entry(data)
+        found = decode_events_entry(data)
+        if isinstance(found, SentryEventEntry):
+            try:
+                entry = stream_entry(found)
+            except (msgspec.DecodeError, RecursionError):
+                return invalid_sentry_event(found)
+        else:
+            entry = found
         client = self.parse_ua(entry.user_agent)
         project = self.settings(entry.project_id)
         out: Rows = {}
@@ -215,7 +249,10 @@ class EventPipeline:
             scrubbed = scrub(event, project.scrubber)
             analysis = None
             if isinstance(scrubbed, ErrorEvent) and isinstance(event, ErrorEvent):
-                if scrubbed.stack != event.stack or scrubbed.page_url != event.page_url or scrubbed.frames:
+                sent = event.frames
+                if scrubbed.page_url != event.page_url or (
+                    scrubbed.frames is not sent if sent else scrubbed.stack != event.stack
+                ):
                     frames = frames_of(scrubbed)  # positions survive scrubbing
                 analysis = analyse(scrubbed, frames, release_key, self.cache)
             event = scrubbed

@@ -8,7 +8,8 @@ typed struct, with the functions that encode and decode it:
 ======================  ===================================  ==================================
 stream                  record                               written by
 ======================  ===================================  ==================================
-``vigil:events``        ``StreamEntry`` (a beacon batch)      beacon, Sentry and Reporting API endpoints
+``vigil:events``        ``StreamEntry`` (a beacon batch)      beacon and Reporting API endpoints
+                        ``SentryEventEntry`` (one event)     Sentry envelope and store endpoints
 ``vigil:sentry``        ``SentryEntry`` (sessions, drops)    Sentry envelope endpoint
 ``vigil:sourcemaps``    ``SourceMapEntry``                   source map upload endpoint
 ``vigil:probes``        ``ProbeEntry`` (a probe batch)       probe agents' endpoint
@@ -36,7 +37,7 @@ GROUP_FIELD = b"g"
 _encode = msgspec.json.Encoder().encode
 
 
-def encode_record(record: OutcomeBatch | SentryEntry | SourceMapEntry | ProbeEntry) -> bytes:
+def encode_record(record: OutcomeBatch | SentryEntry | SentryEventEntry | SourceMapEntry | ProbeEntry) -> bytes:
     """A record's bytes for its stream; a ``StreamEntry`` goes through ``encode_entry`` instead."""
     return _encode(record)
 
@@ -84,6 +85,40 @@ def payloads(fields: dict[bytes, bytes] | None) -> list[bytes]:
 
 def decode_entry(data: bytes) -> StreamEntry:
     """Decode one entry's ``e`` field; raises ``msgspec.DecodeError`` if it is not one."""
+    return _decoder.decode(data)
+
+
+class SentryEventEntry(msgspec.Struct, frozen=True, omit_defaults=True, tag_field="kind", tag="sentry_event"):
+    """One Sentry error or message event, its payload as the SDK sent it.
+
+    The collector checks what needs no full parse (the envelope's framing, the DSN, the
+    sizes, the rate limits, that the payload is JSON) and reads only ``event_id`` and
+    ``user`` of it: the user's id is keyed with the project's secret and the address
+    anonymized there, so neither secret nor address leaves the collector. Analytics turns
+    the rest into a Vigil error event (``analytics/sentry/convert.py``), in its workers.
+    """
+
+    project_id: int
+    project: str
+    received_at: int  # ms since the epoch, the collector's clock
+    event_id: str  # the event's, else the envelope header's, else made up: what the SDK was answered
+    user_agent: str  # the request's; the event's own request headers name the page's when it has them
+    event: msgspec.Raw  # the item's payload, at most max_event_bytes, valid JSON
+    sent_at: int | None = None  # the envelope header's sent_at (the SDK's clock), ms
+    user_id: str = ""  # the user's id, e-mail or name keyed with the project's secret token
+    client_ip: str = ""  # the user's address (the event's user.ip_address, else the sender's), anonymized
+    country: str = ""
+
+
+_sentry_event = msgspec.json.Decoder(SentryEventEntry)
+#: How every encoded ``SentryEventEntry`` starts: msgspec writes the tag first.
+_SENTRY_EVENT_START = b'{"kind":"sentry_event",'
+
+
+def decode_events_entry(data: bytes) -> StreamEntry | SentryEventEntry:
+    """One entry of the events stream: a beacon batch or a Sentry event; ``msgspec.DecodeError`` if neither."""
+    if data.startswith(_SENTRY_EVENT_START):
+        return _sentry_event.decode(data)
     return _decoder.decode(data)
 
 

@@ -9,6 +9,7 @@ path: none, or any mismatch, is a 403.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +18,8 @@ from collector.state import State
 from contracts.projects import Project
 
 MAX_KEY = 128
+#: A DSN longer than this is not one (a key, a host and a path); it is not parsed.
+MAX_DSN = 512
 
 
 def auth_header_key(value: str) -> str | None:
@@ -30,8 +33,11 @@ def auth_header_key(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)  # an SDK sends its DSN with every envelope; at most 1024 * MAX_DSN bytes kept
 def dsn_parts(dsn: str) -> tuple[str, str] | None:
     """``(public key, project id)`` of ``https://KEY[:secret]@host/[path/]PROJECT_ID``."""
+    if len(dsn) > MAX_DSN:
+        return None
     try:
         parts = urlsplit(dsn)
     except ValueError:

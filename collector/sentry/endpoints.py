@@ -17,18 +17,13 @@ from collector.ingest import Context, Parsed
 from collector.refused import Refused
 from collector.sentry import schema
 from collector.sentry.auth import authenticate, dsn_parts
-from collector.sentry.convert import aggregate_rows, drop_rows, session_rows, to_batch, to_ms, user_address
+from collector.sentry.convert import aggregate_rows, drop_rows, hashed_user, session_rows, user_address
 from collector.sentry.envelope import MAX_HEADER_BYTES, EnvelopeError, Item, parse_envelope, parse_header
 from collector.state import State
+from contracts.beacon import MAX_ID, cut
 from contracts.projects import Project
-from contracts.stream import (
-    EVENTS_STREAM,
-    SENTRY_STREAM,
-    SentryEntry,
-    StreamEntry,
-    encode_entry,
-    encode_record,
-)
+from contracts.sentry import to_ms
+from contracts.stream import EVENTS_STREAM, SENTRY_STREAM, SentryEntry, SentryEventEntry, encode_record
 
 #: Item types that are stored; others (attachments, transactions, replays…) are counted as skipped.
 STORED = {"event", "session", "sessions", "client_report"}
@@ -45,24 +40,32 @@ def _refusal_headers(refused: Refused) -> Headers:
 def _event_entry(
     payload: bytes, n: int, header_event_id: str, context: Context, sent_at: int | None = None
 ) -> tuple[bytes, str]:
-    """An ``event`` item as a stream entry of the events stream, and its event id."""
+    """An ``event`` item as an entry of the events stream, and its event id.
+
+    Only the event's id and user are decoded (the rest is checked to be JSON and skipped): the
+    user's id is keyed with the project's secret and its address anonymized here, and analytics
+    converts the event in its workers. A field of the wrong type further in is counted there as
+    an ``invalid`` outcome.
+    """
     try:
-        event = schema.event_decoder.decode(payload)
+        head = schema.event_head_decoder.decode(payload)
     except (msgspec.DecodeError, RecursionError) as e:
         raise Refused(400, f"item {n} (event) is not a valid event: {e}", "invalid", "sentry_event") from None
-    batch, page_user_agent = to_batch(
-        event, context.project.secret_token, header_event_id, context.received_at, sent_at
-    )
-    entry = StreamEntry(
-        project_id=context.project.id,
-        project=context.project.name,
+    event_id = cut(head.event_id or header_event_id or secrets.token_hex(16), MAX_ID)
+    project = context.project
+    entry = SentryEventEntry(
+        project_id=project.id,
+        project=project.name,
         received_at=context.received_at,
-        user_agent=page_user_agent or context.user_agent,
-        batch=batch,
-        client_ip=user_address(event.user, context.client_ip, context.project.store_ip),
+        event_id=event_id,
+        user_agent=context.user_agent,
+        event=msgspec.Raw(payload),
+        sent_at=sent_at,
+        user_id=hashed_user(project.secret_token, head.user),
+        client_ip=user_address(head.user, context.client_ip, project.store_ip),
         country=context.country,
     )
-    return encode_entry(entry), batch.events[0].event_id
+    return encode_record(entry), event_id
 
 
 def _items(items: list[Item], header: dict[str, Any], context: Context) -> Parsed:

@@ -40,7 +40,7 @@ NOT_STORED_COLUMNS = [
 #: What each outcome means for the user, and what to do about it (docs/collector.md, docs/analytics.md).
 OUTCOMES = {
     "filtered": "Dropped by the project's inbound filters ([projects.filters] in vigil.toml)",
-    "invalid": "Refused: not a valid body (a sender bug, or a newer protocol)",
+    "invalid": "Refused or not stored: not a valid body or event (a sender bug, or a newer protocol)",
     "forbidden": "Refused: unknown key, wrong project or an origin the project does not allow",
     "rate_limited": "Refused: over a rate limit; the sender was told to retry later",
     "spike_sampled": "Dropped by spike protection during a sudden flood",

@@ -11,10 +11,18 @@ import pytest
 import sentry_sdk
 from sentry_sdk.envelope import Envelope, Item, PayloadRef
 
+from analytics.sentry.convert import stream_entry
 from contracts import runfiles
 from contracts.projects import Project, load_projects
 from contracts.read_api import ReadClient
-from contracts.stream import EVENTS_STREAM, SENTRY_STREAM, decode_entry, decode_sentry_entry, payloads
+from contracts.stream import (
+    EVENTS_STREAM,
+    SENTRY_STREAM,
+    SentryEventEntry,
+    decode_events_entry,
+    decode_sentry_entry,
+    payloads,
+)
 from tests.helpers import Service, wait_until
 
 
@@ -135,7 +143,11 @@ def test_an_envelope_authenticated_by_its_dsn_alone(http, collector, demo_projec
 
     assert (response.status_code, response.json()) == (200, {"id": "a" * 32})
     (raw,) = stream(redis_client, EVENTS_STREAM)
-    entry = decode_entry(raw)
+    record = decode_events_entry(raw)
+    # Queued as the SDK sent it, for analytics to convert: the collector read only its id and user.
+    assert isinstance(record, SentryEventEntry)
+    assert (record.event_id, json.loads(bytes(record.event))) == ("a" * 32, EVENT)
+    entry = stream_entry(record)
     (event,) = entry.batch.events
     assert (event.error_type, event.message, event.mechanism, event.page_url) == (
         "TypeError", "x is undefined", "onerror", "https://shop.example/cart",
@@ -199,7 +211,9 @@ def test_bad_envelopes_are_400_with_the_reason(http, collector, demo_project, re
     key = {"sentry_key": demo_project.public_key}
     url = envelope_url(collector, demo_project)
     bodies = (
-        b"not json\n", b'{}\n{"type":"event","length":500}\n{}', b'{}\n{"type":"event"}\n{"exception": 5}\n',
+        b"not json\n", b'{}\n{"type":"event","length":500}\n{}', b'{}\n{"type":"event"}\n{"exception": 5\n',
+        b'{}\n{"type":"event"}\n[1]\n', b'{}\n{"type":"event"}\n{"user": "alice"}\n',
+        b'{}\n{"type":"event"}\n{"a": 1} trailing\n',
         b"", b"\n", b"   \n\n", b"\x00\x01\xff garbage", b'"just a string"', b"[1, 2]",
     )  # fmt: skip
     for body in bodies:
@@ -211,6 +225,11 @@ def test_bad_envelopes_are_400_with_the_reason(http, collector, demo_project, re
     # A valid envelope that holds no event is still fine, as with Relay.
     empty = http.post(url, params=key, content=b"{}\n")
     assert (empty.status_code, empty.json()) == (200, {"id": None})
+    # JSON whose fields further in have the wrong types is queued: analytics counts it as invalid
+    # (tests/analytics/test_sentry_convert.py), as the collector reads only the event's id and user.
+    typed = http.post(url, params=key, content=b'{}\n{"type":"event"}\n{"event_id": "b", "exception": 5}\n')
+    assert (typed.status_code, typed.json()) == (200, {"id": "b"})
+    assert len(stream(redis_client, EVENTS_STREAM)) == 1
 
 
 def test_a_dsn_in_the_header_line_authenticates_before_the_rest_is_decompressed(
@@ -357,70 +376,3 @@ def test_extra_contexts_request_and_the_users_address_are_kept_within_bounds(
                                                                   "Accept-Language": "de"}}  # fmt: skip
     assert page == "https://api.shop.example/checkout"
     assert address == "203.0.113.0"  # the user's, anonymized as the project does not keep addresses
-
-
-def test_details_are_cut_to_their_bounds_whatever_an_sdk_sends():
-    from collector.sentry import schema as sentry_schema
-    from collector.sentry.convert import PART_BYTES, _details
-    from contracts.beacon import MAX_DETAILS
-
-    deep: dict[str, object] = {"leaf": "x"}
-    for level in range(8):
-        deep = {f"l{level}": deep}
-    event = sentry_schema.Event(
-        extra={"deep": deep, "long": "y" * 5000, "many": list(range(500)),
-               **{f"k{n}": "v" * 400 for n in range(200)}},
-        contexts={"browser": {"name": "Chrome", "version": "131"}, "huge": {str(n): "z" * 900 for n in range(40)}},
-    )  # fmt: skip
-    details = json.loads(text := _details(event))
-    assert len(text) <= MAX_DETAILS
-    nested = details["extra"]["deep"]
-    for level in reversed(range(4)):
-        nested = nested[f"l{level + 4}"]
-    assert nested == "{…}"  # five levels kept, the rest cut
-    assert len(details["extra"]["long"]) == 1024
-    assert len(details["extra"]["many"]) == 50
-    assert details["extra"]["…"].endswith(f"(over {PART_BYTES['extra']} bytes)")
-    assert details["contexts"]["browser"] == {"name": "Chrome", "version": "131"}
-
-
-def test_details_that_are_not_a_json_object_are_left_out_not_fatal():
-    from analytics.rows import details
-
-    assert details("x") == details("[1]") == details("") == (None, None, None)
-    assert details('{"extra": {"a": 1}}') == ('{"a":1}', None, None)
-
-
-def test_a_synthetic_message_keeps_every_real_exception_as_a_cause():
-    from collector.sentry import schema as sentry_schema
-    from collector.sentry.convert import to_batch
-
-    event = sentry_schema.event_decoder.decode(json.dumps({
-        "message": "retrying checkout",
-        "exception": {"values": [
-            {"type": "TimeoutError", "value": "socket"}, {"type": "ConnectionError", "value": "upstream"},
-            {"value": "retrying checkout", "mechanism": {"type": "generic", "synthetic": True}},
-        ]},
-    }).encode())  # fmt: skip
-    batch, _ = to_batch(event, "secret", "e" * 32, 1_700_000_000_000)
-    [error] = batch.events
-    assert (error.error_type, error.mechanism) == ("Message", "message")
-    assert [c.error_type for c in error.causes] == ["ConnectionError", "TimeoutError"]  # outermost first
-
-
-@pytest.mark.parametrize(
-    ("template", "params", "text"),
-    [
-        ("Payment %s failed", [42], "Payment 42 failed"),  # the JavaScript SDK's parameterize sends no formatted
-        ("%s paid %d of %s", ["alice", 3, {"cur": "EUR"}], 'alice paid 3 of {"cur":"EUR"}'),
-        ("%(user)s left at %(pct)d%%", {"user": "bob", "pct": 80}, "bob left at 80%"),
-        ("only %s here %s", ["one"], "only one here %s"),  # a placeholder without its param stays
-        ("no params %s", None, "no params %s"),
-        ("%s", ["x" * 5000], "x" * 1024),  # each param bounded
-        ("%(a)s" * 3000, {"a": "y" * 5000}, "y" * 8192),  # a param named again and again: made once, cut at the bound
-    ],
-)
-def test_a_log_entry_without_formatted_text_is_formatted_from_its_params(template, params, text):
-    from collector.sentry.convert import formatted
-
-    assert formatted(template, params) == text

@@ -1,0 +1,323 @@
+"""From a Sentry event, as its SDK sent it, to a Vigil error event.
+
+The collector queues each event's payload as it came (``SentryEventEntry``); the events
+pipeline's workers turn it into a Vigil error event (``contracts/beacon.py``) in a
+one-event batch (``stream_entry``), so it is parsed, grouped and stored like the beacon's.
+Every string is cut to Vigil's bounds here: Sentry's schema has none, and an SDK's event
+should be stored, not refused, for a long message.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import msgspec
+
+from analytics.sentry import schema as sentry
+from contracts import beacon as vigil
+from contracts.beacon import cut
+from contracts.sentry import to_ms
+from contracts.stream import SentryEventEntry, StreamEntry
+
+
+def _exceptions(event: sentry.Event) -> list[sentry.Exception_]:
+    found = event.exception
+    values = found.values if isinstance(found, sentry.Exceptions) else found or []
+    return values[-(vigil.MAX_CAUSES + 1) :]
+
+
+def _message(event: sentry.Event) -> str:
+    if isinstance(event.message, str):
+        return event.message
+    for entry in (event.logentry, event.message):
+        if isinstance(entry, sentry.LogEntry):
+            return entry.formatted or formatted(entry.message or "", entry.params)
+    return ""
+
+
+# printf-style placeholders as Sentry's SDKs write templates (Python's logging, the JavaScript SDK's parameterize).
+_PLACEHOLDER = re.compile(r"%(?:\((\w{1,64})\))?([sdifr%])")
+MAX_PARAM = 1024
+
+
+def formatted(template: str, params: list[object] | dict[str, object] | None) -> str:
+    """A log entry's text: ``template`` with its ``%s`` (``%d``, ``%(name)s``, …) filled from ``params``, as Sentry
+    shows it when the SDK sent no ``formatted``; a placeholder without its param is left as it is."""
+    if not params:
+        return template
+    template = template[: vigil.MAX_MESSAGE]
+    # Each param turned into text once, however many placeholders name it.
+    texts: dict[object, str] = {}
+
+    def text(key: object, value: object) -> str:
+        found = texts.get(key)
+        if found is None:
+            found = texts[key] = (value if isinstance(value, str) else msgspec.json.encode(value).decode())[:MAX_PARAM]
+        return found
+
+    parts: list[str] = []
+    size, start, position = 0, 0, 0
+    for match in _PLACEHOLDER.finditer(template):
+        name, kind = match.groups()
+        if kind == "%":
+            value = "%"
+        elif name is not None:
+            value = text(name, params[name]) if isinstance(params, dict) and name in params else match[0]
+        elif isinstance(params, list) and position < len(params):
+            value, position = text(position, params[position]), position + 1
+        else:
+            value = match[0]
+        parts += (template[start : match.start()], value)
+        size, start = size + match.start() - start + len(value), match.end()
+        if size >= vigil.MAX_MESSAGE:  # the rest would be cut anyway
+            break
+    else:
+        parts.append(template[start:])
+    return cut("".join(parts), vigil.MAX_MESSAGE)
+
+
+def _template(event: sentry.Event) -> str:
+    """The message's template ("Payment %s failed") when the SDK sent one with its params, else ""."""
+    for entry in (event.logentry, event.message):
+        if isinstance(entry, sentry.LogEntry) and entry.params and entry.message:
+            return cut(entry.message, vigil.MAX_MESSAGE)
+    return ""
+
+
+def _debug_ids(event: sentry.Event) -> dict[str, str]:
+    """Each script's debug id, from the event's source-map images (``debug_meta.images``)."""
+    images = event.debug_meta.images if event.debug_meta else []
+    found: dict[str, str] = {}
+    for image in images[: vigil.MAX_DEBUG_IDS]:
+        if image.type == "sourcemap" and image.code_file and image.debug_id and len(image.code_file) <= vigil.MAX_URL:
+            found[image.code_file] = image.debug_id.lower()[: vigil.MAX_ID]
+    return found
+
+
+#: Request headers never kept: cookies, credentials, anything named like a secret, and the user's address.
+_SECRET_HEADER = re.compile(
+    r"cookie|auth|token|secret|password|session|csrf|xsrf|api[-_]?key"
+    r"|forwarded|real-ip|client-ip|connecting-ip",  # the user's address: kept only as client_ip, anonymized or not
+    re.IGNORECASE,
+)
+#: Bounds of the details kept (``ErrorEvent.details``): nesting, items per object or list, characters per string,
+#: and bytes of each part's JSON.
+DETAIL_DEPTH, DETAIL_ITEMS, DETAIL_TEXT = 5, 50, 1024
+PART_BYTES = {"extra": 16_384, "contexts": 8192, "request": 6144}
+_encode = msgspec.json.Encoder().encode
+
+
+def _bounded(value: object, depth: int = 0) -> object:
+    """``value`` as JSON-ready data within the bounds: deeper levels, further items and longer strings are cut."""
+    if isinstance(value, dict):
+        if depth >= DETAIL_DEPTH:
+            return "{…}"
+        return {cut(k, 64): _bounded(v, depth + 1) for k, v in list(value.items())[:DETAIL_ITEMS]}
+    if isinstance(value, list | tuple):
+        return "[…]" if depth >= DETAIL_DEPTH else [_bounded(v, depth + 1) for v in value[:DETAIL_ITEMS]]
+    if value is None or (isinstance(value, bool | int) and abs(value) < 2**53):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    return cut(value, DETAIL_TEXT)
+
+
+def _part(value: dict[str, object], limit: int) -> dict[str, object]:
+    """As many of the keys as fit in ``limit`` bytes of JSON, in order; a count of those left out under ``…``."""
+    kept: dict[str, object] = {}
+    size = 2
+    for key, item in value.items():
+        size += len(_encode(key)) + len(_encode(item)) + 2
+        if size > limit:
+            kept["…"] = f"{len(value) - len(kept)} more left out (over {limit} bytes)"
+            break
+        kept[key] = item
+    return kept
+
+
+def _details(event: sentry.Event) -> str:
+    """The extra data, contexts (browser, os, device, runtime, trace, …) and the request (method, headers without
+    cookies or credentials) as bounded JSON text; "" when the event has none."""
+    details: dict[str, object] = {}
+    for name, value in (("extra", event.extra), ("contexts", event.contexts)):
+        if value:
+            details[name] = _part(_bounded(value), PART_BYTES[name])  # type: ignore[arg-type]
+    if event.request is not None:
+        headers = event.request.headers
+        pairs = headers.items() if isinstance(headers, dict) else (tuple(p[:2]) for p in headers or [] if len(p) >= 2)
+        kept = {
+            cut(k, 64): cut(v, DETAIL_TEXT) for k, v in pairs if isinstance(k, str) and not _SECRET_HEADER.search(k)
+        }
+        request = {"method": cut(event.request.method, 16), "headers": _part(dict(list(kept.items())[:DETAIL_ITEMS]),
+                                                                              PART_BYTES["request"])}  # fmt: skip
+        details["request"] = {k: v for k, v in request.items() if v}
+    text = _encode(details).decode() if any(details.values()) else ""
+    while len(text) > vigil.MAX_DETAILS and details:  # the parts' bounds keep it under; never past the protocol's
+        details.pop(next(iter(details)))
+        text = _encode(details).decode() if details else ""
+    return text
+
+
+def _position(value: int | None) -> int | None:
+    return value if value is not None and 0 <= value < 2**31 else None
+
+
+def _lines(lines: list[object] | None, keep: slice) -> list[str]:
+    return [cut(line, vigil.MAX_CONTEXT) for line in (lines or [])[keep]]
+
+
+def _frames(error: sentry.Exception_) -> list[vigil.SentFrame]:
+    """The exception's frames as data, innermost first (Sentry lists them outermost first)."""
+    frames = error.stacktrace.frames if error.stacktrace else []
+    return [
+        vigil.SentFrame(
+            function=cut(f.function, vigil.MAX_NAME),
+            url=cut(f.abs_path or f.filename or f.module, vigil.MAX_URL),
+            line=_position(f.lineno),
+            column=_position(f.colno),
+            in_app=f.in_app,
+            context=cut(f.context_line, vigil.MAX_CONTEXT),
+            pre_context=_lines(f.pre_context, slice(-vigil.MAX_CONTEXT_LINES, None)),
+            post_context=_lines(f.post_context, slice(vigil.MAX_CONTEXT_LINES)),
+        )
+        for f in reversed(frames[-vigil.MAX_FRAMES :])
+    ]
+
+
+def _stack(error: sentry.Exception_) -> tuple[str, sentry.Frame | None]:
+    """A V8-style stack string, most recent call first, and the frame that raised."""
+    frames = error.stacktrace.frames if error.stacktrace else []
+    lines = [f"{error.type or 'Error'}: {error.value or ''}"]
+    for frame in reversed(frames[-50:]):
+        where = frame.abs_path or frame.filename or frame.module or "?"
+        position = ":".join(str(p) for p in (frame.lineno, frame.colno) if p is not None)
+        lines.append(f"    at {frame.function or '<anonymous>'} ({where}{':' + position if position else ''})")
+    return "\n".join(lines)[: vigil.MAX_STACK], frames[-1] if frames else None
+
+
+def _breadcrumbs(event: sentry.Event) -> list[vigil.Breadcrumb]:
+    found = event.breadcrumbs
+    values = found.values if isinstance(found, sentry.Breadcrumbs) else found or []
+    crumbs = []
+    for crumb in values[-vigil.MAX_BREADCRUMBS :]:
+        message = crumb.message
+        if not message and crumb.data:
+            message = " ".join(cut(crumb.data.get(k), 300) for k in ("method", "url", "status_code") if k in crumb.data)
+        crumbs.append(
+            vigil.Breadcrumb(
+                ts=to_ms(crumb.timestamp, 0),
+                category=cut(crumb.category or crumb.type or "default", vigil.MAX_SHORT),
+                message=cut(message, 512),
+                level=cut(crumb.level or "info", vigil.MAX_SHORT),
+            )
+        )
+    return crumbs
+
+
+def _tags(event: sentry.Event) -> dict[str, str]:
+    pairs = (
+        event.tags.items() if isinstance(event.tags, dict) else (tuple(p[:2]) for p in event.tags or [] if len(p) >= 2)
+    )
+    tags: dict[str, str] = {}
+    for key, value in pairs:
+        name = cut(key, 32)
+        if name and len(tags) < vigil.MAX_TAGS:
+            tags[name] = cut(value, 200)
+    return tags
+
+
+def _user_agent(event: sentry.Event) -> str:
+    headers = event.request.headers if event.request else None
+    pairs = headers.items() if isinstance(headers, dict) else (tuple(p[:2]) for p in headers or [] if len(p) >= 2)
+    for name, value in pairs:
+        if isinstance(name, str) and name.lower() == "user-agent":
+            return cut(value, 512)
+    return ""
+
+
+def to_batch(
+    event: sentry.Event, event_id: str, user_id: str, received_at: int, sent_at: int | None = None
+) -> tuple[vigil.Batch, str]:
+    """A Vigil batch holding the event as one error event, and the User-Agent of the page it came from, if any.
+
+    ``event_id`` and ``user_id`` (keyed) are the collector's reading of the event. ``sent_at`` is the
+    envelope header's (the SDK's clock when it sent), so the event's time is corrected by it as Relay
+    does; without it, the arrival time.
+    """
+    event_id = cut(event_id, vigil.MAX_ID)
+    errors = _exceptions(event)
+    frames: list[vigil.SentFrame] = []
+    if errors and errors[-1].mechanism and errors[-1].mechanism.synthetic:
+        # captureMessage with a stack (SDKs 8+): a message, whose exception the SDK made up to carry the stack.
+        top = errors[-1]
+        stack, frame = _stack(top)
+        frames = _frames(top)
+        # The made-up exception is the last one: every real one before it stays a cause.
+        error_type, message, mechanism = "Message", _message(event) or top.value or "", "message"
+    elif errors:
+        top = errors[-1]
+        stack, frame = _stack(top)
+        frames = _frames(top)
+        error_type, message = top.type or "Error", top.value or _message(event)
+        mechanism = top.mechanism.type if top.mechanism else "generic"
+    else:
+        stack, frame = "", None
+        error_type, message, mechanism = "Message", _message(event), "message"
+    causes = [
+        vigil.Cause(
+            error_type=cut(e.type or "Error", vigil.MAX_NAME),
+            message=cut(e.value, vigil.MAX_MESSAGE),
+            stack=_stack(e)[0],
+        )
+        for e in reversed(errors[:-1])
+    ]
+    error = vigil.ErrorEvent(
+        event_id=event_id,
+        ts=to_ms(event.timestamp, received_at),
+        page_url=cut(event.request.url if event.request else "", vigil.MAX_URL),
+        error_type=cut(error_type, vigil.MAX_NAME),
+        message=cut(message, vigil.MAX_MESSAGE),
+        stack=stack,
+        file=cut((frame.abs_path or frame.filename) if frame else "", vigil.MAX_URL),
+        line=frame.lineno if frame and frame.lineno is not None and 0 <= frame.lineno < 2**31 else None,
+        column=frame.colno if frame and frame.colno is not None and 0 <= frame.colno < 2**31 else None,
+        mechanism=cut(mechanism, vigil.MAX_SHORT),
+        level=cut(event.level or "error", vigil.MAX_SHORT),
+        causes=causes,
+        breadcrumbs=_breadcrumbs(event),
+        fingerprint=[cut(f, vigil.MAX_NAME) for f in (event.fingerprint or [])[:8]],
+        frames=frames,
+        template=_template(event) if mechanism == "message" else "",
+        debug_ids=_debug_ids(event),
+        details=_details(event),
+    )
+    sdk = f"{event.sdk.name}/{event.sdk.version}" if event.sdk and event.sdk.name else "sentry"
+    batch = vigil.Batch(
+        v=1,
+        batch_id=event_id,
+        sent_at=received_at if sent_at is None else sent_at,
+        events=[error],
+        release=cut(event.release, vigil.MAX_NAME),
+        environment=cut(event.environment, vigil.MAX_SHORT),
+        user_id=user_id,
+        tags=_tags(event),
+        sdk=cut(sdk, vigil.MAX_SHORT),
+    )
+    return batch, _user_agent(event)
+
+
+def stream_entry(record: SentryEventEntry) -> StreamEntry:
+    """The event as the beacon's batches are queued; ``msgspec.DecodeError`` (or ``RecursionError``) when its
+    payload is not a Sentry event (a field of the wrong type: the collector checked only that it is JSON)."""
+    event = sentry.event_decoder.decode(record.event)
+    batch, page_user_agent = to_batch(event, record.event_id, record.user_id, record.received_at, record.sent_at)
+    return StreamEntry(
+        project_id=record.project_id,
+        project=record.project,
+        received_at=record.received_at,
+        user_agent=page_user_agent or record.user_agent,
+        batch=batch,
+        client_ip=record.client_ip,
+        country=record.country,
+    )
