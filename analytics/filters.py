@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import functools
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from analytics.enrich.stack import Frame
+from analytics.memo import memo
 from contracts.settings import ConfigError
 
 # The names ``filter_reason`` returns, in the order the filters run.
@@ -171,7 +171,7 @@ def _from_extension(message: str, frames: Sequence[Frame]) -> bool:
     return any(needle in lowered for needle in EXTENSION_MESSAGES)
 
 
-@functools.lru_cache(maxsize=4096)  # a site has few pages; a page view repeats them
+@memo(maxsize=4096, max_chars=512)  # a site has few pages; a page view repeats them
 def is_localhost(page_url: str) -> bool:
     """Whether the URL's host is loopback: ``localhost`` (and names under it), 127.0.0.0/8, ::1, or unspecified."""
     try:

@@ -26,12 +26,12 @@ frames that matter, by what they are rather than where they were:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import re
 from collections.abc import Sequence
 from typing import Protocol
 
+from analytics.memo import memo
 from analytics.wordings import canonical
 
 DEFAULT = "{{ default }}"
@@ -115,7 +115,7 @@ def _frame_key(frame: FrameLike, url: str, source: str, context: str) -> str | N
     return _key(frame.kind, frame.function, url, source, context)
 
 
-@functools.lru_cache(maxsize=16384)  # the same frames of the same errors, over and over
+@memo(maxsize=16384, max_chars=1024)  # the same frames of the same errors, over and over
 def _key(kind: str, function_name: str, url: str, source: str, context: str) -> str | None:
     if kind in {"eval", "native"}:
         return None

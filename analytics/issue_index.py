@@ -2,9 +2,10 @@
 
 The consumer is the only writer of new issues. ``IssueIndex`` remembers the issues of
 recent events by their two hashes (``app_hash``, ``full_hash``): at most ``cache_entries``
-of each, the oldest forgotten first. An event whose hashes it does not remember is looked
-up in the ``issues`` table (one query for all such events of a batch), so forgetting costs
-a look-up, never a second issue for the same fingerprint.
+of each (``[analytics] issue_cache_bytes`` of memory), the oldest forgotten first. An
+event whose hashes it does not remember is looked up in the ``issues`` table (one query
+for all such events of a batch), so forgetting costs a look-up, never a second issue for
+the same fingerprint.
 
 An issue merged into another has its events sent to that one (``_redirect``), its
 fingerprints kept: the merge stays in effect for events yet to come.
@@ -30,6 +31,17 @@ import pyarrow as pa
 from analytics.issues import DDL, Event, Plan
 from analytics.releases import ReleaseOrder
 from analytics.store import registered
+
+#: Memory one remembered issue holds (measured with tracemalloc): its entry in each of the two hash dicts, a
+#: (project id, 32-hex-digit hash) key and the id, about 225 bytes each; and, as many releases are remembered
+#: (``ReleaseOrder``), one release's first sighting with a name of up to 200 characters, about 380 bytes.
+BYTES_PER_ISSUE = 2 * 225 + 380
+
+
+def cache_entries(cache_bytes: int) -> int:
+    """How many issues (and releases) a cache of ``cache_bytes`` remembers."""
+    return max(100, cache_bytes // BYTES_PER_ISSUE)
+
 
 #: The hashes of a project's "too many new issues" issue; real hashes are hex digests.
 OVERFLOW_HASH = "~overflow"

@@ -218,8 +218,10 @@ URL_RULES: tuple[Rule, ...] = (
 )
 
 
-#: Scrubbed URLs a scrubber remembers: pages and API URLs repeat from event to event.
+#: Scrubbed URLs a scrubber remembers (and their characters with their scrubbed forms, in all): pages and API
+#: URLs repeat from event to event.
 URL_CACHE_SIZE = 4096
+URL_CACHE_BUDGET = 1_000_000
 #: The longest text a scrubber remembers scrubbed, and the characters (texts and their
 #: scrubbed forms together) it remembers in all before it starts again: the same error
 #: comes with the same message and stack from every user it hits. One scrubber per
@@ -259,7 +261,7 @@ class Scrubber:
 
     def __init__(self, settings: ScrubSettings) -> None:
         self._extras = tuple(_compile_extra(p) for p in settings.extra_patterns)
-        self._urls = _Memo(entries=URL_CACHE_SIZE, chars=sys.maxsize, longest=sys.maxsize)
+        self._urls = _Memo(entries=URL_CACHE_SIZE, chars=URL_CACHE_BUDGET, longest=TEXT_CACHE_CHARS)
         self._texts = _Memo(entries=sys.maxsize, chars=TEXT_CACHE_BUDGET, longest=TEXT_CACHE_CHARS)
 
     @staticmethod

@@ -27,6 +27,7 @@ from analytics.api import create_api
 from analytics.consume import Consumer, Job
 from analytics.enrich.symbolicate import SourceMapCache
 from analytics.events import EventPipeline, Rows
+from analytics.issue_index import cache_entries
 from analytics.notify import Delivery, Notifier, Smtp
 from analytics.pipeline import processors
 from analytics.project_settings import ProjectSettingsRegistry
@@ -148,7 +149,7 @@ def serve(settings: AnalyticsSettings) -> None:
         ],
         pool=pool,
         new_issues_per_minute=settings.new_issues_per_minute,
-        issue_cache_entries=settings.issue_cache_entries,
+        issue_cache_entries=cache_entries(settings.issue_cache_bytes),
     )
     token = secrets.token_urlsafe(32)
     crashed = threading.Event()

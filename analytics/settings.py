@@ -121,10 +121,11 @@ class AnalyticsSettings:
         'project\'s one "too many new issues" issue and counted in outcomes (issue_overflow).',
         minimum=1,
     )
-    issue_cache_entries: int = setting(
-        100_000,
-        "Fingerprints of recent issues kept in memory (of each of the two hashes); others are looked up in the file.",
-        minimum=100,
+    issue_cache_bytes: int = setting(
+        32_000_000,
+        "Memory for the fingerprints of recent issues and the first sightings of releases (about 830 bytes an "
+        "issue: some 38,000 by default); others are looked up in the file.",
+        minimum=100_000,
     )
     sql_timeout_seconds: float = setting(
         30.0, "`vigil sql` and the read API's SQL: a query running longer is interrupted.", minimum=0.1

@@ -15,9 +15,10 @@ test (``tests/analytics/test_wordings.py``).
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
+
+from analytics.memo import memo
 
 Rule = tuple[str | None, re.Pattern[str], Callable[[re.Match[str]], tuple[str, str] | None]]
 
@@ -85,7 +86,7 @@ RULES: list[Rule] = [
 ]  # fmt: skip
 
 
-@functools.lru_cache(maxsize=8192)
+@memo(maxsize=8192, max_chars=512)
 def canonical(error_type: str, message: str) -> tuple[str, str]:
     """The error type and message in the one wording used for grouping and titles; unknown ones unchanged."""
     text = message.strip()

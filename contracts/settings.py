@@ -85,7 +85,10 @@ def load(cls: type[S], kind: str, data_dir: Path, overrides: Mapping[str, Any] |
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = set(table) - {n for n, f in fields.items() if f.metadata.get("env") is None}
     if unknown:
-        raise ConfigError(f"{data_dir / CONFIG_FILE}: unknown setting [{kind}] {sorted(unknown)[0]}")
+        name = sorted(unknown)[0]
+        close = difflib.get_close_matches(name, [n for n, f in fields.items() if f.metadata.get("env") is None], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigError(f"{data_dir / CONFIG_FILE}: unknown setting [{kind}] {name[:60]}{hint}")
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for name, field in fields.items():

@@ -17,10 +17,10 @@ are kept (the innermost, where the error was thrown).
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from analytics.memo import memo
 from contracts.beacon import SentFrame
 
 MAX_LINE = 1000
@@ -98,7 +98,7 @@ def _gecko_or_jsc(line: str) -> tuple[str, str, str] | None:
     return function, location, kind
 
 
-@functools.lru_cache(maxsize=16384)  # the same frames of the same errors, over and over
+@memo(maxsize=16384, max_chars=512)  # the same frames of the same errors, over and over
 def parse_line(raw: str) -> tuple[str, str, int | None, int | None, str] | None:
     """(function, url, line, column, kind) of one stack line, or ``None`` if it is not a frame."""
     line = raw.strip()[:MAX_LINE]
@@ -126,7 +126,7 @@ def _site(host: str) -> str:
     return ".".join(host.split(".")[-2:]) if host.count(".") >= 1 and not host.replace(".", "").isdigit() else host
 
 
-@functools.lru_cache(maxsize=8192)  # the same few scripts and pages, over and over
+@memo(maxsize=8192, max_chars=1024)  # the same few scripts and pages, over and over
 def in_app(url: str, page_url: str) -> bool:
     """Code of the site itself: served over http(s) from the page's own site, and not a dependency."""
     try:

@@ -60,8 +60,11 @@ MapLoader = Callable[[str, str], MapFiles | None]
 NEGATIVE_TTL = 60.0
 #: The largest line or column looked up (the protocol's bound of a position).
 MAX_POSITION = 2**31 - 1
-#: Symbolicated stacks remembered per cache (see ``SourceMapCache.remembered``).
+#: Symbolicated stacks remembered per cache (see ``SourceMapCache.remembered``), and the characters they hold
+#: (their frames' strings, as sent and as symbolicated, and ``FRAME_CHARS`` a frame for the objects).
 STACK_MEMO_SIZE = 4096
+STACK_MEMO_CHARS = 8_000_000
+FRAME_CHARS = 400
 MAX_CONTEXT = 200
 NEGATIVE_BYTES = 200  # a remembered "no map here": the entry, its key tuple and strings
 
@@ -182,6 +185,7 @@ class SourceMapCache:
         # Emptied when a map is invalidated, when full, and every ``negative_ttl`` seconds
         # (a map missing before may have arrived).
         self._stacks: dict[StackKey, list[Symbolicated]] = {}
+        self._stack_chars = 0
         self._stacks_until = 0.0
 
     def find(self, release: str, url: str, debug_id: str = "") -> ParsedMap | None:
@@ -211,18 +215,23 @@ class SourceMapCache:
         now = self._clock()
         if now >= self._stacks_until:
             self._stacks.clear()
+            self._stack_chars = 0
             self._stacks_until = now + self.negative_ttl
         return self._stacks.get(key)
 
     def remember(self, key: StackKey, result: list[Symbolicated]) -> None:
-        if len(self._stacks) >= STACK_MEMO_SIZE:
+        size = sum(_chars(f) for f in key[1]) + sum(_chars(f) for f in result)
+        if len(self._stacks) >= STACK_MEMO_SIZE or self._stack_chars + size > STACK_MEMO_CHARS:
             self._stacks.clear()
+            self._stack_chars = 0
         self._stacks[key] = result
+        self._stack_chars += size
 
     def invalidate(self, release: str, url: str) -> None:
         """Forget what is cached under exactly this key (under every release for ``ANY_RELEASE``): a new map was
         uploaded under it."""
         self._stacks.clear()
+        self._stack_chars = 0
         keys = [k for k in self._entries if k[1] == url] if release == ANY_RELEASE else [(release, url)]
         for key in keys:
             entry = self._entries.pop(key, None)
@@ -269,6 +278,15 @@ def _locate(frame: Frame, parsed: ParsedMap | None) -> tuple[Token, ParsedMap] |
         return None
     token = parsed.lookup(frame.line, frame.column, context=frame.in_app)
     return None if token is None else (token, parsed)
+
+
+def _chars(frame: Frame | Symbolicated) -> int:
+    """What a remembered frame holds, in characters: its strings, and the objects around them."""
+    return (
+        FRAME_CHARS + len(frame.function) + len(frame.url) + len(frame.context)
+        + sum(len(line) for line in frame.pre_context) + sum(len(line) for line in frame.post_context)
+        + (len(frame.source) if isinstance(frame, Symbolicated) else 0)
+    )  # fmt: skip
 
 
 def symbolicate(

@@ -48,7 +48,7 @@ def test_shared_settings_are_shared(data_dir):
 @pytest.mark.parametrize(
     ("text", "env", "message"),
     [
-        ("[collector]\nprot = 1\n", {}, "vigil.toml: unknown setting [collector] prot"),
+        ("[collector]\nprot = 1\n", {}, "vigil.toml: unknown setting [collector] prot (did you mean port?)"),
         ("[collector]\nport = true\n", {}, "vigil.toml [collector] port: expected int, got True"),
         ("collector = 3\n", {}, "vigil.toml: [collector] must be a table"),
         ("", {"VIGIL_COLLECTOR_PORT": "http"}, "VIGIL_COLLECTOR_PORT: expected int, got 'http'"),
@@ -64,6 +64,13 @@ def test_bad_settings_name_their_source(data_dir, monkeypatch, text, env, messag
         load(CollectorSettings, "collector", data_dir)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_renamed_setting_names_its_new_name(data_dir):
+    (data_dir / "vigil.toml").write_text("[analytics]\nissue_cache_entries = 5000\n")
+    with pytest.raises(ConfigError, match=r"unknown setting \[analytics\] issue_cache_entries \(did you mean "
+                                          r"issue_cache_bytes\?\)"):  # fmt: skip
+        load(AnalyticsSettings, "analytics", data_dir)
 
 
 def test_settings_are_frozen(data_dir):
