@@ -126,16 +126,18 @@ def _scrubbed_frames(
     parsed from it before scrubbing still hold (``EventPipeline``)."""
     out, changed = [], False
     for f in frames:
-        scrubbed = (url(f.url), text(f.context), [text(t) for t in f.pre_context], [text(t) for t in f.post_context])
-        if scrubbed != (f.url, f.context, f.pre_context, f.post_context):
-            f, changed = _replace(f, url=scrubbed[0], context=scrubbed[1], pre_context=scrubbed[2],
-                                  post_context=scrubbed[3]), True  # fmt: skip
+        pre = [text(t) for t in f.pre_context] if f.pre_context else f.pre_context
+        post = [text(t) for t in f.post_context] if f.post_context else f.post_context
+        scrubbed_url, context = url(f.url), text(f.context)
+        if scrubbed_url != f.url or context != f.context or pre != f.pre_context or post != f.post_context:
+            f, changed = _replace(f, url=scrubbed_url, context=context, pre_context=pre, post_context=post), True
         out.append(f)
     return out if changed else frames
 
 
-def scrub(event: Event, scrubber: Scrubber) -> Event:
-    """Secrets, card numbers and e-mails out of every text and URL an event carries."""
+def scrub(event: Event, scrubber: Scrubber, details_scrubbed: bool = False) -> Event:
+    """Secrets, card numbers and e-mails out of every text and URL an event carries; an error's details too unless
+    they were scrubbed as they were made (a Sentry event's, ``analytics/sentry/convert.py``)."""
     text, url = scrubber.text, scrubber.url
     if isinstance(event, ErrorEvent):
         return _replace(
@@ -145,7 +147,7 @@ def scrub(event: Event, scrubber: Scrubber) -> Event:
             breadcrumbs=[Breadcrumb(b.ts, b.category, text(b.message), b.level) for b in event.breadcrumbs],
             frames=_scrubbed_frames(event.frames, text, url),
             template=text(event.template), debug_ids={url(k): v for k, v in event.debug_ids.items()},
-            details=_scrubbed_details(event.details, text),
+            details=event.details if details_scrubbed else _scrubbed_details(event.details, text),
         )  # fmt: skip
     if isinstance(event, NetworkEvent | ResourceEvent | SlowRequestEvent):
         return _replace(event, page_url=url(event.page_url), url=url(event.url))
@@ -225,15 +227,16 @@ class EventPipeline:
 
     def __call__(self, data: bytes) -> Rows:
         found = decode_events_entry(data)
+        project = self.settings(found.project_id)
+        sentry = isinstance(found, SentryEventEntry)
         if isinstance(found, SentryEventEntry):
             try:
-                entry = stream_entry(found)
+                entry = stream_entry(found, project.scrubber.text)
             except (msgspec.DecodeError, RecursionError):
                 return invalid_sentry_event(found)
         else:
             entry = found
         client = self.parse_ua(entry.user_agent)
-        project = self.settings(entry.project_id)
         out: Rows = {}
         filtered: dict[str, int] = {}
         clamped: dict[str, int] = {}
@@ -246,7 +249,7 @@ class EventPipeline:
             if reason is not None:
                 filtered[reason] = filtered.get(reason, 0) + 1
                 continue
-            scrubbed = scrub(event, project.scrubber)
+            scrubbed = scrub(event, project.scrubber, details_scrubbed=sentry)
             analysis = None
             if isinstance(scrubbed, ErrorEvent) and isinstance(event, ErrorEvent):
                 sent = event.frames

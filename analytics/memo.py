@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
 
 def memo(maxsize: int, max_chars: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """``functools.lru_cache(maxsize)`` for a function of strings only, for calls of at most ``max_chars`` in all."""
+
     def wrap(fn: Callable[..., T]) -> Callable[..., T]:
         cached = functools.lru_cache(maxsize=maxsize)(fn)
 
         @functools.wraps(fn)
-        def call(*args: Any) -> T:
-            size = 0
-            for arg in args:
-                if isinstance(arg, str):
-                    size += len(arg)
-            return cached(*args) if size <= max_chars else fn(*args)
+        def call(*args: str) -> T:
+            return cached(*args) if sum(map(len, args)) <= max_chars else fn(*args)
 
         call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
         call.cache_info = cached.cache_info  # type: ignore[attr-defined]

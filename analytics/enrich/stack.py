@@ -16,8 +16,8 @@ are kept (the innermost, where the error was thrown).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from analytics.memo import memo
@@ -28,9 +28,9 @@ MAX_FRAMES = 100
 ANONYMOUS = "<anonymous>"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Frame:
-    """One call, innermost first in a parsed stack."""
+class Frame(NamedTuple):
+    """One call, innermost first in a parsed stack. A tuple: a whole stack is a key of the symbolicated stacks
+    remembered (``analytics/enrich/symbolicate.py``), hashed and compared in C."""
 
     function: str
     url: str

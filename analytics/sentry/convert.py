@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 import msgspec
 
@@ -108,23 +109,32 @@ PART_BYTES = {"extra": 16_384, "contexts": 8192, "request": 6144}
 _encode = msgspec.json.Encoder().encode
 
 
-def _bounded(value: object, depth: int = 0) -> object:
-    """``value`` as JSON-ready data within the bounds: deeper levels, further items and longer strings are cut."""
-    if isinstance(value, dict):
+def _same(text: str) -> str:
+    return text
+
+
+def _bounded(value: object, text: Callable[[str], str] = _same, depth: int = 0) -> object:
+    """``value`` as JSON-ready data within the bounds: deeper levels, further items and longer strings are cut, and
+    every string value (not the keys) put through ``text``: the project's scrubber."""
+    if isinstance(value, str):  # the most common, first
+        return text(value[:DETAIL_TEXT])
+    if isinstance(value, dict):  # from JSON: its keys are strings
         if depth >= DETAIL_DEPTH:
             return "{…}"
-        return {cut(k, 64): _bounded(v, depth + 1) for k, v in list(value.items())[:DETAIL_ITEMS]}
+        return {k[:64]: _bounded(v, text, depth + 1) for k, v in list(value.items())[:DETAIL_ITEMS]}
     if isinstance(value, list | tuple):
-        return "[…]" if depth >= DETAIL_DEPTH else [_bounded(v, depth + 1) for v in value[:DETAIL_ITEMS]]
+        return "[…]" if depth >= DETAIL_DEPTH else [_bounded(v, text, depth + 1) for v in value[:DETAIL_ITEMS]]
     if value is None or (isinstance(value, bool | int) and abs(value) < 2**53):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
-    return cut(value, DETAIL_TEXT)
+    return text(cut(value, DETAIL_TEXT))
 
 
 def _part(value: dict[str, object], limit: int) -> dict[str, object]:
     """As many of the keys as fit in ``limit`` bytes of JSON, in order; a count of those left out under ``…``."""
+    if len(_encode(value)) <= limit:  # as nearly always: all of it
+        return value
     kept: dict[str, object] = {}
     size = 2
     for key, item in value.items():
@@ -136,27 +146,30 @@ def _part(value: dict[str, object], limit: int) -> dict[str, object]:
     return kept
 
 
-def _details(event: sentry.Event) -> str:
+def _details(event: sentry.Event, text: Callable[[str], str] = _same) -> str:
     """The extra data, contexts (browser, os, device, runtime, trace, …) and the request (method, headers without
-    cookies or credentials) as bounded JSON text; "" when the event has none."""
+    cookies or credentials) as bounded JSON text, each string value put through ``text`` (the project's scrubber:
+    scrubbed while it is bounded, not decoded again to be scrubbed); "" when the event has none."""
     details: dict[str, object] = {}
     for name, value in (("extra", event.extra), ("contexts", event.contexts)):
         if value:
-            details[name] = _part(_bounded(value), PART_BYTES[name])  # type: ignore[arg-type]
+            details[name] = _part(_bounded(value, text), PART_BYTES[name])  # type: ignore[arg-type]
     if event.request is not None:
         headers = event.request.headers
         pairs = headers.items() if isinstance(headers, dict) else (tuple(p[:2]) for p in headers or [] if len(p) >= 2)
         kept = {
-            cut(k, 64): cut(v, DETAIL_TEXT) for k, v in pairs if isinstance(k, str) and not _SECRET_HEADER.search(k)
+            cut(k, 64): text(cut(v, DETAIL_TEXT))
+            for k, v in pairs
+            if isinstance(k, str) and not _SECRET_HEADER.search(k)
         }
-        request = {"method": cut(event.request.method, 16), "headers": _part(dict(list(kept.items())[:DETAIL_ITEMS]),
-                                                                              PART_BYTES["request"])}  # fmt: skip
+        headers_kept = _part(dict(list(kept.items())[:DETAIL_ITEMS]), PART_BYTES["request"])
+        request = {"method": text(cut(event.request.method, 16)), "headers": headers_kept}
         details["request"] = {k: v for k, v in request.items() if v}
-    text = _encode(details).decode() if any(details.values()) else ""
-    while len(text) > vigil.MAX_DETAILS and details:  # the parts' bounds keep it under; never past the protocol's
+    encoded = _encode(details).decode() if any(details.values()) else ""
+    while len(encoded) > vigil.MAX_DETAILS and details:  # the parts' bounds keep it under; never past the protocol's
         details.pop(next(iter(details)))
-        text = _encode(details).decode() if details else ""
-    return text
+        encoded = _encode(details).decode() if details else ""
+    return encoded
 
 
 def _position(value: int | None) -> int | None:
@@ -164,35 +177,45 @@ def _position(value: int | None) -> int | None:
 
 
 def _lines(lines: list[object] | None, keep: slice) -> list[str]:
-    return [cut(line, vigil.MAX_CONTEXT) for line in (lines or [])[keep]]
+    if not lines:  # a browser SDK's frames have none
+        return []
+    return [cut(line, vigil.MAX_CONTEXT) for line in lines[keep]]
 
 
 def _frames(error: sentry.Exception_) -> list[vigil.SentFrame]:
     """The exception's frames as data, innermost first (Sentry lists them outermost first)."""
     frames = error.stacktrace.frames if error.stacktrace else []
+    # The schema's strings are str or None: cut by slicing (``cut`` is for values of any type).
     return [
         vigil.SentFrame(
-            function=cut(f.function, vigil.MAX_NAME),
-            url=cut(f.abs_path or f.filename or f.module, vigil.MAX_URL),
-            line=_position(f.lineno),
-            column=_position(f.colno),
-            in_app=f.in_app,
-            context=cut(f.context_line, vigil.MAX_CONTEXT),
-            pre_context=_lines(f.pre_context, slice(-vigil.MAX_CONTEXT_LINES, None)),
-            post_context=_lines(f.post_context, slice(vigil.MAX_CONTEXT_LINES)),
+            (f.function or "")[: vigil.MAX_NAME],
+            (f.abs_path or f.filename or f.module or "")[: vigil.MAX_URL],
+            _position(f.lineno),
+            _position(f.colno),
+            f.in_app,
+            (f.context_line or "")[: vigil.MAX_CONTEXT],
+            _lines(f.pre_context, slice(-vigil.MAX_CONTEXT_LINES, None)),
+            _lines(f.post_context, slice(vigil.MAX_CONTEXT_LINES)),
         )
         for f in reversed(frames[-vigil.MAX_FRAMES :])
     ]
+
+
+def _at(line: int | None, column: int | None) -> str:
+    """``:line:column`` as a stack line writes a position; what of it is known."""
+    if line is None:
+        return "" if column is None else f":{column}"
+    return f":{line}" if column is None else f":{line}:{column}"
 
 
 def _stack(error: sentry.Exception_) -> tuple[str, sentry.Frame | None]:
     """A V8-style stack string, most recent call first, and the frame that raised."""
     frames = error.stacktrace.frames if error.stacktrace else []
     lines = [f"{error.type or 'Error'}: {error.value or ''}"]
-    for frame in reversed(frames[-50:]):
-        where = frame.abs_path or frame.filename or frame.module or "?"
-        position = ":".join(str(p) for p in (frame.lineno, frame.colno) if p is not None)
-        lines.append(f"    at {frame.function or '<anonymous>'} ({where}{':' + position if position else ''})")
+    lines += [
+        f"    at {f.function or '<anonymous>'} ({f.abs_path or f.filename or f.module or '?'}{_at(f.lineno, f.colno)})"
+        for f in reversed(frames[-50:])
+    ]
     return "\n".join(lines)[: vigil.MAX_STACK], frames[-1] if frames else None
 
 
@@ -206,10 +229,10 @@ def _breadcrumbs(event: sentry.Event) -> list[vigil.Breadcrumb]:
             message = " ".join(cut(crumb.data.get(k), 300) for k in ("method", "url", "status_code") if k in crumb.data)
         crumbs.append(
             vigil.Breadcrumb(
-                ts=to_ms(crumb.timestamp, 0),
-                category=cut(crumb.category or crumb.type or "default", vigil.MAX_SHORT),
-                message=cut(message, 512),
-                level=cut(crumb.level or "info", vigil.MAX_SHORT),
+                to_ms(crumb.timestamp, 0),
+                (crumb.category or crumb.type or "default")[: vigil.MAX_SHORT],
+                (message or "")[:512],
+                (crumb.level or "info")[: vigil.MAX_SHORT],
             )
         )
     return crumbs
@@ -237,13 +260,14 @@ def _user_agent(event: sentry.Event) -> str:
 
 
 def to_batch(
-    event: sentry.Event, event_id: str, user_id: str, received_at: int, sent_at: int | None = None
-) -> tuple[vigil.Batch, str]:
+    event: sentry.Event, event_id: str, user_id: str, received_at: int, sent_at: int | None = None,
+    text: Callable[[str], str] = _same,
+) -> tuple[vigil.Batch, str]:  # fmt: skip
     """A Vigil batch holding the event as one error event, and the User-Agent of the page it came from, if any.
 
     ``event_id`` and ``user_id`` (keyed) are the collector's reading of the event. ``sent_at`` is the
     envelope header's (the SDK's clock when it sent), so the event's time is corrected by it as Relay
-    does; without it, the arrival time.
+    does; without it, the arrival time. ``text`` scrubs the details (``_details``).
     """
     event_id = cut(event_id, vigil.MAX_ID)
     errors = _exceptions(event)
@@ -290,7 +314,7 @@ def to_batch(
         frames=frames,
         template=_template(event) if mechanism == "message" else "",
         debug_ids=_debug_ids(event),
-        details=_details(event),
+        details=_details(event, text),
     )
     sdk = f"{event.sdk.name}/{event.sdk.version}" if event.sdk and event.sdk.name else "sentry"
     batch = vigil.Batch(
@@ -307,11 +331,12 @@ def to_batch(
     return batch, _user_agent(event)
 
 
-def stream_entry(record: SentryEventEntry) -> StreamEntry:
-    """The event as the beacon's batches are queued; ``msgspec.DecodeError`` (or ``RecursionError``) when its
-    payload is not a Sentry event (a field of the wrong type: the collector checked only that it is JSON)."""
+def stream_entry(record: SentryEventEntry, text: Callable[[str], str] = _same) -> StreamEntry:
+    """The event as the beacon's batches are queued, its details scrubbed by ``text``; ``msgspec.DecodeError`` (or
+    ``RecursionError``) when its payload is not a Sentry event (a field of the wrong type: the collector checked only
+    that it is JSON)."""
     event = sentry.event_decoder.decode(record.event)
-    batch, page_user_agent = to_batch(event, record.event_id, record.user_id, record.received_at, record.sent_at)
+    batch, page_user_agent = to_batch(event, record.event_id, record.user_id, record.received_at, record.sent_at, text)
     return StreamEntry(
         project_id=record.project_id,
         project=record.project,

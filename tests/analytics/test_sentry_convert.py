@@ -110,3 +110,26 @@ def test_an_event_the_collector_took_as_json_but_of_the_wrong_shape_is_counted_i
     assert set(rows) == {"outcomes"}
     good = PROCESSORS[EVENTS_STREAM](encode_record(record({"message": "fine"})))
     assert [row[0] for row in good["errors"]] == ["c" * 32]
+
+
+def test_a_sentry_events_details_are_scrubbed_as_they_are_bounded():
+    from analytics.pipeline import PROCESSORS
+    from analytics.scrub import Scrubber, ScrubSettings
+    from contracts.stream import EVENTS_STREAM, encode_record
+
+    event = {
+        "message": "checkout failed",
+        "extra": {"buyer": "ann@example.com", "nested": {"card": "4111 1111 1111 1111"}, "lines": 3},
+        "contexts": {"app": {"note": "mail bob@example.com"}},
+        "request": {"method": "POST", "headers": {"X-Customer": "carl@example.com"}},
+    }
+    entry = stream_entry(record(event), Scrubber(ScrubSettings()).text)
+    details = json.loads(entry.batch.events[0].details)
+    assert details["extra"] == {"buyer": "[email]", "nested": {"card": "[card]"}, "lines": 3}
+    assert details["contexts"] == {"app": {"note": "mail [email]"}}
+    assert details["request"]["headers"] == {"X-Customer": "[email]"}
+    # Stored: nothing of any of them in any column of the row.
+    [row] = PROCESSORS[EVENTS_STREAM](encode_record(record(event)))["errors"]
+    stored = json.dumps([str(value) for value in row])
+    assert "@example.com" not in stored
+    assert "4111" not in stored

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import subprocess
@@ -251,7 +250,7 @@ def test_a_one_megabyte_map_is_parsed_once(tmp_path: Path) -> None:
     cache = SourceMapCache(store)
 
     for n in range(1000):  # a different caller name each time: not the same stack again (see the next test)
-        result = symbolicate([dataclasses.replace(frames[0], function=f"t{n}"), *frames[1:]], RELEASE, cache)
+        result = symbolicate([frames[0]._replace(function=f"t{n}"), *frames[1:]], RELEASE, cache)
 
     assert store.asked == [URL]
     assert (cache.misses, cache.hits) == (1, 999)
