@@ -23,6 +23,7 @@ from starlette.types import Lifespan
 
 from analytics import incidents, report, silences, triage, user_sql
 from analytics.consume import Consumer
+from analytics.idle import IdleMemory
 from analytics.queries import run_query
 from analytics.store import cursor
 from contracts import alerts as alerts_contract
@@ -67,11 +68,15 @@ def create_api(
     sql_limits: user_sql.Limits = user_sql.DEFAULT_LIMITS,
     projects: Callable[[], dict[int, Project]] | None = None,
     dashboard_url: str = "",
+    idle: IdleMemory | None = None,
 ) -> Starlette:
-    """The read API over ``con``; ``consumer`` (if any) reports its heartbeat on ``/healthz``."""
+    """The read API over ``con``; ``consumer`` (if any) reports its heartbeat on ``/healthz``, ``idle`` (if any) is
+    told of every read."""
 
     def on_cursor(work: Callable[[duckdb.DuckDBPyConnection], T]) -> Callable[[], T]:
         def run() -> T:
+            if idle is not None:
+                idle.touch()
             own = cursor(con)
             try:
                 return work(own)
@@ -101,6 +106,7 @@ def create_api(
             "committed_rows": consumer.committed_rows,
             "dead_entries": consumer.dead_entries,
             "claimed_entries": consumer.claimed_entries,
+            "idle_releases": idle.released if idle is not None else 0,
         }
         return _json(200 if status == "ok" else 503, body)
 

@@ -27,6 +27,7 @@ from analytics.api import create_api
 from analytics.consume import Consumer, Job
 from analytics.enrich.symbolicate import SourceMapCache
 from analytics.events import EventPipeline, Rows
+from analytics.idle import IdleMemory
 from analytics.issue_index import cache_entries
 from analytics.notify import Delivery, Notifier, Smtp
 from analytics.pipeline import processors
@@ -43,6 +44,8 @@ log = logging.getLogger("vigil.analytics")
 
 STOP_TIMEOUT_SECONDS = 30.0
 ONE_MINUTE = timedelta(minutes=1)
+#: How often the consumer looks whether the service has been idle long enough to give memory back.
+IDLE_CHECK_SECONDS = 5.0
 
 
 def _consume(consumer: Consumer, crashed: threading.Event) -> None:
@@ -106,6 +109,10 @@ def serve(settings: AnalyticsSettings) -> None:
             pool.forget(keys)
 
     projects = ProjectRegistry(settings.data_dir)
+    idle = IdleMemory(settings.idle_release_seconds, settings.duckdb_memory_bytes or None) if (
+        settings.idle_release_seconds
+    ) else None  # fmt: skip
+    idle_check = min(IDLE_CHECK_SECONDS, settings.idle_release_seconds)
 
     def correlate(con: duckdb.DuckDBPyConnection, now: datetime) -> object:
         try:
@@ -146,6 +153,7 @@ def serve(settings: AnalyticsSettings) -> None:
                 settings.retention_check_seconds,
                 lambda con, now: retention.enforce(con, settings.retention_policy, now),
             ),
+            *([] if idle is None else [Job("give memory back", idle_check, idle.job(lambda: consumer.committed_rows))]),
         ],
         pool=pool,
         new_issues_per_minute=settings.new_issues_per_minute,
@@ -188,6 +196,7 @@ def serve(settings: AnalyticsSettings) -> None:
         sql_limits=user_sql.Limits.of(settings),
         projects=lambda: load_projects(settings.data_dir),
         dashboard_url=settings.dashboard_url,
+        idle=idle,
     )
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
     try:

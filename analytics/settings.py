@@ -149,6 +149,12 @@ class AnalyticsSettings:
         "machine's memory.",
         minimum=0,
     )
+    idle_release_seconds: float = setting(
+        30.0,
+        "Once no batch has been stored and no read answered for this long, DuckDB drops the blocks it keeps cached "
+        "(they stay in the system's file cache), so an idle service holds little memory; 0 never does.",
+        minimum=0,
+    )
     duckdb_threads: int = setting(
         2, "Threads DuckDB runs a query or a checkpoint on; 0 leaves DuckDB's default, one per core.", minimum=0
     )

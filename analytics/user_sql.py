@@ -49,6 +49,9 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 FETCH_ROWS = 500
 #: Settings changed per cursor even once the configuration is locked.
 CURSOR_SETTINGS = ("operator_memory_limit",)
+#: Settings the service itself changes once the configuration is locked: the memory limit, lowered for a moment to
+#: give cached blocks back when idle (``analytics/idle.py``). User SQL cannot: it may only read (``READING_NODES``).
+SERVICE_SETTINGS = ("memory_limit",)
 
 
 class NotReadOnly(QueryError):
@@ -82,7 +85,7 @@ def lock_down(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET enable_external_access = false")
-    con.execute(f"SET allowed_configs = {list(CURSOR_SETTINGS)!r}")
+    con.execute(f"SET allowed_configs = {[*CURSOR_SETTINGS, *SERVICE_SETTINGS]!r}")
     con.execute("SET lock_configuration = true")
 
 

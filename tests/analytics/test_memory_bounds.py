@@ -52,3 +52,47 @@ def test_scrubbed_urls_are_bounded_in_characters():
 def test_the_issue_cache_is_set_in_bytes():
     assert cache_entries(32_000_000) == 32_000_000 // BYTES_PER_ISSUE
     assert cache_entries(1) == 100  # never so few that every batch looks its issues up
+
+
+def test_quiet_for_long_enough_duckdb_drops_its_cached_blocks_once(tmp_path):
+    import duckdb
+
+    from analytics.idle import FLOOR_BYTES, IdleMemory
+
+    path, config = str(tmp_path / "x.duckdb"), {"memory_limit": "256MB", "threads": "1"}
+    with duckdb.connect(path, config=config) as filling:
+        filling.execute(
+            "CREATE TABLE t AS SELECT i, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) AS s FROM range(2500000) r(i)"
+        )
+    con = duckdb.connect(path, config=config)  # as the service opens its file
+    now = [0.0]
+    idle = IdleMemory(30, 256_000_000, clock=lambda: now[0])
+    stored = [0]
+    job = idle.job(lambda: stored[0])
+
+    def usage() -> int:
+        return int(con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0])
+
+    con.execute("SELECT max(length(s)) FROM t").fetchall()
+    held = usage()
+    assert held > 2 * FLOOR_BYTES  # the table's blocks, cached
+    job(con, None)  # the first look: where things stand
+    now[0] = 29.0
+    job(con, None)
+    assert (idle.released, usage()) == (0, held)  # not quiet long enough
+    idle.touch()  # a read answered
+    now[0] = 40.0
+    job(con, None)
+    stored[0] = 10  # a batch stored
+    now[0] = 75.0
+    job(con, None)
+    assert idle.released == 0  # each restarted the quiet spell
+    now[0] = 106.0
+    job(con, None)
+    assert idle.released == 1
+    assert usage() <= FLOOR_BYTES < held / 2
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("244.1 MiB",)  # set back
+    now[0] = 500.0
+    job(con, None)
+    assert idle.released == 1  # once per quiet spell
+    con.close()
