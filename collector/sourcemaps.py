@@ -28,46 +28,12 @@ from collector.refused import Refused
 from collector.responses import error, json_response
 from collector.state import State
 from collector.uploads import multipart_form, secret_project, upload_body
+from contracts.sourcemaps import check_map
 from contracts.stream import SOURCEMAPS_STREAM, SourceMapEntry, encode_record
 
 MAX_RELEASE = 200
 MAX_URL = 2048
 MAX_DEBUG_ID = 64
-
-
-class Section(msgspec.Struct):
-    """A section of an index map: its map inline, or (not accepted) the URL of another file."""
-
-    url: str | None = None
-
-
-class MapHead(msgspec.Struct):
-    """What is checked of a map before it is accepted: a regular map (``mappings``) or an index map (``sections``)."""
-
-    version: int
-    mappings: str | None = None
-    sections: list[Section] | None = None
-    sources: list[str | None] = []
-    debugId: str | None = None  # the field's name in the maps bundlers write
-    debug_id: str | None = None
-
-
-_head = msgspec.json.Decoder(MapHead)
-
-
-def check_map(body: bytes) -> MapHead:
-    """What is checked of a map before it is queued (here and in an artifact bundle); ``ValueError`` says why not."""
-    try:
-        head = _head.decode(body)
-    except (msgspec.DecodeError, RecursionError) as e:
-        raise ValueError(f"not a source map: {e}") from None
-    if head.version != 3:
-        raise ValueError(f"not a version 3 source map (version {head.version})")
-    if head.mappings is None and head.sections is None:
-        raise ValueError("not a source map: neither mappings nor sections")
-    if head.sections and any(section.url for section in head.sections):
-        raise ValueError("an index map whose sections name other files by url: inline their maps (section.map)")
-    return head
 
 
 async def upload(request: Request) -> Response:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import msgspec
 from symbolic.exceptions import IoError, SymbolicError
 from symbolic.sourcemapcache import SourceMapCache as _SymbolicCache
 from symbolic.sourcemapcache import SourceMapCacheToken as Token
+
+from contracts.sourcemaps import BOM, check_map
 
 
 class MapFiles(NamedTuple):
@@ -100,26 +101,8 @@ def resolve_dots(name: str) -> str:
     return prefix + "/".join(out)
 
 
-class _Section(msgspec.Struct):
-    url: str | None = None
-
-
-class _MapHead(msgspec.Struct):
-    """What is checked of a map before symbolic builds it (the rest is skipped unread)."""
-
-    version: int | None = None
-    mappings: str | None = None
-    sections: list[_Section] | None = None
-
-
-_map_head = msgspec.json.Decoder(_MapHead)
-
-
 class MalformedMap(ValueError):
     """An uploaded map that cannot be used: over the size bound, not JSON, not version 3, …"""
-
-
-_BOM = b"\xef\xbb\xbf"
 
 
 def parse_map(data: bytes, source: bytes = b"", max_bytes: int = MAX_MAP_BYTES) -> ParsedMap:
@@ -128,21 +111,15 @@ def parse_map(data: bytes, source: bytes = b"", max_bytes: int = MAX_MAP_BYTES) 
     for what, size in (("map", len(data)), ("minified file", len(source))):
         if size > max_bytes:
             raise MalformedMap(f"{what} of {size} bytes, over the {max_bytes} bytes bound")
-    data = data.removeprefix(_BOM)
+    data = data.removeprefix(BOM)
     try:
-        head = _map_head.decode(data)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        raise MalformedMap(f"not a source map: {str(exc)[:200]}") from None
-    if head.version != 3:
-        raise MalformedMap("not a version 3 source map")
-    if head.sections is None and head.mappings is None:
-        raise MalformedMap("no mappings")
-    if head.sections and any(section.url for section in head.sections):
-        raise MalformedMap("an index map whose sections name other files by url: inline their maps (section.map)")
+        head = check_map(data)
+    except ValueError as exc:
+        raise MalformedMap(str(exc)) from None
     if len(source) > MAX_SCOPE_SOURCE:
         source = b""
     try:
-        cache = _SymbolicCache.from_bytes(source.removeprefix(_BOM), data)
+        cache = _SymbolicCache.from_bytes(source.removeprefix(BOM), data)
     except IoError as exc:
         raise OSError(f"symbolic could not write its cache (is TMPDIR writable?): {exc}") from None
     except SymbolicError as exc:

@@ -19,7 +19,8 @@ from urllib.parse import urljoin
 
 import msgspec
 
-from collector.sourcemaps import MAX_DEBUG_ID, MAX_URL, check_map
+from collector.sourcemaps import MAX_DEBUG_ID, MAX_URL
+from contracts.sourcemaps import check_map
 
 MAX_FILES = 10_000  # files in one bundle
 MAX_MANIFEST = 16 * 1024 * 1024
