@@ -268,11 +268,11 @@ class Consumer:
         # the read API is either seen or conflicts with this batch's update (analytics/triage.py).
         self.con.begin()
         try:
-            if merged.get("errors"):
-                merged["errors"], plan, events = group.assign(self.con, self.issues, merged["errors"], now)
             tables = to_tables([merged])
             for name, parts in (columns or {}).items():
                 tables[name] = pa.concat_tables([tables[name], *parts] if name in tables else parts)
+            if tables.get("errors") is not None and tables["errors"].num_rows:
+                tables["errors"], plan, events = group.assign(self.con, self.issues, tables["errors"], now)
             earlier = rollups.earlier_vitals(self.con, tables.get("web_vitals"))  # before the batch is in the table
             inserted = {
                 name: insert(self.con, name, table, rollups.returning(name) or probes.returning(name))

@@ -9,66 +9,60 @@ writes the issues in the same transaction as the rows.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from analytics.issue_index import IssueIndex
 from analytics.issues import Event, Plan
 from analytics.store import registered
-from analytics.tables import BUILT
 
-_COLUMNS = {name: i for i, name in enumerate(BUILT["errors"].names)}
-_ISSUE = _COLUMNS["issue_id"]
-assert len(_COLUMNS) - 1 == _ISSUE, "issue_id is the last column of an errors row as built"
-
-
-def issue_event(row: tuple[Any, ...]) -> Event:
-    c = _COLUMNS
-    return Event(
-        project_id=row[c["project_id"]],
-        project=row[c["project"]],
-        ts=row[c["ts"]],
-        app_hash=row[c["app_hash"]],
-        full_hash=row[c["full_hash"]],
-        error_type=row[c["error_type"]] or "",
-        title=row[c["title"]] or "",
-        culprit=row[c["culprit"]] or "",
-        level=row[c["level"]] or "error",
-        release=row[c["release"]] or "",
-        grouping=row[c["grouping"]] or "",
-    )
+#: What grouping reads of each error (``issues.Event``), by column.
+_EVENT_COLUMNS = ("project_id", "project", "ts", "app_hash", "full_hash", "error_type", "title", "culprit", "level",
+                  "release", "grouping")  # fmt: skip
 
 
-def new_rows(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def new_rows(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
     """The rows whose (project, event id) is neither stored yet nor earlier in the batch."""
-    c = _COLUMNS
-    keys = [(row[c["project_id"]], row[c["event_id"]]) for row in rows]
-    times = [row[c["ts"]] for row in rows]
-    batch = pa.table({"project_id": [k[0] for k in keys], "event_id": [k[1] for k in keys]})
-    with registered(con, "_vigil_keys", batch):
+    projects, event_ids = table.column("project_id").to_pylist(), table.column("event_id").to_pylist()
+    times = pc.min_max(table.column("ts")).as_py()
+    keys = pa.table({"project_id": table.column("project_id"), "event_id": table.column("event_id")})
+    with registered(con, "_vigil_keys", keys):
         stored = set(
             con.execute(
                 "SELECT e.project_id, e.event_id FROM errors e JOIN _vigil_keys k USING (project_id, event_id) "
                 "WHERE e.ts BETWEEN $low AND $high",
-                {"low": min(times), "high": max(times)},
+                {"low": times["min"], "high": times["max"]},
             ).fetchall()
         )
     seen: set[tuple[int, str]] = set()
-    fresh = []
-    for key, row in zip(keys, rows, strict=True):
-        if key not in stored and key not in seen:
-            seen.add(key)
-            fresh.append(row)
-    return fresh
+    keep = []
+    for key in zip(projects, event_ids, strict=True):
+        fresh = key not in stored and key not in seen
+        seen.add(key)
+        keep.append(fresh)
+    return table if all(keep) else table.filter(pa.array(keep, pa.bool_()))
+
+
+def issue_events(table: pa.Table) -> list[Event]:
+    """What grouping needs of each row, read column by column."""
+    columns = [table.column(name).to_pylist() for name in _EVENT_COLUMNS]
+    return [
+        Event(project_id, project, ts, app_hash, full_hash, error_type or "", title or "", culprit or "",
+              level or "error", release or "", grouping or "")
+        for project_id, project, ts, app_hash, full_hash, error_type, title, culprit, level, release, grouping
+        in zip(*columns, strict=True)
+    ]  # fmt: skip
 
 
 def assign(
-    con: duckdb.DuckDBPyConnection, index: IssueIndex, rows: list[tuple[Any, ...]], now: datetime
-) -> tuple[list[tuple[Any, ...]], Plan, list[Event]]:
-    """The rows with their issue ids filled in, the plan, and the events it was made from."""
-    rows = new_rows(con, rows)
-    events = [issue_event(row) for row in rows]
+    con: duckdb.DuckDBPyConnection, index: IssueIndex, table: pa.Table, now: datetime
+) -> tuple[pa.Table, Plan, list[Event]]:
+    """The errors (an Arrow table, as the workers built it) with their issue ids filled in, the plan, and the
+    events it was made from. No Python object per row but what grouping reads."""
+    table = new_rows(con, table)
+    events = issue_events(table)
     plan = index.plan(con, events, now)
-    return [(*row[:_ISSUE], issue_id) for row, issue_id in zip(rows, plan.ids, strict=True)], plan, events
+    column = table.schema.get_field_index("issue_id")
+    return table.set_column(column, table.schema.field(column), pa.array(plan.ids, pa.int64())), plan, events

@@ -92,7 +92,7 @@ def serve(settings: AnalyticsSettings) -> None:
     events = EventPipeline(project_settings.get, maps)
     pool = None
     if settings.processors:
-        setup = WorkerSetup(settings.data_dir, settings.source_map_cache_bytes)
+        setup = WorkerSetup(settings.data_dir, settings.source_map_cache_bytes, settings.idle_release_seconds)
         pool = ProcessorPool(
             settings.processors,
             setup,

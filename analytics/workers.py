@@ -42,6 +42,7 @@ import pyarrow as pa
 from analytics.enrich.maps import MapFiles
 from analytics.enrich.symbolicate import MapLoader, SourceMapCache
 from analytics.events import EventPipeline, Rows
+from analytics.idle import release_process_memory
 from analytics.pipeline import Processor, processors, to_tables
 from analytics.project_settings import ProjectSettingsRegistry
 from contracts.stream import payloads
@@ -55,11 +56,11 @@ Work = tuple[str, dict[bytes, bytes] | None]
 Result = tuple[int, int, Rows | None, str]
 
 START_TIMEOUT_SECONDS = 30.0
-#: Tables the consumer needs as Python rows when it stores them: errors get their issues
-#: there, and a stored source map makes caches forget the one it replaces. A worker hands
-#: the rows of every other table over as one Arrow table per slice: cheaper to send than
-#: rows, and the conversion is then done beside the writer, not by it.
-ROW_TABLES = frozenset({"errors", "source_maps"})
+#: Tables the consumer needs as Python rows when it stores them: a stored source map makes
+#: caches forget the one it replaces. A worker hands the rows of every other table over as
+#: one Arrow table per slice: cheaper to send than rows, and the conversion is then done
+#: beside the writer, not by it. Errors too: the consumer groups them from their columns.
+ROW_TABLES = frozenset({"source_maps"})
 
 
 @dataclasses.dataclass
@@ -116,6 +117,8 @@ class WorkerSetup:
 
     data_dir: Path
     source_map_cache_bytes: int
+    #: With no work for this long, a worker gives back the memory it holds unused (0: never).
+    idle_release_seconds: float = 0.0
 
 
 def _worker(conn: multiprocessing.connection.Connection, setup: WorkerSetup) -> None:
@@ -132,11 +135,17 @@ def _worker(conn: multiprocessing.connection.Connection, setup: WorkerSetup) -> 
     cache = SourceMapCache(ask_for_map, max_bytes=setup.source_map_cache_bytes)
     procs = processors(EventPipeline(projects.get, cache))
     conn.send(("ready",))
+    worked = False  # since memory was last given back
     while True:
         try:
+            if worked and setup.idle_release_seconds and not conn.poll(setup.idle_release_seconds):
+                release_process_memory()  # a quiet spell: what the last batches' Arrow tables and rows left
+                worked = False
+                continue
             message = conn.recv()
         except (EOFError, OSError):
             return  # the consumer is gone
+        worked = True
         if message[0] == "work":
             projects.reload()
             conn.send(("done", *columnar(process_entries(procs, message[2], message[1]))))

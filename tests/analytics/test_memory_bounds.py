@@ -83,10 +83,11 @@ def test_quiet_for_long_enough_duckdb_drops_its_cached_blocks_once(tmp_path):
     idle.touch()  # a read answered
     now[0] = 40.0
     job(con, None)
-    stored[0] = 10  # a batch stored
+    stored[0] = 100_000  # a batch stored
     now[0] = 75.0
     job(con, None)
     assert idle.released == 0  # each restarted the quiet spell
+    stored[0] += 300  # a probe agent's trickle goes on: still quiet
     now[0] = 106.0
     job(con, None)
     assert idle.released == 1

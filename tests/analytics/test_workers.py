@@ -121,9 +121,13 @@ def pooled_consumer(client: redis.Redis, con: duckdb.DuckDBPyConnection, pool: P
     return Consumer(client, con, name="c1", batch_entries=4, block_ms=50, pool=pool)
 
 
-def first_frame_source(rows: dict[str, list[tuple[object, ...]]]) -> str:
-    frames = json.loads(str(rows["errors"][0][FRAMES]))
-    return str(frames[0]["source"])
+def first_frame_sources(processed: Processed) -> set[str]:
+    """The source of each error's innermost frame, from the errors the workers handed over as Arrow tables."""
+    return {
+        str(json.loads(frames)[0]["source"])
+        for table in processed.columns["errors"]
+        for frames in table.column("frames").to_pylist()
+    }
 
 
 def test_workers_answer_what_the_consumer_would_entry_for_entry(pool: ProcessorPool) -> None:
@@ -135,9 +139,10 @@ def test_workers_answer_what_the_consumer_would_entry_for_entry(pool: ProcessorP
     processed = pool.collect(pool.submit(work))
 
     assert_as_in_thread(processed, work)
-    assert sorted(processed.columns) == ["page_views", "web_vitals"]  # handed over as Arrow tables, one per slice
+    # Handed over as Arrow tables, one per slice: errors too (the consumer groups them from their columns).
+    assert sorted(processed.columns) == ["errors", "page_views", "web_vitals"]
     results = processed.results
-    assert {table for _, _, rows, _ in results if rows for table in rows} == {"errors"}
+    assert {table for _, _, rows, _ in results if rows for table in rows} == set()
     assert [n for n, _, _, _ in results] == list(range(len(work)))  # in entry order, across both slices
     failed = {n: reason for n, _, rows, reason in results if rows is None}
     assert sorted(failed) == [4, 7, 11]
@@ -160,8 +165,7 @@ def test_workers_ask_the_parent_for_maps_and_forget_replaced_ones(
     maps.maps[key] = map_bytes
     work = [(EVENTS_STREAM, {b"e": thrown(n, stack)}) for n in range(4)]  # two per worker
 
-    results = pool.collect(pool.submit(work)).results
-    assert {first_frame_source(rows) for _, _, rows, _ in results if rows} == {"src/tax.js"}
+    assert first_frame_sources(pool.collect(pool.submit(work))) == {"src/tax.js"}
     asked_first = maps.asked.count(key)
     assert 1 <= asked_first <= len(pool.workers)  # once per worker at most, then from its own cache
 
@@ -170,8 +174,7 @@ def test_workers_ask_the_parent_for_maps_and_forget_replaced_ones(
 
     maps.maps[key] = raw_map(map_bytes, sourceRoot="/build/")  # a new upload replaced the map
     pool.forget([key])
-    results = pool.collect(pool.submit(work)).results
-    assert {first_frame_source(rows) for _, _, rows, _ in results if rows} == {"/build/src/tax.js"}
+    assert first_frame_sources(pool.collect(pool.submit(work))) == {"/build/src/tax.js"}
 
 
 def test_a_batch_given_up_before_it_was_collected_never_answers_for_the_next(pool: ProcessorPool) -> None:
@@ -235,8 +238,7 @@ def test_a_failing_map_lookup_restarts_the_workers_and_raises(
         assert not {worker.process.pid for worker in pool.workers} & set(before)  # none left waiting for an answer
 
         pool.load_map = lambda release_key, url: MapFiles(map_bytes)
-        results = pool.collect(pool.submit(work)).results
-        assert {first_frame_source(rows) for _, _, rows, _ in results if rows} == {"src/tax.js"}
+        assert first_frame_sources(pool.collect(pool.submit(work))) == {"src/tax.js"}
     finally:
         pool.close()
 
@@ -281,7 +283,8 @@ def test_the_consumer_stores_the_batch_in_hand_when_stopped(
     stored = []
 
     def stop_after_the_first_new_batch(rows: dict[str, list[tuple[object, ...]]]) -> None:
-        stored.append(len(rows.get("errors", [])))
+        [(errors,)] = con.execute("SELECT count(*) FROM errors").fetchall()  # the consumer's thread, just committed
+        stored.append(errors)
         if len(stored) == 1:
             consumer.stopping.set()  # the next batch is already read and being processed
 
@@ -289,7 +292,7 @@ def test_the_consumer_stores_the_batch_in_hand_when_stopped(
     consumer.ensure_group()
     consumer._stream(burst=False)
 
-    assert stored == [8, 8]  # the batch in hand was stored, nothing more was read
+    assert stored == [8, 16]  # the batch in hand was stored, nothing more was read
     wait_until(lambda: pending(redis_client) == 0, timeout=5, what="both batches acknowledged")
     assert redis_client.xlen(EVENTS_STREAM) == 4
 
@@ -316,3 +319,27 @@ def test_an_entry_the_database_refuses_is_dead_lettered_alone_when_workers_sent_
     ((_, dead),) = redis_client.xrange(DEAD_LETTER_STREAM)
     assert dead[b"reason"].startswith(b"refused by the database: ")
     assert (consumer.dead_entries, pending(redis_client), redis_client.xlen(EVENTS_STREAM)) == (1, 0, 0)
+
+
+def test_a_worker_gives_memory_back_when_idle_and_works_on_after(tmp_path: Path, maps: Maps) -> None:
+    import time
+
+    pool = ProcessorPool(2, WorkerSetup(tmp_path, 10_000_000, idle_release_seconds=0.2), load_map=maps,
+                         inline=lambda: PROCESSORS)  # fmt: skip
+    try:
+        work: list[Work] = [(EVENTS_STREAM, {b"e": entry(n, events=3)}) for n in range(6)]
+        first = pool.collect(pool.submit(work))
+        time.sleep(0.6)  # each worker's quiet spell: pyarrow's pool and the C heap trimmed
+        assert_as_in_thread(pool.collect(pool.submit(work)), work)
+        assert [worker.process.is_alive() for worker in pool.workers] == [True, True]
+        assert_as_in_thread(first, work)
+    finally:
+        pool.close()
+
+
+def test_giving_process_memory_back_keeps_what_is_in_use() -> None:
+    from analytics.idle import release_process_memory
+
+    table = pa.table({"n": list(range(100_000))})
+    release_process_memory()
+    assert table.column("n").to_pylist()[-1] == 99_999
