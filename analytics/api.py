@@ -6,6 +6,7 @@ consumer's writes (DuckDB gives each cursor a consistent snapshot).
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable
@@ -75,13 +76,12 @@ def create_api(
 
     def on_cursor(work: Callable[[duckdb.DuckDBPyConnection], T]) -> Callable[[], T]:
         def run() -> T:
-            if idle is not None:
-                idle.touch()
-            own = cursor(con)
-            try:
-                return work(own)
-            finally:
-                own.close()
+            with idle.reading() if idle is not None else contextlib.nullcontext():
+                own = cursor(con)
+                try:
+                    return work(own)
+                finally:
+                    own.close()
 
         return run
 

@@ -14,12 +14,14 @@ as each processor worker does once it has had no work for as long.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import duckdb
@@ -56,34 +58,53 @@ def _usage(con: duckdb.DuckDBPyConnection) -> int:
 
 
 class IdleMemory:
-    """Counts activity (``touch`` for each read; the stored rows are the consumer's) and releases when quiet."""
+    """Counts activity (each read, through ``reading``; the stored rows are the consumer's) and releases when quiet.
+
+    DuckDB's memory limit is the whole database's: it is lowered only while no read is running
+    (``active``), and a read that starts meanwhile waits the few milliseconds until it is back.
+    """
 
     def __init__(
         self, after_seconds: float, limit_bytes: int | None, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.after, self.limit_bytes, self.clock = after_seconds, limit_bytes, clock
         self.reads = 0
+        self.active = 0  # reads running now
         self.released = 0  # how many times memory was given back (for /healthz and tests)
+        self._gate = threading.Lock()
         self._seen: tuple[int, int] | None = None
         self._since = clock()
         self._done = False
+        self._restore: str | None = None  # the limit to set back, as read before it was first lowered
+        self._lowered = False  # lowered, and not yet set back (a failed restore is tried again at the next look)
 
-    def touch(self) -> None:
-        """A read was answered (the read API calls this for each query)."""
-        self.reads += 1
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around each read of the read API: it counts as activity, and the limit is never low while it runs."""
+        with self._gate:
+            self.reads += 1
+            self.active += 1
+        try:
+            yield
+        finally:
+            with self._gate:
+                self.active -= 1
 
     def job(self, stored: Callable[[], int]) -> Callable[[duckdb.DuckDBPyConnection, datetime], object]:
         """The consumer's job (``analytics/consume.py`` Job): ``stored`` counts the rows it has stored so far."""
 
         def run(con: duckdb.DuckDBPyConnection, now: datetime) -> object:
+            if self._lowered:
+                self._set_back(con)
             rows, at = stored(), self.clock()
             if self._seen is None or self.reads != self._seen[1] or self._busy(rows - self._seen[0], at - self._since):
                 self._seen, self._since, self._done = (rows, self.reads), at, False  # a quiet spell may start here
                 return None
             if self._done or at - self._since < self.after:
                 return None
-            self._done = True
-            return self.release(con)
+            freed = self.release(con)
+            self._done = freed is not None  # a read was running: look again next time
+            return freed
 
         return run
 
@@ -92,23 +113,31 @@ class IdleMemory:
         """More stored than a trickle: the probe agents' results and host metrics do not end a quiet spell."""
         return rows > QUIET_ROWS_PER_SECOND * (seconds + 1)
 
-    def release(self, con: duckdb.DuckDBPyConnection) -> int:
-        """Drop DuckDB's unpinned blocks; the bytes it held before and after are logged. Returns the bytes freed."""
-        before = _usage(con)
-        limit = self.limit_bytes
-        if limit:
-            restore = f"{limit}B"
-        else:  # DuckDB's own default: as DuckDB writes it
-            row = con.execute("SELECT current_setting('memory_limit')").fetchone()
-            restore = str(row[0]) if row else ""
-        try:
-            con.execute(f"SET memory_limit = '{FLOOR_BYTES}B'")
-        except duckdb.Error as e:  # a read holds more than the floor pinned: next quiet spell
-            log.info("idle: DuckDB could not give memory back now: %s", str(e)[:200])
-            return 0
-        finally:
-            con.execute(f"SET memory_limit = '{restore}'")
-        after = _usage(con)
+    def _set_back(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(f"SET memory_limit = '{self._restore}'")
+        self._lowered = False
+
+    def release(self, con: duckdb.DuckDBPyConnection) -> int | None:
+        """Drop DuckDB's unpinned blocks, then what the process holds unused; the bytes DuckDB held before and after
+        are logged. Returns the bytes DuckDB freed, or ``None`` when a read was running (nothing done)."""
+        with self._gate:
+            if self.active:
+                return None
+            if self._restore is None:
+                if self.limit_bytes:
+                    self._restore = f"{self.limit_bytes}B"
+                else:  # DuckDB's own default, as DuckDB writes it, read before it was ever lowered
+                    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+                    self._restore = str(row[0]) if row else "80%"
+            before = _usage(con)
+            try:
+                con.execute(f"SET memory_limit = '{FLOOR_BYTES}B'")
+            except duckdb.Error as e:  # more than the floor pinned (a batch's buffers): the next quiet spell
+                log.info("idle: DuckDB could not give memory back now: %s", str(e)[:200])
+                return 0
+            self._lowered = True
+            self._set_back(con)  # raises if DuckDB refuses: logged by the consumer, tried again at the next look
+            after = _usage(con)
         release_process_memory()
         self.released += 1
         log.info("idle: DuckDB gave back %d of %d bytes", before - after, before)

@@ -151,7 +151,8 @@ class AnalyticsSettings:
     )
     idle_release_seconds: float = setting(
         30.0,
-        "Once no batch has been stored and no read answered for this long, DuckDB drops the blocks it keeps cached "
+        "Once no read has been answered and no more than a trickle stored (100 rows a second: a probe agent's "
+        "results) for this long, DuckDB drops the blocks it keeps cached "
         "(they stay in the system's file cache), so an idle service holds little memory; 0 never does.",
         minimum=0,
     )

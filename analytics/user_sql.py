@@ -9,7 +9,10 @@ Three fences, each enough alone for what it guards:
    (``nextval``, ``checkpoint``, ``query`` …).
 2. **The database.** ``lock_down`` turns off every file, URL and extension access of the
    DuckDB instance once its file is attached, and locks its configuration: even a
-   statement the first fence let through by mistake cannot read ``vigil.toml``.
+   statement the first fence let through by mistake cannot read ``vigil.toml``. Two
+   settings stay changeable, for the service's own use: ``operator_memory_limit`` (the
+   third fence) and ``memory_limit`` (lowered a moment when idle, ``analytics/idle.py``);
+   for those the first fence stands alone (no SELECT can set anything).
 3. **The run.** On a cursor of its own, with ``operator_memory_limit`` (sorts and hash
    tables past it spill to disk instead of taking the writer's memory), interrupted after
    ``timeout`` seconds, and the answer cut at ``max_rows`` rows and ``max_bytes`` bytes.

@@ -28,7 +28,7 @@ from collector.refused import Refused
 from collector.responses import error, json_response
 from collector.state import State
 from collector.uploads import multipart_form, secret_project, upload_body
-from contracts.sourcemaps import check_map
+from contracts.sourcemaps import BOM, check_map
 from contracts.stream import SOURCEMAPS_STREAM, SourceMapEntry, encode_record
 
 MAX_RELEASE = 200
@@ -57,6 +57,7 @@ async def upload(request: Request) -> Response:
         head = check_map(body)
     except ValueError as e:
         return error(400, str(e))
+    body = body.removeprefix(BOM)  # not JSON: the stream entry must be
     debug_id = (request.query_params.get("debug_id") or head.debugId or head.debug_id or "").lower()[:MAX_DEBUG_ID]
     entry = SourceMapEntry(
         project.id, project.name, release, url, debug_id, time.time_ns() // 1_000_000, msgspec.Raw(body),

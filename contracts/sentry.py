@@ -1,7 +1,8 @@
-"""What the collector and analytics both read of Sentry's payloads: its timestamps."""
+"""What the collector and analytics both read of Sentry's payloads: its timestamps, and which headers are secret."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 Timestamp = float | str | None  # seconds since the epoch, or RFC 3339
@@ -19,3 +20,12 @@ def to_ms(timestamp: Timestamp, default: int) -> int:
     except (ValueError, OverflowError):
         return default
     return value if 0 <= value <= 253_402_300_799_999 else default
+
+
+#: Request headers never kept: cookies, credentials, anything named like a secret, and the user's address. The
+#: collector drops them from an event before it queues it; analytics leaves them out of what it stores too.
+SECRET_HEADER = re.compile(
+    r"cookie|auth|token|secret|password|session|csrf|xsrf|api[-_]?key"
+    r"|forwarded|real-ip|client-ip|connecting-ip",  # the user's address: kept only as client_ip, anonymized or not
+    re.IGNORECASE,
+)

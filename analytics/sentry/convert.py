@@ -18,7 +18,7 @@ import msgspec
 from analytics.sentry import schema as sentry
 from contracts import beacon as vigil
 from contracts.beacon import cut
-from contracts.sentry import to_ms
+from contracts.sentry import SECRET_HEADER, to_ms
 from contracts.stream import SentryEventEntry, StreamEntry
 
 
@@ -96,12 +96,6 @@ def _debug_ids(event: sentry.Event) -> dict[str, str]:
     return found
 
 
-#: Request headers never kept: cookies, credentials, anything named like a secret, and the user's address.
-_SECRET_HEADER = re.compile(
-    r"cookie|auth|token|secret|password|session|csrf|xsrf|api[-_]?key"
-    r"|forwarded|real-ip|client-ip|connecting-ip",  # the user's address: kept only as client_ip, anonymized or not
-    re.IGNORECASE,
-)
 #: Bounds of the details kept (``ErrorEvent.details``): nesting, items per object or list, characters per string,
 #: and bytes of each part's JSON.
 DETAIL_DEPTH, DETAIL_ITEMS, DETAIL_TEXT = 5, 50, 1024
@@ -113,22 +107,41 @@ def _same(text: str) -> str:
     return text
 
 
-def _bounded(value: object, text: Callable[[str], str] = _same, depth: int = 0) -> object:
-    """``value`` as JSON-ready data within the bounds: deeper levels, further items and longer strings are cut, and
-    every string value (not the keys) put through ``text``: the project's scrubber."""
+def _bounded(value: object, depth: int = 0) -> object:
+    """``value`` as JSON-ready data within the bounds: deeper levels, further items and longer strings are cut."""
     if isinstance(value, str):  # the most common, first
-        return text(value[:DETAIL_TEXT])
+        return value[:DETAIL_TEXT]
     if isinstance(value, dict):  # from JSON: its keys are strings
         if depth >= DETAIL_DEPTH:
             return "{…}"
-        return {k[:64]: _bounded(v, text, depth + 1) for k, v in list(value.items())[:DETAIL_ITEMS]}
+        return {k[:64]: _bounded(v, depth + 1) for k, v in list(value.items())[:DETAIL_ITEMS]}
     if isinstance(value, list | tuple):
-        return "[…]" if depth >= DETAIL_DEPTH else [_bounded(v, text, depth + 1) for v in value[:DETAIL_ITEMS]]
+        return "[…]" if depth >= DETAIL_DEPTH else [_bounded(v, depth + 1) for v in value[:DETAIL_ITEMS]]
     if value is None or (isinstance(value, bool | int) and abs(value) < 2**53):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
-    return text(cut(value, DETAIL_TEXT))
+    return cut(value, DETAIL_TEXT)
+
+
+#: A whole number this long may be a card number sent as a number: it is scrubbed as text.
+LONG_NUMBER = 10**11
+
+
+def _scrubbed(value: object, text: Callable[[str], str]) -> object:
+    """Every string value of bounded data (not the keys) put through ``text``, the project's scrubber; a long whole
+    number too, which becomes the scrubber's text when it finds something in it."""
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, text) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= LONG_NUMBER:
+        digits = str(value)
+        found = text(digits)
+        return value if found == digits else found
+    return value
 
 
 def _part(value: dict[str, object], limit: int) -> dict[str, object]:
@@ -148,21 +161,18 @@ def _part(value: dict[str, object], limit: int) -> dict[str, object]:
 
 def _details(event: sentry.Event, text: Callable[[str], str] = _same) -> str:
     """The extra data, contexts (browser, os, device, runtime, trace, …) and the request (method, headers without
-    cookies or credentials) as bounded JSON text, each string value put through ``text`` (the project's scrubber:
-    scrubbed while it is bounded, not decoded again to be scrubbed); "" when the event has none."""
+    cookies or credentials) as bounded JSON text, each string value kept put through ``text`` (the project's
+    scrubber: scrubbed as it is made, not decoded again to be scrubbed); "" when the event has none."""
     details: dict[str, object] = {}
+    # Bounded first, then only what is kept scrubbed: an event of a megabyte of short strings costs no more.
     for name, value in (("extra", event.extra), ("contexts", event.contexts)):
         if value:
-            details[name] = _part(_bounded(value, text), PART_BYTES[name])  # type: ignore[arg-type]
+            details[name] = _scrubbed(_part(_bounded(value), PART_BYTES[name]), text)  # type: ignore[arg-type]
     if event.request is not None:
         headers = event.request.headers
         pairs = headers.items() if isinstance(headers, dict) else (tuple(p[:2]) for p in headers or [] if len(p) >= 2)
-        kept = {
-            cut(k, 64): text(cut(v, DETAIL_TEXT))
-            for k, v in pairs
-            if isinstance(k, str) and not _SECRET_HEADER.search(k)
-        }
-        headers_kept = _part(dict(list(kept.items())[:DETAIL_ITEMS]), PART_BYTES["request"])
+        kept = {cut(k, 64): cut(v, DETAIL_TEXT) for k, v in pairs if isinstance(k, str) and not SECRET_HEADER.search(k)}
+        headers_kept = _scrubbed(_part(dict(list(kept.items())[:DETAIL_ITEMS]), PART_BYTES["request"]), text)
         request = {"method": text(cut(event.request.method, 16)), "headers": headers_kept}
         details["request"] = {k: v for k, v in request.items() if v}
     encoded = _encode(details).decode() if any(details.values()) else ""

@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 import msgspec
 
 from collector.sourcemaps import MAX_DEBUG_ID, MAX_URL
-from contracts.sourcemaps import check_map
+from contracts.sourcemaps import BOM, check_map
 
 MAX_FILES = 10_000  # files in one bundle
 MAX_MANIFEST = 16 * 1024 * 1024
@@ -142,8 +142,9 @@ def unpack(bundle: bytes, max_map: int, max_total: int) -> list[BundledMap]:
 
 
 def _checked_map(data: bytes) -> bytes:
+    """The map, checked, without a byte order mark before its JSON (it is queued inside a JSON stream entry)."""
     try:
         check_map(data)
     except ValueError as e:
         raise BundleError(f"a map in the bundle: {e}") from None
-    return data
+    return data.removeprefix(BOM)

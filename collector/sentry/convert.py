@@ -1,11 +1,12 @@
 """From Sentry payloads to Vigil's own records, for what the collector shapes itself.
 
-An event's user is keyed and its address anonymized here (the project's secret and the
-sender's address stay in the collector); the event itself is converted by analytics
-(``analytics/sentry/convert.py``). Session updates, session aggregates and client reports
-become a ``SentryEntry`` on the ``vigil:sentry`` stream. Every string is cut to Vigil's
-bounds here: Sentry's schema has none, and an SDK's payload should be stored, not refused,
-for a long name.
+An event's user is keyed and its address anonymized here, and the user and the request's
+secrets (cookies, credentials, the environment) are taken out of the event before it is
+queued: the project's secret and the user's address stay in the collector. The rest of
+the event is converted by analytics (``analytics/sentry/convert.py``). Session updates,
+session aggregates and client reports become a ``SentryEntry`` on the ``vigil:sentry``
+stream. Every string is cut to Vigil's bounds here: Sentry's schema has none, and an SDK's
+payload should be stored, not refused, for a long name.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collector.anonymize import anonymize_ip, user_hash
 from collector.sentry import schema as sentry
 from contracts import beacon as vigil
 from contracts.beacon import cut
-from contracts.sentry import to_ms
+from contracts.sentry import SECRET_HEADER, to_ms
 from contracts.stream import DropRow, SessionRow
 
 
@@ -41,6 +42,17 @@ def hashed_user(secret: str, user: sentry.User | None) -> str:
     if identity in (None, ""):
         return ""
     return user_hash(secret, str(identity))
+
+
+def kept_request(request: sentry.RequestHead | None) -> dict[str, object] | None:
+    """The event's request as queued: its URL, method and headers but the secret ones (cookies, credentials, the
+    user's address); its cookies, environment, body and query string are not kept (analytics stores none of them)."""
+    if request is None:
+        return None
+    headers = request.headers
+    pairs = headers.items() if isinstance(headers, dict) else (tuple(p[:2]) for p in headers or [] if len(p) >= 2)
+    kept = {k: v for k, v in pairs if isinstance(k, str) and not SECRET_HEADER.search(k)}
+    return {"url": request.url, "method": request.method, "headers": kept}
 
 
 def session_rows(item: sentry.Session, received_at: int) -> list[SessionRow]:

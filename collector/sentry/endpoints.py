@@ -17,7 +17,7 @@ from collector.ingest import Context, Parsed
 from collector.refused import Refused
 from collector.sentry import schema
 from collector.sentry.auth import authenticate, dsn_parts
-from collector.sentry.convert import aggregate_rows, drop_rows, hashed_user, session_rows, user_address
+from collector.sentry.convert import aggregate_rows, drop_rows, hashed_user, kept_request, session_rows, user_address
 from collector.sentry.envelope import MAX_HEADER_BYTES, EnvelopeError, Item, parse_envelope, parse_header
 from collector.state import State
 from contracts.beacon import MAX_ID, cut
@@ -25,6 +25,7 @@ from contracts.projects import Project
 from contracts.sentry import to_ms
 from contracts.stream import EVENTS_STREAM, SENTRY_STREAM, SentryEntry, SentryEventEntry, encode_record
 
+_encode = msgspec.json.Encoder().encode
 #: Item types that are stored; others (attachments, transactions, replays…) are counted as skipped.
 STORED = {"event", "session", "sessions", "client_report"}
 
@@ -42,16 +43,21 @@ def _event_entry(
 ) -> tuple[bytes, str]:
     """An ``event`` item as an entry of the events stream, and its event id.
 
-    Only the event's id and user are decoded (the rest is checked to be JSON and skipped): the
-    user's id is keyed with the project's secret and its address anonymized here, and analytics
-    converts the event in its workers. A field of the wrong type further in is counted there as
-    an ``invalid`` outcome.
+    Only the event's top level is decoded (each field's JSON checked, not built), and of it
+    the id, the user and the request: the user's id is keyed with the project's secret and
+    its address anonymized here, and the user and the request's secrets are left out of what
+    is queued. Analytics converts the rest in its workers; a field of the wrong type there
+    is counted as an ``invalid`` outcome.
     """
     try:
-        head = schema.event_head_decoder.decode(payload)
+        fields = schema.event_fields_decoder.decode(payload)
+        found_id = schema.event_id_decoder.decode(fields["event_id"]) if "event_id" in fields else None
+        user = schema.user_decoder.decode(fields.pop("user")) if "user" in fields else None
+        if "request" in fields:
+            fields["request"] = msgspec.Raw(_encode(kept_request(schema.request_decoder.decode(fields["request"]))))
     except (msgspec.DecodeError, RecursionError) as e:
         raise Refused(400, f"item {n} (event) is not a valid event: {e}", "invalid", "sentry_event") from None
-    event_id = cut(head.event_id or header_event_id or secrets.token_hex(16), MAX_ID)
+    event_id = cut(found_id or header_event_id or secrets.token_hex(16), MAX_ID)
     project = context.project
     entry = SentryEventEntry(
         project_id=project.id,
@@ -59,10 +65,10 @@ def _event_entry(
         received_at=context.received_at,
         event_id=event_id,
         user_agent=context.user_agent,
-        event=msgspec.Raw(payload),
+        event=msgspec.Raw(_encode(fields)),
         sent_at=sent_at,
-        user_id=hashed_user(project.secret_token, head.user),
-        client_ip=user_address(head.user, context.client_ip, project.store_ip),
+        user_id=hashed_user(project.secret_token, user),
+        client_ip=user_address(user, context.client_ip, project.store_ip),
         country=context.country,
     )
     return encode_record(entry), event_id

@@ -1,12 +1,15 @@
 """What the collector reads of Sentry's payloads, as typed structs.
 
-Of an event it reads only its id and its user (``EventHead``): the rest is queued as it
-came and read by analytics (``analytics/sentry/schema.py``). Sessions, session aggregates
+Of an event it reads only its top level, its id, its user and its request: the user and
+the request's secrets are taken out (``collector/sentry/convert.py``) and the rest is
+queued as it came, for analytics to read (``analytics/sentry/schema.py``). Sessions, session aggregates
 and client reports are small and become rows here. Only the fields Vigil stores are
 declared; the decoder skips everything else without building it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import msgspec
 
@@ -20,11 +23,13 @@ class User(msgspec.Struct):
     ip_address: str | None = None
 
 
-class EventHead(msgspec.Struct):
-    """What the collector needs of an event: its id (the answer) and its user (keyed and anonymized here)."""
+class RequestHead(msgspec.Struct):
+    """What is kept of an event's ``request``: cookies, the environment (``REMOTE_ADDR``), the body and the query
+    string are dropped before the event is queued, and the headers that are secret (``SECRET_HEADER``)."""
 
-    event_id: str | None = None
-    user: User | None = None
+    url: str | None = None
+    method: str | None = None
+    headers: dict[str, Any] | list[list[Any]] | None = None
 
 
 class SessionAttributes(msgspec.Struct, frozen=True):
@@ -76,7 +81,11 @@ class ClientReport(msgspec.Struct):
     discarded_events: list[DiscardedEvent] = []
 
 
-event_head_decoder = msgspec.json.Decoder(EventHead)
+#: An event's top level: each field's JSON as it came (checked to be JSON, not built).
+event_fields_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
+event_id_decoder = msgspec.json.Decoder(str | None)
+user_decoder = msgspec.json.Decoder(User | None)
+request_decoder = msgspec.json.Decoder(RequestHead | None)
 session_decoder = msgspec.json.Decoder(Session)
 sessions_decoder = msgspec.json.Decoder(Sessions)
 client_report_decoder = msgspec.json.Decoder(ClientReport)

@@ -80,7 +80,8 @@ def test_quiet_for_long_enough_duckdb_drops_its_cached_blocks_once(tmp_path):
     now[0] = 29.0
     job(con, None)
     assert (idle.released, usage()) == (0, held)  # not quiet long enough
-    idle.touch()  # a read answered
+    with idle.reading():  # a read answered
+        pass
     now[0] = 40.0
     job(con, None)
     stored[0] = 100_000  # a batch stored
@@ -96,4 +97,8 @@ def test_quiet_for_long_enough_duckdb_drops_its_cached_blocks_once(tmp_path):
     now[0] = 500.0
     job(con, None)
     assert idle.released == 1  # once per quiet spell
+    with idle.reading():  # the limit is the whole database's: never lowered under a running read
+        assert idle.release(con) is None
+    assert idle.release(con) is not None
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("244.1 MiB",)
     con.close()

@@ -119,13 +119,25 @@ def test_a_sentry_events_details_are_scrubbed_as_they_are_bounded():
 
     event = {
         "message": "checkout failed",
-        "extra": {"buyer": "ann@example.com", "nested": {"card": "4111 1111 1111 1111"}, "lines": 3},
+        "extra": {
+            "buyer": "ann@example.com",
+            "nested": {"card": "4111 1111 1111 1111"},
+            "lines": 3,
+            "as_number": 4111111111111111,
+            "order": 100000000042,
+        },
         "contexts": {"app": {"note": "mail bob@example.com"}},
         "request": {"method": "POST", "headers": {"X-Customer": "carl@example.com"}},
     }
     entry = stream_entry(record(event), Scrubber(ScrubSettings()).text)
     details = json.loads(entry.batch.events[0].details)
-    assert details["extra"] == {"buyer": "[email]", "nested": {"card": "[card]"}, "lines": 3}
+    assert details["extra"] == {
+        "buyer": "[email]",
+        "nested": {"card": "[card]"},
+        "lines": 3,
+        "as_number": "[card]",
+        "order": 100000000042,
+    }  # a long number with nothing in it stays a number
     assert details["contexts"] == {"app": {"note": "mail [email]"}}
     assert details["request"]["headers"] == {"X-Customer": "[email]"}
     # Stored: nothing of any of them in any column of the row.

@@ -146,7 +146,8 @@ def test_an_envelope_authenticated_by_its_dsn_alone(http, collector, demo_projec
     record = decode_events_entry(raw)
     # Queued as the SDK sent it, for analytics to convert: the collector read only its id and user.
     assert isinstance(record, SentryEventEntry)
-    assert (record.event_id, json.loads(bytes(record.event))) == ("a" * 32, EVENT)
+    queued = json.loads(bytes(record.event))
+    assert (record.event_id, queued["exception"], queued["tags"]) == ("a" * 32, EVENT["exception"], EVENT["tags"])
     entry = stream_entry(record)
     (event,) = entry.batch.events
     assert (event.error_type, event.message, event.mechanism, event.page_url) == (
@@ -155,6 +156,38 @@ def test_an_envelope_authenticated_by_its_dsn_alone(http, collector, demo_projec
     assert (event.file, event.line, event.column) == ("https://shop.example/app.js", 1, 99)
     assert entry.user_agent.endswith("Firefox/133.0")
     assert entry.batch.tags == {"plan": "pro"}
+
+
+def test_the_users_identity_and_the_requests_secrets_never_reach_the_stream(
+    http, collector, demo_project, redis_client
+):
+    event = {
+        **EVENT,
+        "user": {"id": "u-42", "email": "ann@example.com", "username": "ann", "ip_address": "203.0.113.77"},
+        "request": {
+            "url": "https://shop.example/cart", "method": "POST", "data": {"card": "4111111111111111"},
+            "cookies": {"session": "s3cr3t-cookie"}, "env": {"REMOTE_ADDR": "203.0.113.77"},
+            "query_string": "token=qs-secret",
+            "headers": {"User-Agent": "Mozilla/5.0 Firefox/133.0", "Accept-Language": "de", "Cookie": "a=s3cr3t-cookie",
+                        "Authorization": "Bearer bearer-secret", "X-Forwarded-For": "203.0.113.77"},
+        },
+    }  # fmt: skip
+    response = http.post(envelope_url(collector, demo_project), params={"sentry_key": demo_project.public_key},
+                         content=envelope_body(demo_project, event, with_length=True, dsn_text=None))  # fmt: skip
+    assert response.status_code == 200
+
+    (raw,) = stream(redis_client, EVENTS_STREAM)
+    for secret in (b"u-42", b"ann@example.com", b'"ann"', b"203.0.113.77", b"s3cr3t-cookie", b"bearer-secret",
+                   b"4111111111111111", b"qs-secret", b"REMOTE_ADDR"):  # fmt: skip
+        assert secret not in raw, secret
+    record = decode_events_entry(raw)
+    assert isinstance(record, SentryEventEntry)
+    assert record.client_ip == "203.0.113.0"  # the user's address, anonymized: the project keeps none
+    assert len(record.user_id) == 64  # the id keyed with the project's secret
+    assert json.loads(bytes(record.event))["request"] == {
+        "url": "https://shop.example/cart", "method": "POST",
+        "headers": {"User-Agent": "Mozilla/5.0 Firefox/133.0", "Accept-Language": "de"},
+    }  # fmt: skip
 
 
 def test_the_store_endpoint_takes_one_event(http, collector, demo_project, redis_client):

@@ -73,6 +73,14 @@ def test_an_index_map_with_its_sections_inline_is_accepted(http, collector, demo
     assert json.loads(bytes(decode_sourcemap_entry(payloads(fields)[0]).map)) == index
 
 
+def test_a_map_with_a_byte_order_mark_is_queued_without_it(http, collector, demo_project, redis_client):
+    response = upload(http, collector, demo_project, b"\xef\xbb\xbf" + json.dumps(MAP).encode())
+    assert response.status_code == 201, response.text
+    ((_, fields),) = redis_client.xrange(SOURCEMAPS_STREAM)
+    # The entry is JSON (a mark inside it would make analytics dead-letter it and the entries grouped with it).
+    assert json.loads(bytes(decode_sourcemap_entry(payloads(fields)[0]).map)) == MAP
+
+
 def test_only_the_secret_token_and_never_from_a_browser(http, collector, demo_project, redis_client):
     body = json.dumps(MAP).encode()
     public_key = upload(http, collector, demo_project, body, token=demo_project.public_key)
