@@ -11,6 +11,7 @@ payload should be stored, not refused, for a long name.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from collector.anonymize import anonymize_ip, user_hash
@@ -51,8 +52,18 @@ def kept_request(request: sentry.RequestHead | None) -> dict[str, object] | None
         return None
     headers = request.headers
     pairs = headers.items() if isinstance(headers, dict) else (tuple(p[:2]) for p in headers or [] if len(p) >= 2)
-    kept = {k: v for k, v in pairs if isinstance(k, str) and not SECRET_HEADER.search(k)}
+    kept = {k: v for k, v in pairs if isinstance(k, str) and not _secret(k)}
     return {"url": request.url, "method": request.method, "headers": kept}
+
+
+@functools.lru_cache(maxsize=1024)  # the same few header names in every event; at most 1024 of 64 characters
+def _secret_name(name: str) -> bool:
+    return SECRET_HEADER.search(name) is not None
+
+
+def _secret(name: str) -> bool:
+    """Whether a request header is one never kept (``SECRET_HEADER``)."""
+    return _secret_name(name) if len(name) <= 64 else SECRET_HEADER.search(name) is not None
 
 
 def session_rows(item: sentry.Session, received_at: int) -> list[SessionRow]:
