@@ -13,7 +13,6 @@ with the public key, which every page shows, could be.
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import ipaddress
 
@@ -33,4 +32,4 @@ def anonymize_ip(address: str) -> str:
 
 def user_hash(secret: str, user_id: str) -> str:
     """``user_id`` (as the sender gave it: the beacon's own hash, or a Sentry SDK's id) keyed with ``secret``."""
-    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest() if user_id else ""
+    return hmac.digest(secret.encode(), user_id.encode(), "sha256").hex() if user_id else ""  # one C call

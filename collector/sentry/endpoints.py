@@ -17,13 +17,28 @@ from collector.ingest import Context, Parsed
 from collector.refused import Refused
 from collector.sentry import schema
 from collector.sentry.auth import authenticate, dsn_parts
-from collector.sentry.convert import aggregate_rows, drop_rows, hashed_user, kept_request, session_rows, user_address
+from collector.sentry.convert import (
+    aggregate_rows,
+    drop_rows,
+    hashed_user,
+    kept_request,
+    session_rows,
+    user_address,
+)
 from collector.sentry.envelope import MAX_HEADER_BYTES, EnvelopeError, Item, parse_envelope, parse_header
 from collector.state import State
 from contracts.beacon import MAX_ID, cut
 from contracts.projects import Project
 from contracts.sentry import to_ms
-from contracts.stream import EVENTS_STREAM, SENTRY_STREAM, SentryEntry, SentryEventEntry, encode_record
+from contracts.stream import (
+    EVENTS_STREAM,
+    SENTRY_STREAM,
+    DropRow,
+    SentryEntry,
+    SentryEventEntry,
+    SessionRow,
+    encode_record,
+)
 
 _encode = msgspec.json.Encoder().encode
 #: Item types that are stored; others (attachments, transactions, replays…) are counted as skipped.
@@ -77,11 +92,8 @@ def _event_entry(
 def _items(items: list[Item], header: dict[str, Any], context: Context) -> Parsed:
     header_event_id = header.get("event_id") if isinstance(header.get("event_id"), str) else ""
     entries: list[tuple[str, bytes]] = []
-    sentry = SentryEntry(
-        id=secrets.token_hex(16), project_id=context.project.id, project=context.project.name,
-        received_at=context.received_at, sdk=str((header.get("sdk") or {}).get("name", ""))[:64]
-        if isinstance(header.get("sdk"), dict) else "",
-    )  # fmt: skip
+    sessions: list[SessionRow] = []
+    drops: list[DropRow] = []
     skipped: dict[str, int] = {}
     event_id: str | None = header_event_id or None
     raw_sent_at = header.get("sent_at")
@@ -93,13 +105,11 @@ def _items(items: list[Item], header: dict[str, Any], context: Context) -> Parse
                 entry, event_id = _event_entry(item.payload, n, header_event_id or "", context, sent_at)
                 entries.append((EVENTS_STREAM, entry))
             elif item.type == "session":
-                sentry.sessions.extend(session_rows(schema.session_decoder.decode(item.payload), context.received_at))
+                sessions.extend(session_rows(schema.session_decoder.decode(item.payload), context.received_at))
             elif item.type == "sessions":
-                sentry.sessions.extend(
-                    aggregate_rows(schema.sessions_decoder.decode(item.payload), context.received_at)
-                )
+                sessions.extend(aggregate_rows(schema.sessions_decoder.decode(item.payload), context.received_at))
             elif item.type == "client_report":
-                sentry.drops.extend(drop_rows(schema.client_report_decoder.decode(item.payload)))
+                drops.extend(drop_rows(schema.client_report_decoder.decode(item.payload)))
             else:
                 key = f"sentry_{item.type or 'untyped'}"[:64]
                 skipped[key] = skipped.get(key, 0) + 1
@@ -107,7 +117,13 @@ def _items(items: list[Item], header: dict[str, Any], context: Context) -> Parse
         except (msgspec.DecodeError, RecursionError) as e:
             raise Refused(400, f"item {n} ({item.type}) is not valid: {e}", "invalid", "sentry_item") from None
         stored += 1
-    if sentry.sessions or sentry.drops:
+    if sessions or drops:  # most envelopes hold one event and neither
+        sdk = header.get("sdk")
+        sentry = SentryEntry(
+            id=secrets.token_hex(16), project_id=context.project.id, project=context.project.name,
+            received_at=context.received_at, sdk=str(sdk.get("name", ""))[:64] if isinstance(sdk, dict) else "",
+            sessions=sessions, drops=drops,
+        )  # fmt: skip
         entries.append((SENTRY_STREAM, encode_record(sentry)))
     return Parsed(entries, stored, skipped, {"id": event_id})
 

@@ -24,8 +24,9 @@ class User(msgspec.Struct):
 
 
 class RequestHead(msgspec.Struct):
-    """What is kept of an event's ``request``: cookies, the environment (``REMOTE_ADDR``), the body and the query
-    string are dropped before the event is queued, and the headers that are secret (``SECRET_HEADER``)."""
+    """What is kept of an event's ``request``: cookies, the environment (``REMOTE_ADDR``), the body, the query
+    string and the fragment are dropped before the event is queued, and the headers that are secret
+    (``SECRET_HEADER``)."""
 
     url: str | None = None
     method: str | None = None

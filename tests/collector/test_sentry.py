@@ -167,7 +167,7 @@ def test_the_users_identity_and_the_requests_secrets_never_reach_the_stream(
         "request": {
             "url": "https://shop.example/cart", "method": "POST", "data": {"card": "4111111111111111"},
             "cookies": {"session": "s3cr3t-cookie"}, "env": {"REMOTE_ADDR": "203.0.113.77"},
-            "query_string": "token=qs-secret",
+            "query_string": "token=qs-secret", "fragment": "access_token=frag-secret",
             "headers": {"User-Agent": "Mozilla/5.0 Firefox/133.0", "Accept-Language": "de", "Cookie": "a=s3cr3t-cookie",
                         "Authorization": "Bearer bearer-secret", "X-Forwarded-For": "203.0.113.77"},
         },
@@ -178,7 +178,7 @@ def test_the_users_identity_and_the_requests_secrets_never_reach_the_stream(
 
     (raw,) = stream(redis_client, EVENTS_STREAM)
     for secret in (b"u-42", b"ann@example.com", b'"ann"', b"203.0.113.77", b"s3cr3t-cookie", b"bearer-secret",
-                   b"4111111111111111", b"qs-secret", b"REMOTE_ADDR"):  # fmt: skip
+                   b"4111111111111111", b"qs-secret", b"frag-secret", b"REMOTE_ADDR"):  # fmt: skip
         assert secret not in raw, secret
     record = decode_events_entry(raw)
     assert isinstance(record, SentryEventEntry)
