@@ -198,15 +198,18 @@ def _unmapped(frame: Frame) -> Symbolicated:
     )  # fmt: skip
 
 
+def outcome_row(
+    batch_id: str, at: datetime, project_id: int, project: str, outcome: str, reason: str, count: int
+) -> tuple[Any, ...]:
+    """A row of ``outcomes`` counted here in analytics (events not stored, or stored with their time replaced)."""
+    return (f"analytics-{batch_id}", "analytics", at, at, project_id, project, outcome, reason, "event", count)
+
+
 def invalid_sentry_event(record: SentryEventEntry) -> Rows:
     """An event the collector took (it was JSON) that is not a Sentry event: one ``invalid`` outcome row."""
     at = ms(record.received_at)
-    return {
-        "outcomes": [
-            (f"analytics-{record.event_id}", "analytics", at, at, record.project_id, record.project, "invalid",
-             "sentry_event", "event", 1)
-        ]
-    }  # fmt: skip
+    return {"outcomes": [outcome_row(record.event_id, at, record.project_id, record.project, "invalid",
+                                     "sentry_event", 1)]}  # fmt: skip
 
 
 def frames_of(event: ErrorEvent) -> list[Frame]:
@@ -229,7 +232,7 @@ class EventPipeline:
         found = decode_events_entry(data)
         project = self.settings(found.project_id)
         sentry = isinstance(found, SentryEventEntry)
-        if isinstance(found, SentryEventEntry):
+        if isinstance(found, SentryEventEntry):  # as ``sentry``, for the type checker
             try:
                 entry = stream_entry(found, project.scrubber.text)
             except (msgspec.DecodeError, RecursionError):
@@ -273,9 +276,8 @@ class EventPipeline:
         for outcome, counts in (("filtered", filtered), ("clamped", clamped)):
             for reason, count in counts.items():
                 out.setdefault("outcomes", []).append(
-                    (f"analytics-{batch.batch_id}", "analytics", received_at, received_at, entry.project_id,
-                     entry.project, outcome, reason, "event", count)
-                )  # fmt: skip
+                    outcome_row(batch.batch_id, received_at, entry.project_id, entry.project, outcome, reason, count)
+                )
         return out
 
     @staticmethod

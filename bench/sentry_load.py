@@ -1,6 +1,6 @@
 """The Sentry SDK's load for the benchmarks: one browser error per envelope, as @sentry/browser sends it.
 
-- ``sentry_envelope``: one envelope (about 3.5 KB): 10 frames, 6 breadcrumbs, tags, contexts,
+- ``sentry_envelope``: one envelope (about 3.4 KB): 10 frames, 6 breadcrumbs, tags, contexts,
   request headers, 3 debug ids; authenticated by the DSN in its header, as from the SDK.
 - ``sentry_templates``: 20 such envelopes (20 error types and messages, so 20 issues), half of
   their frames in the end-to-end bundle so they are symbolicated, with ``@@`` where each
@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+from e2e_load import CHROME
+
 SDK = {"name": "sentry.javascript.browser", "version": "11.12.0"}
 TYPES = ["TypeError", "RangeError", "ReferenceError", "SyntaxError", "Error"]
 
@@ -58,7 +59,7 @@ def _envelope(header: dict[str, Any], event: dict[str, Any], with_length: bool =
 
 
 def sentry_envelope(public_key: str, project_id: int) -> bytes:
-    """One browser error as @sentry/browser sends it (about 3.5 KB): 10 frames, breadcrumbs, tags, contexts."""
+    """One browser error as @sentry/browser sends it (about 3.4 KB): 10 frames, breadcrumbs, tags, contexts."""
     frames = [
         {"filename": f"https://shop.example/assets/app.{n % 3}.js", "function": f"t{n}", "in_app": True,
          "lineno": 1, "colno": 1000 + 97 * n}

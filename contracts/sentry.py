@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 Timestamp = float | str | None  # seconds since the epoch, or RFC 3339
 
@@ -29,3 +32,20 @@ SECRET_HEADER = re.compile(
     r"|forwarded|real-ip|client-ip|connecting-ip",  # the user's address: kept only as client_ip, anonymized or not
     re.IGNORECASE,
 )
+
+
+def pairs(value: dict[str, Any] | list[list[Any]] | None) -> Iterable[tuple[Any, Any]]:
+    """A field SDKs send as an object or as ``[key, value]`` pairs (``tags``, request ``headers``), as pairs."""
+    if isinstance(value, dict):
+        return value.items()
+    return (tuple(p[:2]) for p in value or [] if len(p) >= 2)
+
+
+@functools.lru_cache(maxsize=1024)  # the same few header names in every event: at most 1024 of 64 characters
+def _secret_name(name: str) -> bool:
+    return SECRET_HEADER.search(name) is not None
+
+
+def secret_header(name: str) -> bool:
+    """Whether a request header is one never kept (``SECRET_HEADER``); names are looked up once each."""
+    return _secret_name(name) if len(name) <= 64 else SECRET_HEADER.search(name) is not None

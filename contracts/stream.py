@@ -89,13 +89,15 @@ def decode_entry(data: bytes) -> StreamEntry:
 
 
 class SentryEventEntry(msgspec.Struct, frozen=True, omit_defaults=True, tag_field="kind", tag="sentry_event"):
-    """One Sentry error or message event, its payload as the SDK sent it.
+    """One Sentry error or message event, its payload as the SDK sent it but its user and its request's secrets.
 
     The collector checks what needs no full parse (the envelope's framing, the DSN, the
-    sizes, the rate limits, that the payload is JSON) and reads only ``event_id`` and
-    ``user`` of it: the user's id is keyed with the project's secret and the address
-    anonymized there, so neither secret nor address leaves the collector. Analytics turns
-    the rest into a Vigil error event (``analytics/sentry/convert.py``), in its workers.
+    sizes, the rate limits, that the payload's top level is JSON) and reads ``event_id``,
+    ``user`` and ``request`` of it: the user's id is keyed with the project's secret and the
+    address anonymized there, and the user, the request's cookies, environment, body, query
+    string, fragment and secret headers are left out, so none of them leaves the collector.
+    Analytics turns the rest into a Vigil error event (``analytics/sentry/convert.py``), in
+    its workers.
     """
 
     project_id: int

@@ -18,7 +18,7 @@ import msgspec
 from analytics.sentry import schema as sentry
 from contracts import beacon as vigil
 from contracts.beacon import cut
-from contracts.sentry import SECRET_HEADER, to_ms
+from contracts.sentry import pairs, secret_header, to_ms
 from contracts.stream import SentryEventEntry, StreamEntry
 
 
@@ -103,10 +103,6 @@ PART_BYTES = {"extra": 16_384, "contexts": 8192, "request": 6144}
 _encode = msgspec.json.Encoder().encode
 
 
-def _same(text: str) -> str:
-    return text
-
-
 def _bounded(value: object, depth: int = 0) -> object:
     """``value`` as JSON-ready data within the bounds: deeper levels, further items and longer strings are cut."""
     if isinstance(value, str):  # the most common, first
@@ -159,7 +155,7 @@ def _part(value: dict[str, object], limit: int) -> dict[str, object]:
     return kept
 
 
-def _details(event: sentry.Event, text: Callable[[str], str] = _same) -> str:
+def _details(event: sentry.Event, text: Callable[[str], str]) -> str:
     """The extra data, contexts (browser, os, device, runtime, trace, …) and the request (method, headers without
     cookies or credentials) as bounded JSON text, each string value kept put through ``text`` (the project's
     scrubber: scrubbed as it is made, not decoded again to be scrubbed); "" when the event has none."""
@@ -169,9 +165,11 @@ def _details(event: sentry.Event, text: Callable[[str], str] = _same) -> str:
         if value:
             details[name] = _scrubbed(_part(_bounded(value), PART_BYTES[name]), text)  # type: ignore[arg-type]
     if event.request is not None:
-        headers = event.request.headers
-        pairs = headers.items() if isinstance(headers, dict) else (tuple(p[:2]) for p in headers or [] if len(p) >= 2)
-        kept = {cut(k, 64): cut(v, DETAIL_TEXT) for k, v in pairs if isinstance(k, str) and not SECRET_HEADER.search(k)}
+        kept = {
+            cut(k, 64): cut(v, DETAIL_TEXT)
+            for k, v in pairs(event.request.headers)
+            if isinstance(k, str) and not secret_header(k)  # the collector took them out; an older one did not
+        }
         headers_kept = _scrubbed(_part(dict(list(kept.items())[:DETAIL_ITEMS]), PART_BYTES["request"]), text)
         request = {"method": text(cut(event.request.method, 16)), "headers": headers_kept}
         details["request"] = {k: v for k, v in request.items() if v}
@@ -249,11 +247,8 @@ def _breadcrumbs(event: sentry.Event) -> list[vigil.Breadcrumb]:
 
 
 def _tags(event: sentry.Event) -> dict[str, str]:
-    pairs = (
-        event.tags.items() if isinstance(event.tags, dict) else (tuple(p[:2]) for p in event.tags or [] if len(p) >= 2)
-    )
     tags: dict[str, str] = {}
-    for key, value in pairs:
+    for key, value in pairs(event.tags):
         name = cut(key, 32)
         if name and len(tags) < vigil.MAX_TAGS:
             tags[name] = cut(value, 200)
@@ -261,17 +256,15 @@ def _tags(event: sentry.Event) -> dict[str, str]:
 
 
 def _user_agent(event: sentry.Event) -> str:
-    headers = event.request.headers if event.request else None
-    pairs = headers.items() if isinstance(headers, dict) else (tuple(p[:2]) for p in headers or [] if len(p) >= 2)
-    for name, value in pairs:
+    for name, value in pairs(event.request.headers if event.request else None):
         if isinstance(name, str) and name.lower() == "user-agent":
             return cut(value, 512)
     return ""
 
 
 def to_batch(
-    event: sentry.Event, event_id: str, user_id: str, received_at: int, sent_at: int | None = None,
-    text: Callable[[str], str] = _same,
+    event: sentry.Event, event_id: str, user_id: str, received_at: int, sent_at: int | None,
+    text: Callable[[str], str],
 ) -> tuple[vigil.Batch, str]:  # fmt: skip
     """A Vigil batch holding the event as one error event, and the User-Agent of the page it came from, if any.
 
@@ -281,22 +274,17 @@ def to_batch(
     """
     event_id = cut(event_id, vigil.MAX_ID)
     errors = _exceptions(event)
-    frames: list[vigil.SentFrame] = []
-    if errors and errors[-1].mechanism and errors[-1].mechanism.synthetic:
+    top = errors[-1] if errors else None
+    stack, frame = _stack(top) if top else ("", None)
+    frames = _frames(top) if top else []
+    if top and top.mechanism and top.mechanism.synthetic:
         # captureMessage with a stack (SDKs 8+): a message, whose exception the SDK made up to carry the stack.
-        top = errors[-1]
-        stack, frame = _stack(top)
-        frames = _frames(top)
         # The made-up exception is the last one: every real one before it stays a cause.
         error_type, message, mechanism = "Message", _message(event) or top.value or "", "message"
-    elif errors:
-        top = errors[-1]
-        stack, frame = _stack(top)
-        frames = _frames(top)
+    elif top:
         error_type, message = top.type or "Error", top.value or _message(event)
         mechanism = top.mechanism.type if top.mechanism else "generic"
     else:
-        stack, frame = "", None
         error_type, message, mechanism = "Message", _message(event), "message"
     causes = [
         vigil.Cause(
@@ -314,8 +302,8 @@ def to_batch(
         message=cut(message, vigil.MAX_MESSAGE),
         stack=stack,
         file=cut((frame.abs_path or frame.filename) if frame else "", vigil.MAX_URL),
-        line=frame.lineno if frame and frame.lineno is not None and 0 <= frame.lineno < 2**31 else None,
-        column=frame.colno if frame and frame.colno is not None and 0 <= frame.colno < 2**31 else None,
+        line=_position(frame.lineno) if frame else None,
+        column=_position(frame.colno) if frame else None,
         mechanism=cut(mechanism, vigil.MAX_SHORT),
         level=cut(event.level or "error", vigil.MAX_SHORT),
         causes=causes,
@@ -341,10 +329,10 @@ def to_batch(
     return batch, _user_agent(event)
 
 
-def stream_entry(record: SentryEventEntry, text: Callable[[str], str] = _same) -> StreamEntry:
-    """The event as the beacon's batches are queued, its details scrubbed by ``text``; ``msgspec.DecodeError`` (or
-    ``RecursionError``) when its payload is not a Sentry event (a field of the wrong type: the collector checked only
-    that it is JSON)."""
+def stream_entry(record: SentryEventEntry, text: Callable[[str], str]) -> StreamEntry:
+    """The event as the beacon's batches are queued, its details scrubbed by ``text`` (the project's scrubber);
+    ``msgspec.DecodeError`` (or ``RecursionError``) when its payload is not a Sentry event (a field of the wrong
+    type: the collector checked only its top level)."""
     event = sentry.event_decoder.decode(record.event)
     batch, page_user_agent = to_batch(event, record.event_id, record.user_id, record.received_at, record.sent_at, text)
     return StreamEntry(

@@ -11,14 +11,13 @@ payload should be stored, not refused, for a long name.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 
 from collector.anonymize import anonymize_ip, user_hash
 from collector.sentry import schema as sentry
 from contracts import beacon as vigil
 from contracts.beacon import cut
-from contracts.sentry import SECRET_HEADER, to_ms
+from contracts.sentry import pairs, secret_header, to_ms
 from contracts.stream import DropRow, SessionRow
 
 
@@ -47,23 +46,12 @@ def hashed_user(secret: str, user: sentry.User | None) -> str:
 
 def kept_request(request: sentry.RequestHead | None) -> dict[str, object] | None:
     """The event's request as queued: its URL, method and headers but the secret ones (cookies, credentials, the
-    user's address); its cookies, environment, body and query string are not kept (analytics stores none of them)."""
+    user's address); its cookies, environment, body, query string and fragment are not kept (analytics stores none
+    of them). A query or fragment inside ``url`` stays: analytics scrubs the URL as every other."""
     if request is None:
         return None
-    headers = request.headers
-    pairs = headers.items() if isinstance(headers, dict) else (tuple(p[:2]) for p in headers or [] if len(p) >= 2)
-    kept = {k: v for k, v in pairs if isinstance(k, str) and not _secret(k)}
+    kept = {k: v for k, v in pairs(request.headers) if isinstance(k, str) and not secret_header(k)}
     return {"url": request.url, "method": request.method, "headers": kept}
-
-
-@functools.lru_cache(maxsize=1024)  # the same few header names in every event; at most 1024 of 64 characters
-def _secret_name(name: str) -> bool:
-    return SECRET_HEADER.search(name) is not None
-
-
-def _secret(name: str) -> bool:
-    """Whether a request header is one never kept (``SECRET_HEADER``)."""
-    return _secret_name(name) if len(name) <= 64 else SECRET_HEADER.search(name) is not None
 
 
 def session_rows(item: sentry.Session, received_at: int) -> list[SessionRow]:

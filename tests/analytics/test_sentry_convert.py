@@ -23,7 +23,7 @@ def test_details_are_cut_to_their_bounds_whatever_an_sdk_sends():
                **{f"k{n}": "v" * 400 for n in range(200)}},
         contexts={"browser": {"name": "Chrome", "version": "131"}, "huge": {str(n): "z" * 900 for n in range(40)}},
     )  # fmt: skip
-    details = json.loads(text := _details(event))
+    details = json.loads(text := _details(event, str))  # str: nothing scrubbed
     assert len(text) <= MAX_DETAILS
     nested = details["extra"]["deep"]
     for level in reversed(range(4)):
@@ -48,7 +48,7 @@ def test_a_synthetic_message_keeps_every_real_exception_as_a_cause():
             {"value": "retrying checkout", "mechanism": {"type": "generic", "synthetic": True}},
         ]},
     }).encode())  # fmt: skip
-    batch, _ = to_batch(event, "e" * 32, "", 1_700_000_000_000)
+    batch, _ = to_batch(event, "e" * 32, "", 1_700_000_000_000, None, str)
     [error] = batch.events
     assert (error.error_type, error.mechanism) == ("Message", "message")
     assert [c.error_type for c in error.causes] == ["ConnectionError", "TimeoutError"]  # outermost first
@@ -86,7 +86,7 @@ def test_a_queued_event_becomes_a_one_event_batch_with_what_the_collector_read_o
         "request": {"url": "https://shop.example/cart", "headers": {"User-Agent": "Mozilla/5.0 Firefox/133.0"}},
         "user": {"id": "alice", "ip_address": "203.0.113.7"},
     }  # fmt: skip
-    entry = stream_entry(record(event, sent_at=1_764_071_999_900, user_id="keyed", client_ip="203.0.113.0"))
+    entry = stream_entry(record(event, sent_at=1_764_071_999_900, user_id="keyed", client_ip="203.0.113.0"), str)
     [error] = entry.batch.events
     assert (entry.project_id, entry.project, entry.received_at) == (2, "shop", 1_764_072_000_000)
     assert (error.event_id, entry.batch.batch_id) == ("c" * 32, "c" * 32)  # what the SDK was answered
@@ -96,7 +96,7 @@ def test_a_queued_event_becomes_a_one_event_batch_with_what_the_collector_read_o
     # The user as the collector keyed and anonymized it; the event's own never read here.
     assert (entry.batch.user_id, entry.client_ip) == ("keyed", "203.0.113.0")
     assert entry.user_agent == "Mozilla/5.0 Firefox/133.0"  # the page's, over the sender's (a server SDK)
-    assert stream_entry(record({"message": "hi"})).user_agent == "curl/8"
+    assert stream_entry(record({"message": "hi"}), str).user_agent == "curl/8"
 
 
 @pytest.mark.parametrize("event", [{"exception": 5}, {"breadcrumbs": "x"}, {"timestamp": [1]}, 7])

@@ -335,11 +335,3 @@ def test_a_worker_gives_memory_back_when_idle_and_works_on_after(tmp_path: Path,
         assert_as_in_thread(first, work)
     finally:
         pool.close()
-
-
-def test_giving_process_memory_back_keeps_what_is_in_use() -> None:
-    from analytics.idle import release_process_memory
-
-    table = pa.table({"n": list(range(100_000))})
-    release_process_memory()
-    assert table.column("n").to_pylist()[-1] == 99_999

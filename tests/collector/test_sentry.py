@@ -144,11 +144,11 @@ def test_an_envelope_authenticated_by_its_dsn_alone(http, collector, demo_projec
     assert (response.status_code, response.json()) == (200, {"id": "a" * 32})
     (raw,) = stream(redis_client, EVENTS_STREAM)
     record = decode_events_entry(raw)
-    # Queued as the SDK sent it, for analytics to convert: the collector read only its id and user.
+    # Queued as the SDK sent it but its user and its request's secrets, for analytics to convert.
     assert isinstance(record, SentryEventEntry)
     queued = json.loads(bytes(record.event))
     assert (record.event_id, queued["exception"], queued["tags"]) == ("a" * 32, EVENT["exception"], EVENT["tags"])
-    entry = stream_entry(record)
+    entry = stream_entry(record, str)
     (event,) = entry.batch.events
     assert (event.error_type, event.message, event.mechanism, event.page_url) == (
         "TypeError", "x is undefined", "onerror", "https://shop.example/cart",
@@ -259,7 +259,7 @@ def test_bad_envelopes_are_400_with_the_reason(http, collector, demo_project, re
     empty = http.post(url, params=key, content=b"{}\n")
     assert (empty.status_code, empty.json()) == (200, {"id": None})
     # JSON whose fields further in have the wrong types is queued: analytics counts it as invalid
-    # (tests/analytics/test_sentry_convert.py), as the collector reads only the event's id and user.
+    # (tests/analytics/test_sentry_convert.py): the collector reads only the event's top level.
     typed = http.post(url, params=key, content=b'{}\n{"type":"event"}\n{"event_id": "b", "exception": 5}\n')
     assert (typed.status_code, typed.json()) == (200, {"id": "b"})
     assert len(stream(redis_client, EVENTS_STREAM)) == 1
