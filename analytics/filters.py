@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from analytics.enrich.stack import Frame
-from analytics.memo import memo
+from contracts.memo import memo
 from contracts.settings import ConfigError
 
 # The names ``filter_reason`` returns, in the order the filters run.

@@ -31,8 +31,8 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from analytics.memo import memo
 from analytics.wordings import canonical
+from contracts.memo import memo
 
 DEFAULT = "{{ default }}"
 

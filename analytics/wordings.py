@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from analytics.memo import memo
+from contracts.memo import memo
 
 Rule = tuple[str | None, re.Pattern[str], Callable[[re.Match[str]], tuple[str, str] | None]]
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+
+from contracts.memo import memo
 
 Timestamp = float | str | None  # seconds since the epoch, or RFC 3339
 
@@ -41,11 +42,7 @@ def pairs(value: dict[str, Any] | list[list[Any]] | None) -> Iterable[tuple[Any,
     return (tuple(p[:2]) for p in value or [] if len(p) >= 2)
 
 
-@functools.lru_cache(maxsize=1024)  # the same few header names in every event: at most 1024 of 64 characters
-def _secret_name(name: str) -> bool:
-    return SECRET_HEADER.search(name) is not None
-
-
+@memo(maxsize=1024, max_chars=64)  # the same few header names in every event
 def secret_header(name: str) -> bool:
     """Whether a request header is one never kept (``SECRET_HEADER``); names are looked up once each."""
-    return _secret_name(name) if len(name) <= 64 else SECRET_HEADER.search(name) is not None
+    return SECRET_HEADER.search(name) is not None

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from analytics.memo import memo
 from contracts.beacon import SentFrame
+from contracts.memo import memo
 
 MAX_LINE = 1000
 MAX_FRAMES = 100

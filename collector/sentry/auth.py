@@ -9,12 +9,12 @@ path: none, or any mismatch, is a 403.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 from urllib.parse import urlsplit
 
 from collector.asgi import Request
 from collector.state import State
+from contracts.memo import memo
 from contracts.projects import Project
 
 MAX_KEY = 128
@@ -33,9 +33,10 @@ def auth_header_key(value: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=1024)  # an SDK sends its DSN with every envelope; at most 1024 * MAX_DSN bytes kept
+@memo(maxsize=1024, max_chars=MAX_DSN)  # an SDK sends its DSN with every envelope
 def dsn_parts(dsn: str) -> tuple[str, str] | None:
-    """``(public key, project id)`` of ``https://KEY[:secret]@host/[path/]PROJECT_ID``."""
+    """``(public key, project id)`` of ``https://KEY[:secret]@host/[path/]PROJECT_ID``; ``None`` for a string longer
+    than ``MAX_DSN``, which is not one."""
     if len(dsn) > MAX_DSN:
         return None
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from analytics.enrich.stack import Frame, parse_line
 from analytics.enrich.symbolicate import STACK_MEMO_CHARS, SourceMapCache, symbolicate
 from analytics.issue_index import BYTES_PER_ISSUE, cache_entries
-from analytics.memo import memo
 from analytics.scrub import URL_CACHE_BUDGET, Scrubber, ScrubSettings
+from contracts.memo import memo
 
 
 def test_a_memo_keeps_only_calls_whose_strings_are_short_and_answers_alike():

@@ -1,4 +1,4 @@
-"""Caches of what pure functions of strings answer, bounded in memory and not only in entries.
+"""Caches of what pure functions of strings answer, bounded in memory and not only in entries (every layer uses it).
 
 ``functools.lru_cache`` bounds its entries, but an entry's key is as long as the strings it
 was called with: 16,384 stack lines of up to a stack's length each could hold hundreds of
