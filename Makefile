@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 BEACON_SRC := $(shell find beacon-js/src -type f 2>/dev/null) beacon-js/build.mjs beacon-js/tsconfig.json
 
-.PHONY: setup test demo lint chromium clean
+.PHONY: setup test demo lint chromium postgresql clean
 
 setup: $(VENV)/.installed beacon-js/dist/vigil.js
 
@@ -29,6 +29,13 @@ chromium:
 	  else echo "make: the browser tests need Debian's $$tool package: sudo apt-get install $$tool" >&2; exit 1; fi; }; \
 	done
 
+# The DuckLake tests run a PostgreSQL of their own (an unprivileged cluster on a loopback port): Debian's server
+# programs, installed when missing and we may.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null || exit 1; \
+	  else echo "make: the DuckLake tests need Debian's postgresql package: sudo apt-get install postgresql" >&2; exit 1; fi; }
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -36,7 +43,7 @@ lint: setup
 	$(BIN)/lint-imports
 	cd beacon-js && npm run typecheck
 
-test: setup chromium lint
+test: setup chromium postgresql lint
 	cd beacon-js && npm test
 	$(BIN)/pytest
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,11 +33,11 @@ import redis
 from redis.exceptions import RedisError, ResponseError
 from redis.typing import EncodableT, FieldT
 
-from analytics import group, issues, probes, rollups
+from analytics import group, issues, lake, probes, rollups
 from analytics.events import Rows
 from analytics.issue_index import IssueIndex
 from analytics.pipeline import PROCESSORS, Processor, merge, to_tables
-from analytics.store import insert
+from analytics.store import insert, rollback
 from analytics.workers import Pending, Processed, ProcessorPool, Result, Work, process_entries
 from contracts.stream import CONSUMER_GROUP, payloads
 
@@ -47,6 +48,8 @@ DEAD_LETTER_STREAM = "vigil:dead"
 #: The dead-letter stream keeps about this many entries, the newest (Redis trims it in whole nodes).
 DEAD_LETTER_MAXLEN = 10_000
 MAX_BACKOFF_SECONDS = 5.0
+#: How often a batch that lost its commit to another writer's on a shared DuckLake is stored again at once.
+CONFLICT_RETRIES = 50
 CLAIM_EVERY_SECONDS = 10.0
 #: Errors that mean "this data cannot be stored", as opposed to "the database is unwell".
 DATA_ERRORS = (duckdb.DataError, duckdb.IntegrityError, duckdb.InvalidInputException, pa.ArrowException, ValueError)
@@ -96,6 +99,8 @@ class Consumer:
         #: Worker processes that process entries while this thread stores; None processes here.
         self.pool = pool
         self.issues = IssueIndex(con, cache_entries=issue_cache_entries, new_per_minute=new_issues_per_minute)
+        #: On a DuckLake other writers may share, every batch takes the lake's turn (analytics/lake.py).
+        self.shared = lake.is_lake(con)
         self.probes = probes.ProbeStates(con)
         self.stopping = threading.Event()
         self.last_tick = 0.0  # heartbeat: the loop turned
@@ -105,6 +110,7 @@ class Consumer:
         self.committed_rows = 0
         self.dead_entries = 0
         self.claimed_entries = 0
+        self.conflicts = 0  # batches stored again after another writer's commit won
         self._next_claim = 0.0
 
     def ensure_group(self) -> None:
@@ -237,7 +243,7 @@ class Consumer:
         """Commit what was processed, dead-letter the rest, then acknowledge and delete all of the entries."""
         processed, dead = _split(entries, batch.results)
         try:
-            rows = self._commit([r for _, _, r in processed], batch.columns)
+            rows = self._commit_in_turn([r for _, _, r in processed], batch.columns)
         except DATA_ERRORS as e:
             # One entry's rows spoil the batch: store them one by one to find it.
             log.warning("consumer: batch refused (%s); storing its %d entries one by one", e, len(processed))
@@ -246,7 +252,7 @@ class Consumer:
             rows = 0
             for entry, j, entry_rows in processed:
                 try:
-                    rows += self._commit([entry_rows])
+                    rows += self._commit_in_turn([entry_rows])
                 except DATA_ERRORS as entry_error:
                     dead.append((entry, _payload(entry, j), f"refused by the database: {entry_error}"[:1000]))
         self._acknowledge(entries, dead)
@@ -255,6 +261,18 @@ class Consumer:
         self.committed_entries += len(entries)
         self.committed_rows += rows
         self.dead_entries += len(dead)
+
+    def _commit_in_turn(self, processed: list[Rows], columns: dict[str, list[pa.Table]] | None = None) -> int:
+        """``_commit``, stored again while another writer's commit wins (a shared DuckLake: analytics/lake.py)."""
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return self._commit(processed, columns)
+            except duckdb.TransactionException as e:
+                if not lake.conflicted(e) or attempt == CONFLICT_RETRIES - 1:
+                    raise
+                self.conflicts += 1
+                self.stopping.wait(random.uniform(0, 0.01 * (attempt + 1)))  # the writers spread apart
+        raise AssertionError("unreachable")
 
     def _commit(self, processed: list[Rows], columns: dict[str, list[pa.Table]] | None = None) -> int:
         """Group, then insert every table's rows and update the issues in one transaction; returns the rows stored.
@@ -268,6 +286,8 @@ class Consumer:
         # the read API is either seen or conflicts with this batch's update (analytics/triage.py).
         self.con.begin()
         try:
+            if self.shared:
+                self.con.execute(lake.TURN)
             tables = to_tables([merged])
             for name, parts in (columns or {}).items():
                 tables[name] = pa.concat_tables([tables[name], *parts] if name in tables else parts)
@@ -284,7 +304,7 @@ class Consumer:
                 issues.apply(self.con, self.issues, plan, events, now)
             self.con.commit()
         except BaseException:
-            self.con.rollback()
+            rollback(self.con)
             self.probes.reload(self.con)  # its states moved ahead with the rows that were not stored
             raise
         if plan is not None:

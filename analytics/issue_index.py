@@ -29,6 +29,7 @@ import duckdb
 import pyarrow as pa
 
 from analytics.issues import DDL, Event, Plan
+from analytics.lake import create, is_lake
 from analytics.releases import ReleaseOrder
 from analytics.store import registered
 
@@ -92,8 +93,7 @@ class IssueIndex:
     def __init__(
         self, con: duckdb.DuckDBPyConnection, *, cache_entries: int = 100_000, new_per_minute: int = 100
     ) -> None:
-        for statement in DDL:
-            con.execute(statement)
+        create(con, DDL)
         self.new_per_minute = new_per_minute
         self._by_app, self._by_full = Bounded(cache_entries), Bounded(cache_entries)
         # The most recently seen issues first: the ones the next events most likely belong to.
@@ -105,8 +105,9 @@ class IssueIndex:
         ):
             self._by_app.remember((project_id, app_hash), issue_id)
             self._by_full.remember((project_id, full_hash), issue_id)
-        row = con.execute("SELECT coalesce(max(issue_id), 0) FROM issues").fetchone()
-        self._next = int(row[0]) + 1 if row else 1
+        self._next = self._after_stored(con)
+        #: On a DuckLake other writers may open issues too: the next id is looked up in each batch's transaction.
+        self.shared = is_lake(con)
         self._merged = bool(con.execute("SELECT 1 FROM issues WHERE merged_into IS NOT NULL LIMIT 1").fetchall())
         self._overflow: dict[int, int] = {
             project_id: issue_id
@@ -148,6 +149,12 @@ class IssueIndex:
             ).fetchall()
         return {int(n): int(issue_id) for n, issue_id in rows}
 
+    @staticmethod
+    def _after_stored(con: duckdb.DuckDBPyConnection) -> int:
+        """The id after the highest stored."""
+        row = con.execute("SELECT coalesce(max(issue_id), 0) FROM issues").fetchone()
+        return int(row[0]) + 1 if row else 1
+
     def _budget(self, project_id: int, minute: datetime) -> _Budget:
         budget = self._budgets.get(project_id)
         if budget is None or budget.minute != minute:
@@ -166,7 +173,7 @@ class IssueIndex:
         overflowed: dict[tuple[int, str], int] = {}  # (project id, project) → events grouped there
         opening: dict[int, int] = {}  # new issues of this batch per project: charged to the budget at commit
         minute = now.replace(second=0, microsecond=0)
-        next_id = self._next
+        next_id = max(self._next, self._after_stored(con)) if self.shared else self._next
         for n, event in enumerate(events):
             app, full = (event.project_id, event.app_hash), (event.project_id, event.full_hash)
             issue_id = self._by_app.get(app) or self._by_full.get(full) or by_app.get(app) or by_full.get(full)

@@ -116,8 +116,9 @@ def apply(con: duckdb.DuckDBPyConnection, index: Releases, plan: Plan, events: l
         )
     for project_id, release in plan.releases:
         con.execute(
-            "INSERT INTO releases VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            [project_id, release, plan.releases[(project_id, release)]],
+            "INSERT INTO releases SELECT $p, $r, $first WHERE NOT EXISTS "
+            "(SELECT 1 FROM releases WHERE project_id = $p AND release = $r)",
+            {"p": project_id, "r": release, "first": plan.releases[(project_id, release)]},
         )
     for issue_id, first in plan.new.items():
         con.execute(

@@ -351,7 +351,8 @@ class Notifier:
 
     def stop(self, timeout: float = 30.0) -> None:
         self.stopping.set()
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # started (a writer that runs no jobs never starts it)
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self.stopping.is_set():

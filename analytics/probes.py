@@ -27,7 +27,9 @@ import duckdb
 import pyarrow as pa
 
 from analytics.events import MIN_DRIFT_MS, Rows, ms
+from analytics.lake import create
 from analytics.rows import as_json
+from analytics.store import transaction
 from contracts.probes import CheckResult, Heartbeat, HostMetrics
 from contracts.stream import decode_probe_entry
 
@@ -150,8 +152,7 @@ class ProbeStates:
     """The current states, kept in memory and in ``probe_states``/``probe_agents``; changes go to history."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        for statement in DDL:
-            con.execute(statement)
+        create(con, DDL)
         # (project_id, check, region) → state; region OVERALL holds the check's overall state.
         self.checks: dict[tuple[int, str, str], RegionState] = {
             (p, c, r): RegionState(project, state, failures, successes, since, last)
@@ -209,12 +210,10 @@ class ProbeStates:
                                 f"no heartbeat for {silent:.0f} s"))  # fmt: skip
                 touched.add(key)
         if changes:
-            con.begin()
             try:
-                self._store(con, changes, set(), touched)
-                con.commit()
+                with transaction(con):
+                    self._store(con, changes, set(), touched)
             except BaseException:
-                con.rollback()
                 self.reload(con)
                 raise
         return len(changes)
@@ -293,8 +292,13 @@ class ProbeStates:
             rows = [(p, self.checks[(p, c, r)].project, c, r, self.checks[(p, c, r)].state,
                      self.checks[(p, c, r)].failures, self.checks[(p, c, r)].successes,
                      self.checks[(p, c, r)].since, self.checks[(p, c, r)].last_ts) for p, c, r in checks]  # fmt: skip
-            con.executemany("INSERT OR REPLACE INTO probe_states VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            # Replaced by a delete and an insert: a DuckLake table has no key to replace on (analytics/lake.py).
+            con.executemany(
+                'DELETE FROM probe_states WHERE project_id = ? AND "check" = ? AND region = ?', list(checks)
+            )
+            con.executemany("INSERT INTO probe_states VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         if agents:
             agent_rows = [(p, a.project, r, h, a.last_heartbeat, a.interval_s, a.state)
                     for (p, r, h) in agents for a in [self.agents[(p, r, h)]]]  # fmt: skip
-            con.executemany("INSERT OR REPLACE INTO probe_agents VALUES (?, ?, ?, ?, ?, ?, ?)", agent_rows)
+            con.executemany("DELETE FROM probe_agents WHERE project_id = ? AND region = ? AND host = ?", list(agents))
+            con.executemany("INSERT INTO probe_agents VALUES (?, ?, ?, ?, ?, ?, ?)", agent_rows)

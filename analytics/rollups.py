@@ -136,13 +136,17 @@ def apply(con: duckdb.DuckDBPyConnection, inserted: dict[str, pa.Table], earlier
 # holds the metric's name, and every report of a metric comes from one page load, so the
 # one taken away is counted under the release and environment of the one that replaces it.
 # Reports at the same millisecond are ordered by value, then the stored report first.
+# ``earlier`` is materialized so that no join pushes a filter into the Arrow scan of
+# ``_vigil_earlier``: DuckDB 1.5 turns a join's IN filter on ``metric_key`` into a pyarrow
+# value set without its type, which fails for keys of 2**63 and above.
 _VITALS_SQL = f"""
 WITH batch AS (SELECT {", ".join(VITAL_COLUMNS)} FROM _vigil_inserted),
+earlier AS MATERIALIZED (SELECT project_id, metric_key, ts, value FROM _vigil_earlier),
 latest AS (
     SELECT * FROM (
         SELECT project_id, metric_key, ts, value, true AS stored,
                NULL AS project, NULL AS environment, NULL AS release, NULL AS name
-        FROM _vigil_earlier
+        FROM earlier
         UNION ALL
         SELECT project_id, metric_key, ts, value, false, project, environment, release, name
         FROM batch WHERE metric_key IS NOT NULL
@@ -155,7 +159,7 @@ changes AS (
     SELECT ts, project_id, project, environment, release, name, value, 1 FROM latest WHERE NOT stored
     UNION ALL
     SELECT e.ts, e.project_id, l.project, l.environment, l.release, l.name, e.value, -1
-    FROM _vigil_earlier e JOIN latest l USING (project_id, metric_key) WHERE NOT l.stored
+    FROM earlier e JOIN latest l USING (project_id, metric_key) WHERE NOT l.stored
 )
 INSERT INTO vitals_1m BY NAME
 SELECT time_bucket(INTERVAL 1 MINUTE, ts) AS minute, project_id, project, environment, release, name,

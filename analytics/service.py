@@ -22,7 +22,7 @@ import redis
 import uvicorn
 from starlette.applications import Starlette
 
-from analytics import alerts, incidents, report, retention, rollups, triage, user_sql
+from analytics import alerts, incidents, lake, report, retention, rollups, triage, user_sql
 from analytics.api import create_api
 from analytics.consume import Consumer, Job
 from analytics.enrich.symbolicate import SourceMapCache
@@ -46,6 +46,8 @@ STOP_TIMEOUT_SECONDS = 30.0
 ONE_MINUTE = timedelta(minutes=1)
 #: How often the consumer looks whether the service has been idle long enough to give memory back.
 IDLE_CHECK_SECONDS = 5.0
+#: How often the DuckLake's small files are merged and its old snapshots expired (analytics/lake.py).
+LAKE_MAINTENANCE_SECONDS = 600.0
 
 
 def _consume(consumer: Consumer, crashed: threading.Event) -> None:
@@ -83,8 +85,8 @@ def serve(settings: AnalyticsSettings) -> None:
     """Run until SIGTERM/SIGINT."""
     if not settings.redis_url:
         raise ConfigError("no Redis configured: set VIGIL_REDIS_URL (vigil up sets it for its own redis-server)")
-    con = open_database(settings.database_path, settings.resources)
-    user_sql.lock_down(con)
+    con = open_database(settings.location, settings.resources)
+    user_sql.lock_down(con, settings.location)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=10.0, socket_connect_timeout=2.0)
     project_settings = ProjectSettingsRegistry(settings.data_dir)
     load_map = source_map_loader(con)
@@ -127,6 +129,26 @@ def serve(settings: AnalyticsSettings) -> None:
             projects.reload()
         return alerts.evaluate(con, projects.projects, now)
 
+    shared_jobs = [
+        # A minute is folded once the next one has begun (events arrive a little late).
+        Job("compact rollups", settings.compact_seconds, lambda con, now: rollups.compact(con, now - ONE_MINUTE)),
+        Job("agents lost", 5.0, lambda con, now: consumer.probes.lost_agents(con, now)),
+        Job("ignored issues due", 30.0, triage.wake_ignored),
+        Job("correlation", settings.correlation_seconds, correlate),
+        Job("alerts", settings.alerts_seconds, alert),
+        Job(
+            "daily reports",
+            60.0,
+            lambda con, now: report.make_due(con, projects.projects, now, settings.dashboard_url),
+        ),
+        Job(
+            "retention",
+            settings.retention_check_seconds,
+            lambda con, now: retention.enforce(con, settings.retention_policy, now),
+        ),
+    ]
+    if settings.store == "ducklake":
+        shared_jobs.append(Job("lake maintenance", LAKE_MAINTENANCE_SECONDS, lambda con, now: lake.maintain(con)))
     consumer = Consumer(
         client,
         con,
@@ -137,22 +159,7 @@ def serve(settings: AnalyticsSettings) -> None:
         processors=processors(events),
         after_commit=[forget_maps, lambda rows: project_settings.reload()],
         jobs=[
-            # A minute is folded once the next one has begun (events arrive a little late).
-            Job("compact rollups", settings.compact_seconds, lambda con, now: rollups.compact(con, now - ONE_MINUTE)),
-            Job("agents lost", 5.0, lambda con, now: consumer.probes.lost_agents(con, now)),
-            Job("ignored issues due", 30.0, triage.wake_ignored),
-            Job("correlation", settings.correlation_seconds, correlate),
-            Job("alerts", settings.alerts_seconds, alert),
-            Job(
-                "daily reports",
-                60.0,
-                lambda con, now: report.make_due(con, projects.projects, now, settings.dashboard_url),
-            ),
-            Job(
-                "retention",
-                settings.retention_check_seconds,
-                lambda con, now: retention.enforce(con, settings.retention_policy, now),
-            ),
+            *(shared_jobs if settings.jobs else []),
             *([] if idle is None else [Job("give memory back", idle_check, idle.job(lambda: consumer.committed_rows))]),
         ],
         pool=pool,
@@ -175,11 +182,12 @@ def serve(settings: AnalyticsSettings) -> None:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         thread = threading.Thread(target=_consume, args=(consumer, crashed), name="vigil-consumer", daemon=True)
         thread.start()
-        notifier.start()
+        if settings.jobs:
+            notifier.start()
         host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host  # noqa: S104
         url = f"http://{host}:{settings.port}"
         runfiles.write(settings.data_dir, "analytics", {"url": url, "token": token})
-        log.info("analytics: read API on %s, database %s", url, settings.database_path)
+        log.info("analytics: read API on %s, store %s", url, settings.location)
         try:
             yield
         finally:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import dataclasses
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from contracts.read_api import DEFAULT_PORT
 from contracts.settings import DEFAULT_DATA_DIR, ConfigError, setting
 
+if TYPE_CHECKING:
+    from analytics.store import Store
+
 SMTP_SECURITY = ("starttls", "tls", "none")
+STORES = ("duckdb", "ducklake")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,7 +42,22 @@ class AnalyticsSettings:
     )
     host: str = setting("127.0.0.1", "Address of the read API (the dashboard and `vigil sql` use it).")
     port: int = setting(DEFAULT_PORT, "Port of the read API.", minimum=0)
-    database: str = setting("", "DuckDB file; empty means vigil.duckdb in the data directory.")
+    store: str = setting(
+        "duckdb",
+        "Where events are stored: duckdb (one file that this process alone writes) or ducklake (a PostgreSQL "
+        "catalog and Parquet files that several analytics writers share: docs/scaling.md).",
+    )
+    database: str = setting("", "store = duckdb: the DuckDB file; empty means vigil.duckdb in the data directory.")
+    ducklake_catalog: str = setting(
+        "",
+        "store = ducklake: the PostgreSQL database that holds the catalog, as a libpq connection string "
+        "(`host=db.internal dbname=vigil user=vigil`) or URL; a password is best given by PGPASSWORD or ~/.pgpass.",
+    )
+    ducklake_data_path: str = setting(
+        "",
+        "store = ducklake: the folder of the Parquet files, which every writer must reach (a shared mount); "
+        "empty means lake/ in the data directory.",
+    )
     batch_entries: int = setting(500, "Most stream entries (beacon requests) read and committed together.", minimum=1)
     block_ms: int = setting(1000, "How long one read waits for new entries, in milliseconds.", minimum=1)
     claim_idle_ms: int = setting(
@@ -159,6 +179,11 @@ class AnalyticsSettings:
     duckdb_threads: int = setting(
         2, "Threads DuckDB runs a query or a checkpoint on; 0 leaves DuckDB's default, one per core.", minimum=0
     )
+    jobs: bool = setting(
+        True,
+        "Run the jobs here (rollup folding, retention, correlation, alerts, daily reports) and send their "
+        "notifications. Writers sharing one DuckLake: true on exactly one of them.",
+    )
     consumer: str = setting(
         "",
         "This consumer's name in the group; empty means analytics-HOSTNAME. "
@@ -168,6 +193,10 @@ class AnalyticsSettings:
     def __post_init__(self) -> None:
         if self.retention:  # without overrides there is nothing to check (and `vigil up` need not load the tables)
             self.retention_policy  # noqa: B018 (a bad `retention` fails at start, in one line)
+        if self.store not in STORES:
+            raise ConfigError(f"store: one of {', '.join(STORES)}, not {self.store[:40]!r}")
+        if self.store == "ducklake" and not self.ducklake_catalog:
+            raise ConfigError('store = "ducklake" needs ducklake_catalog: the PostgreSQL database of its catalog')
         if self.smtp_security not in SMTP_SECURITY:
             raise ConfigError(f"smtp_security: one of {', '.join(SMTP_SECURITY)}, not {self.smtp_security[:40]!r}")
 
@@ -186,6 +215,16 @@ class AnalyticsSettings:
     @property
     def database_path(self) -> Path:
         return Path(self.database) if self.database else self.data_dir / "vigil.duckdb"
+
+    @property
+    def location(self) -> Store:
+        """Where the tables are (``analytics/store.py``)."""
+        from analytics.store import Store  # DuckDB and pyarrow, which the supervisor does not need
+
+        if self.store == "ducklake":
+            data = Path(self.ducklake_data_path) if self.ducklake_data_path else self.data_dir / "lake"
+            return Store(data, self.ducklake_catalog, spill=self.data_dir / "lake.tmp")
+        return Store(self.database_path)
 
     @property
     def consumer_name(self) -> str:

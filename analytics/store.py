@@ -1,14 +1,18 @@
-"""The DuckDB file: creating and upgrading its tables, and the batch insert.
+"""The store: creating and upgrading its tables, and the batch insert.
 
-The analytics service is the only process that opens the file for writing. Rows arrive as
-Arrow tables and go in with one ``INSERT … SELECT`` per table per batch, never row by row.
-Upgrades are additive: a table or column a newer Vigil declares is created when the file
-is opened; nothing is dropped or rewritten.
+The store is a DuckDB file (the default), or a DuckLake that several analytics writers share
+(``analytics/lake.py``); either is attached as the catalog ``vigil``, and everything above this
+module reads and writes it the same way. Only the analytics service opens a DuckDB file for
+writing. Rows arrive as Arrow tables and go in with one ``INSERT … SELECT`` per table per
+batch, never row by row. Upgrades are additive: a table or column a newer Vigil declares is
+created when the store is opened; nothing is dropped or rewritten.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analytics import lake
 from analytics.conclusions import CONCLUSIONS
 from analytics.routes import ROUTE
 from analytics.settings import Resources
@@ -30,6 +35,9 @@ CATALOG = "vigil"
 #: shrinks. Measured in bench/README.md. DuckDB does not keep it in the file: it applies to
 #: row groups written after each open.
 ROW_GROUP_SIZE = 32_768
+
+#: How often opening the store tries to bring its tables up to date while other writers do the same.
+MIGRATE_ATTEMPTS = 5
 
 PROBE_TABLES = ("probe_results", "host_metrics", "agent_heartbeats")
 #: What makes a row the same row again: (key columns, time column the duplicate shares).
@@ -55,13 +63,34 @@ REPLACE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class Store:
+    """Where the tables are: the DuckDB file at ``path``; or, with a PostgreSQL ``catalog``, the DuckLake whose
+    Parquet files are under ``path`` (``spill`` is then the local folder DuckDB spills to past its memory bound)."""
+
+    path: Path
+    catalog: str = ""
+    spill: Path | None = None
+
+    @property
+    def lake(self) -> bool:
+        return bool(self.catalog)
+
+    @property
+    def temp_directory(self) -> Path:
+        return self.spill or Path(f"{self.path}.tmp")
+
+    def __str__(self) -> str:
+        return f"DuckLake {self.path} (catalog {lake.redacted(self.catalog)})" if self.lake else str(self.path)
+
+
 class SchemaTooNew(Exception):
     """The file was written by a newer Vigil; refuse rather than corrupt it."""
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
     """Create missing tables and columns; refuse a file from a newer schema."""
-    con.execute("CREATE TABLE IF NOT EXISTS vigil_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    lake.create(con, ["CREATE TABLE IF NOT EXISTS vigil_meta (key VARCHAR PRIMARY KEY, value VARCHAR)"])
     row = con.execute("SELECT value FROM vigil_meta WHERE key = 'schema_version'").fetchone()
     if row is not None and int(row[0]) > SCHEMA_VERSION:
         raise SchemaTooNew(f"the database has schema version {row[0]}; this Vigil knows up to {SCHEMA_VERSION}")
@@ -91,21 +120,34 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("UPDATE beacon_sessions SET unhandled = crashed, crashed = false WHERE unhandled IS NULL")
         # Maps are found by debug id in lower case now; ids stored before were kept as uploaded.
         con.execute("UPDATE source_maps SET debug_id = lower(debug_id) WHERE debug_id <> lower(debug_id)")
-    con.execute("INSERT OR REPLACE INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    if row is None or row[0] != str(SCHEMA_VERSION):
+        con.execute("DELETE FROM vigil_meta WHERE key = 'schema_version'")
+        con.execute("INSERT INTO vigil_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    if lake.is_lake(con) and not con.execute("SELECT 1 FROM vigil_meta WHERE key = 'turn'").fetchall():
+        con.execute("INSERT INTO vigil_meta VALUES ('turn', '0')")  # what writers' batches take turns on
 
 
-def attach(path: Path, *, read_only: bool = False, resources: Resources | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection to the file as catalog ``vigil``, however the file is named.
+def attach(
+    store: Store | Path, *, read_only: bool = False, resources: Resources | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A connection to the store as catalog ``vigil``, however the file is named.
 
     Attached, not connected: only ATTACH takes a row group size. DuckDB's spill files go
     next to the file, as with a plain connect, not into the working directory; past its
     memory bound, DuckDB spills there rather than grow.
     """
-    con = duckdb.connect(config={"temp_directory": f"{path}.tmp", **(resources or Resources()).config()})
+    store = store if isinstance(store, Store) else Store(store)
+    config: dict[str, str | int | bool] = {"temp_directory": str(store.temp_directory)}
+    if store.lake:
+        config |= {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    con = duckdb.connect(config={**config, **(resources or Resources()).config()})
     try:
-        quoted = "'" + str(path).replace("'", "''") + "'"
-        options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
-        con.execute(f"ATTACH {quoted} AS {CATALOG} ({options})")
+        if store.lake:
+            lake.load_extensions(con)
+            lake.attach(con, store.catalog, store.path, CATALOG, read_only=read_only)
+        else:
+            options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
+            con.execute(f"ATTACH {lake.quote(str(store.path))} AS {CATALOG} ({options})")
         con.execute(f"USE {CATALOG}")
     except BaseException:
         con.close()
@@ -113,12 +155,23 @@ def attach(path: Path, *, read_only: bool = False, resources: Resources | None =
     return con
 
 
-def open_database(path: Path, resources: Resources | None = None) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the DuckDB file for writing and bring its tables up to date."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = attach(path, resources=resources)
+def open_database(store: Store | Path, resources: Resources | None = None) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the store for writing and bring its tables up to date."""
+    store = store if isinstance(store, Store) else Store(store)
+    (store.path if store.lake else store.path.parent).mkdir(parents=True, exist_ok=True)
+    con = attach(store, resources=resources)
     try:
-        migrate(con)
+        for attempt in range(MIGRATE_ATTEMPTS):
+            try:
+                with transaction(con):
+                    migrate(con)
+                break
+            except duckdb.TransactionException:
+                # Writers sharing a DuckLake that start together create the same tables: one commits, the others
+                # conflict, and find them there on the next attempt.
+                if attempt == MIGRATE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
     except BaseException:
         con.close()
         raise
@@ -148,9 +201,15 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        con.rollback()
+        rollback(con)
         raise
     con.commit()
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll the transaction back, if there still is one: a DuckLake commit that conflicted has rolled back already."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.rollback()
 
 
 @contextlib.contextmanager
@@ -165,18 +224,41 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> It
             con.unregister(name)
 
 
-def _replace(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, returning: str) -> pa.Table:
+def _replace(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, returning: list[str]) -> pa.Table:
     """Insert ``rows``, removing stored rows with the same key first; within the batch the latest wins."""
     key, latest = REPLACE_KEYS[table_name]
     match = " AND ".join(f"s.{c} IS NOT DISTINCT FROM b.{c}" for c in key)
     partition = ", ".join(f"b.{c}" for c in key)
     with registered(con, "_vigil_batch", rows):
         con.execute(f"DELETE FROM {table_name} s WHERE EXISTS (SELECT 1 FROM _vigil_batch b WHERE {match})")
-        return con.sql(
-            f"""INSERT INTO {table_name} BY NAME SELECT * FROM _vigil_batch b
-                QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.{latest} DESC) = 1
-                RETURNING {returning}"""
-        ).to_arrow_table()
+        return _insert_returning(
+            con,
+            table_name,
+            f"""SELECT * FROM _vigil_batch b
+                QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.{latest} DESC) = 1""",
+            returning,
+        )
+
+
+def _insert_returning(
+    con: duckdb.DuckDBPyConnection,
+    table_name: str,
+    select: str,
+    returning: list[str],
+    params: dict[str, object] | None = None,
+) -> pa.Table:
+    """Insert what ``select`` selects into ``table_name``; the ``returning`` columns of the rows inserted.
+
+    A DuckLake table has no INSERT … RETURNING: the rows are selected into Arrow first, then inserted.
+    """
+    if not lake.is_lake(con):
+        columns = ", ".join(f'"{c}"' for c in returning)
+        return con.sql(f"INSERT INTO {table_name} BY NAME {select} RETURNING {columns}", params=params).to_arrow_table()
+    chosen = con.sql(select, params=params).to_arrow_table()
+    if chosen.num_rows:
+        with registered(con, "_vigil_chosen", chosen):
+            con.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM _vigil_chosen")
+    return chosen.select(returning)
 
 
 def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, returning: Sequence[str] = ()) -> pa.Table:
@@ -193,9 +275,8 @@ def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, retu
     names = list(returning) or ["project_id"]
     if rows.num_rows == 0:
         return rows.select(names)
-    columns = ", ".join(f'"{c}"' for c in names)
     if table_name in REPLACE_KEYS:
-        return _replace(con, table_name, rows, columns)
+        return _replace(con, table_name, rows, names)
     key, time_column = DEDUPE_KEYS[table_name]
     match = " AND ".join(f"s.{c} = b.{c}" for c in key)
     partition = ", ".join(f"b.{c}" for c in key)
@@ -206,11 +287,12 @@ def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, retu
             margin = DEDUPE_MARGIN.get(table_name, timedelta(0))
             params["low"], params["high"] = low - margin, high + margin
             match += f" AND s.{time_column} BETWEEN $low AND $high"
-        return con.sql(
-            f"""INSERT INTO {table_name} BY NAME
-                SELECT * FROM _vigil_batch b
+        return _insert_returning(
+            con,
+            table_name,
+            f"""SELECT * FROM _vigil_batch b
                 WHERE NOT EXISTS (SELECT 1 FROM {table_name} s WHERE {match})
-                QUALIFY row_number() OVER (PARTITION BY {partition}) = 1
-                RETURNING {columns}""",
-            params=params or None,
-        ).to_arrow_table()
+                QUALIFY row_number() OVER (PARTITION BY {partition}) = 1""",
+            names,
+            params or None,
+        )

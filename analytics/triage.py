@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from analytics.issue_index import merge_begins
+from analytics.store import transaction
 from contracts import releases
 from contracts.triage import STATUS_AFTER, Action, ActionError
 
@@ -30,14 +31,9 @@ VIGIL = "vigil"
 def act(con: duckdb.DuckDBPyConnection, action: Action, now: datetime | None = None) -> dict[str, Any]:
     """Do ``action`` (already checked by ``contracts.triage.check``); returns the issues' new states."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
-    con.begin()
-    try:
+    with transaction(con):
         found = _issues(con, action.issues)
         result = _merge(con, action, found, now) if action.action == "merge" else _set(con, action, found, now)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return result
 
 
@@ -166,21 +162,23 @@ def _merge(
 
 def wake_ignored(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     """Reopen the issues ignored for a time that is over; returns how many (a consumer job)."""
-    con.begin()
-    try:
-        woken = con.execute(
-            """UPDATE issues SET status = 'unresolved', status_changed_at = $now, ignore_until = NULL,
-                   ignore_until_events = NULL, ignore_users = NULL
-               WHERE status = 'ignored' AND ignore_until <= $now RETURNING issue_id""",
-            {"now": now},
-        ).fetchall()
+    with transaction(con):
+        # Selected, then updated: a DuckLake table has no UPDATE … RETURNING (analytics/lake.py).
+        woken = [
+            issue_id
+            for (issue_id,) in con.execute(
+                "SELECT issue_id FROM issues WHERE status = 'ignored' AND ignore_until <= $now", {"now": now}
+            ).fetchall()
+        ]
         if woken:
+            con.execute(
+                """UPDATE issues SET status = 'unresolved', status_changed_at = $now, ignore_until = NULL,
+                       ignore_until_events = NULL, ignore_users = NULL
+                   WHERE issue_id IN (SELECT unnest($ids))""",
+                {"now": now, "ids": woken},
+            )
             con.executemany(
                 "INSERT INTO issue_activity VALUES (?, ?, ?, 'unresolved', ?, NULL)",
-                [[issue_id, now, VIGIL, "the time it was ignored for is over"] for (issue_id,) in woken],
+                [[issue_id, now, VIGIL, "the time it was ignored for is over"] for issue_id in woken],
             )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return len(woken)

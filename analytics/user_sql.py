@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import msgspec
 
-from analytics.store import CATALOG
+from analytics.store import CATALOG, Store
 from contracts.queries import QueryError
 from contracts.read_api import Result
 
@@ -80,15 +80,26 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+def _settings(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> list[str]:
+    """The ones of ``names`` this DuckDB has: ``operator_memory_limit`` is new in DuckDB 2.0, and the 1.5 series
+    Vigil runs on (for DuckLake's extensions) bounds a query only by the instance's ``memory_limit``."""
+    known = {name for (name,) in con.execute("SELECT name FROM duckdb_settings()").fetchall()}
+    return [name for name in names if name in known]
+
+
+def lock_down(con: duckdb.DuckDBPyConnection, store: Store | None = None) -> None:
     """No file, URL or extension access for this DuckDB instance from now on, and no changing that.
 
-    Call it once the database file is attached: DuckDB refuses to turn external access back on.
+    Call it once the store is attached: DuckDB refuses to turn external access back on. A DuckLake's
+    Parquet files stay reachable (the folder is allowed before the rest is closed), and its catalog
+    connection, opened at attach, stays open.
     """
+    if store is not None and store.lake:
+        con.execute("SET allowed_directories = $folders", {"folders": [str(store.path).rstrip("/") + "/"]})
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET enable_external_access = false")
-    con.execute(f"SET allowed_configs = {[*CURSOR_SETTINGS, *SERVICE_SETTINGS]!r}")
+    con.execute(f"SET allowed_configs = {_settings(con, (*CURSOR_SETTINGS, *SERVICE_SETTINGS))!r}")
     con.execute("SET lock_configuration = true")
 
 
@@ -161,7 +172,8 @@ def check(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 def run(con: duckdb.DuckDBPyConnection, sql: str, limits: Limits = DEFAULT_LIMITS) -> Result:
     """Check ``sql`` and run it on ``con`` (a cursor of the caller's own) within ``limits``."""
     check(con, sql)
-    con.execute(f"SET operator_memory_limit = '{int(limits.memory_bytes)}B'")
+    if _settings(con, CURSOR_SETTINGS):
+        con.execute(f"SET operator_memory_limit = '{int(limits.memory_bytes)}B'")
     timer = threading.Timer(limits.timeout, con.interrupt)
     timer.start()
     kept: list[list[Any]] = []

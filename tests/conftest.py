@@ -11,6 +11,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +21,10 @@ import httpx
 import pytest
 import redis
 
-from analytics.store import open_database
+from analytics.store import Store, open_database
 from contracts.projects import Project, ensure_demo_project
 from tests.helpers import Service, env_without_vigil, free_port, stop_process, wait_until
+from tests.postgres import Postgres, running_postgres
 from tests.receivers import Webhooks, webhooks
 from vigil import redis_server
 
@@ -198,3 +201,24 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = open_database(tmp_path / "vigil.duckdb")
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One real PostgreSQL for the session (Debian's, unprivileged, on a loopback port); each test its own database.
+
+    Its folder is made outside pytest's (which only root may enter), for the server's own account to use.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="vigil-postgres-"))
+    try:
+        with running_postgres(folder) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def lake(postgres: Postgres, tmp_path: Path) -> Store:
+    """An empty DuckLake of the test's own: a new database on the session's PostgreSQL, files in the test's folder."""
+    catalog = postgres.create_database(f"lake_{uuid.uuid4().hex[:16]}")
+    return Store(tmp_path / "lake", catalog, spill=tmp_path / "lake.tmp")

@@ -34,13 +34,13 @@ def daily(data_dir: Path, project_name: str, day: date | None, form: str) -> str
     if not today - timedelta(days=report.MAX_DAYS_BACK) <= day <= today:
         raise ConfigError(f"--date: from {report.MAX_DAYS_BACK} days ago to today ({today})")
     settings = load(AnalyticsSettings, "analytics", data_dir)
-    path = settings.database_path
-    if not path.exists():
-        raise ConfigError(f"no database at {path} yet: start Vigil (vigil up) and send some events first")
+    store = settings.location
+    if not store.lake and not store.path.exists():
+        raise ConfigError(f"no database at {store} yet: start Vigil (vigil up) and send some events first")
     try:
-        con = attach(path, read_only=True, resources=settings.resources)
-    except duckdb.IOException as e:
-        raise ConfigError(f"cannot open {path}: {str(e).splitlines()[0]}") from None
+        con = attach(store, read_only=True, resources=settings.resources)
+    except duckdb.Error as e:
+        raise ConfigError(f"cannot open {store}: {str(e).splitlines()[0]}") from None
     try:
         made = report.build(con, project, day)
     finally:

@@ -28,15 +28,15 @@ def query(data_dir: Path, statement: str) -> Result:
         with client:
             return client.sql(statement)
     settings = load(AnalyticsSettings, "analytics", data_dir)
-    path = settings.database_path
-    if not path.exists():
-        raise ConfigError(f"no database at {path} yet: start Vigil (vigil up) and send some events first")
+    store = settings.location
+    if not store.lake and not store.path.exists():
+        raise ConfigError(f"no database at {store} yet: start Vigil (vigil up) and send some events first")
     try:
-        con = attach(path, read_only=True, resources=settings.resources)  # the catalog name of the read API
-    except duckdb.IOException as e:
-        raise ConfigError(f"cannot open {path}: {str(e).splitlines()[0]}") from None
+        con = attach(store, read_only=True, resources=settings.resources)  # the catalog name of the read API
+    except duckdb.Error as e:
+        raise ConfigError(f"cannot open {store}: {str(e).splitlines()[0]}") from None
     try:
-        user_sql.lock_down(con)
+        user_sql.lock_down(con, store)
         return user_sql.run(con, statement, user_sql.Limits.of(settings))
     finally:
         con.close()

@@ -60,10 +60,11 @@ def test_one_select_over_vigils_tables_runs(con):
 @pytest.mark.parametrize(
     ("statement", "reason"),
     [
-        # Writes, alone or hidden in a CTE.
-        ("WITH d AS (DELETE FROM issues WHERE issue_id = 1 RETURNING issue_id) SELECT * FROM d", "DELETE"),
-        ("WITH u AS (UPDATE errors SET message = 'x' WHERE true RETURNING 1) SELECT count(*) FROM u", "UPDATE"),
-        ("WITH i AS (INSERT INTO issues (issue_id) VALUES (9) RETURNING 1) SELECT * FROM i", "INSERT"),
+        # Writes, alone or hidden in a CTE (which DuckDB 1.5's parser refuses already; 2.0's parses, and the
+        # check refuses).
+        ("WITH d AS (DELETE FROM issues WHERE issue_id = 1 RETURNING issue_id) SELECT * FROM d", "DELETE|CTE"),
+        ("WITH u AS (UPDATE errors SET message = 'x' WHERE true RETURNING 1) SELECT count(*) FROM u", "UPDATE|CTE"),
+        ("WITH i AS (INSERT INTO issues (issue_id) VALUES (9) RETURNING 1) SELECT * FROM i", "INSERT|CTE"),
         ("DELETE FROM errors", "DELETE"),
         ("DROP TABLE errors", "DROP"),
         ("SELECT 1; DELETE FROM errors", "one statement"),
@@ -104,10 +105,10 @@ def test_one_select_over_vigils_tables_runs(con):
 )
 def test_anything_but_reading_vigils_tables_is_refused_and_changes_nothing(con, statement, reason):
     before = snapshot(con)
-    with pytest.raises(NotReadOnly) as refused:
+    with pytest.raises(NotReadOnly if "|" not in reason else QueryError) as refused:
         user_sql.run(cursor(con), statement)
     message = str(refused.value)
-    assert reason.lower() in message.lower(), message
+    assert any(word.lower() in message.lower() for word in reason.split("|")), message
     assert "\n" not in message
     assert snapshot(con) == before
 
@@ -152,6 +153,9 @@ def test_a_query_that_runs_too_long_is_interrupted_and_the_writer_goes_on(con):
     assert con.execute("SELECT count(*) FROM errors").fetchone() == (3,)
 
 
+@pytest.mark.skipif(
+    duckdb.__version__ < "2", reason="operator_memory_limit is new in DuckDB 2.0; the 1.5 series has memory_limit only"
+)
 def test_a_query_gets_its_own_memory_for_sorts_and_hash_tables(con):
     own = cursor(con)
     user_sql.run(own, "SELECT 1", Limits(memory_bytes=64_000_000))

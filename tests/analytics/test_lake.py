@@ -1,0 +1,128 @@
+"""The DuckLake store (analytics/lake.py): on a real PostgreSQL catalog, the pipeline's tests hold as on a file."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import duckdb
+import msgspec
+import pytest
+
+from analytics.consume import Consumer
+from analytics.store import Store, open_database
+from contracts.beacon import decode_batch
+from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
+from tests.analytics.test_pipeline import (  # noqa: F401 (collected again here, on a lake)
+    SAFARI,
+    T0,
+    stored,
+    test_each_kind_has_its_own_columns,
+    test_errors_keep_causes_breadcrumbs_fingerprint_and_tags_as_json,
+    test_every_event_table_carries_the_shared_keys,
+    test_what_the_sender_dropped_is_counted,
+)
+
+STACK = "TypeError: cart is undefined\n    at checkout (https://x.example/app.js:1:200)"
+
+
+@pytest.fixture
+def con(lake: Store) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An empty Vigil store on a DuckLake of the test's own."""
+    connection = open_database(lake)
+    yield connection
+    connection.close()
+
+
+def _error_entry(event_ids: list[str], release: str) -> dict[str, bytes]:
+    """A stream entry: one beacon batch of errors that group into one issue (one message, one place)."""
+    batch = {
+        "v": 1, "batch_id": f"b-{'-'.join(event_ids)}", "sent_at": T0 + 900, "release": release,
+        "environment": "prod", "session_id": "s1",
+        "events": [
+            {"type": "error", "event_id": event_id, "ts": T0 + n, "page_url": "https://x.example/cart",
+             "error_type": "TypeError", "message": "cart is undefined", "stack": STACK}
+            for n, event_id in enumerate(event_ids)
+        ],
+    }  # fmt: skip
+    entry = StreamEntry(
+        project_id=3, project="shop", received_at=T0 + 1000, user_agent=SAFARI,
+        batch=decode_batch(msgspec.json.encode(batch)).batch,
+    )  # fmt: skip
+    return {"e": encode_entry(entry)}
+
+
+def test_two_writers_racing_on_one_issue_store_each_event_once_and_count_it_once(lake, redis_client):
+    """Writer A groups its batch while writer B commits a batch of the same issue, with a retry of A's event.
+
+    A's commit then conflicts (the lake's turn moved), and A stores its batch again in a new transaction that
+    sees B's: the retried event is not stored twice, A's other event joins the issue B opened (no second issue,
+    no second id), and the issue counts each event once.
+    """
+    first, second = open_database(lake), open_database(lake)
+    try:
+        redis_client.xadd(EVENTS_STREAM, _error_entry(["e1"], "shop@1"))
+        a = Consumer(redis_client, first, name="a", batch_entries=1, block_ms=50)
+        b = Consumer(redis_client, second, name="b", batch_entries=1, block_ms=50)
+        plan = a.issues.plan
+        raced = []
+
+        def plan_while_b_commits(*args, **kwargs):
+            if not raced:
+                raced.append(True)
+                redis_client.xadd(EVENTS_STREAM, _error_entry(["e1", "e2"], "shop@2"))  # e1 again: a client retry
+                b.run(burst=True)  # B takes it and commits it meanwhile
+            return plan(*args, **kwargs)
+
+        a.issues.plan = plan_while_b_commits  # type: ignore[method-assign]
+        a.run(burst=True)
+        assert raced
+        assert a.conflicts == 1
+        assert b.conflicts == 0
+        assert a.committed_entries == b.committed_entries == 1
+        assert redis_client.xlen(EVENTS_STREAM) == 0
+
+        check = open_database(lake)
+        try:
+            ids = sorted(row[0] for row in check.execute("SELECT event_id FROM errors").fetchall())
+            assert ids == ["e1", "e2"]
+            issues = check.execute("SELECT issue_id, events, first_release, last_release FROM issues").fetchall()
+            assert len(issues) == 1
+            issue_id, events, first_release, _ = issues[0]
+            assert events == 2
+            assert first_release == "shop@2"  # B's batch committed first
+            assert check.execute("SELECT DISTINCT issue_id FROM errors").fetchall() == [(issue_id,)]
+            counted = check.execute("SELECT sum(count) FROM event_counts_1m WHERE kind = 'errors'").fetchall()
+            assert counted == [(2,)]
+        finally:
+            check.close()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_writers_opening_a_lake_at_once_create_its_tables_once(lake):
+    """Two writers that start together both bring the tables up to date: one commits, the other finds them."""
+    results: list[object] = []
+
+    def open_and_close() -> None:
+        try:
+            open_database(lake).close()
+            results.append("ok")
+        except Exception as e:
+            results.append(e)
+
+    threads = [threading.Thread(target=open_and_close) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert results == ["ok", "ok"]
+    check = open_database(lake)
+    try:
+        tables = check.execute(
+            "SELECT count(*), count(DISTINCT table_name) FROM duckdb_tables() WHERE database_name = 'vigil'"
+        ).fetchall()
+        assert tables[0][0] == tables[0][1] > 20
+    finally:
+        check.close()
