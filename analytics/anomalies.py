@@ -29,8 +29,9 @@ A project is judged once its baseline holds page views (or errors) in ``MIN_HIST
 (10) distinct minutes: a site that just started sending has no past to be out of line with.
 
 For a vital: the window's p75 (from the ``vitals_1m`` histogram, within 2 %) is anomalous
-when it rests on at least ``VITAL_MIN_SAMPLES`` values, is at least ``VITAL_RATIO`` times
-the baseline's p75, and is past the vital's "good" threshold.
+when it and the baseline's p75 each rest on at least ``VITAL_MIN_SAMPLES`` values (one page
+load before the window is no past to be out of line with), it is at least ``VITAL_RATIO``
+times the baseline's, and past the vital's "good" threshold.
 """
 
 from __future__ import annotations
@@ -297,9 +298,10 @@ def _vitals(
         baseline = histograms.get((project_id, name, False))
         if not in_window or not baseline or name not in GOOD:
             continue
-        samples = sum(window.values())
+        if min(sum(window.values()), sum(baseline.values())) < VITAL_MIN_SAMPLES:
+            continue
         now_p75, before_p75 = _p75(window), _p75(baseline)
-        if samples >= VITAL_MIN_SAMPLES and now_p75 > GOOD[name] and now_p75 >= VITAL_RATIO * before_p75:
+        if now_p75 > GOOD[name] and now_p75 >= VITAL_RATIO * before_p75:
             label = f"{name} p75 {_vital_text(name, now_p75)} against {_vital_text(name, before_p75)}"
             found.append((project_id, Anomaly("vital", name, label, now_p75, before_p75, None, window_start)))
     return found

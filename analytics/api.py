@@ -106,6 +106,8 @@ def create_api(
             "committed_rows": consumer.committed_rows,
             "dead_entries": consumer.dead_entries,
             "claimed_entries": consumer.claimed_entries,
+            "conflicts": consumer.conflicts,
+            "commit_seconds": round(consumer.commit_seconds, 3),
             "idle_releases": idle.released if idle is not None else 0,
         }
         return _json(200 if status == "ok" else 503, body)

@@ -30,7 +30,7 @@ from typing import Any, cast
 import duckdb
 import pyarrow as pa
 import redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 from redis.typing import EncodableT, FieldT
 
 from analytics import group, issues, lake, probes, rollups
@@ -39,18 +39,18 @@ from analytics.issue_index import IssueIndex
 from analytics.pipeline import PROCESSORS, Processor, merge, to_tables
 from analytics.store import insert, rollback
 from analytics.workers import Pending, Processed, ProcessorPool, Result, Work, process_entries
-from contracts.stream import CONSUMER_GROUP, payloads
+from contracts.stream import CONSUMER_GROUP, DEAD_LETTER_STREAM, ONE_REDIS, Streams, payloads
 
 log = logging.getLogger("vigil.analytics")
 
-#: Entries that cannot be processed, with the reason; never silently dropped.
-DEAD_LETTER_STREAM = "vigil:dead"
 #: The dead-letter stream keeps about this many entries, the newest (Redis trims it in whole nodes).
 DEAD_LETTER_MAXLEN = 10_000
 MAX_BACKOFF_SECONDS = 5.0
 #: How often a batch that lost its commit to another writer's on a shared DuckLake is stored again at once.
 CONFLICT_RETRIES = 50
 CLAIM_EVERY_SECONDS = 10.0
+#: With several shards, an idle consumer waits on one shard at a time this long, then looks at all of them again.
+SHARD_BLOCK_MS = 100
 #: Errors that mean "this data cannot be stored", as opposed to "the database is unwell".
 DATA_ERRORS = (duckdb.DataError, duckdb.IntegrityError, duckdb.InvalidInputException, pa.ArrowException, ValueError)
 
@@ -71,7 +71,7 @@ class Job:
 class Consumer:
     def __init__(
         self,
-        client: redis.Redis,
+        client: redis.Redis | redis.RedisCluster,
         con: duckdb.DuckDBPyConnection,
         *,
         name: str,
@@ -86,11 +86,16 @@ class Consumer:
         pool: ProcessorPool | None = None,
         new_issues_per_minute: int = 100,
         issue_cache_entries: int = 100_000,
+        streams: Streams = ONE_REDIS,
     ) -> None:
         self.client, self.con = client, con
         self.name, self.batch_entries, self.block_ms, self.claim_idle_ms = name, batch_entries, block_ms, claim_idle_ms
         #: Stream → how one of its entries becomes rows.
         self.processors = processors if processors is not None else PROCESSORS
+        #: The streams read, shard by shard (contracts/stream.py); each processed by its kind's processor.
+        self.streams = streams
+        self._shards = [[streams.name(kind, shard) for kind in self.processors] for shard in range(streams.shards)]
+        self._next_shard = 0
         self.group = group
         self.clock = clock
         #: Called with a batch's rows once they are committed (e.g. to drop replaced source maps from a cache).
@@ -111,11 +116,12 @@ class Consumer:
         self.dead_entries = 0
         self.claimed_entries = 0
         self.conflicts = 0  # batches stored again after another writer's commit won
+        self.commit_seconds = 0.0  # time spent in store transactions, those stored again included
         self._next_claim = 0.0
 
     def ensure_group(self) -> None:
         """Create the group on every stream, reading from its start, so nothing queued earlier is skipped."""
-        for stream in self.processors:
+        for stream in (stream for shard in self._shards for stream in shard):
             try:
                 self.client.xgroup_create(stream, self.group, id="0", mkstream=True)
             except ResponseError as e:
@@ -142,7 +148,7 @@ class Consumer:
                 elif self._stream(burst):
                     return
                 backoff = 0.0
-            except (RedisError, OSError, duckdb.Error) as e:
+            except (RedisError, RedisClusterException, OSError, duckdb.Error) as e:
                 backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.1)
                 self.last_error = f"{type(e).__name__}: {e}"
                 log.warning("consumer: %s; retrying in %.1fs", e, backoff)
@@ -185,12 +191,25 @@ class Consumer:
                 log.warning("consumer: job %s failed: %s", job.name, e)
 
     def _read(self, own_pending: bool, *, wait: bool = True) -> list[Entry]:
+        """The next entries of one shard: each shard in turn, without waiting, then a wait on the next one."""
+        if len(self._shards) == 1:
+            return self._read_shard(self._shards[0], own_pending, self.block_ms if wait and not own_pending else None)
+        for _ in range(len(self._shards)):
+            streams, self._next_shard = self._shards[self._next_shard], (self._next_shard + 1) % len(self._shards)
+            entries = self._read_shard(streams, own_pending, None)
+            if entries:
+                return entries
+        if not wait or own_pending:
+            return []
+        return self._read_shard(self._shards[self._next_shard], False, min(self.block_ms, SHARD_BLOCK_MS))
+
+    def _read_shard(self, streams: list[str], own_pending: bool, block: int | None) -> list[Entry]:
         response = self.client.xreadgroup(
             self.group,
             self.name,
-            {stream: "0" if own_pending else ">" for stream in self.processors},
+            {stream: "0" if own_pending else ">" for stream in streams},
             count=self.batch_entries,
-            block=self.block_ms if wait and not own_pending else None,
+            block=block,
         )
         if not response:
             return []
@@ -209,7 +228,7 @@ class Consumer:
             return []
         self._next_claim = now + CLAIM_EVERY_SECONDS
         claimed: list[Entry] = []
-        for stream in self.processors:
+        for stream in (stream for shard in self._shards for stream in shard):
             response: Any = self.client.xautoclaim(
                 stream,
                 self.group,
@@ -230,8 +249,12 @@ class Consumer:
 
     def _submit(self, entries: list[Entry]) -> Pending | list[Work]:
         """Hand the entries to the worker processes (they start at once), or keep them for this thread."""
-        work = [(stream, fields) for stream, _, fields in entries]
+        work = self._work(entries)
         return work if self.pool is None else self.pool.submit(work)
+
+    def _work(self, entries: list[Entry]) -> list[Work]:
+        """Each entry with the kind of its stream, which says how it is processed."""
+        return [(self.streams.kind(stream), fields) for stream, _, fields in entries]
 
     def _collect(self, pending: Pending | list[Work]) -> Processed:
         if isinstance(pending, Pending):
@@ -248,7 +271,7 @@ class Consumer:
             # One entry's rows spoil the batch: store them one by one to find it.
             log.warning("consumer: batch refused (%s); storing its %d entries one by one", e, len(processed))
             if batch.columns:  # the workers' Arrow tables do not say which entry a row is from: process again here
-                processed, dead = _split(entries, process_entries(self.processors, [(s, f) for s, _, f in entries]))
+                processed, dead = _split(entries, process_entries(self.processors, self._work(entries)))
             rows = 0
             for entry, j, entry_rows in processed:
                 try:
@@ -265,6 +288,7 @@ class Consumer:
     def _commit_in_turn(self, processed: list[Rows], columns: dict[str, list[pa.Table]] | None = None) -> int:
         """``_commit``, stored again while another writer's commit wins (a shared DuckLake: analytics/lake.py)."""
         for attempt in range(CONFLICT_RETRIES):
+            started = time.perf_counter()
             try:
                 return self._commit(processed, columns)
             except duckdb.TransactionException as e:
@@ -272,6 +296,8 @@ class Consumer:
                     raise
                 self.conflicts += 1
                 self.stopping.wait(random.uniform(0, 0.01 * (attempt + 1)))  # the writers spread apart
+            finally:
+                self.commit_seconds += time.perf_counter() - started
         raise AssertionError("unreachable")
 
     def _commit(self, processed: list[Rows], columns: dict[str, list[pa.Table]] | None = None) -> int:
@@ -314,17 +340,23 @@ class Consumer:
         return sum(table.num_rows for table in inserted.values())
 
     def _acknowledge(self, entries: list[Entry], dead: list[tuple[Entry, bytes, str]]) -> None:
-        pipe = self.client.pipeline(transaction=True)
-        for (stream, entry_id, _), data, reason in dead:
-            fields: dict[FieldT, EncodableT] = {b"id": entry_id, b"stream": stream, b"reason": reason, b"e": data}
-            pipe.xadd(DEAD_LETTER_STREAM, fields, maxlen=DEAD_LETTER_MAXLEN, approximate=True)
-        by_stream: dict[str, list[bytes]] = {}
+        """Dead-letter, acknowledge and delete, in one transaction per shard (a shard's keys share a cluster node)."""
+        by_shard: dict[int, tuple[list[tuple[Entry, bytes, str]], dict[str, list[bytes]]]] = {}
+        for item in dead:
+            by_shard.setdefault(self.streams.shard_of(item[0][0]), ([], {}))[0].append(item)
         for stream, entry_id, _ in entries:
-            by_stream.setdefault(stream, []).append(entry_id)
-        for stream, ids in by_stream.items():
-            pipe.xack(stream, self.group, *ids)
-            pipe.xdel(stream, *ids)
-        pipe.execute()
+            by_shard.setdefault(self.streams.shard_of(stream), ([], {}))[1].setdefault(stream, []).append(entry_id)
+        for shard, (shard_dead, by_stream) in by_shard.items():
+            pipe = self.client.pipeline(transaction=True)
+            for (stream, entry_id, _), data, reason in shard_dead:
+                fields: dict[FieldT, EncodableT] = {b"id": entry_id, b"stream": stream, b"reason": reason, b"e": data}
+                pipe.xadd(
+                    self.streams.name(DEAD_LETTER_STREAM, shard), fields, maxlen=DEAD_LETTER_MAXLEN, approximate=True
+                )
+            for stream, ids in by_stream.items():
+                pipe.xack(stream, self.group, *ids)
+                pipe.xdel(stream, *ids)
+            pipe.execute()
 
 
 def _split(

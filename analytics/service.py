@@ -16,10 +16,12 @@ import sys
 import threading
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import duckdb
 import redis
 import uvicorn
+from redis.cluster import ClusterNode
 from starlette.applications import Starlette
 
 from analytics import alerts, incidents, lake, report, retention, rollups, triage, user_sql
@@ -39,6 +41,7 @@ from analytics.workers import ProcessorPool, WorkerSetup
 from contracts import runfiles
 from contracts.projects import Project, ProjectRegistry, load_projects
 from contracts.settings import ConfigError
+from contracts.stream import Streams, cluster_nodes
 
 log = logging.getLogger("vigil.analytics")
 
@@ -58,6 +61,16 @@ def _consume(consumer: Consumer, crashed: threading.Event) -> None:
         log.exception("consumer crashed")
         crashed.set()
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def redis_client(url: str) -> redis.Redis | redis.RedisCluster:
+    """The client of one Redis, or of a Redis Cluster for a ``redis+cluster://`` URL (its seed nodes)."""
+    options: dict[str, Any] = {"socket_timeout": 10.0, "socket_connect_timeout": 2.0}
+    nodes = cluster_nodes(url)
+    if nodes is None:
+        return redis.Redis.from_url(url, **options)
+    seeds = [ClusterNode(host, port) for host, port in nodes]  # type: ignore[no-untyped-call]
+    return redis.RedisCluster(startup_nodes=seeds, **options)
 
 
 def delivery(settings: AnalyticsSettings) -> Delivery:
@@ -87,7 +100,7 @@ def serve(settings: AnalyticsSettings) -> None:
         raise ConfigError("no Redis configured: set VIGIL_REDIS_URL (vigil up sets it for its own redis-server)")
     con = open_database(settings.location, settings.resources)
     user_sql.lock_down(con, settings.location)
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=10.0, socket_connect_timeout=2.0)
+    client = redis_client(settings.redis_url)
     project_settings = ProjectSettingsRegistry(settings.data_dir)
     load_map = source_map_loader(con)
     maps = SourceMapCache(load_map, max_bytes=settings.source_map_cache_bytes)
@@ -165,6 +178,7 @@ def serve(settings: AnalyticsSettings) -> None:
         pool=pool,
         new_issues_per_minute=settings.new_issues_per_minute,
         issue_cache_entries=cache_entries(settings.issue_cache_bytes),
+        streams=Streams.of(settings.stream_shards, settings.redis_url),
     )
     token = secrets.token_urlsafe(32)
     crashed = threading.Event()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from contracts.read_api import DEFAULT_PORT
 from contracts.settings import DEFAULT_DATA_DIR, ConfigError, setting
+from contracts.stream import cluster_nodes
 
 if TYPE_CHECKING:
     from analytics.store import Store
@@ -39,6 +40,13 @@ class AnalyticsSettings:
     data_dir: Path = DEFAULT_DATA_DIR
     redis_url: str = setting(
         "", "Redis to consume from; empty means the embedded redis-server of `vigil up`.", env="VIGIL_REDIS_URL"
+    )
+    stream_shards: int = setting(
+        1,
+        "Streams of each kind, a project's records always in the same one: more spread them over a Redis "
+        "Cluster's nodes (docs/scaling.md). Collectors and analytics must agree.",
+        env="VIGIL_STREAM_SHARDS",
+        minimum=1,
     )
     host: str = setting("127.0.0.1", "Address of the read API (the dashboard and `vigil sql` use it).")
     port: int = setting(DEFAULT_PORT, "Port of the read API.", minimum=0)
@@ -191,6 +199,7 @@ class AnalyticsSettings:
     )
 
     def __post_init__(self) -> None:
+        cluster_nodes(self.redis_url)  # a malformed cluster URL fails at start, in one line
         if self.retention:  # without overrides there is nothing to check (and `vigil up` need not load the tables)
             self.retention_policy  # noqa: B018 (a bad `retention` fails at start, in one line)
         if self.store not in STORES:

@@ -14,6 +14,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
@@ -25,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from collector import metrics
 from collector.backlog import Backlog
 from collector.beacon import BeaconEndpoint
+from collector.cluster import ReplicatedWriter, cluster_client
 from collector.enqueue import Enqueuer
 from collector.ingest import Endpoint, ingest
 from collector.outcomes import Outcomes
@@ -40,7 +42,7 @@ from contracts import runfiles
 from contracts.projects import ProjectRegistry
 from contracts.settings import ConfigError, data_dir_from_env, load
 from contracts.spool import Spool
-from contracts.stream import EVENTS_STREAM
+from contracts.stream import EVENTS_STREAM, Streams, cluster_nodes
 
 log = logging.getLogger("vigil.collector")
 
@@ -53,9 +55,16 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 
-def redis_client(url: str) -> aioredis.Redis:
-    """A client that fails fast when Redis is away, so requests go to the spool instead of hanging."""
-    return aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=1.0, health_check_interval=10)
+#: A client that fails fast when Redis is away, so requests go to the spool instead of hanging.
+CLIENT_OPTIONS: dict[str, Any] = {"socket_timeout": 2.0, "socket_connect_timeout": 1.0, "health_check_interval": 10}
+
+
+def redis_client(url: str) -> aioredis.Redis | aioredis.RedisCluster:
+    """The client of one Redis, or of a Redis Cluster for a ``redis+cluster://`` URL."""
+    nodes = cluster_nodes(url)
+    if nodes is not None:
+        return cluster_client(nodes, **CLIENT_OPTIONS)
+    return aioredis.Redis.from_url(url, **CLIENT_OPTIONS)
 
 
 async def _watch_projects(registry: ProjectRegistry, every: float) -> None:
@@ -89,15 +98,23 @@ def create_app(settings: CollectorSettings) -> ASGIApp:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, State]]:
         registry = ProjectRegistry(settings.data_dir)
         client = redis_client(settings.redis_url)
+        streams = Streams.of(settings.stream_shards, settings.redis_url)
+        writer = None
+        if isinstance(client, aioredis.RedisCluster):
+            writer = ReplicatedWriter(client, settings.redis_replicas, **CLIENT_OPTIONS)
         scripts = load_scripts(Path(settings.scripts_dir) if settings.scripts_dir else DIST)
-        backlog = Backlog(client, EVENTS_STREAM, settings.max_backlog, settings.max_backlog_bytes)
-        outcomes = Outcomes(client, settings.outcomes_flush_seconds)
+        events = [streams.name(EVENTS_STREAM, shard) for shard in range(streams.shards)]
+        backlog = Backlog(client, events, settings.max_backlog, settings.max_backlog_bytes)
+        outcomes = Outcomes(client, settings.outcomes_flush_seconds, streams)
         spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes) if settings.spool_max_bytes else None
         if spool is not None:
             import_segments(spool.directory, spool)
         tasks: list[asyncio.Task[None]] = []
         try:
-            async with Enqueuer(client, spool, spool_after=settings.spool_after_ms / 1000) as enqueuer:
+            enqueuer_of = Enqueuer(
+                client, spool, spool_after=settings.spool_after_ms / 1000, streams=streams, writer=writer
+            )
+            async with enqueuer_of as enqueuer:
                 tasks = [
                     asyncio.create_task(_watch_projects(registry, settings.project_reload_seconds)),
                     asyncio.create_task(backlog.watch()),
@@ -120,6 +137,8 @@ def create_app(settings: CollectorSettings) -> ASGIApp:
                 task.cancel()
             if spool is not None:
                 spool.close()
+            if writer is not None:
+                await writer.aclose()
             await client.aclose()
 
     framework = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})

@@ -15,7 +15,8 @@ import contextlib
 import logging
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+
+from collector.cluster import REDIS_ERRORS
 
 log = logging.getLogger("vigil.collector")
 
@@ -32,8 +33,12 @@ def redis_maxmemory(max_backlog_bytes: int) -> int:
 
 
 class Backlog:
-    def __init__(self, client: aioredis.Redis, stream: str, limit: int, limit_bytes: int = 0) -> None:
-        self.client, self.stream, self.limit, self.limit_bytes = client, stream, limit, limit_bytes
+    """The entries waiting in ``streams`` (every shard's events), and the memory of the fullest Redis node."""
+
+    def __init__(
+        self, client: aioredis.Redis | aioredis.RedisCluster, streams: list[str], limit: int, limit_bytes: int = 0
+    ) -> None:
+        self.client, self.streams, self.limit, self.limit_bytes = client, streams, limit, limit_bytes
         self.length = 0
         self.bytes = 0
 
@@ -43,11 +48,18 @@ class Backlog:
 
     async def check(self) -> None:
         was_over = self.over
-        pipe = self.client.pipeline(transaction=False)
-        pipe.xlen(self.stream)
-        pipe.info("memory")
-        length, memory = await pipe.execute()
-        self.length, self.bytes = int(length), int(memory.get("used_memory", 0))
+        if isinstance(self.client, aioredis.RedisCluster):
+            lengths = await asyncio.gather(*(self.client.xlen(stream) for stream in self.streams))
+            nodes = await self.client.info("memory", target_nodes=aioredis.RedisCluster.PRIMARIES)
+            self.length = sum(int(n) for n in lengths)
+            self.bytes = max((int(node.get("used_memory", 0)) for node in nodes.values()), default=0)
+        else:
+            pipe = self.client.pipeline(transaction=False)
+            for stream in self.streams:
+                pipe.xlen(stream)
+            pipe.info("memory")
+            *lengths, memory = await pipe.execute()
+            self.length, self.bytes = sum(int(n) for n in lengths), int(memory.get("used_memory", 0))
         if self.over != was_over:
             log.warning(
                 "backlog of %d entries, Redis using %d bytes: %s its bounds (%d entries, %d bytes)",
@@ -57,6 +69,6 @@ class Backlog:
     async def watch(self) -> None:
         while True:
             # Redis away: the spool takes over, and the length stays as last seen.
-            with contextlib.suppress(RedisError, OSError):
+            with contextlib.suppress(*REDIS_ERRORS):
                 await self.check()
             await asyncio.sleep(CHECK_EVERY_SECONDS)

@@ -19,11 +19,12 @@ import logging
 import time
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 from collector import metrics
+from collector.cluster import REDIS_ERRORS, ReplicatedWriter
 from contracts.spool import Spool, SpoolError
-from contracts.stream import ENTRY_FIELD, EVENTS_STREAM, GROUP_FIELD
+from contracts.stream import ENTRY_FIELD, EVENTS_STREAM, GROUP_FIELD, ONE_REDIS, Streams
 
 log = logging.getLogger("vigil.collector")
 
@@ -46,12 +47,18 @@ class EnqueueFailed(Exception):
 class Enqueuer:
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: aioredis.Redis | aioredis.RedisCluster,
         spool: Spool | None = None,
         *,
         spool_after: float = SPOOL_AFTER_SECONDS,
+        streams: Streams = ONE_REDIS,
+        writer: ReplicatedWriter | None = None,
     ) -> None:
         self._client = client
+        #: Which stream (which shard) a project's entry goes to.
+        self.streams = streams
+        #: On a Redis Cluster: XADDs that wait for the replicas (collector/cluster.py).
+        self._writer = writer
         self._spool = spool
         self._spool_after = spool_after
         self._pending: list[Item] = []
@@ -112,11 +119,12 @@ class Enqueuer:
         """Entries in the spool or on their way to it, not yet in Redis; while any, new ones follow them."""
         return len(self._routed) + self._in_spool
 
-    async def put(self, data: bytes, stream: str = EVENTS_STREAM) -> bytes:
-        """Queue one entry on ``stream``; returns its stream id (or ``SPOOLED``), or raises ``EnqueueFailed``."""
+    async def put(self, data: bytes, kind: str = EVENTS_STREAM, project_id: int = 0) -> bytes:
+        """Queue one entry on the project's stream of ``kind``; returns its stream id (or ``SPOOLED``), or raises
+        ``EnqueueFailed``."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bytes] = loop.create_future()
-        item = (stream, data, future)
+        item = (self.streams.for_project(kind, project_id), data, future)
         if self.spooled:
             self._send_to_spool(item)
             return await future
@@ -180,7 +188,7 @@ class Enqueuer:
     async def _write(self, batch: list[Item]) -> None:
         try:
             ids = await self._xadd([(stream, data) for stream, data, _ in batch])
-        except (RedisError, OSError) as e:
+        except REDIS_ERRORS as e:
             log.warning("enqueue of %d entries failed: %s", len(batch), e)
             if self._spool is None:
                 self._fail(batch, str(e))
@@ -202,16 +210,22 @@ class Enqueuer:
         by_stream: dict[str, list[int]] = {}
         for n, (stream, _) in enumerate(entries):
             by_stream.setdefault(stream, []).append(n)
-        pipe = self._client.pipeline(transaction=False)
+        commands: list[tuple[str, dict[FieldT, EncodableT]]] = []
         for stream, positions in by_stream.items():
             if len(positions) == 1:
-                pipe.xadd(stream, {ENTRY_FIELD: entries[positions[0]][1]})
+                commands.append((stream, {ENTRY_FIELD: entries[positions[0]][1]}))
             else:
                 parts = [entries[n][1] for n in positions]
                 parts[0], parts[-1] = b"[" + parts[0], parts[-1] + b"]"  # brackets without copying the whole
-                pipe.xadd(stream, {GROUP_FIELD: b",".join(parts)})
+                commands.append((stream, {GROUP_FIELD: b",".join(parts)}))
         started = time.perf_counter()
-        stream_ids: list[bytes] = await pipe.execute()
+        if self._writer is not None:
+            stream_ids = await self._writer.xadd(commands)
+        else:
+            pipe = self._client.pipeline(transaction=False)
+            for stream, fields in commands:
+                pipe.xadd(stream, fields)
+            stream_ids = await pipe.execute()
         metrics.REDIS_SECONDS.observe(time.perf_counter() - started)
         ids: list[bytes] = [b""] * len(entries)
         for positions, entry_id in zip(by_stream.values(), stream_ids, strict=True):
@@ -249,7 +263,7 @@ class Enqueuer:
             try:
                 await self._replay(self._spool)
                 backoff = REPLAY_EVERY_SECONDS
-            except (RedisError, OSError, SpoolError) as e:
+            except (*REDIS_ERRORS, SpoolError) as e:
                 backoff = min(5.0, backoff * 2)
                 log.info("spool replay waits: %s", e)
                 # Count again even so: a stale count would keep sending new entries to a spool that fails.

@@ -177,7 +177,7 @@ async def _steps(
             state.outcomes.count(project.id, project.name, "spike_sampled", "spike", parsed.events)
             return endpoint.status, {**parsed.answer, "sampled_out": parsed.events}
         for stream, entry in parsed.entries:
-            await state.enqueuer.put(entry, stream)
+            await state.enqueuer.put(entry, stream, project.id)
     except EnqueueFailed:
         raise Refused(503, "queue unavailable, retry later", "unavailable", "queue", QUEUE_RETRY_AFTER) from None
     except Refused as refused:

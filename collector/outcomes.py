@@ -19,10 +19,10 @@ import time
 from collections import Counter
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from collector import metrics
-from contracts.stream import ENTRY_FIELD, OUTCOMES_STREAM, OutcomeBatch, OutcomeRow, encode_record
+from collector.cluster import REDIS_ERRORS
+from contracts.stream import ENTRY_FIELD, ONE_REDIS, OUTCOMES_STREAM, OutcomeBatch, OutcomeRow, Streams, encode_record
 
 log = logging.getLogger("vigil.collector")
 
@@ -30,9 +30,15 @@ FLUSH_EVERY_SECONDS = 10.0
 
 
 class Outcomes:
-    def __init__(self, client: aioredis.Redis, every: float = FLUSH_EVERY_SECONDS) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis | aioredis.RedisCluster,
+        every: float = FLUSH_EVERY_SECONDS,
+        streams: Streams = ONE_REDIS,
+    ) -> None:
         self.client = client
         self.every = every
+        self.streams = streams
         self.collector = f"collector-{secrets.token_hex(4)}"
         self._counts: Counter[tuple[int, str, str, str, str]] = Counter()
         self._since = time.time_ns() // 1_000_000
@@ -69,8 +75,10 @@ class Outcomes:
 
     async def _send(self, batch: OutcomeBatch) -> bool:
         try:
-            await self.client.xadd(OUTCOMES_STREAM, {ENTRY_FIELD: encode_record(batch)})
-        except (RedisError, OSError) as e:
+            # Counts of many projects: the batches take the shards in turn.
+            stream = self.streams.name(OUTCOMES_STREAM, self._seq % self.streams.shards)
+            await self.client.xadd(stream, {ENTRY_FIELD: encode_record(batch)})
+        except REDIS_ERRORS as e:
             log.info("outcomes batch %s is sent again next time: %s", batch.id, e)
             return False
         return True
@@ -81,5 +89,5 @@ class Outcomes:
                 await asyncio.sleep(self.every)
                 await self.flush()
         finally:
-            with contextlib.suppress(RedisError, OSError):
+            with contextlib.suppress(*REDIS_ERRORS):
                 await self.flush()

@@ -42,7 +42,7 @@ async def receive(request: Request) -> Response:
         return error(503, "analytics is behind, retry later", {"Retry-After": "30"})
     entry = ProbeEntry(project.id, project.name, time.time_ns() // 1_000_000, msgspec.Raw(body))
     try:
-        await state.enqueuer.put(encode_record(entry), PROBES_STREAM)
+        await state.enqueuer.put(encode_record(entry), PROBES_STREAM, project.id)
     except EnqueueFailed:
         return error(503, "queue unavailable, retry later", {"Retry-After": "5"})
     return json_response(202, {"accepted": len(batch.records)})

@@ -5,12 +5,12 @@ The ingest endpoints themselves are on the plain-ASGI hot path (``collector/inge
 
 from __future__ import annotations
 
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from collector import probes
+from collector.cluster import REDIS_ERRORS
 from collector.cors import preflight
 from collector.metrics import metrics
 from collector.responses import json_response
@@ -36,7 +36,7 @@ async def readyz(request: Request) -> Response:
     state: State = request.state.vigil
     try:
         await state.redis.ping()
-    except (RedisError, OSError):
+    except REDIS_ERRORS:
         return json_response(503, {"status": "redis unreachable"}, {"Retry-After": "5"})
     return json_response(200, {"status": "ok"})
 

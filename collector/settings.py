@@ -7,6 +7,7 @@ import ipaddress
 from pathlib import Path
 
 from contracts.settings import DEFAULT_DATA_DIR, ConfigError, setting
+from contracts.stream import cluster_nodes
 
 DEFAULT_PORT = 8470
 
@@ -16,6 +17,19 @@ class CollectorSettings:
     data_dir: Path = DEFAULT_DATA_DIR
     redis_url: str = setting(
         "", "Redis to queue into; empty means the embedded redis-server of `vigil up`.", env="VIGIL_REDIS_URL"
+    )
+    stream_shards: int = setting(
+        1,
+        "Streams of each kind, a project's records always in the same one: more spread them over a Redis "
+        "Cluster's nodes (docs/scaling.md). Collectors and analytics must agree.",
+        env="VIGIL_STREAM_SHARDS",
+        minimum=1,
+    )
+    redis_replicas: int = setting(
+        1,
+        "On a Redis Cluster: replicas that must hold each entry before its request is answered (WAIT), so that a "
+        "primary that dies loses nothing accepted; 0 answers once the primary has it. One Redis ignores it.",
+        minimum=0,
     )
     host: str = setting("127.0.0.1", "Address the collector listens on (0.0.0.0 to take traffic from other hosts).")
     port: int = setting(DEFAULT_PORT, "Port the collector listens on.", minimum=0)
@@ -101,6 +115,7 @@ class CollectorSettings:
 
     def __post_init__(self) -> None:
         self.proxies  # noqa: B018 (a bad trusted_proxies fails at start, in one line)
+        cluster_nodes(self.redis_url)  # a malformed cluster URL fails at start, in one line
 
     @property
     def proxies(self) -> list[str]:

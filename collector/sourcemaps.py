@@ -64,7 +64,7 @@ async def upload(request: Request) -> Response:
         source.decode("utf-8", errors="replace"),
     )  # fmt: skip
     try:
-        await state.enqueuer.put(encode_record(entry), SOURCEMAPS_STREAM)
+        await state.enqueuer.put(encode_record(entry), SOURCEMAPS_STREAM, project.id)
     except EnqueueFailed:
         return error(503, "queue unavailable, retry later", {"Retry-After": "5"})
     answer: dict[str, Any] = {"release": release, "url": url, "debug_id": debug_id, "bytes": len(body),

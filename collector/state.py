@@ -37,7 +37,7 @@ class Limits:
 class State:
     settings: CollectorSettings
     registry: ProjectRegistry
-    redis: aioredis.Redis
+    redis: aioredis.Redis | aioredis.RedisCluster
     enqueuer: Enqueuer
     scripts: dict[str, Script]
     backlog: Backlog

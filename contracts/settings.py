@@ -24,7 +24,7 @@ CONFIG_FILE = "vigil.toml"
 DEFAULT_DATA_DIR = Path("vigil-data")
 #: What may stand at the top of ``vigil.toml``: each process kind's table, the projects, and the
 #: settings every kind shares. Anything else is a typo (``[colector]``) and stops the process.
-FILE_KEYS = ("collector", "analytics", "dashboard", "projects", "tokens", "redis_url")
+FILE_KEYS = ("collector", "analytics", "dashboard", "projects", "tokens", "redis_url", "stream_shards")
 
 S = TypeVar("S")
 

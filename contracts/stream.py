@@ -15,21 +15,89 @@ stream                  record                               written by
 ``vigil:probes``        ``ProbeEntry`` (a probe batch)       probe agents' endpoint
 ``vigil:outcomes``      ``OutcomeBatch`` (counts)            every collector, every few seconds
 ======================  ===================================  ==================================
+
+Past one Redis (``Streams``): with ``stream_shards`` above 1, or on a Redis Cluster, each kind
+of record has one stream per shard, named with the shard as a hash tag (``vigil:{3}:events``),
+so that a shard's streams live on one cluster node and are read with one command; a
+project's records always go to the same shard (its id modulo the shards).
 """
 
 from __future__ import annotations
+
+import dataclasses
+import re
 
 import msgspec
 
 from contracts.beacon import Batch
 from contracts.probes import ProbeBatch
+from contracts.settings import ConfigError
 
 EVENTS_STREAM = "vigil:events"
 OUTCOMES_STREAM = "vigil:outcomes"
 SENTRY_STREAM = "vigil:sentry"
 SOURCEMAPS_STREAM = "vigil:sourcemaps"
 PROBES_STREAM = "vigil:probes"
+#: Entries analytics could not process, with the reason (one per shard when sharded).
+DEAD_LETTER_STREAM = "vigil:dead"
+#: Every kind of record's stream, as named on one Redis.
+KINDS = (EVENTS_STREAM, OUTCOMES_STREAM, SENTRY_STREAM, SOURCEMAPS_STREAM, PROBES_STREAM)
 CONSUMER_GROUP = "ingest"
+#: ``redis+cluster://host:port,host:port/``: the seed nodes of a Redis Cluster.
+CLUSTER_SCHEME = "redis+cluster://"
+_TAGGED = re.compile(r"^vigil:\{(\d+)\}:(.+)$")
+
+
+def cluster_nodes(url: str) -> list[tuple[str, int]] | None:
+    """The seed nodes of a ``redis+cluster://`` URL, or None for a URL of one Redis (a one-line error if malformed)."""
+    if not url.startswith(CLUSTER_SCHEME):
+        return None
+    nodes: list[tuple[str, int]] = []
+    for part in url.removeprefix(CLUSTER_SCHEME).rstrip("/").split(","):
+        host, _, port = part.strip().rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"redis_url: a cluster's seed nodes are host:port, comma-separated, not {part[:60]!r}")
+        nodes.append((host.strip("[]"), int(port)))
+    return nodes
+
+
+@dataclasses.dataclass(frozen=True)
+class Streams:
+    """Where each kind of record goes: the names of one Redis (``shards`` 1, untagged), or one stream per kind
+    and shard, the shard a hash tag in the name (``tagged``: set on a Redis Cluster, or with several shards)."""
+
+    shards: int = 1
+    tagged: bool = False
+
+    @classmethod
+    def of(cls, shards: int, redis_url: str) -> Streams:
+        return cls(shards, tagged=shards > 1 or redis_url.startswith(CLUSTER_SCHEME))
+
+    def name(self, kind: str, shard: int = 0) -> str:
+        """The stream of ``kind`` (a name of one Redis, such as ``vigil:events``) in ``shard``."""
+        return kind.replace("vigil:", f"vigil:{{{shard}}}:", 1) if self.tagged else kind
+
+    def for_project(self, kind: str, project_id: int) -> str:
+        """The stream a project's records of ``kind`` go to."""
+        return self.name(kind, project_id % self.shards)
+
+    def shard(self, shard: int) -> list[str]:
+        """The streams of every kind in ``shard``."""
+        return [self.name(kind, shard) for kind in KINDS]
+
+    def kind(self, stream: str) -> str:
+        """The kind of ``stream`` (its name on one Redis)."""
+        found = _TAGGED.match(stream)
+        return f"vigil:{found.group(2)}" if found else stream
+
+    def shard_of(self, stream: str) -> int:
+        found = _TAGGED.match(stream)
+        return int(found.group(1)) if found else 0
+
+
+#: The streams of one Redis, unsharded (``vigil up``'s).
+ONE_REDIS = Streams()
+
 ENTRY_FIELD = b"e"
 #: Several entries that arrived together, in one stream entry: a JSON array of them.
 GROUP_FIELD = b"g"

@@ -16,6 +16,7 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import redis
@@ -27,6 +28,7 @@ from contracts import runfiles
 from contracts.projects import Project, ensure_demo_project, save_item, save_service
 from contracts.services import Service
 from contracts.settings import ConfigError, load
+from contracts.stream import cluster_nodes
 from dashboard.settings import DashboardSettings
 from dashboard.users import Users, users_file
 from vigil import redis_server, self_probe
@@ -104,12 +106,21 @@ def _http_ok(url: str) -> Callable[[], bool]:
 
 
 def _redis_ok(url: str) -> Callable[[], bool]:
-    def check() -> bool:
+    """Whether the Redis answers; for a Redis Cluster, whether one of its seed nodes does."""
+    options: dict[str, Any] = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    nodes = cluster_nodes(url)
+
+    def answers(client: redis.Redis) -> bool:
         try:
-            with redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5) as client:
+            with client:
                 return bool(client.ping())
         except (redis.RedisError, OSError):
             return False
+
+    def check() -> bool:
+        if nodes is None:
+            return answers(redis.Redis.from_url(url, **options))
+        return any(answers(redis.Redis(host=host, port=port, **options)) for host, port in nodes)
 
     return check
 

@@ -289,7 +289,7 @@ async def _assembled(
             for item in files:
                 entry = SourceMapEntry(project.id, project.name, release, item.url, item.debug_id, uploaded_at,
                                        msgspec.Raw(item.map), item.source)  # fmt: skip
-                await state.enqueuer.put(encode_record(entry), SOURCEMAPS_STREAM)
+                await state.enqueuer.put(encode_record(entry), SOURCEMAPS_STREAM, project.id)
         await state.redis.set(done_key, b"1", ex=CHUNK_TTL)
         freed = await state.redis.delete(*[f"vigil:chunk:{c}" for c in set(chunks)])
         if freed:  # each chunk's bytes once, as its upload counted them
@@ -359,7 +359,7 @@ async def _release_call(request: Request, action: str) -> Response:
             caller = request.headers.get("user-agent", "")[:64]
             entry = SentryEntry(id=f"release-{secrets.token_hex(8)}", project_id=project.id, project=project.name,
                                 received_at=now, sdk=caller, releases=[row])  # fmt: skip
-            await state.enqueuer.put(encode_record(entry), SENTRY_STREAM)
+            await state.enqueuer.put(encode_record(entry), SENTRY_STREAM, project.id)
     except EnqueueFailed:
         return error(503, "queue unavailable, retry later", {"Retry-After": "5"})
     if action == "deployed":

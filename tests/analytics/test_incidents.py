@@ -16,7 +16,7 @@ import redis
 
 from analytics import incidents
 from analytics.queries import run_query
-from contracts.beacon import Batch, ErrorEvent, NetworkEvent, PageViewEvent, ResourceEvent
+from contracts.beacon import Batch, ErrorEvent, NetworkEvent, PageViewEvent, ResourceEvent, VitalEvent
 from contracts.incidents import Feedback
 from contracts.probes import AgentInfo, CheckResult, HostMetrics, Memory, ProbeBatch, Swap
 from contracts.projects import Project
@@ -283,3 +283,16 @@ def test_a_project_without_ten_minutes_of_past_is_not_judged(redis_client, con):
 
     assert incidents.evaluate(con, PROJECTS, NOW) == []
     assert [a["action"] for a in incidents.evaluate(con, PROJECTS, NOW, min_history=5)] == ["opened"]
+
+
+def test_a_slow_vital_against_a_past_of_one_page_load_opens_nothing(redis_client, con):
+    """A site that began sending a moment before the window: one fast LCP before it is not a baseline."""
+    send(redis_client, page_views(NOW - timedelta(minutes=20), NOW, timedelta(seconds=20)))
+    before = [VitalEvent(event_id=f"v{next(_ids)}", ts=ms(NOW - timedelta(minutes=7)), page_url=f"{SITE}/",
+                         name="LCP", value=40.0, metric_id=f"m{next(_ids)}")]  # fmt: skip
+    slow = [VitalEvent(event_id=f"v{next(_ids)}", ts=ms(t), page_url=f"{SITE}/", name="LCP", value=3900.0,
+                       metric_id=f"m{next(_ids)}") for t in spread(NOW - timedelta(minutes=5), 60)]  # fmt: skip
+    send(redis_client, before + slow)
+    consume(redis_client, con)
+
+    assert incidents.evaluate(con, PROJECTS, NOW, min_history=5) == []

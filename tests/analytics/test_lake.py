@@ -1,4 +1,5 @@
-"""The DuckLake store (analytics/lake.py): on a real PostgreSQL catalog, the pipeline's tests hold as on a file."""
+"""The DuckLake store (analytics/lake.py): on a real PostgreSQL catalog, the tests of the pipeline, issues and their
+triage, reports and alerts hold as on a file; two writers racing on one issue store and count each event once."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ import msgspec
 import pytest
 
 from analytics.consume import Consumer
+from analytics.lake import keyless, redacted
 from analytics.store import Store, open_database
 from contracts.beacon import decode_batch
 from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
+from tests.analytics.test_alerts import (  # noqa: F401 (collected again here, on a lake)
+    test_a_check_down_at_quorum_is_mailed_and_posted_once_and_its_recovery_too,
+)
 from tests.analytics.test_pipeline import (  # noqa: F401 (collected again here, on a lake)
     SAFARI,
     T0,
@@ -21,6 +26,15 @@ from tests.analytics.test_pipeline import (  # noqa: F401 (collected again here,
     test_errors_keep_causes_breadcrumbs_fingerprint_and_tags_as_json,
     test_every_event_table_carries_the_shared_keys,
     test_what_the_sender_dropped_is_counted,
+)
+from tests.analytics.test_report import (  # noqa: F401 (collected again here, on a lake)
+    test_a_made_report_is_stored_once_and_mailed,
+    test_the_days_figures_against_the_day_before_and_its_issues,
+)
+from tests.analytics.test_triage import (  # noqa: F401 (collected again here, on a lake)
+    test_a_merge_moves_events_and_counts_and_later_events_follow_it,
+    test_ignored_for_a_time_wakes_when_the_time_is_over_with_or_without_events,
+    test_resolved_in_the_next_release_stays_resolved_for_the_current_one_and_regresses_on_the_next,
 )
 
 STACK = "TypeError: cart is undefined\n    at checkout (https://x.example/app.js:1:200)"
@@ -126,3 +140,16 @@ def test_writers_opening_a_lake_at_once_create_its_tables_once(lake):
         assert tables[0][0] == tables[0][1] > 20
     finally:
         check.close()
+
+
+def test_keys_are_left_out_of_a_lakes_tables_and_only_there():
+    assert keyless("CREATE TABLE t (k VARCHAR PRIMARY KEY, v VARCHAR)") == "CREATE TABLE t (k VARCHAR, v VARCHAR)"
+    assert keyless('CREATE TABLE t (a INTEGER, "check" VARCHAR, PRIMARY KEY (a, "check"))') == (
+        'CREATE TABLE t (a INTEGER, "check" VARCHAR)'
+    )
+
+
+def test_a_catalogs_password_never_reaches_a_log():
+    assert redacted("host=db port=5432 password=s3cret user=v") == "host=db port=5432 password=*** user=v"
+    assert redacted("postgresql://vigil:s3cret@db:5432/vigil") == "postgresql://vigil:***@db:5432/vigil"
+    assert redacted("host=db dbname=vigil") == "host=db dbname=vigil"
