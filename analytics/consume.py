@@ -148,6 +148,8 @@ class Consumer:
                 elif self._stream(burst):
                     return
                 backoff = 0.0
+            except (duckdb.FatalException, duckdb.InternalException):
+                raise  # the database is invalidated: only a new process can use it again (analytics/service.py)
             except (RedisError, RedisClusterException, OSError, duckdb.Error) as e:
                 backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.1)
                 self.last_error = f"{type(e).__name__}: {e}"

@@ -85,8 +85,15 @@ def quote(text: str) -> str:
 
 
 def attach_sql(catalog: str, data_path: Path, name: str, *, read_only: bool = False) -> str:
-    """The ATTACH statement of the DuckLake with PostgreSQL ``catalog`` and Parquet files under ``data_path``."""
-    options = f"DATA_PATH {quote(str(data_path).rstrip('/') + '/')}" + (", READ_ONLY" if read_only else "")
+    """The ATTACH statement of the DuckLake with PostgreSQL ``catalog`` and Parquet files under ``data_path``.
+
+    Without data inlining: DuckLake 0.4 (the DuckDB 1.5 extension) can keep small inserts as rows of the catalog
+    rather than in files, but a writer scanning those rows while another writer changes them fails with an internal
+    error that invalidates its database (seen with two writers updating ``issues``). Every change goes to Parquet
+    files instead, and the maintenance job merges the small ones.
+    """
+    options = f"DATA_PATH {quote(str(data_path).rstrip('/') + '/')}, DATA_INLINING_ROW_LIMIT 0"
+    options += ", READ_ONLY" if read_only else ""
     return f"ATTACH {quote('ducklake:postgres:' + catalog)} AS {name} ({options})"
 
 

@@ -49,8 +49,6 @@ from tests.helpers import free_port, stop_process, wait_until  # noqa: E402
 from tests.postgres import Postgres, running_postgres  # noqa: E402
 from vigil import redis_server  # noqa: E402
 
-CONFIGURATIONS = (("file", 1), ("lake", 1), ("lake", 2))
-
 
 def main() -> int:
     parser = argparse.ArgumentParser()
@@ -58,21 +56,26 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--processors", type=int, default=1, help="processor workers of each writer")
     parser.add_argument("--shards", type=int, default=4, help="stream_shards")
+    parser.add_argument(
+        "--configurations", default="file:1,lake:1,lake:2", help="store:writers, comma-separated, run in this order"
+    )
     args = parser.parse_args()
+    configurations = [(store, int(n)) for store, n in (c.split(":") for c in args.configurations.split(","))]
     results: dict[str, list[dict[str, float]]] = {}
     folder = Path(tempfile.mkdtemp(prefix="vigil-bench-postgres-"))
     try:
         with running_postgres(folder) as postgres:
             for round_ in range(args.rounds):
-                for store, writers in CONFIGURATIONS:
+                for store, writers in configurations:
                     name = f"{store} x{writers}"
                     print(f"== round {round_ + 1}: {name}")
                     figures = run(postgres, store, writers, args, f"lake_{round_}_{store}_{writers}")
                     results.setdefault(name, []).append(figures)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    base = {n: r["rate"] for n, r in enumerate(results["file x1"])}
-    lake_one = {n: r["rate"] for n, r in enumerate(results["lake x1"])}
+    first = next(iter(results.values()))
+    base = {n: r["rate"] for n, r in enumerate(results.get("file x1", first))}
+    lake_one = {n: r["rate"] for n, r in enumerate(results.get("lake x1", first))}
     print("configuration | stored events/s (rounds) | vs file, per round | vs lake x1, per round | writer CPU µs/event"
           " | in store transactions | stored again")  # fmt: skip
     for name, runs in results.items():
