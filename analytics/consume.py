@@ -106,6 +106,7 @@ class Consumer:
         self.issues = IssueIndex(con, cache_entries=issue_cache_entries, new_per_minute=new_issues_per_minute)
         #: On a DuckLake other writers may share, every batch takes the lake's turn (analytics/lake.py).
         self.shared = lake.is_lake(con)
+        self._turn: int | None = None  # the turn this writer's last commit took
         self.probes = probes.ProbeStates(con)
         self.stopping = threading.Event()
         self.last_tick = 0.0  # heartbeat: the loop turned
@@ -282,7 +283,7 @@ class Consumer:
                     dead.append((entry, _payload(entry, j), f"refused by the database: {entry_error}"[:1000]))
         self._acknowledge(entries, dead)
         if dead:
-            log.error("consumer: %d entries moved to %s", len(dead), DEAD_LETTER_STREAM)
+            log.error("consumer: %d entries moved to the dead-letter stream (%s)", len(dead), DEAD_LETTER_STREAM)
         self.committed_entries += len(entries)
         self.committed_rows += rows
         self.dead_entries += len(dead)
@@ -314,8 +315,7 @@ class Consumer:
         # the read API is either seen or conflicts with this batch's update (analytics/triage.py).
         self.con.begin()
         try:
-            if self.shared:
-                self.con.execute(lake.TURN)
+            turn = self._take_turn() if self.shared else None
             tables = to_tables([merged])
             for name, parts in (columns or {}).items():
                 tables[name] = pa.concat_tables([tables[name], *parts] if name in tables else parts)
@@ -323,7 +323,9 @@ class Consumer:
                 tables["errors"], plan, events = group.assign(self.con, self.issues, tables["errors"], now)
             earlier = rollups.earlier_vitals(self.con, tables.get("web_vitals"))  # before the batch is in the table
             inserted = {
-                name: insert(self.con, name, table, rollups.returning(name) or probes.returning(name))
+                name: insert(
+                    self.con, name, table, rollups.returning(name) or probes.returning(name), on_lake=self.shared
+                )
                 for name, table in tables.items()
             }
             rollups.apply(self.con, inserted, earlier)
@@ -335,11 +337,34 @@ class Consumer:
             rollback(self.con)
             self.probes.reload(self.con)  # its states moved ahead with the rows that were not stored
             raise
+        if turn is not None:
+            self._turn = turn
         if plan is not None:
             self.issues.commit(plan)
         for hook in self.after_commit:
             hook(merged)
         return sum(table.num_rows for table in inserted.values())
+
+    def lost_agents(self, con: duckdb.DuckDBPyConnection, now: datetime) -> int:
+        """The "agents lost" job; on a shared DuckLake in a turn of its own, from the states as stored."""
+        if not self.shared:
+            return self.probes.lost_agents(con, now)
+
+        def refresh() -> None:
+            lake.take_turn(con)
+            self.probes.reload(con)
+            self._turn = None  # this turn may yet be rolled back: the next batch reads everything back anyway
+
+        return self.probes.lost_agents(con, now, refresh)
+
+    def _take_turn(self) -> int:
+        """Move the lake's turn in this transaction; when another writer committed since this one did, read back
+        what it may have changed that this one keeps in memory: probe states, merges, overflow issues."""
+        turn = lake.take_turn(self.con)
+        if self._turn is None or turn != self._turn + 1:
+            self.probes.reload(self.con)
+            self.issues.others_stored(self.con)
+        return turn
 
     def _acknowledge(self, entries: list[Entry], dead: list[tuple[Entry, bytes, str]]) -> None:
         """Dead-letter, acknowledge and delete, in one transaction per shard (a shard's keys share a cluster node)."""

@@ -1,6 +1,8 @@
 """Which issue an error event belongs to, in bounded memory, with a bound on new issues.
 
-The consumer is the only writer of new issues. ``IssueIndex`` remembers the issues of
+The consumer is the only writer of new issues (on a DuckLake several writers share, each
+writer's consumer, one batch at a time: ``analytics/lake.py``; a new issue then takes the id
+after the highest stored, looked up in the batch's transaction). ``IssueIndex`` remembers the issues of
 recent events by their two hashes (``app_hash``, ``full_hash``): at most ``cache_entries``
 of each (``[analytics] issue_cache_bytes`` of memory), the oldest forgotten first. An
 event whose hashes it does not remember is looked up in the ``issues`` table (one query
@@ -109,12 +111,7 @@ class IssueIndex:
         #: On a DuckLake other writers may open issues too: the next id is looked up in each batch's transaction.
         self.shared = is_lake(con)
         self._merged = bool(con.execute("SELECT 1 FROM issues WHERE merged_into IS NOT NULL LIMIT 1").fetchall())
-        self._overflow: dict[int, int] = {
-            project_id: issue_id
-            for project_id, issue_id in con.execute(
-                "SELECT project_id, min(issue_id) FROM issues WHERE app_hash = ? GROUP BY project_id", [OVERFLOW_HASH]
-            ).fetchall()
-        }
+        self._overflow: dict[int, int] = self._overflows(con)
         self._budgets: dict[int, _Budget] = {}
         self._opening: tuple[datetime, dict[int, int]] = (datetime.min, {})  # the last plan's, until its commit
         self.releases = ReleaseOrder(con, cache_entries)
@@ -154,6 +151,22 @@ class IssueIndex:
         """The id after the highest stored."""
         row = con.execute("SELECT coalesce(max(issue_id), 0) FROM issues").fetchone()
         return int(row[0]) + 1 if row else 1
+
+    def others_stored(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Another writer on a shared DuckLake committed since this one last did: look for merges it may have made
+        (through its read API) from now on, and take the overflow issues it may have opened."""
+        self._merged = True
+        self._overflow.update(self._overflows(con))
+
+    @staticmethod
+    def _overflows(con: duckdb.DuckDBPyConnection) -> dict[int, int]:
+        """Each project's "too many new issues" issue."""
+        return {
+            project_id: issue_id
+            for project_id, issue_id in con.execute(
+                "SELECT project_id, min(issue_id) FROM issues WHERE app_hash = ? GROUP BY project_id", [OVERFLOW_HASH]
+            ).fetchall()
+        }
 
     def _budget(self, project_id: int, minute: datetime) -> _Budget:
         budget = self._budgets.get(project_id)

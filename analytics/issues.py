@@ -1,6 +1,7 @@
 """Issues: error events grouped by fingerprint, with counts, first/last seen and a status.
 
-The consumer is the only writer of new issues: ``IssueIndex`` (``analytics/issue_index.py``)
+The consumer is the only writer of new issues (one batch at a time across the writers of a
+shared DuckLake: ``analytics/lake.py``): ``IssueIndex`` (``analytics/issue_index.py``)
 assigns each error event to an issue, and ``apply`` writes the new issues and the counts
 in the consumer's transaction.
 

@@ -116,6 +116,14 @@ def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
     return row is not None and row[0] == "ducklake"
 
 
+def take_turn(con: duckdb.DuckDBPyConnection) -> int:
+    """Move the lake's turn in ``con``'s transaction; the turn taken (one more than the last commit's)."""
+    con.execute(TURN)
+    row = con.execute("SELECT CAST(value AS BIGINT) FROM vigil_meta WHERE key = 'turn'").fetchone()
+    assert row is not None, "the lake has no turn: it was not opened by analytics.store.open_database"
+    return int(row[0])
+
+
 def conflicted(error: BaseException) -> bool:
     """Whether ``error`` is a DuckLake commit that lost to another writer's (then storing again succeeds)."""
     return isinstance(error, duckdb.TransactionException) and "conflict" in str(error).lower()

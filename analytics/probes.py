@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -153,15 +153,21 @@ class ProbeStates:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         create(con, DDL)
+        self.checks: dict[tuple[int, str, str], RegionState] = {}
+        self.agents: dict[tuple[int, str, str], AgentState] = {}
+        self.reload(con)
+
+    def reload(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Read the states back from the store: after a rollback, or after another writer on a DuckLake stored."""
         # (project_id, check, region) → state; region OVERALL holds the check's overall state.
-        self.checks: dict[tuple[int, str, str], RegionState] = {
+        self.checks = {
             (p, c, r): RegionState(project, state, failures, successes, since, last)
             for p, project, c, r, state, failures, successes, since, last in con.execute(
                 'SELECT project_id, project, "check", region, state, failures, successes, since, last_ts '
                 "FROM probe_states"
             ).fetchall()
         }
-        self.agents: dict[tuple[int, str, str], AgentState] = {
+        self.agents = {
             (p, r, h): AgentState(project, last, interval, state)
             for p, project, r, h, last, interval, state in con.execute(
                 "SELECT project_id, project, region, host, last_heartbeat, interval_s, state FROM probe_agents"
@@ -193,30 +199,42 @@ class ProbeStates:
                 touched_agents.add((project_id, region, host or ""))
         self._store(con, changes, touched_checks, touched_agents)
 
-    def reload(self, con: duckdb.DuckDBPyConnection) -> None:
-        fresh = ProbeStates(con)
-        self.checks, self.agents = fresh.checks, fresh.agents
+    def lost_agents(
+        self, con: duckdb.DuckDBPyConnection, now: datetime, refresh: Callable[[], object] | None = None
+    ) -> int:
+        """Mark agents whose heartbeats stopped as lost; returns how many became lost (a periodic job).
 
-    def lost_agents(self, con: duckdb.DuckDBPyConnection, now: datetime) -> int:
-        """Mark agents whose heartbeats stopped as lost; returns how many became lost (a periodic job)."""
+        ``refresh`` (a writer on a shared DuckLake) runs first in the transaction and reads the states back as other
+        writers stored them: an agent looks silent here when its heartbeats went to another writer.
+        """
+        if not self._lost(now)[0]:
+            return 0
+        try:
+            with transaction(con):
+                if refresh is not None:
+                    refresh()
+                changes, touched = self._lost(now)
+                for key in touched:
+                    self.agents[key].state, self.agents[key].changed_at = "lost", now
+                if changes:
+                    self._store(con, changes, set(), touched)
+        except BaseException:
+            self.reload(con)
+            raise
+        return len(changes)
+
+    def _lost(self, now: datetime) -> tuple[list[Change], set[tuple[int, str, str]]]:
+        """The agents silent too long (not marked yet): their changes, and their keys."""
         changes: list[Change] = []
         touched: set[tuple[int, str, str]] = set()
         for key, agent in self.agents.items():
             silent = (now - agent.last_heartbeat).total_seconds()
             if agent.state == "ok" and silent > LOST_AFTER_INTERVALS * agent.interval_s:
-                agent.state, agent.changed_at = "lost", now
                 project_id, region, host = key
                 changes.append((now, project_id, agent.project, "", region, host, "lost", "ok", None, None,
                                 f"no heartbeat for {silent:.0f} s"))  # fmt: skip
                 touched.add(key)
-        if changes:
-            try:
-                with transaction(con):
-                    self._store(con, changes, set(), touched)
-            except BaseException:
-                self.reload(con)
-                raise
-        return len(changes)
+        return changes, touched
 
     def _result(
         self, project_id: int, project: str, region: str, host: str | None, check: str, status: str, error: str,

@@ -98,7 +98,10 @@ def serve(settings: AnalyticsSettings) -> None:
     """Run until SIGTERM/SIGINT."""
     if not settings.redis_url:
         raise ConfigError("no Redis configured: set VIGIL_REDIS_URL (vigil up sets it for its own redis-server)")
-    con = open_database(settings.location, settings.resources)
+    try:
+        con = open_database(settings.location, settings.resources)
+    except duckdb.Error as e:  # a catalog that does not answer, a file another process holds, …
+        raise ConfigError(f"cannot open the store {settings.location}: {str(e).splitlines()[0][:300]}") from None
     user_sql.lock_down(con, settings.location)
     client = redis_client(settings.redis_url)
     project_settings = ProjectSettingsRegistry(settings.data_dir)
@@ -145,7 +148,7 @@ def serve(settings: AnalyticsSettings) -> None:
     shared_jobs = [
         # A minute is folded once the next one has begun (events arrive a little late).
         Job("compact rollups", settings.compact_seconds, lambda con, now: rollups.compact(con, now - ONE_MINUTE)),
-        Job("agents lost", 5.0, lambda con, now: consumer.probes.lost_agents(con, now)),
+        Job("agents lost", 5.0, lambda con, now: consumer.lost_agents(con, now)),
         Job("ignored issues due", 30.0, triage.wake_ignored),
         Job("correlation", settings.correlation_seconds, correlate),
         Job("alerts", settings.alerts_seconds, alert),

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contracts.read_api import DEFAULT_PORT
 from contracts.settings import DEFAULT_DATA_DIR, ConfigError, setting
-from contracts.stream import cluster_nodes
+from contracts.stream import MAX_SHARDS, cluster_nodes
 
 if TYPE_CHECKING:
     from analytics.store import Store
 
 SMTP_SECURITY = ("starttls", "tls", "none")
 STORES = ("duckdb", "ducklake")
+
+
+def has_password(catalog: str) -> bool:
+    """Whether a libpq connection string or URL carries a password."""
+    if "://" in catalog:
+        return ":" in catalog.split("://", 1)[1].split("@", 1)[0] and "@" in catalog
+    return re.search(r"(^|\s)password\s*=", catalog, re.IGNORECASE) is not None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +67,7 @@ class AnalyticsSettings:
     ducklake_catalog: str = setting(
         "",
         "store = ducklake: the PostgreSQL database that holds the catalog, as a libpq connection string "
-        "(`host=db.internal dbname=vigil user=vigil`) or URL; a password is best given by PGPASSWORD or ~/.pgpass.",
+        "(`host=db.internal dbname=vigil user=vigil`) or URL; a password in it is refused: PGPASSWORD or ~/.pgpass.",
     )
     ducklake_data_path: str = setting(
         "",
@@ -167,7 +175,8 @@ class AnalyticsSettings:
     sql_memory_bytes: int = setting(
         256_000_000,
         "`vigil sql`: memory for one query's sorts and hash tables; past it they spill to disk, "
-        "so a heavy query never takes the writer's memory.",
+        "so a heavy query never takes the writer's memory (DuckDB 2.0 and newer: the 1.5 series Vigil pins bounds "
+        "a query by duckdb_memory_bytes only).",
         minimum=16_000_000,
     )
     duckdb_memory_bytes: int = setting(
@@ -206,6 +215,11 @@ class AnalyticsSettings:
             raise ConfigError(f"store: one of {', '.join(STORES)}, not {self.store[:40]!r}")
         if self.store == "ducklake" and not self.ducklake_catalog:
             raise ConfigError('store = "ducklake" needs ducklake_catalog: the PostgreSQL database of its catalog')
+        if has_password(self.ducklake_catalog):
+            # DuckDB's errors quote the connection string whole: a password there would reach logs and /healthz.
+            raise ConfigError("ducklake_catalog: give the password by PGPASSWORD or ~/.pgpass, not in the string")
+        if self.stream_shards > MAX_SHARDS:
+            raise ConfigError(f"stream_shards: at most {MAX_SHARDS}, not {self.stream_shards}")
         if self.smtp_security not in SMTP_SECURITY:
             raise ConfigError(f"smtp_security: one of {', '.join(SMTP_SECURITY)}, not {self.smtp_security[:40]!r}")
 

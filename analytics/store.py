@@ -98,6 +98,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(create_sql(name, schema))
         for field in schema:
             con.execute(f'ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "{field.name}" {SQL_TYPES[field.type]}')
+    # The issues' and probe states' tables (they build on this module: imported when needed, not at load), here in
+    # the one transaction that writers starting together on a DuckLake retry, as well as where they are used.
+    from analytics import issues, probes
+
+    lake.create(con, [*issues.DDL, *probes.DDL])
     if row is not None and int(row[0]) < 9:
         # Version 9 added web_vitals.metric_key; the rows stored before get it once (analytics.rows.metric_key).
         con.execute(
@@ -224,7 +229,9 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> It
             con.unregister(name)
 
 
-def _replace(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, returning: list[str]) -> pa.Table:
+def _replace(
+    con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, returning: list[str], on_lake: bool
+) -> pa.Table:
     """Insert ``rows``, removing stored rows with the same key first; within the batch the latest wins."""
     key, latest = REPLACE_KEYS[table_name]
     match = " AND ".join(f"s.{c} IS NOT DISTINCT FROM b.{c}" for c in key)
@@ -237,6 +244,7 @@ def _replace(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, re
             f"""SELECT * FROM _vigil_batch b
                 QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.{latest} DESC) = 1""",
             returning,
+            on_lake=on_lake,
         )
 
 
@@ -246,12 +254,14 @@ def _insert_returning(
     select: str,
     returning: list[str],
     params: dict[str, object] | None = None,
+    *,
+    on_lake: bool,
 ) -> pa.Table:
     """Insert what ``select`` selects into ``table_name``; the ``returning`` columns of the rows inserted.
 
     A DuckLake table has no INSERT … RETURNING: the rows are selected into Arrow first, then inserted.
     """
-    if not lake.is_lake(con):
+    if not on_lake:
         columns = ", ".join(f'"{c}"' for c in returning)
         return con.sql(f"INSERT INTO {table_name} BY NAME {select} RETURNING {columns}", params=params).to_arrow_table()
     chosen = con.sql(select, params=params).to_arrow_table()
@@ -261,7 +271,14 @@ def _insert_returning(
     return chosen.select(returning)
 
 
-def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, returning: Sequence[str] = ()) -> pa.Table:
+def insert(
+    con: duckdb.DuckDBPyConnection,
+    table_name: str,
+    rows: pa.Table,
+    returning: Sequence[str] = (),
+    *,
+    on_lake: bool = False,
+) -> pa.Table:
     """Append the rows not stored yet to ``table_name`` in the caller's transaction.
 
     Returns the ``returning`` columns of the rows really inserted (their number is the
@@ -270,13 +287,13 @@ def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, retu
     A row is already stored when its table holds the same key (``DEDUPE_KEYS``): the same
     event sent twice (a client retry, a replay after a crash) is kept once. The lookup is
     limited to the batch's own time range, so DuckDB's per-row-group min/max skips the rest
-    of the table.
+    of the table. ``on_lake``: ``con`` works on a DuckLake (``lake.is_lake``, asked once by the caller).
     """
     names = list(returning) or ["project_id"]
     if rows.num_rows == 0:
         return rows.select(names)
     if table_name in REPLACE_KEYS:
-        return _replace(con, table_name, rows, names)
+        return _replace(con, table_name, rows, names, on_lake)
     key, time_column = DEDUPE_KEYS[table_name]
     match = " AND ".join(f"s.{c} = b.{c}" for c in key)
     partition = ", ".join(f"b.{c}" for c in key)
@@ -295,4 +312,5 @@ def insert(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table, retu
                 QUALIFY row_number() OVER (PARTITION BY {partition}) = 1""",
             names,
             params or None,
+            on_lake=on_lake,
         )

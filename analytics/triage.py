@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from analytics.issue_index import merge_begins
+from analytics.lake import is_lake, take_turn
 from analytics.store import transaction
 from contracts import releases
 from contracts.triage import STATUS_AFTER, Action, ActionError
@@ -32,6 +33,8 @@ def act(con: duckdb.DuckDBPyConnection, action: Action, now: datetime | None = N
     """Do ``action`` (already checked by ``contracts.triage.check``); returns the issues' new states."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
     with transaction(con):
+        if is_lake(con):
+            take_turn(con)  # writers sharing the lake see that something changed, and look for merges from now on
         found = _issues(con, action.issues)
         result = _merge(con, action, found, now) if action.action == "merge" else _set(con, action, found, now)
     return result

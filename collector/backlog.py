@@ -51,8 +51,10 @@ class Backlog:
         if isinstance(self.client, aioredis.RedisCluster):
             lengths = await asyncio.gather(*(self.client.xlen(stream) for stream in self.streams))
             nodes = await self.client.info("memory", target_nodes=aioredis.RedisCluster.PRIMARIES)
+            # One answer per primary, by node name; a cluster of one primary answers its INFO alone.
+            infos = list(nodes.values()) if all(isinstance(v, dict) for v in nodes.values()) else [nodes]
             self.length = sum(int(n) for n in lengths)
-            self.bytes = max((int(node.get("used_memory", 0)) for node in nodes.values()), default=0)
+            self.bytes = max((int(info.get("used_memory", 0)) for info in infos), default=0)
         else:
             pipe = self.client.pipeline(transaction=False)
             for stream in self.streams:

@@ -53,15 +53,20 @@ class ReplicatedWriter:
     async def xadd(self, entries: Sequence[tuple[str, dict[FieldT, EncodableT]]]) -> list[bytes]:
         """Append each ``(stream, fields)``; their stream ids once the replicas hold them (raises RedisError)."""
         try:
-            await self.cluster.initialize()  # at once when the cluster is known
-        except RedisClusterException as e:
-            raise RedisError(f"the cluster cannot be reached: {e}") from e
+            return await self._xadd(entries)
+        except RedisClusterException as e:  # no node for a slot while the cluster fails over, no node reachable
+            await self._refresh()
+            raise RedisError(f"the cluster cannot take the entries now: {e}") from e
+        except (RedisError, OSError):
+            # A primary gone or moved: learn the cluster's shape again before the next round trip.
+            await self._refresh()
+            raise
+
+    async def _xadd(self, entries: Sequence[tuple[str, dict[FieldT, EncodableT]]]) -> list[bytes]:
+        await self.cluster.initialize()  # at once when the cluster is known
         by_node: dict[tuple[str, int], list[int]] = {}
         for n, (stream, _) in enumerate(entries):
-            try:
-                node = self.cluster.get_node_from_key(stream)
-            except RedisClusterException as e:  # a slot without a node while the cluster fails over
-                raise RedisError(str(e)) from e
+            node = self.cluster.get_node_from_key(stream)
             if node is None:
                 raise RedisError(f"no cluster node holds {stream}")
             by_node.setdefault((str(node.host), int(node.port)), []).append(n)
@@ -79,12 +84,7 @@ class ReplicatedWriter:
             for n, entry_id in zip(positions, answers, strict=False):
                 ids[n] = entry_id
 
-        try:
-            await asyncio.gather(*(one(host, port, positions) for (host, port), positions in by_node.items()))
-        except REDIS_ERRORS:
-            # A primary gone or moved: learn the cluster's shape again before the next round trip.
-            await self._refresh()
-            raise
+        await asyncio.gather(*(one(host, port, positions) for (host, port), positions in by_node.items()))
         return ids
 
     async def _refresh(self) -> None:

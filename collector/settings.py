@@ -7,7 +7,7 @@ import ipaddress
 from pathlib import Path
 
 from contracts.settings import DEFAULT_DATA_DIR, ConfigError, setting
-from contracts.stream import cluster_nodes
+from contracts.stream import MAX_SHARDS, cluster_nodes
 
 DEFAULT_PORT = 8470
 
@@ -116,6 +116,8 @@ class CollectorSettings:
     def __post_init__(self) -> None:
         self.proxies  # noqa: B018 (a bad trusted_proxies fails at start, in one line)
         cluster_nodes(self.redis_url)  # a malformed cluster URL fails at start, in one line
+        if self.stream_shards > MAX_SHARDS:
+            raise ConfigError(f"stream_shards: at most {MAX_SHARDS}, not {self.stream_shards}")
 
     @property
     def proxies(self) -> list[str]:

@@ -45,17 +45,21 @@ KINDS = (EVENTS_STREAM, OUTCOMES_STREAM, SENTRY_STREAM, SOURCEMAPS_STREAM, PROBE
 CONSUMER_GROUP = "ingest"
 #: ``redis+cluster://host:port,host:port/``: the seed nodes of a Redis Cluster.
 CLUSTER_SCHEME = "redis+cluster://"
+#: Most shards: each is a stream per kind of record that every analytics writer reads in turn.
+MAX_SHARDS = 256
 _TAGGED = re.compile(r"^vigil:\{(\d+)\}:(.+)$")
 
 
 def cluster_nodes(url: str) -> list[tuple[str, int]] | None:
     """The seed nodes of a ``redis+cluster://`` URL, or None for a URL of one Redis (a one-line error if malformed)."""
+    if "+cluster://" in url.split("?", 1)[0] and not url.startswith(CLUSTER_SCHEME):
+        raise ConfigError(f"redis_url: a Redis Cluster is named redis+cluster://host:port,…, not {url[:40]!r}…")
     if not url.startswith(CLUSTER_SCHEME):
         return None
     nodes: list[tuple[str, int]] = []
     for part in url.removeprefix(CLUSTER_SCHEME).rstrip("/").split(","):
         host, _, port = part.strip().rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not host or "@" in host or "/" in host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"redis_url: a cluster's seed nodes are host:port, comma-separated, not {part[:60]!r}")
         nodes.append((host.strip("[]"), int(port)))
     return nodes
@@ -87,10 +91,14 @@ class Streams:
 
     def kind(self, stream: str) -> str:
         """The kind of ``stream`` (its name on one Redis)."""
+        if not self.tagged:
+            return stream
         found = _TAGGED.match(stream)
         return f"vigil:{found.group(2)}" if found else stream
 
     def shard_of(self, stream: str) -> int:
+        if not self.tagged:
+            return 0
         found = _TAGGED.match(stream)
         return int(found.group(1)) if found else 0
 

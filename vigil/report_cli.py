@@ -10,14 +10,12 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
-
 from analytics import report
 from analytics.settings import AnalyticsSettings
-from analytics.store import attach
 from contracts.projects import load_projects
 from contracts.read_api import live_client
 from contracts.settings import ConfigError, load
+from vigil.sql import open_read_only
 
 
 def daily(data_dir: Path, project_name: str, day: date | None, form: str) -> str:
@@ -34,13 +32,7 @@ def daily(data_dir: Path, project_name: str, day: date | None, form: str) -> str
     if not today - timedelta(days=report.MAX_DAYS_BACK) <= day <= today:
         raise ConfigError(f"--date: from {report.MAX_DAYS_BACK} days ago to today ({today})")
     settings = load(AnalyticsSettings, "analytics", data_dir)
-    store = settings.location
-    if not store.lake and not store.path.exists():
-        raise ConfigError(f"no database at {store} yet: start Vigil (vigil up) and send some events first")
-    try:
-        con = attach(store, read_only=True, resources=settings.resources)
-    except duckdb.Error as e:
-        raise ConfigError(f"cannot open {store}: {str(e).splitlines()[0]}") from None
+    con = open_read_only(settings)
     try:
         made = report.build(con, project, day)
     finally:

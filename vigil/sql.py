@@ -28,18 +28,23 @@ def query(data_dir: Path, statement: str) -> Result:
         with client:
             return client.sql(statement)
     settings = load(AnalyticsSettings, "analytics", data_dir)
+    con = open_read_only(settings)
+    try:
+        user_sql.lock_down(con, settings.location)
+        return user_sql.run(con, statement, user_sql.Limits.of(settings))
+    finally:
+        con.close()
+
+
+def open_read_only(settings: AnalyticsSettings) -> duckdb.DuckDBPyConnection:
+    """The store opened read-only here, while the analytics service is stopped (a one-line error if it cannot be)."""
     store = settings.location
     if not store.lake and not store.path.exists():
         raise ConfigError(f"no database at {store} yet: start Vigil (vigil up) and send some events first")
     try:
-        con = attach(store, read_only=True, resources=settings.resources)  # the catalog name of the read API
+        return attach(store, read_only=True, resources=settings.resources)  # the catalog name of the read API
     except duckdb.Error as e:
-        raise ConfigError(f"cannot open {store}: {str(e).splitlines()[0]}") from None
-    try:
-        user_sql.lock_down(con, store)
-        return user_sql.run(con, statement, user_sql.Limits.of(settings))
-    finally:
-        con.close()
+        raise ConfigError(f"cannot open {store}: {str(e).splitlines()[0][:300]}") from None
 
 
 def print_result(result: Result, fmt: str, echo: Callable[[str], None], warn: Callable[[str], None]) -> None:

@@ -33,12 +33,13 @@ import time
 from datetime import UTC, datetime
 
 import msgspec
-from redis.exceptions import RedisError
+import redis.asyncio as aioredis
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from collector.cluster import REDIS_ERRORS
 from collector.enqueue import EnqueueFailed
 from collector.refused import Refused, decoded
 from collector.responses import error
@@ -187,7 +188,7 @@ async def upload_chunks(request: Request) -> Response:
             for name, data in chunks.items():
                 pipe.set(f"vigil:chunk:{name}", data, ex=CHUNK_TTL)
             await pipe.execute()
-    except (OSError, RedisError):
+    except REDIS_ERRORS:
         return error(503, "chunk store unavailable, retry later", {"Retry-After": "5"})
     return _json(200, {"chunks": sorted(chunks)})
 
@@ -247,12 +248,12 @@ async def assemble(request: Request) -> Response:
         lock = f"vigil:assembling:{done_key}"
         if not await state.redis.set(lock, b"1", nx=True, ex=600):
             return _state("assembling")
-    except (OSError, RedisError):
+    except REDIS_ERRORS:
         return error(503, "chunk store unavailable, retry later", {"Retry-After": "5"})
     try:
         return await _assembled(state, token, projects, release, checksum, chunks, done_key)
     finally:
-        with contextlib.suppress(OSError, RedisError):
+        with contextlib.suppress(*REDIS_ERRORS):
             await state.redis.delete(lock)
 
 
@@ -270,8 +271,20 @@ async def _assembled(
             sizes = dict(zip(distinct, await pipe.execute(), strict=True))
         if sum(sizes[c] for c in chunks) > settings.max_bundle_bytes:  # before any chunk is read
             return _state("error", detail=f"the bundle is larger than {settings.max_bundle_bytes} bytes")
-        fetched = dict(zip(distinct, await state.redis.mget([f"vigil:chunk:{c}" for c in distinct]), strict=True))
-    except (OSError, RedisError):
+        keys = [f"vigil:chunk:{c}" for c in distinct]
+        # On a Redis Cluster the chunks are on several nodes: one MGET per node (the chunks are kept until done).
+        fetched = dict(
+            zip(
+                distinct,
+                await (
+                    state.redis.mget_nonatomic(keys)
+                    if isinstance(state.redis, aioredis.RedisCluster)
+                    else state.redis.mget(keys)
+                ),
+                strict=True,
+            )
+        )
+    except REDIS_ERRORS:
         return error(503, "chunk store unavailable, retry later", {"Retry-After": "5"})
     parts = [fetched[c] for c in chunks]
     if any(p is None for p in parts):  # expired between the two looks
@@ -296,7 +309,7 @@ async def _assembled(
             await state.redis.decrby(f"vigil:chunk-bytes:{token.id}", sum(sizes.values()))
     except EnqueueFailed:
         return error(503, "queue unavailable, retry later", {"Retry-After": "5"})
-    except (OSError, RedisError):
+    except REDIS_ERRORS:
         return error(503, "chunk store unavailable, retry later", {"Retry-After": "5"})
     return _state("ok")
 

@@ -11,10 +11,13 @@ import msgspec
 import pytest
 
 from analytics.consume import Consumer
+from analytics.issue_index import Merges
 from analytics.lake import keyless, redacted
 from analytics.store import Store, open_database
+from analytics.triage import act
 from contracts.beacon import decode_batch
 from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
+from contracts.triage import Action
 from tests.analytics.test_alerts import (  # noqa: F401 (collected again here, on a lake)
     test_a_check_down_at_quorum_is_mailed_and_posted_once_and_its_recovery_too,
 )
@@ -48,14 +51,14 @@ def con(lake: Store) -> Iterator[duckdb.DuckDBPyConnection]:
     connection.close()
 
 
-def _error_entry(event_ids: list[str], release: str) -> dict[str, bytes]:
+def _error_entry(event_ids: list[str], release: str, function: str = "checkout") -> dict[str, bytes]:
     """A stream entry: one beacon batch of errors that group into one issue (one message, one place)."""
     batch = {
         "v": 1, "batch_id": f"b-{'-'.join(event_ids)}", "sent_at": T0 + 900, "release": release,
         "environment": "prod", "session_id": "s1",
         "events": [
             {"type": "error", "event_id": event_id, "ts": T0 + n, "page_url": "https://x.example/cart",
-             "error_type": "TypeError", "message": "cart is undefined", "stack": STACK}
+             "error_type": "TypeError", "message": "cart is undefined", "stack": STACK.replace("checkout", function)}
             for n, event_id in enumerate(event_ids)
         ],
     }  # fmt: skip
@@ -153,3 +156,23 @@ def test_a_catalogs_password_never_reaches_a_log():
     assert redacted("host=db port=5432 password=s3cret user=v") == "host=db port=5432 password=*** user=v"
     assert redacted("postgresql://vigil:s3cret@db:5432/vigil") == "postgresql://vigil:***@db:5432/vigil"
     assert redacted("host=db dbname=vigil") == "host=db dbname=vigil"
+
+
+def test_a_merge_made_through_another_writer_sends_later_events_to_the_issue_kept(lake, redis_client, monkeypatch):
+    """Writer A has both issues in memory; the merge is made on writer B (its read API, another process): A's next
+    batch sees that another writer committed, and looks merged issues up from then on."""
+    first, second = open_database(lake), open_database(lake)
+    try:
+        a = Consumer(redis_client, first, name="a", block_ms=50)
+        redis_client.xadd(EVENTS_STREAM, _error_entry(["e1"], "shop@1"))
+        redis_client.xadd(EVENTS_STREAM, _error_entry(["e2"], "shop@1", function="pay"))
+        a.run(burst=True)
+        (kept, merged) = sorted(row[0] for row in first.execute("SELECT issue_id FROM issues").fetchall())
+        act(second, Action(action="merge", issues=[merged, kept], actor="ana", into=kept))
+        monkeypatch.setattr(Merges, "begun", 0)  # as in another process: A's own count of merges saw none
+        redis_client.xadd(EVENTS_STREAM, _error_entry(["e3"], "shop@1", function="pay"))
+        a.run(burst=True)
+        assert first.execute("SELECT issue_id FROM errors WHERE event_id = 'e3'").fetchall() == [(kept,)]
+    finally:
+        first.close()
+        second.close()
