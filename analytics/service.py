@@ -22,6 +22,7 @@ import duckdb
 import redis
 import uvicorn
 from redis.cluster import ClusterNode
+from redis.exceptions import RedisClusterException
 from starlette.applications import Starlette
 
 from analytics import alerts, incidents, lake, report, retention, rollups, triage, user_sql
@@ -41,7 +42,7 @@ from analytics.workers import ProcessorPool, WorkerSetup
 from contracts import runfiles
 from contracts.projects import Project, ProjectRegistry, load_projects
 from contracts.settings import ConfigError
-from contracts.stream import Streams, cluster_nodes
+from contracts.stream import LAYOUT_KEY, Streams, check_layout, cluster_nodes
 
 log = logging.getLogger("vigil.analytics")
 
@@ -104,6 +105,10 @@ def serve(settings: AnalyticsSettings) -> None:
         raise ConfigError(f"cannot open the store {settings.location}: {str(e).splitlines()[0][:300]}") from None
     user_sql.lock_down(con, settings.location)
     client = redis_client(settings.redis_url)
+    streams = Streams.of(settings.stream_shards, settings.redis_url)
+    with contextlib.suppress(redis.RedisError, RedisClusterException, OSError):  # Redis away: the consumer waits
+        client.set(LAYOUT_KEY, streams.layout, nx=True)
+        check_layout(streams, client.get(LAYOUT_KEY))
     project_settings = ProjectSettingsRegistry(settings.data_dir)
     load_map = source_map_loader(con)
     maps = SourceMapCache(load_map, max_bytes=settings.source_map_cache_bytes)
@@ -181,7 +186,7 @@ def serve(settings: AnalyticsSettings) -> None:
         pool=pool,
         new_issues_per_minute=settings.new_issues_per_minute,
         issue_cache_entries=cache_entries(settings.issue_cache_bytes),
-        streams=Streams.of(settings.stream_shards, settings.redis_url),
+        streams=streams,
     )
     token = secrets.token_urlsafe(32)
     crashed = threading.Event()

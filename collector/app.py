@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from collector import metrics
 from collector.backlog import Backlog
 from collector.beacon import BeaconEndpoint
-from collector.cluster import ReplicatedWriter, cluster_client
+from collector.cluster import REDIS_ERRORS, ReplicatedWriter, cluster_client
 from collector.enqueue import Enqueuer
 from collector.ingest import Endpoint, ingest
 from collector.outcomes import Outcomes
@@ -42,7 +42,7 @@ from contracts import runfiles
 from contracts.projects import ProjectRegistry
 from contracts.settings import ConfigError, data_dir_from_env, load
 from contracts.spool import Spool
-from contracts.stream import EVENTS_STREAM, Streams, cluster_nodes
+from contracts.stream import EVENTS_STREAM, LAYOUT_KEY, Streams, check_layout, cluster_nodes
 
 log = logging.getLogger("vigil.collector")
 
@@ -102,6 +102,9 @@ def create_app(settings: CollectorSettings) -> ASGIApp:
         writer = None
         if isinstance(client, aioredis.RedisCluster):
             writer = ReplicatedWriter(client, settings.redis_replicas, **CLIENT_OPTIONS)
+        with contextlib.suppress(*REDIS_ERRORS):  # Redis away at start: the spool takes the entries meanwhile
+            await client.set(LAYOUT_KEY, streams.layout, nx=True)
+            check_layout(streams, await client.get(LAYOUT_KEY))
         scripts = load_scripts(Path(settings.scripts_dir) if settings.scripts_dir else DIST)
         events = [streams.name(EVENTS_STREAM, shard) for shard in range(streams.shards)]
         backlog = Backlog(client, events, settings.max_backlog, settings.max_backlog_bytes)

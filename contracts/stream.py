@@ -77,6 +77,11 @@ class Streams:
     def of(cls, shards: int, redis_url: str) -> Streams:
         return cls(shards, tagged=shards > 1 or redis_url.startswith(CLUSTER_SCHEME))
 
+    @property
+    def layout(self) -> str:
+        """How the streams are named, as kept in Redis under ``LAYOUT_KEY``."""
+        return f"{self.shards} {'tagged' if self.tagged else 'plain'}"
+
     def name(self, kind: str, shard: int = 0) -> str:
         """The stream of ``kind`` (a name of one Redis, such as ``vigil:events``) in ``shard``."""
         return kind.replace("vigil:", f"vigil:{{{shard}}}:", 1) if self.tagged else kind
@@ -105,6 +110,22 @@ class Streams:
 
 #: The streams of one Redis, unsharded (``vigil up``'s).
 ONE_REDIS = Streams()
+#: The layout every collector and writer of one Redis must share, kept in Redis by the first to start.
+LAYOUT_KEY = "vigil:layout"
+
+
+def check_layout(streams: Streams, stored: bytes | str | None) -> None:
+    """Refuse to start (one line) when the Redis holds streams laid out otherwise: entries would be left unread."""
+    if stored is None:
+        return
+    found = stored.decode() if isinstance(stored, bytes) else stored
+    if found != streams.layout:
+        raise ConfigError(
+            f"this Redis's streams are laid out as {found!r}, these settings as {streams.layout!r}: give every "
+            f"collector and writer the same stream_shards and redis_url kind (docs/scaling.md), or, once the streams "
+            f"are drained, delete the key {LAYOUT_KEY}"
+        )
+
 
 ENTRY_FIELD = b"e"
 #: Several entries that arrived together, in one stream entry: a JSON array of them.

@@ -13,9 +13,12 @@ import pytest
 from analytics.consume import Consumer
 from analytics.issue_index import Merges
 from analytics.lake import keyless, redacted
+from analytics.settings import AnalyticsSettings
 from analytics.store import Store, open_database
 from analytics.triage import act
 from contracts.beacon import decode_batch
+from contracts.queries import QueryError
+from contracts.settings import ConfigError
 from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
 from contracts.triage import Action
 from tests.analytics.test_alerts import (  # noqa: F401 (collected again here, on a lake)
@@ -39,6 +42,7 @@ from tests.analytics.test_triage import (  # noqa: F401 (collected again here, o
     test_ignored_for_a_time_wakes_when_the_time_is_over_with_or_without_events,
     test_resolved_in_the_next_release_stays_resolved_for_the_current_one_and_regresses_on_the_next,
 )
+from vigil.sql import query
 
 STACK = "TypeError: cart is undefined\n    at checkout (https://x.example/app.js:1:200)"
 
@@ -176,3 +180,35 @@ def test_a_merge_made_through_another_writer_sends_later_events_to_the_issue_kep
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"store": "lake"}, "store: one of duckdb, ducklake"),
+        ({"store": "ducklake"}, "needs ducklake_catalog"),
+        ({"store": "ducklake", "ducklake_catalog": "host=db password=s3cret"}, "PGPASSWORD"),
+        ({"store": "ducklake", "ducklake_catalog": "postgresql://vigil:s3cret@db/vigil"}, "PGPASSWORD"),
+        ({"stream_shards": 1000}, "stream_shards: at most 256"),
+        ({"redis_url": "rediss+cluster://db:6379"}, "redis+cluster://"),
+        ({"redis_url": "redis+cluster://user:pw@db:6379"}, "host:port"),
+    ],
+)
+def test_bad_store_and_stream_settings_are_one_line(settings, message):
+    with pytest.raises(ConfigError) as refused:
+        AnalyticsSettings(**settings)
+    assert message in str(refused.value)
+    assert "s3cret" not in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_vigil_sql_reads_a_lake_read_only_while_no_writer_runs(lake, stored, tmp_path):  # noqa: F811 (the fixture)
+    data_dir = tmp_path / "machine"
+    data_dir.mkdir()
+    (data_dir / "vigil.toml").write_text(
+        f'[analytics]\nstore = "ducklake"\nducklake_catalog = "{lake.catalog}"\nducklake_data_path = "{lake.path}"\n'
+    )
+    result = query(data_dir, "SELECT count(*), count(DISTINCT event_id) FROM errors")
+    assert result.rows == [[1, 1]]
+    with pytest.raises(QueryError):
+        query(data_dir, "DELETE FROM errors")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.settings import ConfigError
-from contracts.stream import DEAD_LETTER_STREAM, EVENTS_STREAM, KINDS, ONE_REDIS, Streams, cluster_nodes
+from contracts.stream import DEAD_LETTER_STREAM, EVENTS_STREAM, KINDS, ONE_REDIS, Streams, check_layout, cluster_nodes
 
 
 def test_one_redis_keeps_the_names_it_always_had():
@@ -43,3 +43,13 @@ def test_a_malformed_cluster_url_is_one_line(url):
         cluster_nodes(url)
     assert "\n" not in str(refused.value)
     assert "host:port" in str(refused.value)
+
+
+def test_a_redis_laid_out_otherwise_is_refused_in_one_line():
+    sharded = Streams.of(4, "redis://10.0.0.5:6379")
+    check_layout(sharded, None)  # a new Redis: the first to start writes its layout
+    check_layout(sharded, sharded.layout.encode())
+    with pytest.raises(ConfigError) as refused:
+        check_layout(ONE_REDIS, sharded.layout.encode())
+    assert "\n" not in str(refused.value)
+    assert "stream_shards" in str(refused.value)
