@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 
 import duckdb
 import msgspec
@@ -13,11 +14,12 @@ import pytest
 from analytics.consume import Consumer
 from analytics.issue_index import Merges
 from analytics.lake import keyless, redacted
+from analytics.queries import run_query
 from analytics.settings import AnalyticsSettings
 from analytics.store import Store, open_database
 from analytics.triage import act
 from contracts.beacon import decode_batch
-from contracts.queries import QueryError
+from contracts.queries import QUERIES, QueryError
 from contracts.settings import ConfigError
 from contracts.stream import EVENTS_STREAM, StreamEntry, encode_entry
 from contracts.triage import Action
@@ -212,3 +214,20 @@ def test_vigil_sql_reads_a_lake_read_only_while_no_writer_runs(lake, stored, tmp
     assert result.rows == [[1, 1]]
     with pytest.raises(QueryError):
         query(data_dir, "DELETE FROM errors")
+
+
+def test_every_named_query_of_the_dashboard_runs_on_a_lake(stored):  # noqa: F811 (the fixture)
+    """The read API's queries, the dashboard's every page, on a DuckLake: no SQL of theirs needs a DuckDB file."""
+    known = {
+        "since": "2025-11-25T00:00:00Z", "until": "2025-11-26T00:00:00Z", "issue_id": "1", "incident_id": "1",
+        "day": "2025-11-25", "project": "shop",
+    }  # fmt: skip
+    answered = 0
+    for named in QUERIES.values():
+        params = {p.name: known[p.name] for p in named.params if p.name in known}
+        result = run_query(stored, named.name, params, now=datetime(2025, 11, 25, 13, 0))
+        assert result.columns, named.name
+        answered += 1
+    assert answered == len(QUERIES) > 30
+    errors = run_query(stored, "errors_by_type", {"since": known["since"], "until": known["until"]})
+    assert errors.rows

@@ -69,8 +69,7 @@ def test_parse_keeps_package_numbers_pre_release_and_build():
 
 
 def test_releases_that_do_not_compare_are_ordered_by_first_sighting(tmp_path):
-    con = open_database(tmp_path / "vigil.duckdb")
-    con.execute("CREATE TABLE releases (project_id INTEGER, release VARCHAR, first_seen TIMESTAMP)")
+    con = open_database(tmp_path / "vigil.duckdb")  # with its releases table, empty
     order = ReleaseOrder(con, cache_entries=2)
     new = order.plan([(1, "app@abc123f", datetime(2026, 12, 1)), (1, "app@def456a", datetime(2026, 12, 2))])
     assert new == {(1, "app@abc123f"): datetime(2026, 12, 1), (1, "app@def456a"): datetime(2026, 12, 2)}
