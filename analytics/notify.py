@@ -301,7 +301,8 @@ def deliver_reports(con: duckdb.DuckDBPyConnection, now: datetime, delivery: Del
     """Mail the daily reports owed (``analytics/report.py``), retried as alert messages are."""
     due = con.execute(
         """SELECT project_id, project, day, report_html, recipients, mail_attempts, made_at FROM daily_reports
-           WHERE mail_status = 'pending' AND mail_next_attempt_at <= ? ORDER BY mail_next_attempt_at LIMIT ?""",
+           WHERE mail_status = 'pending' AND mail_next_attempt_at <= ? ORDER BY mail_next_attempt_at, day, project_id
+           LIMIT ?""",
         [now, BATCH],
     ).fetchall()
     outcome = {"sent": 0, "retried": 0, "failed": 0}
