@@ -12,7 +12,18 @@ from contracts.projects import save_service
 from contracts.services import Service
 from tests.dashboard.conftest import grid_rows
 from tests.dashboard.experience import COLLECTOR_ENV, ROUTE, send_visits, sql
+from tests.helpers import wait_until
 from vigil.demo.traffic import SITE, VENDOR
+
+
+def plot_traces(page, selector):
+    """Each trace's name and y values, once the chart is drawn (a refresh redraws it: it has no data a moment)."""
+    return wait_until(
+        lambda: page.locator(selector).evaluate("g => g.data ? g.data.map(t => [t.name, t.y]) : null"),
+        timeout=10,
+        what=f"{selector} drawn",
+    )
+
 
 pytestmark = pytest.mark.browser
 API = "https://api.shop.example"
@@ -97,7 +108,7 @@ def test_what_fails_whose_it_is_and_the_pages_it_hurts(page, http, collector, an
     [product] = sql(
         data_dir, f"SELECT quantile_cont(load_ms, 0.75) AS p75 FROM page_views WHERE {ROUTE} = '/product/:id'"
     )
-    traces = page.locator("#network-loads .js-plotly-plot").evaluate("g => g.data.map(t => [t.name, t.y])")
+    traces = plot_traces(page, "#network-loads .js-plotly-plot")
     assert [name for name, _ in traces] == ["DNS", "connect", "TLS", "server's answer", "building the DOM",
                                             "loading the rest"]  # fmt: skip
     assert f"/product/:id (p75 {product['p75'] / 1000:.1f} s)" in traces[0][1]
@@ -117,7 +128,7 @@ def test_what_fails_whose_it_is_and_the_pages_it_hurts(page, http, collector, an
     assert all(
         r[8] == "hidden (no Timing-Allow-Origin)" for r in slow_rows if r[0] == vendor_host and not slow[r[0]]["timed"]
     )
-    phases = page.locator("#network-slow-phases .js-plotly-plot").evaluate("g => g.data.map(t => [t.name, t.y])")
+    phases = plot_traces(page, "#network-slow-phases .js-plotly-plot")
     assert [name for name, _ in phases] == ["DNS", "connect", "TLS", "server", "transfer"]
     assert any(label.startswith("api.shop.example/cart/:id (2,") for label in phases[0][1])
 
