@@ -94,7 +94,7 @@ class Consumer:
         self.processors = processors if processors is not None else PROCESSORS
         #: The streams read, shard by shard (contracts/stream.py); each processed by its kind's processor.
         self.streams = streams
-        self._shards = [[streams.name(kind, shard) for kind in self.processors] for shard in range(streams.shards)]
+        self._shards = [streams.shard(shard, self.processors) for shard in range(streams.shards)]
         self._next_shard = 0
         self.group = group
         self.clock = clock
@@ -103,9 +103,11 @@ class Consumer:
         self.jobs = list(jobs)
         #: Worker processes that process entries while this thread stores; None processes here.
         self.pool = pool
-        self.issues = IssueIndex(con, cache_entries=issue_cache_entries, new_per_minute=new_issues_per_minute)
         #: On a DuckLake other writers may share, every batch takes the lake's turn (analytics/lake.py).
         self.shared = lake.is_lake(con)
+        self.issues = IssueIndex(
+            con, cache_entries=issue_cache_entries, new_per_minute=new_issues_per_minute, shared=self.shared
+        )
         self._turn: int | None = None  # the turn this writer's last commit took
         self.probes = probes.ProbeStates(con)
         self.stopping = threading.Event()

@@ -25,13 +25,13 @@ holding the plan committed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from datetime import datetime
 
 import duckdb
 import pyarrow as pa
 
-from analytics.issues import DDL, Event, Plan
-from analytics.lake import create, is_lake
+from analytics.issues import Event, Plan
 from analytics.releases import ReleaseOrder
 from analytics.store import registered
 
@@ -93,9 +93,13 @@ class _Budget:
 
 class IssueIndex:
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, *, cache_entries: int = 100_000, new_per_minute: int = 100
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        cache_entries: int = 100_000,
+        new_per_minute: int = 100,
+        shared: bool = False,
     ) -> None:
-        create(con, DDL)
         self.new_per_minute = new_per_minute
         self._by_app, self._by_full = Bounded(cache_entries), Bounded(cache_entries)
         # The most recently seen issues first: the ones the next events most likely belong to.
@@ -108,8 +112,8 @@ class IssueIndex:
             self._by_app.remember((project_id, app_hash), issue_id)
             self._by_full.remember((project_id, full_hash), issue_id)
         self._next = self._after_stored(con)
-        #: On a DuckLake other writers may open issues too: the next id is looked up in each batch's transaction.
-        self.shared = is_lake(con)
+        #: On a DuckLake other writers share, they open issues too: the next id is looked up in the batch's transaction.
+        self.shared = shared
         self._merged = bool(con.execute("SELECT 1 FROM issues WHERE merged_into IS NOT NULL LIMIT 1").fetchall())
         self._overflow: dict[int, int] = self._overflows(con)
         self._budgets: dict[int, _Budget] = {}
@@ -145,6 +149,14 @@ class IssueIndex:
                    GROUP BY n"""
             ).fetchall()
         return {int(n): int(issue_id) for n, issue_id in rows}
+
+    def _fresh_ids(self, con: duckdb.DuckDBPyConnection) -> Iterator[int]:
+        """Ids for the issues a batch opens: after the highest remembered; on a shared DuckLake after the highest
+        stored, looked up in the batch's transaction when it opens its first one."""
+        issue_id = max(self._next, self._after_stored(con)) if self.shared else self._next
+        while True:
+            yield issue_id
+            issue_id += 1
 
     @staticmethod
     def _after_stored(con: duckdb.DuckDBPyConnection) -> int:
@@ -186,7 +198,7 @@ class IssueIndex:
         overflowed: dict[tuple[int, str], int] = {}  # (project id, project) → events grouped there
         opening: dict[int, int] = {}  # new issues of this batch per project: charged to the budget at commit
         minute = now.replace(second=0, microsecond=0)
-        next_id = max(self._next, self._after_stored(con)) if self.shared else self._next
+        fresh = self._fresh_ids(con)
         for n, event in enumerate(events):
             app, full = (event.project_id, event.app_hash), (event.project_id, event.full_hash)
             issue_id = self._by_app.get(app) or self._by_full.get(full) or by_app.get(app) or by_full.get(full)
@@ -197,13 +209,13 @@ class IssueIndex:
                 budget = self._budget(event.project_id, minute)
                 if budget.opened + opening.get(event.project_id, 0) < self.new_per_minute:
                     opening[event.project_id] = opening.get(event.project_id, 0) + 1
-                    issue_id, next_id = next_id, next_id + 1
+                    issue_id = next(fresh)
                     new[issue_id] = event
                     keys.append((event.project_id, event.app_hash, event.full_hash, issue_id))
                 else:
                     issue_id = self._overflow.get(event.project_id) or overflow.get(event.project_id)
                     if issue_id is None:
-                        issue_id, next_id = next_id, next_id + 1
+                        issue_id = next(fresh)
                         overflow[event.project_id] = issue_id
                         new[issue_id] = dataclasses.replace(
                             event, app_hash=OVERFLOW_HASH, full_hash=OVERFLOW_HASH, error_type="",

@@ -22,8 +22,9 @@ transaction also moves the lake's turn (``TURN``, one row in ``vigil_meta``), so
 batches committed at once the second conflicts, whatever tables they touch. Its writer stores
 the batch again at once (``analytics/consume.py``), in a new transaction that sees what the
 first committed: the events it stored are then duplicates and left out, the issues it opened
-are found, and the counts add up. Only the commit is serial: the writers decode, enrich,
-symbolicate and group side by side.
+are found, and the counts add up. The store transaction (grouping into issues included) is
+serial across writers; decoding, enrichment, symbolication and fingerprinting, in each
+writer's processor workers, run side by side.
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ import duckdb
 import pyarrow as pa
 
 from analytics.events import MIN_DRIFT_MS, Rows, ms
-from analytics.lake import create
 from analytics.rows import as_json
 from analytics.store import transaction
 from contracts.probes import CheckResult, Heartbeat, HostMetrics
@@ -152,7 +151,7 @@ class ProbeStates:
     """The current states, kept in memory and in ``probe_states``/``probe_agents``; changes go to history."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        create(con, DDL)
+        # Its tables are made with the others when the store is opened (analytics/store.py).
         self.checks: dict[tuple[int, str, str], RegionState] = {}
         self.agents: dict[tuple[int, str, str], AgentState] = {}
         self.reload(con)
@@ -207,13 +206,14 @@ class ProbeStates:
         ``refresh`` (a writer on a shared DuckLake) runs first in the transaction and reads the states back as other
         writers stored them: an agent looks silent here when its heartbeats went to another writer.
         """
-        if not self._lost(now)[0]:
+        changes, touched = self._lost(now)
+        if not changes:
             return 0
         try:
             with transaction(con):
                 if refresh is not None:
                     refresh()
-                changes, touched = self._lost(now)
+                    changes, touched = self._lost(now)  # from the states as stored
                 for key in touched:
                     self.agents[key].state, self.agents[key].changed_at = "lost", now
                 if changes:

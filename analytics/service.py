@@ -150,7 +150,8 @@ def serve(settings: AnalyticsSettings) -> None:
             projects.reload()
         return alerts.evaluate(con, projects.projects, now)
 
-    shared_jobs = [
+    # The jobs and the notifier run on one writer only ([analytics] jobs): on several, each would alert and report.
+    one_writer_jobs = [
         # A minute is folded once the next one has begun (events arrive a little late).
         Job("compact rollups", settings.compact_seconds, lambda con, now: rollups.compact(con, now - ONE_MINUTE)),
         Job("agents lost", 5.0, lambda con, now: consumer.lost_agents(con, now)),
@@ -169,7 +170,7 @@ def serve(settings: AnalyticsSettings) -> None:
         ),
     ]
     if settings.store == "ducklake":
-        shared_jobs.append(Job("lake maintenance", LAKE_MAINTENANCE_SECONDS, lambda con, now: lake.maintain(con)))
+        one_writer_jobs.append(Job("lake maintenance", LAKE_MAINTENANCE_SECONDS, lambda con, now: lake.maintain(con)))
     consumer = Consumer(
         client,
         con,
@@ -180,7 +181,7 @@ def serve(settings: AnalyticsSettings) -> None:
         processors=processors(events),
         after_commit=[forget_maps, lambda rows: project_settings.reload()],
         jobs=[
-            *(shared_jobs if settings.jobs else []),
+            *(one_writer_jobs if settings.jobs else []),
             *([] if idle is None else [Job("give memory back", idle_check, idle.job(lambda: consumer.committed_rows))]),
         ],
         pool=pool,

@@ -98,8 +98,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(create_sql(name, schema))
         for field in schema:
             con.execute(f'ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "{field.name}" {SQL_TYPES[field.type]}')
-    # The issues' and probe states' tables (they build on this module: imported when needed, not at load), here in
-    # the one transaction that writers starting together on a DuckLake retry, as well as where they are used.
+    # The issues' and probe states' tables (they build on this module: imported when needed, not at load), in the
+    # one transaction that writers starting together on a DuckLake retry.
     from analytics import issues, probes
 
     lake.create(con, [*issues.DDL, *probes.DDL])

@@ -24,6 +24,7 @@ read API answers 400, ``vigil sql`` exits 2.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import threading
@@ -80,11 +81,17 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-def _settings(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> list[str]:
+def _settings(names: tuple[str, ...]) -> list[str]:
     """The ones of ``names`` this DuckDB has: ``operator_memory_limit`` is new in DuckDB 2.0, and the 1.5 series
     Vigil runs on (for DuckLake's extensions) bounds a query only by the instance's ``memory_limit``."""
-    known = {name for (name,) in con.execute("SELECT name FROM duckdb_settings()").fetchall()}
-    return [name for name in names if name in known]
+    return [name for name in names if name in _known_settings()]
+
+
+@functools.cache
+def _known_settings() -> frozenset[str]:
+    """The settings of this DuckDB, asked once of an empty in-memory database (not per query)."""
+    with duckdb.connect() as con:
+        return frozenset(name for (name,) in con.execute("SELECT name FROM duckdb_settings()").fetchall())
 
 
 def lock_down(con: duckdb.DuckDBPyConnection, store: Store | None = None) -> None:
@@ -99,7 +106,7 @@ def lock_down(con: duckdb.DuckDBPyConnection, store: Store | None = None) -> Non
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET enable_external_access = false")
-    con.execute(f"SET allowed_configs = {_settings(con, (*CURSOR_SETTINGS, *SERVICE_SETTINGS))!r}")
+    con.execute(f"SET allowed_configs = {_settings((*CURSOR_SETTINGS, *SERVICE_SETTINGS))!r}")
     con.execute("SET lock_configuration = true")
 
 
@@ -172,7 +179,7 @@ def check(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 def run(con: duckdb.DuckDBPyConnection, sql: str, limits: Limits = DEFAULT_LIMITS) -> Result:
     """Check ``sql`` and run it on ``con`` (a cursor of the caller's own) within ``limits``."""
     check(con, sql)
-    if _settings(con, CURSOR_SETTINGS):
+    if _settings(CURSOR_SETTINGS):
         con.execute(f"SET operator_memory_limit = '{int(limits.memory_bytes)}B'")
     timer = threading.Timer(limits.timeout, con.interrupt)
     timer.start()

@@ -28,7 +28,6 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         con = open_database(Path(tmp) / "vigil.duckdb")
-        IssueIndex(con)  # creates the issues table
         con.execute(
             """INSERT INTO issues (issue_id, project_id, project, app_hash, full_hash, first_seen, last_seen, events,
                    status)

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from e2e_load import EVENTS_PER_BATCH, build_bundle, saturate, templates  # noqa: E402
-from e2e_throughput import EVENT_TABLES, _cpu_seconds, serve, sql  # noqa: E402
+from e2e_throughput import EVENT_TABLES, _cpu_seconds, _up, serve, sql  # noqa: E402
 
 from contracts import runfiles  # noqa: E402
 from contracts.projects import create_project  # noqa: E402
@@ -140,7 +140,7 @@ def run(postgres: Postgres, store: str, writers: int, args: argparse.Namespace, 
                 pids.append(process.pid)
                 apis.append((f"http://127.0.0.1:{aport}", str(own)))
             for api, _ in apis:
-                wait_until(lambda api=api: _answers(api), timeout=120, what="a writer's read API")  # type: ignore[misc]
+                wait_until(lambda api=api: _up(f"{api}/healthz"), timeout=120, what="a writer's read API")  # type: ignore[misc]
             cpu_before = sum(_cpu_seconds(pid) for pid in pids)
             figures = _drain(apis, sent["accepted"])
             cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu_before
@@ -160,13 +160,6 @@ def run(postgres: Postgres, store: str, writers: int, args: argparse.Namespace, 
                 stop_process(process, timeout=60)
             redis_process.send_signal(signal.SIGTERM)
             redis_process.wait(10)
-
-
-def _answers(api: str) -> bool:
-    try:
-        return httpx.get(f"{api}/healthz", timeout=2).status_code < 500
-    except httpx.HTTPError:
-        return False
 
 
 def _drain(apis: list[tuple[str, str]], expected: int, timeout: float = 900) -> dict[str, float]:

@@ -114,10 +114,8 @@ def create_app(settings: CollectorSettings) -> ASGIApp:
             import_segments(spool.directory, spool)
         tasks: list[asyncio.Task[None]] = []
         try:
-            enqueuer_of = Enqueuer(
-                client, spool, spool_after=settings.spool_after_ms / 1000, streams=streams, writer=writer
-            )
-            async with enqueuer_of as enqueuer:
+            spool_after = settings.spool_after_ms / 1000
+            async with Enqueuer(client, spool, spool_after=spool_after, streams=streams, writer=writer) as enqueuer:
                 tasks = [
                     asyncio.create_task(_watch_projects(registry, settings.project_reload_seconds)),
                     asyncio.create_task(backlog.watch()),

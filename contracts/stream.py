@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 
 import msgspec
 
@@ -90,9 +91,9 @@ class Streams:
         """The stream a project's records of ``kind`` go to."""
         return self.name(kind, project_id % self.shards)
 
-    def shard(self, shard: int) -> list[str]:
-        """The streams of every kind in ``shard``."""
-        return [self.name(kind, shard) for kind in KINDS]
+    def shard(self, shard: int, kinds: Iterable[str] = KINDS) -> list[str]:
+        """The streams of each of ``kinds`` (every kind) in ``shard``."""
+        return [self.name(kind, shard) for kind in kinds]
 
     def kind(self, stream: str) -> str:
         """The kind of ``stream`` (its name on one Redis)."""

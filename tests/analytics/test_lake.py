@@ -13,7 +13,7 @@ import pytest
 
 from analytics.consume import Consumer
 from analytics.issue_index import Merges
-from analytics.lake import keyless, redacted
+from analytics.lake import keyless, maintain, redacted
 from analytics.queries import run_query
 from analytics.settings import AnalyticsSettings
 from analytics.store import Store, open_database
@@ -231,3 +231,17 @@ def test_every_named_query_of_the_dashboard_runs_on_a_lake(stored):  # noqa: F81
     assert answered == len(QUERIES) > 30
     errors = run_query(stored, "errors_by_type", {"since": known["since"], "until": known["until"]})
     assert errors.rows
+
+
+def test_the_maintenance_job_merges_a_lakes_small_files_and_keeps_its_rows(stored):  # noqa: F811 (the fixture)
+    def files() -> int:
+        (n,) = stored.execute("SELECT count(*) FROM ducklake_list_files('vigil', 'errors')").fetchone() or (0,)
+        return int(n)
+
+    before = stored.execute("SELECT count(*) FROM errors").fetchall()
+    for n in range(3):  # more small files, as more batches make
+        stored.execute(f"INSERT INTO errors SELECT * REPLACE ('again-{n}' AS event_id) FROM errors LIMIT 1")
+    assert files() >= 4
+    maintain(stored)
+    assert files() == 1
+    assert stored.execute("SELECT count(*) - 3 FROM errors").fetchall() == before

@@ -10,7 +10,6 @@ import duckdb
 import pytest
 
 from analytics import user_sql
-from analytics.issue_index import IssueIndex
 from analytics.store import cursor, insert, open_database
 from analytics.user_sql import Limits, NotReadOnly
 from contracts.queries import QueryError
@@ -28,7 +27,6 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
             ("blog", "TypeError", "c", datetime(2026, 11, 25, 12, 2, 6), "Safari"),
         ),
     )
-    IssueIndex(connection)  # creates the issues table, as the consumer does
     connection.execute(
         """INSERT INTO issues (issue_id, project_id, project, app_hash, full_hash, title, first_seen, last_seen,
                                events, status)
